@@ -1,0 +1,83 @@
+//! Idiom detectors: one rule per file, each declared with [`declare_rule!`]
+//! so that its doc comment is also its documentation (`gemmscope explain`,
+//! docs/rules.md). Detectors read the normalised IR and never do I/O.
+
+use crate::finding::{Finding, Idiom};
+use crate::ir::File;
+
+/// A rule's metadata: stable code, name, idiom family and documentation
+/// (the doc comment of the rule's struct).
+#[derive(Debug, Clone, Copy)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub idiom: Idiom,
+    /// The rule's doc comment, as Markdown.
+    pub doc: &'static str,
+}
+
+impl RuleMeta {
+    /// The first line of the doc comment.
+    pub fn summary(&self) -> &'static str {
+        self.doc.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("")
+    }
+}
+
+/// What a detector sees: the lowered, normalised file and its text.
+pub struct Context<'a> {
+    pub file: &'a File,
+    pub text: &'a str,
+}
+
+/// A detector.
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>);
+}
+
+/// Declares a rule struct whose doc comment becomes `RuleMeta::doc`.
+///
+/// ```ignore
+/// declare_rule! {
+///     /// Finds ...
+///     pub struct GemmLoopNest { code: "GS101", name: "gemm-loop-nest", idiom: Idiom::Gemm }
+/// }
+/// ```
+#[macro_export]
+macro_rules! declare_rule {
+    ($(#[doc = $doc:literal])* pub struct $ty:ident { code: $code:literal, name: $name:literal, idiom: $idiom:expr $(,)? }) => {
+        $(#[doc = $doc])*
+        pub struct $ty;
+        impl $ty {
+            pub const META: $crate::detectors::RuleMeta = $crate::detectors::RuleMeta {
+                code: $code,
+                name: $name,
+                idiom: $idiom,
+                doc: concat!($($doc, "\n"),*),
+            };
+        }
+    };
+}
+
+/// Every rule, in code order.
+pub fn all_rules() -> Vec<&'static dyn Rule> {
+    let rules: Vec<&'static dyn Rule> = vec![];
+    rules
+}
+
+/// Looks a rule up by code (`GS101`) or name (`gemm-loop-nest`).
+pub fn rule(code_or_name: &str) -> Option<&'static dyn Rule> {
+    all_rules()
+        .into_iter()
+        .find(|r| r.meta().code.eq_ignore_ascii_case(code_or_name) || r.meta().name == code_or_name)
+}
+
+/// Runs every rule over `file`.
+pub fn run_all(file: &File, text: &str) -> Vec<Finding> {
+    let cx = Context { file, text };
+    let mut out = Vec::new();
+    for r in all_rules() {
+        r.check(&cx, &mut out);
+    }
+    out
+}

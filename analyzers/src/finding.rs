@@ -1,0 +1,185 @@
+//! `Finding`: what a detector reports. Plain data, serialisable, with no
+//! tree-sitter or LSP types in it; the server and the CLI present it, the
+//! microbench turns it into a problem to measure.
+
+use serde::Serialize;
+
+use crate::ir::{ElemType, Span};
+
+/// The idiom family (the JSON field `idiom`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Idiom {
+    Gemm,
+    Gemv,
+    Conv,
+    Attention,
+    SlowLibraryCall,
+}
+
+impl Idiom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Idiom::Gemm => "gemm",
+            Idiom::Gemv => "gemv",
+            Idiom::Conv => "conv",
+            Idiom::Attention => "attention",
+            Idiom::SlowLibraryCall => "slow-library-call",
+        }
+    }
+}
+
+/// The BLAS-style routine that does the same work (the JSON field `routine`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Routine {
+    Gemm,
+    GemmBatched,
+    Syrk,
+    Syr2k,
+    Symm,
+    Trmm,
+    Gemv,
+    /// Direct convolution (im2col + GEMM, cuDNN, `torch.nn.functional.conv2d`).
+    Conv,
+    /// Scaled dot-product attention.
+    Sdpa,
+}
+
+impl Routine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Routine::Gemm => "gemm",
+            Routine::GemmBatched => "gemm_batched",
+            Routine::Syrk => "syrk",
+            Routine::Syr2k => "syr2k",
+            Routine::Symm => "symm",
+            Routine::Trmm => "trmm",
+            Routine::Gemv => "gemv",
+            Routine::Conv => "conv",
+            Routine::Sdpa => "sdpa",
+        }
+    }
+}
+
+/// One problem dimension: as written and, where the file says, its value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Dim {
+    /// The symbolic extent as written (`N`, `len(A)`, `M - 1`, `1024`).
+    pub expr: String,
+    /// The value where the file defines it (`#define N 1024`, a literal, a
+    /// module-level constant).
+    pub value: Option<u64>,
+}
+
+impl Dim {
+    pub fn display(&self) -> String {
+        match self.value {
+            Some(v) => v.to_string(),
+            None => self.expr.clone(),
+        }
+    }
+}
+
+/// The problem's dimensions. For GEMM-like routines C is M×N, A is M×K, B is
+/// K×N; for GEMV y is M, A is M×K (N is absent); for attention M is the query
+/// length, N the key length and K the head dimension; for a convolution the
+/// im2col GEMM: M = output pixels, N = output channels, K = input channels ×
+/// filter size.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Dims {
+    pub m: Option<Dim>,
+    pub n: Option<Dim>,
+    pub k: Option<Dim>,
+    pub batch: Option<Dim>,
+}
+
+impl Dims {
+    /// `1024×1024×1024`, `M×N×K`, `batch 8 × 64×64×64`.
+    pub fn display(&self) -> String {
+        let parts: Vec<String> = [&self.m, &self.n, &self.k]
+            .iter()
+            .filter_map(|d| d.as_ref().map(Dim::display))
+            .collect();
+        let core = parts.join("×");
+        match &self.batch {
+            Some(b) => format!("{}×({core})", b.display()),
+            None => core,
+        }
+    }
+}
+
+/// Storage order of one operand, relative to its logical role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Major {
+    Row,
+    Col,
+}
+
+/// How one operand is laid out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OperandLayout {
+    /// The operand's role: `C`, `A`, `B` (GEMM), `y`, `A`, `x` (GEMV).
+    pub role: String,
+    /// The array as named in the source (`A`, `self.w`, `d_B`).
+    pub name: String,
+    /// Row-major: the second logical index is contiguous. For `A` (M×K) a
+    /// col-major layout is BLAS's transposed operand.
+    pub major: Major,
+    /// The leading dimension (the stride of the non-contiguous index), where
+    /// the access is flattened (`A[i*lda + k]` → `lda`).
+    pub ld: Option<String>,
+    /// True for an access through `T**` / nested lists / `vector<vector<T>>`
+    /// (rows are separate allocations, so no single leading dimension).
+    pub jagged: bool,
+}
+
+/// Where the detected code runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// Compiled host code (C, C++).
+    Cpu,
+    /// A CUDA kernel on the GPU.
+    CudaKernel,
+    /// Interpreted Python loops.
+    PythonLoop,
+    /// NumPy / PyTorch calls.
+    PythonLibrary,
+    /// A cuBLAS call from host code.
+    Cublas,
+}
+
+/// One detected idiom.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable rule code (`GS101`).
+    pub code: &'static str,
+    /// The rule's kebab-case name (`gemm-loop-nest`).
+    pub rule: &'static str,
+    pub idiom: Idiom,
+    pub routine: Routine,
+    pub backend: Backend,
+    /// The whole nest (or kernel, or call).
+    pub range: Span,
+    /// The key statement (the multiply-accumulate, or the call).
+    pub key_range: Span,
+    /// The enclosing function, kernel or `Class.method`.
+    pub function: Option<String>,
+    pub dims: Dims,
+    pub dtype: Option<ElemType>,
+    pub layouts: Vec<OperandLayout>,
+    /// Loop order outer to inner in role letters (`ijk`, `ikj`, ...), or
+    /// `thread-per-output` / `tiled` for CUDA kernels.
+    pub loop_order: Option<String>,
+    /// Scaling seen in the nest (`alpha`, `beta`), as written.
+    pub alpha: Option<String>,
+    pub beta: Option<String>,
+    /// 0..1: how sure the detector is that this is the idiom.
+    pub confidence: f32,
+    /// One line: why this was recognised.
+    pub why: String,
+    /// The headline message.
+    pub message: String,
+}

@@ -1,0 +1,86 @@
+//! gemmscope analyzers: parse C, CUDA/C++ and Python with tree-sitter, lower
+//! into the kernel IR ([`ir`]), normalise it ([`normalize`]), and run the
+//! idiom detectors ([`detectors`]) to produce [`Finding`]s.
+//!
+//! This crate does no I/O: the caller passes the text, and an
+//! [`IncludeResolver`] for headers that a C file includes by relative path.
+
+pub mod detectors;
+pub mod finding;
+pub mod frontend;
+pub mod ir;
+pub mod normalize;
+
+pub use finding::{Backend, Dim, Dims, Finding, Idiom, Major, OperandLayout, Routine};
+pub use ir::{Lang, Span, SyntaxProblem};
+
+/// Supplies the text of `#include "relative.h"` headers. Implemented by the
+/// CLI and the server (which read files); the analyzers never touch the disk.
+pub trait IncludeResolver {
+    /// The text of `include` as included from the file at `from_path`, if it
+    /// can be found.
+    fn resolve(&self, from_path: &str, include: &str) -> Option<String>;
+}
+
+/// A resolver that finds nothing.
+pub struct NoIncludes;
+
+impl IncludeResolver for NoIncludes {
+    fn resolve(&self, _from_path: &str, _include: &str) -> Option<String> {
+        None
+    }
+}
+
+/// The result of analysing one file.
+#[derive(Debug)]
+pub struct Analysis {
+    pub lang: Lang,
+    pub findings: Vec<Finding>,
+    /// Syntax errors the parser recovered from; findings still come from the
+    /// parts that parsed.
+    pub syntax_problems: Vec<SyntaxProblem>,
+}
+
+/// Why a file could not be analysed at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnalyzeError {
+    /// The path's extension is not one we parse.
+    UnsupportedLanguage(String),
+}
+
+impl std::fmt::Display for AnalyzeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnalyzeError::UnsupportedLanguage(p) => write!(
+                f,
+                "{p}: not a C, CUDA/C++ or Python file (known extensions: .c .h .cu .cuh .cc .cpp .cxx .hpp .py)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AnalyzeError {}
+
+/// Analyses `text`, choosing the language from `path`'s extension.
+pub fn analyze(
+    path: &str,
+    text: &str,
+    includes: &dyn IncludeResolver,
+) -> Result<Analysis, AnalyzeError> {
+    let lang =
+        Lang::from_path(path).ok_or_else(|| AnalyzeError::UnsupportedLanguage(path.to_string()))?;
+    Ok(analyze_as(lang, path, text, includes))
+}
+
+/// Analyses `text` as `lang`.
+pub fn analyze_as(lang: Lang, path: &str, text: &str, includes: &dyn IncludeResolver) -> Analysis {
+    let mut file = frontend::lower(lang, path, text, includes);
+    normalize::normalize(&mut file);
+    let mut findings = detectors::run_all(&file, text);
+    findings.sort_by_key(|f| (f.range.start_byte, f.code));
+    Analysis {
+        lang,
+        findings,
+        syntax_problems: file.syntax_problems,
+    }
+}
