@@ -132,9 +132,7 @@ impl ElemType {
             "__nv_bfloat16" | "bfloat16" | "bf16" | "__bf16" => ElemType::Bf16,
             "int8_t" | "int8" | "char" | "signed char" => ElemType::I8,
             "int16_t" | "int16" | "short" => ElemType::I16,
-            "int" | "int32_t" | "int32" | "unsigned" | "unsigned int" | "uint32_t" => {
-                ElemType::I32
-            }
+            "int" | "int32_t" | "int32" | "unsigned" | "unsigned int" | "uint32_t" => ElemType::I32,
             "long" | "long long" | "int64_t" | "int64" | "size_t" | "ptrdiff_t" => ElemType::I64,
             _ => return None,
         })
@@ -198,6 +196,8 @@ pub enum Expr {
         func: String,
         recv: Option<Box<Expr>>,
         args: Vec<Expr>,
+        /// Python keyword arguments (`device="cuda"`, `dim=-1`).
+        kwargs: Vec<(String, Expr)>,
     },
     /// A whole-array matrix product: Python `a @ b`, `np.dot`, `np.matmul`,
     /// `torch.matmul`, `torch.mm`, `torch.bmm`.
@@ -234,11 +234,13 @@ impl Expr {
                 a.walk(f);
                 b.walk(f);
             }
-            Expr::Call { recv, args, .. } => {
+            Expr::Call {
+                recv, args, kwargs, ..
+            } => {
                 if let Some(r) = recv {
                     r.walk(f);
                 }
-                for a in args {
+                for a in args.iter().chain(kwargs.iter().map(|(_, v)| v)) {
                     a.walk(f);
                 }
             }
@@ -257,10 +259,16 @@ impl Expr {
             Expr::Transpose(a) => Expr::Transpose(Box::new(a.map(f))),
             Expr::Binary(op, a, b) => Expr::Binary(op, Box::new(a.map(f)), Box::new(b.map(f))),
             Expr::MatMul(a, b) => Expr::MatMul(Box::new(a.map(f)), Box::new(b.map(f))),
-            Expr::Call { func, recv, args } => Expr::Call {
+            Expr::Call {
+                func,
+                recv,
+                args,
+                kwargs,
+            } => Expr::Call {
                 func,
                 recv: recv.map(|r| Box::new(r.map(f))),
                 args: args.into_iter().map(|e| e.map(f)).collect(),
+                kwargs: kwargs.into_iter().map(|(k, v)| (k, v.map(f))).collect(),
             },
             leaf => leaf,
         };
@@ -399,27 +407,38 @@ impl fmt::Display for Expr {
                 paren(f, a, p)?;
                 write!(f, "{s}")?;
                 // Right operands of non-commutative ops need parens at equal precedence.
-                let rp = if matches!(
-                    op,
-                    BinOp::Sub | BinOp::Div | BinOp::FloorDiv | BinOp::Rem
-                ) {
+                let rp = if matches!(op, BinOp::Sub | BinOp::Div | BinOp::FloorDiv | BinOp::Rem) {
                     p + 1
                 } else {
                     p
                 };
                 paren(f, b, rp)
             }
-            Expr::Call { func, recv, args } => {
+            Expr::Call {
+                func,
+                recv,
+                args,
+                kwargs,
+            } => {
                 if let Some(r) = recv {
                     paren(f, r, 3)?;
                     write!(f, ".")?;
                 }
                 write!(f, "{func}(")?;
-                for (n, a) in args.iter().enumerate() {
-                    if n > 0 {
+                let mut first = true;
+                for a in args {
+                    if !first {
                         write!(f, ", ")?;
                     }
+                    first = false;
                     write!(f, "{a}")?;
+                }
+                for (k, v) in kwargs {
+                    if !first {
+                        write!(f, ", ")?;
+                    }
+                    first = false;
+                    write!(f, "{k}={v}")?;
                 }
                 write!(f, ")")
             }
