@@ -91,13 +91,13 @@ fn count_writes(stmts: &[Stmt], w: &mut Writes) {
                     w.compound.insert(v.clone());
                 }
             }
-            StmtKind::Decl { name, init, .. } => {
-                // A declaration without an initialiser still counts as a
-                // definition site: `float s; ... s = 0;` has two writes only
-                // if assigned twice, so only initialisers count as sets.
-                if init.is_some() {
-                    *w.sets.entry(name.clone()).or_default() += 1;
-                }
+            // Only initialisers count as sets: `float s; ... s = 0;` is one write.
+            StmtKind::Decl {
+                name,
+                init: Some(_),
+                ..
+            } => {
+                *w.sets.entry(name.clone()).or_default() += 1;
             }
             StmtKind::Loop(l) => {
                 w.loop_vars.insert(l.var.clone());
