@@ -76,6 +76,44 @@ pub fn rule(code_or_name: &str) -> Option<&'static dyn Rule> {
         .find(|r| r.meta().code.eq_ignore_ascii_case(code_or_name) || r.meta().name == code_or_name)
 }
 
+/// docs/rules.md, generated from the rules' doc comments (a test keeps the
+/// committed file in step).
+pub fn rules_markdown() -> String {
+    let mut out = String::from(
+        "# gemmscope rules\n\n\
+         Generated from the detectors' doc comments (`analyzers/src/detectors/`); \
+         do not edit by hand: run `GEMMSCOPE_UPDATE_DOCS=1 cargo test -p gemmscope-tests --test rules_doc`.\n\n\
+         | code | name | idiom | summary |\n|---|---|---|---|\n",
+    );
+    let rules = all_rules();
+    for r in &rules {
+        let m = r.meta();
+        out.push_str(&format!(
+            "| [{}](#{}) | `{}` | {} | {} |\n",
+            m.code,
+            m.code.to_ascii_lowercase(),
+            m.name,
+            m.idiom.as_str(),
+            m.summary()
+        ));
+    }
+    for r in &rules {
+        let m = r.meta();
+        out.push_str(&format!(
+            "\n## {}\n\n`{}` · idiom `{}`\n\n",
+            m.code,
+            m.name,
+            m.idiom.as_str()
+        ));
+        // Doc comments arrive with one leading space per line.
+        for line in m.doc.lines() {
+            out.push_str(line.strip_prefix(' ').unwrap_or(line));
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// Runs every rule over `file`.
 pub fn run_all(file: &File, text: &str) -> Vec<Finding> {
     let cx = Context { file, text };
