@@ -1,0 +1,67 @@
+//! The protocol between the engine (parent) and a benchmark child: a [`Job`]
+//! goes in on the child's stdin as JSON, a [`Reply`] comes out on its stdout
+//! as JSON (one document, last line).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::problem::Problem;
+use crate::toolchain::Toolchain;
+
+/// One candidate to measure on one problem.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Job {
+    /// The candidate's stable id (`c-naive-O1`, `openblas`, ...).
+    pub candidate: String,
+    pub problem: Problem,
+    /// Seconds this candidate may spend on timed repeats (after warm-up).
+    pub budget_s: f64,
+    /// Seed of the input generator (inputs uniform in [-1, 1), never zeros).
+    pub seed: u64,
+    /// Compute only the first `rows` rows of C (slow candidates); the engine
+    /// scales the time to the whole problem. `None`: the whole problem.
+    pub sample_rows: Option<u64>,
+    /// A private, empty directory for generated sources and binaries; the
+    /// engine removes it afterwards.
+    pub workdir: PathBuf,
+    /// What the parent found on this machine (compiler, Python, ...).
+    pub toolchain: Toolchain,
+}
+
+/// What a child measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// Seconds per timed call, one entry per repeat (of the computed part:
+    /// `rows_computed` rows of C, every batch).
+    pub samples: Vec<f64>,
+    /// Rows of C computed per call (== M when not sampled).
+    pub rows_computed: u64,
+    /// Relative Frobenius error of the computed rows against a float64
+    /// reference on the same inputs.
+    pub rel_error: f64,
+    /// Rows that the error was checked on.
+    pub checked_rows: u64,
+    /// What exactly ran: compiler and flags, library and version, device.
+    pub what: String,
+    /// Threads used (CPU), or 0 for a GPU.
+    pub threads: u32,
+    /// Host→device and device→host copy time for the operands, seconds (GPU).
+    pub transfer_s: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+/// The child's answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Reply {
+    Ok(Measurement),
+    /// The machine cannot run this candidate (no compiler, no GPU, ...).
+    Skipped {
+        reason: String,
+    },
+    /// It ran and went wrong (compile error, wrong result, NaN, ...).
+    Failed {
+        reason: String,
+    },
+}

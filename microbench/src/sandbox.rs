@@ -1,0 +1,311 @@
+//! Runs one benchmark child process under limits: its own process group, low
+//! priority, CPU-time and address-space rlimits, no core dumps, and a
+//! wall-clock deadline after which the whole group is killed. Whatever the
+//! child does (hang, crash, fork), the caller gets a [`ChildOutcome`] back.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Resource limits for one child.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// RLIMIT_CPU, seconds of CPU time (all threads together).
+    pub cpu_seconds: u64,
+    /// RLIMIT_AS, bytes of address space; `None` leaves it unlimited (the
+    /// CUDA driver reserves terabytes of virtual address space, so GPU jobs
+    /// cannot run under an address-space limit).
+    pub address_space: Option<u64>,
+    /// Wall-clock deadline; the process group is killed when it passes.
+    pub wall: Duration,
+    /// Added niceness (0..19).
+    pub nice: i32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            cpu_seconds: 120,
+            address_space: Some(16 << 30),
+            wall: Duration::from_secs(60),
+            nice: 10,
+        }
+    }
+}
+
+/// How the child ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+    /// Killed by us at the wall-clock deadline.
+    TimedOut,
+}
+
+/// What came back from the child.
+#[derive(Debug)]
+pub struct ChildOutcome {
+    pub exit: Exit,
+    pub stdout: Vec<u8>,
+    /// The last part of stderr (capped), for error messages.
+    pub stderr: String,
+    pub wall: Duration,
+}
+
+impl ChildOutcome {
+    /// A one-line reason for a failed child, e.g. `killed by SIGSEGV`.
+    pub fn describe_failure(&self) -> String {
+        let what = match &self.exit {
+            Exit::Code(c) => format!("exited with status {c}"),
+            Exit::Signal(s) => format!("killed by {}", signal_name(*s)),
+            Exit::TimedOut => format!(
+                "timed out after {:.1} s (process group killed)",
+                self.wall.as_secs_f64()
+            ),
+        };
+        let last = self
+            .stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim();
+        if last.is_empty() {
+            what
+        } else {
+            format!("{what}: {last}")
+        }
+    }
+}
+
+fn signal_name(s: i32) -> String {
+    match s {
+        libc::SIGKILL => "SIGKILL (CPU-time or memory limit, or killed)".into(),
+        libc::SIGXCPU => "SIGXCPU (CPU-time limit)".into(),
+        libc::SIGSEGV => "SIGSEGV".into(),
+        libc::SIGABRT => "SIGABRT".into(),
+        libc::SIGBUS => "SIGBUS".into(),
+        libc::SIGFPE => "SIGFPE".into(),
+        libc::SIGILL => "SIGILL".into(),
+        other => format!("signal {other}"),
+    }
+}
+
+/// Caps on what is read back, so that a runaway child cannot exhaust memory.
+const MAX_STDOUT: usize = 16 << 20;
+const MAX_STDERR: usize = 64 << 10;
+
+fn read_capped(mut r: impl Read, cap: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if out.len() < cap {
+                    let take = n.min(cap - out.len());
+                    out.extend_from_slice(&buf[..take]);
+                }
+                // Keep draining past the cap so the child never blocks on a full pipe.
+            }
+        }
+    }
+    out
+}
+
+/// Runs `argv` with `stdin` as its standard input, in `cwd`, under `limits`.
+/// Errors only when the process cannot be started at all.
+pub fn run(
+    argv: &[OsString],
+    stdin: &[u8],
+    cwd: &Path,
+    limits: &Limits,
+    env: &[(String, String)],
+) -> std::io::Result<ChildOutcome> {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let (prog, args) = argv
+        .split_first()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"))?;
+    let mut cmd = Command::new(prog);
+    cmd.args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let cpu = limits.cpu_seconds;
+    let aspace = limits.address_space;
+    let nice = limits.nice;
+    // SAFETY: only async-signal-safe libc calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setpgid(0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let set = |res, soft: u64, hard: u64| {
+                let lim = libc::rlimit {
+                    rlim_cur: soft as libc::rlim_t,
+                    rlim_max: hard as libc::rlim_t,
+                };
+                libc::setrlimit(res, &lim)
+            };
+            set(libc::RLIMIT_CPU, cpu, cpu + 2);
+            set(libc::RLIMIT_CORE, 0, 0);
+            if let Some(a) = aspace {
+                set(libc::RLIMIT_AS, a, a);
+            }
+            libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+            Ok(())
+        });
+    }
+    let start = Instant::now();
+    let mut child = cmd.spawn()?;
+    let pgid = child.id() as i32;
+    let mut sin = child.stdin.take().expect("piped stdin");
+    let sout = child.stdout.take().expect("piped stdout");
+    let serr = child.stderr.take().expect("piped stderr");
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = sin.write_all(&input);
+    });
+    let out_t = std::thread::spawn(move || read_capped(sout, MAX_STDOUT));
+    let err_t = std::thread::spawn(move || read_capped(serr, MAX_STDERR * 16));
+    let exit = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => {
+                break match (st.code(), st.signal()) {
+                    (Some(c), _) => Exit::Code(c),
+                    (None, Some(s)) => Exit::Signal(s),
+                    _ => Exit::Code(-1),
+                };
+            }
+            Ok(None) => {}
+            Err(_) => break Exit::Code(-1),
+        }
+        if start.elapsed() >= limits.wall {
+            // SAFETY: plain syscall; the group is the child's own.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+            let _ = child.wait();
+            break Exit::TimedOut;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Kill whatever the child left behind in its group (grandchildren that
+    // still hold the pipes open), so the readers below finish.
+    // SAFETY: as above; ESRCH when the group is already gone is fine.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    let wall = start.elapsed();
+    let _ = writer.join();
+    let stdout = out_t.join().unwrap_or_default();
+    let err = err_t.join().unwrap_or_default();
+    let tail = &err[err.len().saturating_sub(MAX_STDERR)..];
+    Ok(ChildOutcome {
+        exit,
+        stdout,
+        stderr: String::from_utf8_lossy(tail).into_owned(),
+        wall,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, limits: &Limits) -> ChildOutcome {
+        let argv: Vec<OsString> = vec!["/bin/sh".into(), "-c".into(), script.into()];
+        run(&argv, b"hello", Path::new("/"), limits, &[]).unwrap()
+    }
+
+    #[test]
+    fn stdin_in_stdout_out() {
+        let o = sh("cat; echo oops >&2; exit 3", &Limits::default());
+        assert_eq!(o.exit, Exit::Code(3));
+        assert_eq!(o.stdout, b"hello");
+        assert!(o.describe_failure().contains("exited with status 3: oops"));
+    }
+
+    #[test]
+    fn hung_child_and_its_grandchildren_are_killed_at_the_deadline() {
+        let limits = Limits {
+            wall: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        // The grandchild writes its pid, then both sleep "forever".
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("gc.pid");
+        let script = format!("sleep 1000 & echo $! > {}; sleep 1000", pidfile.display());
+        let o = sh(&script, &limits);
+        assert_eq!(o.exit, Exit::TimedOut);
+        assert!(o.wall < Duration::from_secs(5));
+        let gc: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        // SAFETY: signal 0 only checks existence.
+        let alive = unsafe { libc::kill(gc, 0) } == 0;
+        // A zombie still "exists" until reaped by init; check its state.
+        let state = std::fs::read_to_string(format!("/proc/{gc}/stat")).unwrap_or_default();
+        assert!(
+            !alive || state.contains(") Z"),
+            "grandchild {gc} survived: {state}"
+        );
+    }
+
+    #[test]
+    fn cpu_limit_kills_a_spinning_child() {
+        let limits = Limits {
+            cpu_seconds: 1,
+            wall: Duration::from_secs(20),
+            ..Limits::default()
+        };
+        let o = sh("while :; do :; done", &limits);
+        assert!(
+            matches!(o.exit, Exit::Signal(s) if s == libc::SIGXCPU || s == libc::SIGKILL),
+            "{:?}",
+            o.exit
+        );
+        assert!(
+            o.describe_failure().contains("CPU-time"),
+            "{}",
+            o.describe_failure()
+        );
+    }
+
+    #[test]
+    fn address_space_limit_stops_a_huge_allocation() {
+        let limits = Limits {
+            address_space: Some(256 << 20),
+            ..Limits::default()
+        };
+        // python3 or not, `head -c` of /dev/zero into a shell variable grows memory.
+        let o = sh(
+            "x=$(head -c 600000000 /dev/zero | tr '\\0' a); echo ${#x}",
+            &limits,
+        );
+        assert_ne!(o.exit, Exit::Code(0), "{:?} {}", o.exit, o.stderr);
+    }
+
+    #[test]
+    fn crash_is_reported_with_the_signal() {
+        let o = sh("kill -SEGV $$", &Limits::default());
+        assert_eq!(o.exit, Exit::Signal(libc::SIGSEGV));
+        assert!(o.describe_failure().contains("SIGSEGV"));
+    }
+
+    #[test]
+    fn output_is_capped() {
+        let o = sh("head -c 40000000 /dev/zero", &Limits::default());
+        assert_eq!(o.exit, Exit::Code(0));
+        assert_eq!(o.stdout.len(), MAX_STDOUT);
+    }
+}
