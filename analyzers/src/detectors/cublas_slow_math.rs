@@ -176,15 +176,9 @@ fn effective_mode(modes: &[ModeSet], func: usize, byte: usize) -> Option<Mode> {
     {
         return Some(m.mode);
     }
-    if modes.is_empty() {
-        return None;
-    }
-    for want in [Mode::Tensor, Mode::Unknown, Mode::Pedantic, Mode::Default] {
-        if modes.iter().any(|m| m.mode == want) {
-            return Some(want);
-        }
-    }
-    None
+    [Mode::Tensor, Mode::Unknown, Mode::Pedantic, Mode::Default]
+        .into_iter()
+        .find(|want| modes.iter().any(|m| m.mode == *want))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
