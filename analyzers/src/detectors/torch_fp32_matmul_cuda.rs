@@ -146,16 +146,8 @@ impl FileScan {
 
     fn expr(&mut self, x: &Expr) {
         match x {
-            Expr::Str(s) => {
-                if s == "cuda" || s.starts_with("cuda:") {
-                    self.cuda = true;
-                }
-            }
-            Expr::Other(t) => {
-                if t.contains("\"cuda") || t.contains("'cuda") {
-                    self.cuda = true;
-                }
-            }
+            Expr::Str(s) if s == "cuda" || s.starts_with("cuda:") => self.cuda = true,
+            Expr::Other(t) if t.contains("\"cuda") || t.contains("'cuda") => self.cuda = true,
             Expr::Var(v) => {
                 if matches!(
                     v.as_str(),
@@ -329,13 +321,12 @@ fn operands_fp32_on_device(f: &Function, m: &MatmulOp) -> bool {
     for e in ops {
         let mut host = false;
         e.walk(&mut |x| match x {
-            Expr::Call { func, recv, .. } => {
+            Expr::Call { func, recv, .. }
                 if func.starts_with("np.")
                     || func.starts_with("numpy.")
-                    || (recv.is_some() && matches!(func.as_str(), "numpy" | "cpu"))
-                {
-                    host = true;
-                }
+                    || (recv.is_some() && matches!(func.as_str(), "numpy" | "cpu")) =>
+            {
+                host = true
             }
             Expr::Var(v) if v.starts_with("np.") => host = true,
             _ => {}
