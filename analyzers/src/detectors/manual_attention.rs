@@ -318,10 +318,11 @@ impl<'a> Flow<'a> {
         }
         let (e, at) = self.peel(e, at);
         match &e {
-            Expr::MatMul(q, kt) => {
-                let k = self.transposed(kt, at)?;
+            _ if as_product(&e).is_some() => {
+                let (q, kt) = as_product(&e)?;
+                let k = self.transposed(&kt, at)?;
                 Some(Scores {
-                    q: q.as_ref().clone(),
+                    q,
                     k,
                     at,
                     scale: None,
@@ -376,35 +377,65 @@ impl<'a> Flow<'a> {
     }
 }
 
-/// Calls `f(a, b)` for every `a @ b` inside `e`, outermost first.
-fn for_each_matmul<'e>(e: &'e Expr, f: &mut dyn FnMut(&'e Expr, &'e Expr)) {
+/// The product `a @ b` that `e` denotes, in canonical form: `Expr::MatMul`,
+/// the call spellings a front end may leave (`np.dot(a, b)`, `a.matmul(b)`,
+/// `torch.bmm(a, b)`), and two-operand `einsum`s that are a product
+/// (`"...qd,...kd->...qk"` → `a @ b.T`, `"...qk,...kd->...qd"` → `a @ b`).
+fn as_product(e: &Expr) -> Option<(Expr, Expr)> {
     match e {
-        Expr::MatMul(a, b) => {
-            f(a, b);
-            for_each_matmul(a, f);
-            for_each_matmul(b, f);
-        }
-        Expr::Index { base, idx } => {
-            for_each_matmul(base, f);
-            idx.iter().for_each(|i| for_each_matmul(i, f));
-        }
-        Expr::Unary(_, a) | Expr::Transpose(a) => for_each_matmul(a, f),
-        Expr::Binary(_, a, b) => {
-            for_each_matmul(a, f);
-            for_each_matmul(b, f);
-        }
+        Expr::MatMul(a, b) => Some((a.as_ref().clone(), b.as_ref().clone())),
         Expr::Call {
-            recv, args, kwargs, ..
-        } => {
-            if let Some(r) = recv {
-                for_each_matmul(r, f);
+            func, recv, args, ..
+        } => match (recv.as_deref(), func.as_str(), args.as_slice()) {
+            (Some(a), "dot" | "matmul" | "mm" | "bmm", [b]) => Some((a.clone(), b.clone())),
+            (
+                None,
+                "np.dot" | "np.matmul" | "numpy.dot" | "torch.matmul" | "torch.mm" | "torch.bmm",
+                [a, b],
+            ) => Some((a.clone(), b.clone())),
+            (None, f, [Expr::Str(spec), a, b]) if last_seg(f) == "einsum" => {
+                let t = einsum_product(spec)?;
+                let b = if t {
+                    Expr::Transpose(Box::new(b.clone()))
+                } else {
+                    b.clone()
+                };
+                Some((a.clone(), b))
             }
-            args.iter()
-                .chain(kwargs.iter().map(|(_, v)| v))
-                .for_each(|a| for_each_matmul(a, f));
-        }
-        _ => {}
+            _ => None,
+        },
+        _ => None,
     }
+}
+
+/// For a two-operand einsum that is a matrix product over the last axes:
+/// `Some(true)` for `a @ bᵀ` (both contract their last axis), `Some(false)`
+/// for `a @ b`.
+fn einsum_product(spec: &str) -> Option<bool> {
+    let spec: String = spec
+        .chars()
+        .filter(|c| c.is_ascii_alphabetic() || *c == ',' || *c == '>')
+        .collect();
+    let (ins, out) = spec.split_once('>')?;
+    let (a, b) = ins.split_once(',')?;
+    let (a, b, c): (Vec<char>, Vec<char>, Vec<char>) = (
+        a.chars().collect(),
+        b.chars().collect(),
+        out.chars().collect(),
+    );
+    if a.len() < 2 || b.len() < 2 || c.len() < 2 {
+        return None;
+    }
+    let (a1, a2) = (a[a.len() - 2], a[a.len() - 1]);
+    let (b1, b2) = (b[b.len() - 2], b[b.len() - 1]);
+    let (c1, c2) = (c[c.len() - 2], c[c.len() - 1]);
+    if a2 == b2 && !c.contains(&a2) && (c1, c2) == (a1, b1) {
+        return Some(true);
+    }
+    if a2 == b1 && !c.contains(&a2) && (c1, c2) == (a1, b2) {
+        return Some(false);
+    }
+    None
 }
 
 fn check_function(file: &File, f: &Function, out: &mut Vec<Finding>) {
@@ -413,7 +444,7 @@ fn check_function(file: &File, f: &Function, out: &mut Vec<Finding>) {
     for (o, s) in flow.stmts.iter().enumerate() {
         for e in s.exprs() {
             let mut pairs = Vec::new();
-            for_each_matmul(e, &mut |p, z| pairs.push((p.clone(), z.clone())));
+            e.walk(&mut |x| pairs.extend(as_product(x)));
             for (p, z) in pairs {
                 let Some(sm) = flow.softmax_of(&p, o, 0) else {
                     continue;
@@ -820,6 +851,67 @@ mod tests {
         assert_eq!(got.len(), 2, "{got:#?}");
         assert_eq!(got[1].range.start_line, 2);
         assert_eq!(got[1].range.end_line, 6);
+    }
+
+    #[test]
+    fn einsum_attention() {
+        // s = torch.einsum("bhqd,bhkd->bhqk", q, k) * self.scale
+        // p = s.softmax(dim=-1)
+        // o = torch.einsum("bhqk,bhkd->bhqd", p, v)
+        let body = vec![
+            let_(
+                2,
+                "s",
+                mul(
+                    call("torch.einsum", vec![s("bhqd,bhkd->bhqk"), v("q"), v("k")]),
+                    v("self.scale"),
+                ),
+            ),
+            let_(
+                3,
+                "p",
+                kmethod(v("s"), "softmax", vec![], vec![("dim", neg(int(1)))]),
+            ),
+            let_(
+                4,
+                "o",
+                call("torch.einsum", vec![s("bhqk,bhkd->bhqd"), v("p"), v("v")]),
+            ),
+        ];
+        let got = run501(body, qkv_vars(ElemType::F32));
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].range.start_line, 2);
+        assert_eq!(got[0].range.end_line, 4);
+        assert_eq!(dims_str(&got[0]), "16x(128x128x64)");
+        // An einsum that is not Q·Kᵀ (contracting q with k's first axis) is not scores.
+        assert_eq!(einsum_product("bhqd,bhdk->bhqk"), Some(false));
+        assert_eq!(einsum_product("ij,jk->ik"), Some(false));
+        assert_eq!(einsum_product("i d, j d -> i j"), Some(true));
+        assert_eq!(einsum_product("ii->i"), None);
+    }
+
+    #[test]
+    fn bmm_call_spelling() {
+        // scores = torch.bmm(q, k.transpose(1, 2)); out = torch.bmm(F.softmax(scores, 2), v)
+        let body = vec![
+            let_(
+                2,
+                "scores",
+                call(
+                    "torch.bmm",
+                    vec![v("q"), method(v("k"), "transpose", vec![int(1), int(2)])],
+                ),
+            ),
+            let_(
+                3,
+                "out",
+                call(
+                    "torch.bmm",
+                    vec![call("F.softmax", vec![v("scores"), int(2)]), v("v")],
+                ),
+            ),
+        ];
+        assert_eq!(run501(body, qkv_vars(ElemType::F32)).len(), 1);
     }
 
     #[test]

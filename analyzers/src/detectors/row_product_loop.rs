@@ -225,8 +225,22 @@ fn visit_matmuls<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr, &'a Expr)) {
             visit_matmuls(b, f);
         }
         Expr::Call {
-            recv, args, kwargs, ..
+            func,
+            recv,
+            args,
+            kwargs,
         } => {
+            // Spellings the front end may leave as calls: `x.dot(W)`,
+            // `x.matmul(W)`, `np.dot(x, W)`.
+            match (recv.as_deref(), func.as_str(), args.as_slice()) {
+                (Some(a), "dot" | "matmul" | "mm", [b]) => f(a, b),
+                (
+                    None,
+                    "np.dot" | "np.matmul" | "numpy.dot" | "torch.matmul" | "torch.mm",
+                    [a, b],
+                ) => f(a, b),
+                _ => {}
+            }
             if let Some(r) = recv {
                 visit_matmuls(r, f);
             }
@@ -531,6 +545,27 @@ mod tests {
         assert_eq!(g.layouts[2].name, "W");
         assert_eq!(g.layouts[2].major, Major::Row);
         assert!(g.message.contains("out = X @ W"), "{}", g.message);
+    }
+
+    #[test]
+    fn method_dot_spelling() {
+        // out[r] = X[r].dot(W)   (left as a method call by the front end)
+        let f = module(
+            module_vars(),
+            vec![for_range(
+                5,
+                "r",
+                v("N"),
+                vec![set(
+                    6,
+                    at("out", &["r"]),
+                    method(at("X", &["r"]), "dot", vec![v("W")]),
+                )],
+            )],
+        );
+        let got = run401(f, CONSTS);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(dims_str(&got[0]), "512x128x256");
     }
 
     #[test]
