@@ -4,7 +4,7 @@
 use crate::declare_rule;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Backend, Dim, Dims, Finding, Idiom, Major, OperandLayout, Routine};
-use crate::ir::{BinOp, ElemType, Expr, File, Lang, Span, Stmt};
+use crate::ir::{BinOp, ElemType, Expr, File, Lang, Span, Stmt, UnOp};
 
 declare_rule! {
     /// cuBLAS single-precision GEMM that cannot use the tensor cores.
@@ -195,6 +195,7 @@ enum Family {
 /// transb, m, n, k, alpha).
 struct Api {
     family: Family,
+    beta: usize,
     a: usize,
     lda: usize,
     b: usize,
@@ -211,6 +212,7 @@ impl Api {
     fn of(func: &str) -> Option<Api> {
         let plain = |batch| Api {
             family: Family::Sgemm,
+            beta: 11,
             a: 7,
             lda: 8,
             b: 9,
@@ -227,6 +229,7 @@ impl Api {
             "cublasSgemmBatched" => plain(Some(14)),
             "cublasSgemmStridedBatched" => Api {
                 family: Family::Sgemm,
+                beta: 13,
                 a: 7,
                 lda: 8,
                 b: 10,
@@ -240,6 +243,7 @@ impl Api {
             },
             "cublasSgemmEx" => Api {
                 family: Family::SgemmEx,
+                beta: 13,
                 a: 7,
                 lda: 9,
                 b: 10,
@@ -253,6 +257,7 @@ impl Api {
             },
             "cublasGemmEx" => Api {
                 family: Family::GemmEx,
+                beta: 13,
                 a: 7,
                 lda: 9,
                 b: 10,
@@ -266,6 +271,7 @@ impl Api {
             },
             "cublasGemmBatchedEx" => Api {
                 family: Family::GemmEx,
+                beta: 13,
                 a: 7,
                 lda: 9,
                 b: 10,
@@ -279,6 +285,7 @@ impl Api {
             },
             "cublasGemmStridedBatchedEx" => Api {
                 family: Family::GemmEx,
+                beta: 15,
                 a: 7,
                 lda: 9,
                 b: 11,
@@ -472,6 +479,14 @@ fn diagnose(api: &Api, args: &[Expr], mode: Option<Mode>) -> Option<Problem> {
     }
 }
 
+/// A host scalar argument as written, without the `&` (`&alpha` → `alpha`).
+fn scalar(e: &Expr) -> String {
+    match e {
+        Expr::Unary(UnOp::AddrOf, inner) => inner.to_string(),
+        other => other.to_string(),
+    }
+}
+
 fn dim(file: &File, e: &Expr) -> Dim {
     Dim {
         expr: e.to_string(),
@@ -605,8 +620,8 @@ fn finding(
         dtype,
         layouts,
         loop_order: None,
-        alpha: Some(args[6].to_string()),
-        beta: None,
+        alpha: Some(scalar(&args[6])),
+        beta: Some(scalar(&args[api.beta])),
         confidence: p.confidence,
         why: format!("`{func}`: {}", p.why),
         message,
@@ -708,6 +723,8 @@ mod tests {
         assert_eq!(g.layouts[1].role, "A");
         assert_eq!(g.layouts[1].major, Major::Col);
         assert_eq!(g.layouts[1].ld.as_deref(), Some("M"));
+        assert_eq!(g.alpha.as_deref(), Some("alpha"));
+        assert_eq!(g.beta.as_deref(), Some("beta"));
     }
 
     #[test]
@@ -781,6 +798,7 @@ mod tests {
         assert_eq!(f[0].routine, Routine::GemmBatched);
         assert_eq!(dims_str(&f[0]), "8x(64x64x32)");
         assert_eq!(f[0].layouts[0].name, "d_C");
+        assert_eq!(f[0].beta.as_deref(), Some("beta"));
     }
 
     #[test]
