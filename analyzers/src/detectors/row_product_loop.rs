@@ -5,7 +5,7 @@ use crate::declare_rule;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Backend, Dim, Dims, Finding, Idiom, Major, OperandLayout, Routine};
 use crate::ir::{
-    Access, AssignOp, BinOp, ElemType, Expr, File, Function, Lang, Loop, Stmt, StmtKind,
+    Access, AssignOp, BinOp, ElemType, Expr, File, Function, Lang, Loop, Stmt, StmtKind, VarInfo,
 };
 
 declare_rule! {
@@ -262,15 +262,22 @@ fn row_indexed(idx: &[Expr], r: &str) -> bool {
     exact == 1 && mentions == 1
 }
 
+/// Whether a declaration's rank says what one element is: NumPy/PyTorch
+/// arrays, and lists known to hold floats. A Python list of unknown
+/// elements (`res = [None] * n`) may hold rows, so its rank says nothing.
+fn rank_trusted(i: &VarInfo) -> bool {
+    i.rank > 0 && (i.ndarray || i.elem == Some(ElemType::PyFloat))
+}
+
 /// The rank of what an expression denotes, where the declarations say:
 /// `W` (rank of W), `W.T` (same), `W[j]` (rank − 1).
 fn rank_of(f: &Function, e: &Expr) -> Option<usize> {
     match e {
-        Expr::Var(n) => f.vars.get(n).filter(|i| i.rank > 0).map(|i| i.rank),
+        Expr::Var(n) => f.vars.get(n).filter(|i| rank_trusted(i)).map(|i| i.rank),
         Expr::Transpose(a) => rank_of(f, a),
         Expr::Index { .. } => {
             let acc = Access::of(e, &|n| f.is_array(n))?;
-            let base = f.vars.get(&acc.base).filter(|i| i.rank > 0)?.rank;
+            let base = f.vars.get(&acc.base).filter(|i| rank_trusted(i))?.rank;
             let scalar_idx = acc
                 .idx
                 .iter()
@@ -288,7 +295,7 @@ fn is_vector_product(f: &Function, rp: &RowProduct<'_>) -> bool {
     let x_rank = f
         .vars
         .get(&rp.x.base)
-        .filter(|i| i.rank > 0)
+        .filter(|i| rank_trusted(i))
         .map(|i| i.rank.saturating_sub(scalar_indices(&rp.x.idx)));
     if x_rank == Some(0) {
         return true;
@@ -298,7 +305,7 @@ fn is_vector_product(f: &Function, rp: &RowProduct<'_>) -> bool {
     }
     // out[r] is a scalar slot: each product is a scalar.
     if !rp.target_idx.is_empty() {
-        if let Some(info) = f.vars.get(&rp.target).filter(|i| i.rank > 0) {
+        if let Some(info) = f.vars.get(&rp.target).filter(|i| rank_trusted(i)) {
             if info.rank <= scalar_indices(&rp.target_idx) {
                 return true;
             }
@@ -805,6 +812,30 @@ mod tests {
             )],
         );
         assert!(run401(f, CONSTS).is_empty());
+    }
+
+    #[test]
+    fn list_of_rows_target_is_flagged() {
+        // rows = [None] * N ; rows[r] = X[r] @ W   (a rank-1 list of unknown elements)
+        let mut vars = module_vars();
+        vars.push((
+            "rows",
+            crate::ir::VarInfo {
+                rank: 1,
+                is_array: true,
+                ..Default::default()
+            },
+        ));
+        let f = module(
+            vars,
+            vec![for_range(
+                3,
+                "r",
+                v("N"),
+                vec![set(4, at("rows", &["r"]), mm(at("X", &["r"]), v("W")))],
+            )],
+        );
+        assert_eq!(run401(f, CONSTS).len(), 1);
     }
 
     #[test]
