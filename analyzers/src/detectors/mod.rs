@@ -5,6 +5,13 @@
 use crate::finding::{Finding, Idiom};
 use crate::ir::File;
 
+pub mod cublas_slow_math;
+pub mod manual_attention;
+pub mod row_product_loop;
+#[cfg(test)]
+pub(crate) mod testutil_lib;
+pub mod torch_fp32_matmul_cuda;
+
 /// A rule's metadata: stable code, name, idiom family and documentation
 /// (the doc comment of the rule's struct).
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +72,12 @@ macro_rules! declare_rule {
 
 /// Every rule, in code order.
 pub fn all_rules() -> Vec<&'static dyn Rule> {
-    let rules: Vec<&'static dyn Rule> = vec![];
+    let rules: Vec<&'static dyn Rule> = vec![
+        &row_product_loop::RowProductLoop,
+        &manual_attention::ManualAttention,
+        &cublas_slow_math::CublasSlowMath,
+        &torch_fp32_matmul_cuda::TorchFp32MatmulCuda,
+    ];
     rules
 }
 
