@@ -30,6 +30,8 @@ pub struct Options {
     /// Answer from the store where it has the row.
     pub use_cache: bool,
     pub seed: u64,
+    /// Wall-clock limit per candidate, seconds (default: 60 + 4 × its budget).
+    pub timeout_s: Option<f64>,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             only: None,
             use_cache: true,
             seed: 0x9e37_79b9_7f4a_7c15,
+            timeout_s: None,
         }
     }
 }
@@ -157,7 +160,7 @@ impl Engine {
             }
         }
         let sample_rows = sample_rows(c, p, budget);
-        let row = match self.run_child(c, p, budget, sample_rows, opts.seed) {
+        let row = match self.run_child(c, p, budget, sample_rows, opts.seed, opts.timeout_s) {
             Ok(Reply::Ok(m)) => self.ok_row(c, p, m),
             Ok(Reply::Skipped { reason }) => base(Status::Skipped, reason),
             Ok(Reply::Failed { reason }) => base(Status::Failed, reason),
@@ -227,6 +230,7 @@ impl Engine {
         budget: f64,
         sample_rows: Option<u64>,
         seed: u64,
+        timeout: Option<f64>,
     ) -> Result<Reply, String> {
         let root = self.temp_root.clone().unwrap_or_else(std::env::temp_dir);
         // A private (0700) directory, removed when `dir` drops.
@@ -249,7 +253,10 @@ impl Engine {
             toolchain: self.toolchain.clone(),
         };
         let input = serde_json::to_vec(&job).map_err(|e| e.to_string())?;
-        let limits = limits_for(c, p, budget);
+        let mut limits = limits_for(c, p, budget);
+        if let Some(t) = timeout {
+            limits.wall = Duration::from_secs_f64(t.max(0.1));
+        }
         let out = sandbox::run(&self.child, &input, dir.path(), &limits, &[])
             .map_err(|e| format!("cannot start the benchmark child: {e}"))?;
         let text = String::from_utf8_lossy(&out.stdout);

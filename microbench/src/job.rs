@@ -38,7 +38,9 @@ pub struct Measurement {
     /// Rows of C computed per call (== M when not sampled).
     pub rows_computed: u64,
     /// Relative Frobenius error of the computed rows against a float64
-    /// reference on the same inputs.
+    /// reference on the same inputs. JSON has no NaN: a NaN travels as
+    /// `null` and comes back as NaN.
+    #[serde(deserialize_with = "null_as_nan")]
     pub rel_error: f64,
     /// Rows that the error was checked on.
     pub checked_rows: u64,
@@ -64,4 +66,31 @@ pub enum Reply {
     Failed {
         reason: String,
     },
+}
+
+fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_error_survives_the_json_trip() {
+        let m = Measurement {
+            samples: vec![1.0],
+            rows_computed: 1,
+            rel_error: f64::NAN,
+            checked_rows: 1,
+            what: String::new(),
+            threads: 1,
+            transfer_s: None,
+            notes: vec![],
+        };
+        let back: Reply =
+            serde_json::from_str(&serde_json::to_string(&Reply::Ok(m)).unwrap()).unwrap();
+        let Reply::Ok(m) = back else { panic!() };
+        assert!(m.rel_error.is_nan());
+    }
 }

@@ -65,6 +65,9 @@ impl ChildOutcome {
                 self.wall.as_secs_f64()
             ),
         };
+        if self.stderr.contains("memory allocation of") {
+            return format!("{what}: out of memory (the address-space limit was reached)");
+        }
         let last = self
             .stderr
             .lines()

@@ -2,9 +2,11 @@
 //! language server (`serve`), `bench` and `explain`. Everything here is
 //! presentation: analysis lives in `gemmscope-analyzers`.
 
+mod bench;
 mod check;
 mod report;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,6 +29,78 @@ enum Command {
     ///
     /// Exit status: 0 no findings, 1 findings, 2 usage or I/O error.
     Check(CheckArgs),
+    /// Measure candidate implementations of a problem on this machine.
+    Bench(BenchArgs),
+    /// The sandboxed benchmark child (job JSON on stdin, reply on stdout).
+    #[command(name = "__bench-child", hide = true)]
+    BenchChild,
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BenchArgs {
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
+    /// Print this machine's fingerprint and measured ceilings.
+    #[arg(long)]
+    machine: bool,
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// C[M×N] = A[M×K]·B[K×N]: every candidate this machine can run.
+    Gemm(GemmArgs),
+}
+
+#[derive(clap::Args)]
+struct GemmArgs {
+    #[arg(long)]
+    m: u64,
+    #[arg(long)]
+    n: u64,
+    #[arg(long)]
+    k: u64,
+    /// Batch count (a batched GEMM when above 1).
+    #[arg(long, default_value_t = 1)]
+    batch: u64,
+    /// Element type: f32, f64, f16, bf16.
+    #[arg(long, default_value = "f32", value_parser = parse_dtype)]
+    dtype: gemmscope_microbench::DType,
+    /// Operand storage with row-major C: nn, nt, tn, tt (t = stored transposed).
+    #[arg(long, default_value = "nn", value_parser = parse_layout)]
+    layout: gemmscope_microbench::Layout,
+    /// Loop order of the naive candidates (a permutation of ijk).
+    #[arg(long, default_value = "ijk", value_parser = parse_order)]
+    order: gemmscope_microbench::LoopOrder,
+    /// Seconds for the whole table.
+    #[arg(long, default_value_t = 10.0)]
+    budget: f64,
+    /// Wall-clock limit per candidate in seconds (its process group is killed).
+    #[arg(long)]
+    timeout: Option<f64>,
+    /// Only these candidate ids, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    candidates: Option<Vec<String>>,
+    /// Measure again even where the store has a result.
+    #[arg(long)]
+    no_cache: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+fn parse_dtype(s: &str) -> Result<gemmscope_microbench::DType, String> {
+    gemmscope_microbench::DType::parse(s)
+        .ok_or_else(|| format!("unknown dtype `{s}` (f32, f64, f16, bf16)"))
+}
+
+fn parse_layout(s: &str) -> Result<gemmscope_microbench::Layout, String> {
+    gemmscope_microbench::Layout::parse(s)
+        .ok_or_else(|| format!("unknown layout `{s}` (nn, nt, tn, tt)"))
+}
+
+fn parse_order(s: &str) -> Result<gemmscope_microbench::LoopOrder, String> {
+    gemmscope_microbench::LoopOrder::parse(s)
+        .ok_or_else(|| format!("unknown loop order `{s}` (a permutation of ijk)"))
 }
 
 #[derive(clap::Args)]
@@ -72,6 +146,8 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => run_check(args),
+        Command::Bench(args) => run_bench(args),
+        Command::BenchChild => ExitCode::from(bench::child() as u8),
     }
 }
 
@@ -111,4 +187,80 @@ fn run_check(args: CheckArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn run_bench(args: BenchArgs) -> ExitCode {
+    use std::io::IsTerminal;
+    let engine = match bench::engine() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("gemmscope: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.machine {
+        println!("machine {}", engine.machine);
+        return ExitCode::SUCCESS;
+    }
+    let Some(BenchWhat::Gemm(g)) = args.what else {
+        eprintln!("gemmscope: error: say what to measure: `gemmscope bench gemm --m M --n N --k K`, or `gemmscope bench --machine`");
+        return ExitCode::from(2);
+    };
+    let p = gemmscope_microbench::Problem {
+        op: if g.batch > 1 {
+            gemmscope_microbench::Operation::GemmBatched
+        } else {
+            gemmscope_microbench::Operation::Gemm
+        },
+        m: g.m,
+        n: g.n,
+        k: g.k,
+        batch: g.batch,
+        dtype: g.dtype,
+        layout: g.layout,
+        loop_order: g.order,
+    };
+    if let Err(e) = p.validate() {
+        eprintln!("gemmscope: error: {e}");
+        return ExitCode::from(2);
+    }
+    if !(g.budget.is_finite() && g.budget > 0.0) {
+        eprintln!("gemmscope: error: --budget must be a positive number of seconds");
+        return ExitCode::from(2);
+    }
+    if let Some(ids) = &g.candidates {
+        let known: Vec<&str> = gemmscope_microbench::candidates::all()
+            .iter()
+            .map(|c| c.id())
+            .collect();
+        if let Some(bad) = ids.iter().find(|i| !known.contains(&i.as_str())) {
+            eprintln!(
+                "gemmscope: error: unknown candidate `{bad}` (known: {})",
+                known.join(", ")
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let opts = gemmscope_microbench::Options {
+        budget_s: g.budget,
+        only: g.candidates,
+        use_cache: !g.no_cache,
+        timeout_s: g.timeout,
+        ..Default::default()
+    };
+    let table = bench::measure(&engine, &p, &opts, std::io::stderr().is_terminal());
+    let mut out = std::io::stdout().lock();
+    let written = match g.format {
+        Format::Text => bench::write_text(&mut out, &table),
+        Format::Json => serde_json::to_writer_pretty(&mut out, &bench::to_json(&table))
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(out)),
+    };
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("gemmscope: error: writing output: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
 }
