@@ -244,6 +244,8 @@ fn is_prefix(a: &[&Stmt], b: &[&Stmt]) -> bool {
 struct Term {
     ops: [Access; 2],
     scalars: Vec<Expr>,
+    /// The term is subtracted.
+    neg: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -291,6 +293,15 @@ fn split_prod(e: &Expr, out: &mut Vec<Expr>) {
         }
         Expr::Unary(UnOp::Neg, a) => split_prod(a, out),
         other => out.push(other.clone()),
+    }
+}
+
+/// How many negations `split_prod` looks through.
+fn count_neg(e: &Expr) -> usize {
+    match e {
+        Expr::Binary(BinOp::Mul | BinOp::Div, a, b) => count_neg(a) + count_neg(b),
+        Expr::Unary(UnOp::Neg, a) => 1 + count_neg(a),
+        _ => 0,
     }
 }
 
@@ -381,9 +392,11 @@ impl<'a> FnCx<'a> {
         let mut sum = Vec::new();
         split_sum(value, false, &mut sum);
         let mut terms = Vec::new();
-        for (_, t) in sum {
+        for (neg, t) in sum {
             let mut fs = Vec::new();
             split_prod(&t, &mut fs);
+            // `-A*B` and `A*(-B)` both negate the term.
+            let neg = neg ^ (count_neg(&t) % 2 == 1);
             let mut ops = Vec::new();
             let mut scalars = Vec::new();
             for f in fs {
@@ -413,6 +426,7 @@ impl<'a> FnCx<'a> {
             terms.push(Term {
                 ops: [a, b],
                 scalars,
+                neg,
             });
         }
         if terms.is_empty() {
@@ -442,7 +456,11 @@ impl<'a> FnCx<'a> {
             };
             let opstr = if *op == AssignOp::Add { "+=" } else { "-=" };
             let text = format!("{target} {opstr} {value}");
-            let alpha: Vec<String> = terms[0].scalars.iter().map(|s| s.to_string()).collect();
+            let mut alpha: Vec<String> = terms[0].scalars.iter().map(|s| s.to_string()).collect();
+            // `C -= A*B` is `alpha = -1`.
+            if terms[0].neg ^ (*op == AssignOp::Sub) {
+                alpha.insert(0, "-1".into());
+            }
             if let Some(out_acc) = self.access(target) {
                 out.push(Mac {
                     site: n,
@@ -683,11 +701,14 @@ fn windows(a: &Access, outs: &[String], ks: &[String]) -> Vec<(String, String)> 
     found
 }
 
+/// Rows are separate allocations: `T**`, `vector<vector<T>>`, Python lists
+/// of lists (never a declared 2-D array or a NumPy/PyTorch array).
 fn jagged(f: &Function, a: &Access) -> bool {
+    let python = matches!(f.kind, FnKind::Python | FnKind::Module);
     a.idx.len() >= 2
-        && f.vars
-            .get(&a.base)
-            .is_some_and(|v| v.is_array && !v.ndarray && v.shape.len() < 2)
+        && f.vars.get(&a.base).is_some_and(|v| {
+            v.is_array && !v.ndarray && (python || v.shape.len() < a.idx.len().min(2))
+        })
 }
 
 /// The layout of `a` as a matrix with logical rows `row` and columns `col`.
@@ -958,6 +979,7 @@ impl<'a> FnCx<'a> {
             let term = Term {
                 ops: [input, weight],
                 scalars: term.scalars.clone(),
+                neg: term.neg,
             };
             return Some((
                 Classified {
@@ -1361,8 +1383,10 @@ fn build_nest<'a>(
 
 /// `i, j, k` for `why` lines.
 pub fn var_list(n: &Nest<'_>) -> String {
-    n.loops
-        .iter()
+    let rank = |c: char| "bijknpqcrs".find(c).unwrap_or(99);
+    let mut ls: Vec<&NestLoop> = n.loops.iter().collect();
+    ls.sort_by_key(|l| rank(l.role));
+    ls.iter()
         .map(|l| l.var.as_str())
         .collect::<Vec<_>>()
         .join(", ")

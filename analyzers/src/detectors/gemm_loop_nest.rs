@@ -289,6 +289,53 @@ mod tests {
     }
 
     #[test]
+    fn subtraction_and_init_from_c() {
+        // `s = C[..]; s -= A*B; C[..] = s`: C -= A·B, alpha -1.
+        let f = host(
+            &[],
+            SQ,
+            "for i in 0..N { for j in 0..N {
+               s = C[i][j];
+               for k in 0..N { s -= A[i][k] * B[k][j]; }
+               C[i][j] = s; } }",
+        );
+        let x = one(&f);
+        assert_eq!(x.alpha.as_deref(), Some("-1"));
+        assert!(x.beta.is_none());
+        let g = host(
+            &[],
+            SQ,
+            "for i in 0..N { for j in 0..N { for k in 0..N { C[i][j] += -2 * A[i][k] * B[k][j]; } } }",
+        );
+        assert_eq!(one(&g).alpha.as_deref(), Some("-1*2"));
+    }
+
+    #[test]
+    fn why_lists_vars_in_role_order() {
+        let f = host(&[("N", 8)], SQ, &nest("kji"));
+        let x = one(&f);
+        assert_eq!(
+            x.why,
+            "C[i][j] += A[i][k]*B[k][j] over i, j, k (loop order k-j-i)"
+        );
+        assert_eq!(
+            x.message,
+            "hand-written GEMM 8×8×8 f32 (loop order k-j-i): one sgemm call does the same work"
+        );
+    }
+
+    #[test]
+    fn accumulating_stencil_is_not_gemm() {
+        let f = host(
+            &[],
+            "A: f32[N][N], B: f32[N][N], c: f32",
+            "for i in 1..N - 1 { for j in 1..N - 1 {
+               B[i][j] += c * (A[i - 1][j] + A[i + 1][j] + A[i][j - 1] + A[i][j + 1]); } }",
+        );
+        assert!(run_all(&f).is_empty());
+    }
+
+    #[test]
     fn scalar_accumulator_needs_reinit_per_output() {
         // `sum` is never reset inside the i/j loops: not a GEMM.
         let f = host(
