@@ -1131,7 +1131,8 @@ impl<'a> FnCx<'a> {
     }
 }
 
-/// The variable of `vars` with the smallest stride in `a` (the innermost subscript).
+/// The variable of `vars` with the smallest stride in `a` (the innermost
+/// subscript); on a tie the later one in `vars`, i.e. the inner loop.
 fn innermost_pos(a: &Access, vars: &[String]) -> Option<String> {
     let mut best: Option<(usize, bool, String)> = None;
     for v in vars {
@@ -1142,7 +1143,7 @@ fn innermost_pos(a: &Access, vars: &[String]) -> Option<String> {
             .and_then(|q| q.coeff(v))
             .is_some_and(|c| c == Poly::constant(1));
         let cand = (p, unit, v.clone());
-        if best.as_ref().is_none_or(|b| (cand.0, cand.1) > (b.0, b.1)) {
+        if best.as_ref().is_none_or(|b| (cand.0, cand.1) >= (b.0, b.1)) {
             best = Some(cand);
         }
     }

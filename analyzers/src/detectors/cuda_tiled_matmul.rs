@@ -141,6 +141,8 @@ mod tests {
                 ("B", "B", Major::Row)
             ]
         );
+        let ld: Vec<_> = x.layouts.iter().map(|l| l.ld.clone().unwrap()).collect();
+        assert_eq!(ld, vec!["N", "K", "N"]);
         // Only GS103, not GS102/GS104 as well.
         assert_eq!(run_all(&f).len(), 1);
     }
