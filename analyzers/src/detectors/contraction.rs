@@ -1084,7 +1084,14 @@ impl<'a> FnCx<'a> {
             && terms[0].ops[1].base == terms[1].ops[0].base
             && terms[0].ops[0].base != terms[0].ops[1].base
         {
-            return done(Shape::Syr2k, gemm_layouts(a, b, ["A", "B"]));
+            // Name the operands as written: A is the first array of the statement.
+            let first = &mac.terms[0].ops[0].base;
+            let t = if terms[1].ops[0].base == *first {
+                &terms[1]
+            } else {
+                &terms[0]
+            };
+            return done(Shape::Syr2k, gemm_layouts(&t.ops[0], &t.ops[1], ["A", "B"]));
         }
         if terms
             .iter()
@@ -1203,8 +1210,21 @@ fn analyze_fn<'a>(file: &'a File, f: &'a Function, out: &mut Vec<Nest<'a>>) {
                 && x[1].base == y[0].base
             {
                 shape = Shape::Syr2k;
-            } else if let Some(p) = items.iter().position(|it| it.1 .0.shape == Shape::Symm) {
+            } else if items.iter().any(|it| it.1 .0.shape == Shape::Symm) {
+                // Prefer the statement whose M variable is the outer loop
+                // (PolyBench's `temp2 += B[k][j]*A[i][k]`) as the key.
                 shape = Shape::Symm;
+                let natural = |it: &(Mac<'a>, ClassifiedNest<'a>)| {
+                    let (c, idiom, loops, _) = &it.1;
+                    let outer = loops.iter().find(|l| idiom.contains(&l.var));
+                    c.shape == Shape::Symm
+                        && outer.is_some_and(|l| c.roles.m.first() == Some(&l.var))
+                };
+                let p = items
+                    .iter()
+                    .position(natural)
+                    .or_else(|| items.iter().position(|it| it.1 .0.shape == Shape::Symm))
+                    .unwrap_or(0);
                 items.swap(0, p);
             }
         }
@@ -1384,7 +1404,12 @@ fn build_nest<'a>(
 
 /// `i, j, k` for `why` lines.
 pub fn var_list(n: &Nest<'_>) -> String {
-    let rank = |c: char| "bijknpqcrs".find(c).unwrap_or(99);
+    let roles = if n.shape == Shape::Conv {
+        "nkpqcrs"
+    } else {
+        "bijk"
+    };
+    let rank = |c: char| roles.find(c).unwrap_or(99);
     let mut ls: Vec<&NestLoop> = n.loops.iter().collect();
     ls.sort_by_key(|l| rank(l.role));
     ls.iter()

@@ -95,6 +95,7 @@ mod tests {
         assert_eq!(x.dims.n.as_ref().unwrap().value, Some(64));
         assert_eq!(x.dims.k.as_ref().unwrap().value, Some(32 * 9));
         assert_eq!(x.range.start_line, 1);
+        assert!(x.why.contains(" over n, k, p, q, c, r, s "), "{}", x.why);
     }
 
     #[test]

@@ -97,7 +97,10 @@ mod tests {
         assert_eq!(x.routine, Routine::Symm);
         assert_eq!(x.dims.display(), "1000×1200×1000");
         assert_eq!(x.range.start_line, 1);
-        assert_eq!(x.key_range.start_line, 5);
+        // Keyed on the `temp2` accumulation, whose roles read naturally.
+        assert_eq!(x.key_range.start_line, 6);
+        assert_eq!(x.loop_order.as_deref(), Some("ijk"));
+        assert_eq!(x.layouts[1].major, crate::finding::Major::Row);
         assert_eq!(x.alpha.as_deref(), Some("alpha"));
         assert_eq!(x.beta.as_deref(), Some("beta"));
         let names: Vec<_> = x

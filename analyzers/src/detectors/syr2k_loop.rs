@@ -84,6 +84,12 @@ mod tests {
         assert_eq!(x.beta.as_deref(), Some("beta"));
         assert_eq!(x.key_range.start_line, 4);
         assert!(x.message.contains("dsyr2k"));
+        let l: Vec<_> = x
+            .layouts
+            .iter()
+            .map(|l| (l.role.as_str(), l.name.as_str()))
+            .collect();
+        assert_eq!(l, vec![("C", "C"), ("A", "A"), ("B", "B")]);
     }
 
     #[test]
