@@ -2,6 +2,20 @@
 //! so that its doc comment is also its documentation (`gemmscope explain`,
 //! docs/rules.md). Detectors read the normalised IR and never do I/O.
 
+pub mod batched_gemm_loop;
+pub mod contraction;
+pub mod conv_loop_nest;
+pub mod cuda_naive_matmul;
+pub mod cuda_tiled_matmul;
+pub mod gemm_loop_nest;
+pub mod gemv_loop;
+pub mod symm_loop;
+pub mod syr2k_loop;
+pub mod syrk_loop;
+#[cfg(test)]
+pub mod testutil;
+pub mod trmm_loop;
+
 use crate::finding::{Finding, Idiom};
 use crate::ir::File;
 
@@ -73,6 +87,16 @@ macro_rules! declare_rule {
 /// Every rule, in code order.
 pub fn all_rules() -> Vec<&'static dyn Rule> {
     let rules: Vec<&'static dyn Rule> = vec![
+        &gemm_loop_nest::GemmLoopNest,
+        &cuda_naive_matmul::CudaNaiveMatmul,
+        &cuda_tiled_matmul::CudaTiledMatmul,
+        &batched_gemm_loop::BatchedGemmLoop,
+        &syrk_loop::SyrkLoop,
+        &syr2k_loop::Syr2kLoop,
+        &symm_loop::SymmLoop,
+        &trmm_loop::TrmmLoop,
+        &gemv_loop::GemvLoop,
+        &conv_loop_nest::ConvLoopNest,
         &row_product_loop::RowProductLoop,
         &manual_attention::ManualAttention,
         &cublas_slow_math::CublasSlowMath,

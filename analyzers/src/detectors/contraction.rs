@@ -1,0 +1,1429 @@
+//! Shared analysis for the loop-nest rules (GS101–GS108, GS201, GS301): finds
+//! multiply-accumulate statements, works out which loop variables index the
+//! output and each operand, and classifies the nest as a GEMM, a batched
+//! contraction, SYRK, SYR2K, SYMM, TRMM, GEMV or a direct convolution.
+//!
+//! A multiply-accumulate ("MAC") is `T[idx] += f`, `T[idx] -= f`, or a scalar
+//! `s += f` whose value later lands in an array store (`C[idx] = s`,
+//! `C[idx] += s`, `C[idx] = alpha*s + beta*C[idx]`) at an outer loop level,
+//! with `s` (re)initialised at that level. `f` is a product of exactly two
+//! array reads times scalars, or a sum of such products.
+//!
+//! Each loop variable that indexes the output or an operand gets a role from
+//! where it occurs: output and both operands → batch; output and one operand →
+//! M (with the operand we call A) or N (with B); both operands but not the
+//! output → K (reduced). Variables in any other combination (only in the
+//! output, or reduced over one operand only) make the nest something else.
+//! Every rule file calls [`analyze`] and keeps the shapes it reports.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::detectors::RuleMeta;
+use crate::finding::{Backend, Dim, Dims, Finding, Major, OperandLayout, Routine};
+use crate::ir::{
+    Access, AssignOp, BinOp, ElemType, Expr, File, FnKind, Function, Loop, LoopKind, Poly, Span,
+    Stmt, StmtKind, UnOp,
+};
+
+/// What a nest computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// C[i][j] += A[i][k] * B[k][j], rectangular, three distinct arrays.
+    Gemm,
+    /// Batch variables shared by all three arrays, or several variables per role.
+    Batched,
+    /// C += A·Aᵀ (or Aᵀ·A), possibly over one triangle.
+    Syrk,
+    /// C += A·Bᵀ + B·Aᵀ.
+    Syr2k,
+    /// Triangular-bound contraction that also reads the diagonal of A.
+    Symm,
+    /// In-place B += A·B with a triangular reduction bound.
+    Trmm,
+    /// y[i] += A[i][k] * x[k].
+    Gemv,
+    /// out[n][k][p][q] += in[n][c][p+r][q+s] * w[k][c][r][s].
+    Conv,
+}
+
+/// One loop of the nest with the role letter of its variable.
+#[derive(Clone, Debug)]
+pub struct NestLoop {
+    pub var: String,
+    /// `i` (M), `j` (N), `k` (K), `b` (batch); for convolutions `n k p q c r s`.
+    pub role: char,
+    pub kind: LoopKind,
+}
+
+/// One analysed nest: everything a rule needs to fill a [`Finding`].
+#[derive(Clone, Debug)]
+pub struct Nest<'a> {
+    pub func: &'a Function,
+    pub shape: Shape,
+    /// The operands were read through CUDA shared-memory tiles (GS103).
+    pub tiled: bool,
+    /// Span of the outermost loop that belongs to the idiom.
+    pub range: Span,
+    /// Span of the multiply-accumulate statement.
+    pub key_range: Span,
+    /// The idiom's loops, outer to inner (tile loops of a blocked nest excluded).
+    pub loops: Vec<NestLoop>,
+    pub dims: Dims,
+    pub layouts: Vec<OperandLayout>,
+    pub alpha: Option<String>,
+    pub beta: Option<String>,
+    pub dtype: Option<ElemType>,
+    /// Some loop bound depends on another loop variable of the idiom.
+    pub triangular: bool,
+    /// The statement(s) as lowered, for `why`.
+    pub text: String,
+    pub confidence: f32,
+}
+
+impl Nest<'_> {
+    /// Role letters outer to inner (`ikj`).
+    pub fn order(&self) -> String {
+        self.loops.iter().map(|l| l.role).collect()
+    }
+
+    /// Role letters with dashes (`i-k-j`), for messages.
+    pub fn order_dashed(&self) -> String {
+        self.loops
+            .iter()
+            .map(|l| l.role.to_string())
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+
+    /// The loop kind of the loop with role `role`, if exactly one has it.
+    pub fn kind_of(&self, role: char) -> Option<&LoopKind> {
+        let mut it = self.loops.iter().filter(|l| l.role == role);
+        let first = it.next()?;
+        if it.next().is_some() {
+            return None;
+        }
+        Some(&first.kind)
+    }
+
+    /// True if any loop of the nest is a CUDA thread index.
+    pub fn has_thread_loops(&self) -> bool {
+        self.loops
+            .iter()
+            .any(|l| matches!(l.kind, LoopKind::CudaThread { .. }))
+    }
+
+    /// Where the nest runs, from the function kind.
+    pub fn backend(&self) -> Backend {
+        match self.func.kind {
+            FnKind::Host => Backend::Cpu,
+            FnKind::CudaKernel | FnKind::CudaDevice => Backend::CudaKernel,
+            FnKind::Python | FnKind::Module => Backend::PythonLoop,
+        }
+    }
+
+    /// The finding's range: the kernel for CUDA kernels, else the outermost loop.
+    pub fn finding_range(&self) -> Span {
+        if self.func.kind == FnKind::CudaKernel {
+            self.func.span
+        } else {
+            self.range
+        }
+    }
+
+    /// `1024×1024×1024 f32`.
+    pub fn size_text(&self) -> String {
+        let d = self.dims.display();
+        match &self.dtype {
+            Some(t) => format!("{d} {}", t.short()),
+            None => d,
+        }
+    }
+
+    /// BLAS-style routine name for the element type: `sgemm`, `dgemm`, `gemm`.
+    pub fn blas(&self, routine: &str) -> String {
+        let p = match &self.dtype {
+            Some(ElemType::F32) => "s",
+            Some(ElemType::F64 | ElemType::PyFloat) => "d",
+            Some(ElemType::F16) => "h",
+            _ => "",
+        };
+        format!("{p}{routine}")
+    }
+
+    /// Builds the finding with every field filled.
+    pub fn finding(
+        &self,
+        meta: &RuleMeta,
+        routine: Routine,
+        loop_order: Option<String>,
+        why: String,
+        message: String,
+    ) -> Finding {
+        Finding {
+            code: meta.code,
+            rule: meta.name,
+            idiom: meta.idiom,
+            routine,
+            backend: self.backend(),
+            range: self.finding_range(),
+            key_range: self.key_range,
+            function: Some(self.func.name.clone()),
+            dims: self.dims.clone(),
+            dtype: self.dtype.clone(),
+            layouts: self.layouts.clone(),
+            loop_order,
+            alpha: self.alpha.clone(),
+            beta: self.beta.clone(),
+            confidence: self.confidence,
+            why,
+            message,
+        }
+    }
+}
+
+/// Analyses every function of `file`; one [`Nest`] per idiom found.
+pub fn analyze(file: &File) -> Vec<Nest<'_>> {
+    let mut out = Vec::new();
+    for f in &file.functions {
+        analyze_fn(file, f, &mut out);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Statement sites
+
+/// A statement with its enclosing loops (outer to inner).
+struct Site<'a> {
+    stmt: &'a Stmt,
+    loops: Vec<&'a Stmt>,
+}
+
+fn collect_sites<'a>(body: &'a [Stmt], stack: &mut Vec<&'a Stmt>, out: &mut Vec<Site<'a>>) {
+    for s in body {
+        out.push(Site {
+            stmt: s,
+            loops: stack.clone(),
+        });
+        match &s.kind {
+            StmtKind::Loop(l) => {
+                stack.push(s);
+                collect_sites(&l.body, stack, out);
+                stack.pop();
+            }
+            StmtKind::If { then, els, .. } => {
+                collect_sites(then, stack, out);
+                collect_sites(els, stack, out);
+            }
+            StmtKind::Opaque(b) => collect_sites(b, stack, out),
+            _ => {}
+        }
+    }
+}
+
+fn loop_of(s: &Stmt) -> &Loop {
+    match &s.kind {
+        StmtKind::Loop(l) => l,
+        _ => unreachable!("site loops are loops"),
+    }
+}
+
+fn same_stmts(a: &[&Stmt], b: &[&Stmt]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| std::ptr::eq(*x, *y))
+}
+
+fn is_prefix(a: &[&Stmt], b: &[&Stmt]) -> bool {
+    a.len() <= b.len() && same_stmts(a, &b[..a.len()])
+}
+
+// ---------------------------------------------------------------------------
+// Multiply-accumulate statements
+
+/// One product of two array reads times scalars.
+#[derive(Clone, Debug)]
+struct Term {
+    ops: [Access; 2],
+    scalars: Vec<Expr>,
+    /// The term is subtracted.
+    neg: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Mac<'a> {
+    site: usize,
+    out: Access,
+    /// Loops enclosing the MAC.
+    loops: Vec<&'a Stmt>,
+    /// How many of `loops` enclose the store (all of them for an array target).
+    out_depth: usize,
+    terms: Vec<Term>,
+    alpha: Vec<String>,
+    beta: Option<String>,
+    /// The store has terms other than the accumulator and the output.
+    extra: bool,
+    tiled: bool,
+    text: String,
+}
+
+fn split_sum(e: &Expr, neg: bool, out: &mut Vec<(bool, Expr)>) {
+    match e {
+        Expr::Binary(BinOp::Add, a, b) => {
+            split_sum(a, neg, out);
+            split_sum(b, neg, out);
+        }
+        Expr::Binary(BinOp::Sub, a, b) => {
+            split_sum(a, neg, out);
+            split_sum(b, !neg, out);
+        }
+        Expr::Unary(UnOp::Neg, a) => split_sum(a, !neg, out),
+        other => out.push((neg, other.clone())),
+    }
+}
+
+/// Factors of a product; a divisor `x / d` is kept as the factor `1/d`.
+fn split_prod(e: &Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::Binary(BinOp::Mul, a, b) => {
+            split_prod(a, out);
+            split_prod(b, out);
+        }
+        Expr::Binary(BinOp::Div, a, b) => {
+            split_prod(a, out);
+            out.push(Expr::bin(BinOp::Div, Expr::Int(1), (**b).clone()));
+        }
+        Expr::Unary(UnOp::Neg, a) => split_prod(a, out),
+        other => out.push(other.clone()),
+    }
+}
+
+/// How many negations `split_prod` looks through.
+fn count_neg(e: &Expr) -> usize {
+    match e {
+        Expr::Binary(BinOp::Mul | BinOp::Div, a, b) => count_neg(a) + count_neg(b),
+        Expr::Unary(UnOp::Neg, a) => 1 + count_neg(a),
+        _ => 0,
+    }
+}
+
+fn has_access(e: &Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| {
+        if matches!(x, Expr::Index { .. } | Expr::Unary(UnOp::Deref, _)) {
+            found = true;
+        }
+    });
+    found
+}
+
+fn mentions_any(e: &Expr, vars: &[String]) -> bool {
+    vars.iter().any(|v| e.mentions(v))
+}
+
+struct FnCx<'a> {
+    file: &'a File,
+    f: &'a Function,
+    sites: Vec<Site<'a>>,
+}
+
+impl<'a> FnCx<'a> {
+    fn is_array(&self, n: &str) -> bool {
+        self.f.is_array(n)
+    }
+
+    fn access(&self, e: &Expr) -> Option<Access> {
+        Access::of(e, &|n| self.f.is_array(n))
+    }
+
+    fn is_shared(&self, base: &str) -> bool {
+        self.f.vars.get(base).is_some_and(|v| v.shared)
+    }
+
+    /// Maps a read of a shared tile back to the global array through the
+    /// tile's load statement (`As[ty][tx] = A[row*K + t*T + tx]`).
+    fn untile(&self, read: &Access) -> Option<Access> {
+        for s in &self.sites {
+            let StmtKind::Assign {
+                target,
+                op: AssignOp::Set,
+                value,
+            } = &s.stmt.kind
+            else {
+                continue;
+            };
+            let Some(t) = self.access(target) else {
+                continue;
+            };
+            if t.base != read.base || t.idx.len() != read.idx.len() {
+                continue;
+            }
+            let Some(src) = self.access(value) else {
+                continue;
+            };
+            if self.is_shared(&src.base) {
+                continue;
+            }
+            let mut map: HashMap<String, Expr> = HashMap::new();
+            for (ti, ri) in t.idx.iter().zip(&read.idx) {
+                let Expr::Var(v) = ti else { return None };
+                if map.insert(v.clone(), ri.clone()).is_some() {
+                    return None;
+                }
+            }
+            let idx = src
+                .idx
+                .iter()
+                .map(|e| {
+                    e.clone().map(&mut |x| match x {
+                        Expr::Var(ref v) => map.get(v).cloned().unwrap_or(x),
+                        other => other,
+                    })
+                })
+                .collect();
+            return Some(Access {
+                base: src.base,
+                idx,
+            });
+        }
+        None
+    }
+
+    /// Parses `f` into products of two array reads; `None` if any term is not one.
+    fn terms(&self, value: &Expr, lvars: &[String], tiled: &mut bool) -> Option<Vec<Term>> {
+        let mut sum = Vec::new();
+        split_sum(value, false, &mut sum);
+        let mut terms = Vec::new();
+        for (neg, t) in sum {
+            let mut fs = Vec::new();
+            split_prod(&t, &mut fs);
+            // `-A*B` and `A*(-B)` both negate the term.
+            let neg = neg ^ (count_neg(&t) % 2 == 1);
+            let mut ops = Vec::new();
+            let mut scalars = Vec::new();
+            for f in fs {
+                let acc = self.access(&f);
+                match acc {
+                    Some(a) if a.idx.iter().any(|e| mentions_any(e, lvars)) => {
+                        a.polys()?;
+                        if self.f.kind == FnKind::CudaKernel && self.is_shared(&a.base) {
+                            let g = self.untile(&a)?;
+                            g.polys()?;
+                            *tiled = true;
+                            ops.push(g);
+                        } else {
+                            ops.push(a);
+                        }
+                    }
+                    _ if !mentions_any(&f, lvars) && !has_access(&f) => scalars.push(f),
+                    _ if !mentions_any(&f, lvars) && acc.is_some() => scalars.push(f),
+                    _ => return None,
+                }
+            }
+            if ops.len() != 2 {
+                return None;
+            }
+            let b = ops.pop()?;
+            let a = ops.pop()?;
+            terms.push(Term {
+                ops: [a, b],
+                scalars,
+                neg,
+            });
+        }
+        if terms.is_empty() {
+            None
+        } else {
+            Some(terms)
+        }
+    }
+
+    fn lvars(loops: &[&Stmt]) -> Vec<String> {
+        loops.iter().map(|s| loop_of(s).var.clone()).collect()
+    }
+
+    fn macs(&self) -> Vec<Mac<'a>> {
+        let mut out = Vec::new();
+        for (n, site) in self.sites.iter().enumerate() {
+            let StmtKind::Assign { target, op, value } = &site.stmt.kind else {
+                continue;
+            };
+            if !matches!(op, AssignOp::Add | AssignOp::Sub) || site.loops.is_empty() {
+                continue;
+            }
+            let lvars = Self::lvars(&site.loops);
+            let mut tiled = false;
+            let Some(terms) = self.terms(value, &lvars, &mut tiled) else {
+                continue;
+            };
+            let opstr = if *op == AssignOp::Add { "+=" } else { "-=" };
+            let text = format!("{target} {opstr} {value}");
+            let mut alpha: Vec<String> = terms[0].scalars.iter().map(|s| s.to_string()).collect();
+            // `C -= A*B` is `alpha = -1`.
+            if terms[0].neg ^ (*op == AssignOp::Sub) {
+                alpha.insert(0, "-1".into());
+            }
+            if let Some(out_acc) = self.access(target) {
+                out.push(Mac {
+                    site: n,
+                    out: out_acc,
+                    loops: site.loops.clone(),
+                    out_depth: site.loops.len(),
+                    terms,
+                    alpha,
+                    beta: None,
+                    extra: false,
+                    tiled,
+                    text,
+                });
+            } else if let Expr::Var(s) = target {
+                if self.is_array(s) {
+                    continue;
+                }
+                if let Some(m) = self.scalar_mac(n, s, terms, alpha, tiled, text) {
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+
+    /// Completes a scalar accumulator `s += f` with its store and init.
+    fn scalar_mac(
+        &self,
+        n: usize,
+        s: &str,
+        terms: Vec<Term>,
+        mut alpha: Vec<String>,
+        tiled: bool,
+        text: String,
+    ) -> Option<Mac<'a>> {
+        let site = &self.sites[n];
+        let (q, store) = self.sites.iter().enumerate().skip(n + 1).find(|(_, st)| {
+            st.loops.len() < site.loops.len()
+                && is_prefix(&st.loops, &site.loops)
+                && matches!(&st.stmt.kind, StmtKind::Assign { target, value, .. }
+                    if value.mentions(s) && self.access(target).is_some())
+        })?;
+        let _ = q;
+        let StmtKind::Assign { target, op, value } = &store.stmt.kind else {
+            return None;
+        };
+        let out = self.access(target)?;
+        // The accumulator must be (re)initialised at the store's level.
+        let init = self.sites[..n].iter().any(|p| {
+            same_stmts(&p.loops, &store.loops)
+                && match &p.stmt.kind {
+                    StmtKind::Assign {
+                        target: Expr::Var(v),
+                        op: AssignOp::Set,
+                        ..
+                    } => v == s,
+                    StmtKind::Decl { name, .. } => name == s,
+                    _ => false,
+                }
+        });
+        if !init {
+            return None;
+        }
+        let mut beta = None;
+        let mut extra = false;
+        let mut seen_acc = false;
+        match op {
+            AssignOp::Set | AssignOp::Add | AssignOp::Sub => {
+                let mut sum = Vec::new();
+                split_sum(value, false, &mut sum);
+                for (_, t) in sum {
+                    let mut fs = Vec::new();
+                    split_prod(&t, &mut fs);
+                    if let Some(p) = fs.iter().position(|f| matches!(f, Expr::Var(v) if v == s)) {
+                        if seen_acc
+                            || fs
+                                .iter()
+                                .any(|f| f.mentions(s) && !matches!(f, Expr::Var(v) if v == s))
+                        {
+                            return None;
+                        }
+                        seen_acc = true;
+                        fs.remove(p);
+                        alpha.extend(fs.iter().map(|f| f.to_string()));
+                    } else if *op == AssignOp::Set
+                        && fs.iter().any(|f| self.access(f).as_ref() == Some(&out))
+                    {
+                        fs.retain(|f| self.access(f).as_ref() != Some(&out));
+                        if fs.iter().any(has_access) {
+                            extra = true;
+                        } else if !fs.is_empty() {
+                            beta = Some(product_text(&fs));
+                        }
+                    } else {
+                        extra = true;
+                    }
+                }
+            }
+            _ => return None,
+        }
+        if !seen_acc {
+            return None;
+        }
+        let text = format!("{text}; {target} {} {value}", assign_text(*op));
+        Some(Mac {
+            site: n,
+            out,
+            loops: site.loops.clone(),
+            out_depth: store.loops.len(),
+            terms,
+            alpha,
+            beta,
+            extra,
+            tiled,
+            text,
+        })
+    }
+}
+
+fn assign_text(op: AssignOp) -> &'static str {
+    match op {
+        AssignOp::Set => "=",
+        AssignOp::Add => "+=",
+        AssignOp::Sub => "-=",
+        AssignOp::Mul => "*=",
+        AssignOp::Div => "/=",
+        AssignOp::Other => "?=",
+    }
+}
+
+fn product_text(fs: &[Expr]) -> String {
+    fs.iter()
+        .map(|f| f.to_string())
+        .collect::<Vec<_>>()
+        .join("*")
+}
+
+// ---------------------------------------------------------------------------
+// Classification
+
+/// Roles of the variables of one term, oriented so that `ops[0]` is A (the
+/// operand holding the M variables) and `ops[1]` is B (or the vector x).
+#[derive(Clone, Debug, PartialEq)]
+struct Roles {
+    m: Vec<String>,
+    n: Vec<String>,
+    k: Vec<String>,
+    batch: Vec<String>,
+}
+
+fn access_vars(a: &Access, vars: &[String]) -> BTreeSet<String> {
+    a.uses(vars)
+}
+
+/// Classifies the variables of one term; swaps the operands so that A holds M.
+fn roles(out: &Access, term: &mut Term, idiom_vars: &[String]) -> Option<Roles> {
+    let o = access_vars(out, idiom_vars);
+    let x = access_vars(&term.ops[0], idiom_vars);
+    let y = access_vars(&term.ops[1], idiom_vars);
+    let mut r = Roles {
+        m: vec![],
+        n: vec![],
+        k: vec![],
+        batch: vec![],
+    };
+    for v in idiom_vars {
+        match (o.contains(v), x.contains(v), y.contains(v)) {
+            (true, true, true) => r.batch.push(v.clone()),
+            (true, true, false) => r.m.push(v.clone()),
+            (true, false, true) => r.n.push(v.clone()),
+            (false, true, true) => r.k.push(v.clone()),
+            (false, false, false) => {}
+            _ => return None,
+        }
+    }
+    // Orientation: A is the operand sharing C's row variable (the first
+    // subscript of a multi-dimensional C; for a flattened C, the first factor
+    // as written). A GEMV's matrix is A whatever the order.
+    let swap = if r.m.is_empty() || r.n.is_empty() {
+        r.m.is_empty()
+    } else if out.idx.len() >= 2 {
+        let first = out.idx.iter().find_map(|e| {
+            idiom_vars
+                .iter()
+                .find(|v| e.mentions(v) && (r.m.contains(v) || r.n.contains(v)))
+        });
+        first.is_some_and(|v| r.n.contains(v))
+    } else {
+        false
+    };
+    if swap {
+        term.ops.swap(0, 1);
+        std::mem::swap(&mut r.m, &mut r.n);
+    }
+    Some(r)
+}
+
+/// True if `u` is `w` times a small constant or a stride-like symbol: the
+/// index of a sliding window (`p*stride + r`, `p + r`).
+fn window_multiple(u: &Poly, w: &Poly) -> bool {
+    if u.is_zero() || w.is_zero() {
+        return false;
+    }
+    if u == w || (2..=4).any(|c| &w.scale(c) == u) {
+        return true;
+    }
+    u.symbols()
+        .iter()
+        .filter(|s| s.to_ascii_lowercase().contains("stride"))
+        .any(|s| &w.mul(&Poly::symbol(s)) == u)
+}
+
+/// Pairs (output var, reduced var) that index one dimension together.
+fn windows(a: &Access, outs: &[String], ks: &[String]) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for e in &a.idx {
+        let Some(p) = Poly::from_expr(e) else {
+            continue;
+        };
+        let present = p.symbols();
+        for u in outs.iter().filter(|u| present.contains(*u)) {
+            for w in ks.iter().filter(|w| present.contains(*w)) {
+                let (Some(cu), Some(cw)) = (p.coeff(u), p.coeff(w)) else {
+                    continue;
+                };
+                let only_pair = a.idx.len() >= 2
+                    && present
+                        .iter()
+                        .filter(|s| outs.contains(s) || ks.contains(s))
+                        .count()
+                        == 2;
+                if only_pair || window_multiple(&cu, &cw) {
+                    found.push((u.clone(), w.clone()));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Rows are separate allocations: `T**`, `vector<vector<T>>`, Python lists
+/// of lists (never a declared 2-D array or a NumPy/PyTorch array).
+fn jagged(f: &Function, a: &Access) -> bool {
+    let python = matches!(f.kind, FnKind::Python | FnKind::Module);
+    a.idx.len() >= 2
+        && f.vars.get(&a.base).is_some_and(|v| {
+            v.is_array && !v.ndarray && (python || v.shape.len() < a.idx.len().min(2))
+        })
+}
+
+/// The layout of `a` as a matrix with logical rows `row` and columns `col`.
+fn layout(f: &Function, role: &str, a: &Access, row: &str, col: &str) -> Option<OperandLayout> {
+    let pos = |v: &str| a.idx.iter().position(|e| e.mentions(v));
+    let (pr, pc) = (pos(row)?, pos(col)?);
+    let (major, ld) = if pr != pc {
+        (if pr < pc { Major::Row } else { Major::Col }, None)
+    } else {
+        let p = Poly::from_expr(&a.idx[pr])?;
+        let (cr, cc) = (p.coeff(row)?, p.coeff(col)?);
+        let one = Poly::constant(1);
+        if cc == one && cr != one {
+            (Major::Row, Some(cr.to_string()))
+        } else if cr == one && cc != one {
+            (Major::Col, Some(cc.to_string()))
+        } else {
+            (Major::Row, None)
+        }
+    };
+    Some(OperandLayout {
+        role: role.to_string(),
+        name: a.base.clone(),
+        major,
+        ld,
+        jagged: jagged(f, a),
+    })
+}
+
+/// A loop's extent as the problem size: for a bound that depends on another
+/// loop (triangular `j <= i`, blocked `i < min(ii+T, N)`), that loop's size.
+fn full_extent(var: &str, loops: &[&Loop], depth: u32) -> Option<Expr> {
+    let l = loops.iter().find(|l| l.var == var)?;
+    if depth < 8 {
+        if let Some(w) = loops
+            .iter()
+            .find(|o| o.var != var && (l.start.mentions(&o.var) || l.end.mentions(&o.var)))
+        {
+            return full_extent(&w.var.clone(), loops, depth + 1);
+        }
+    }
+    if l.step == Expr::Int(1) {
+        return Some(l.extent());
+    }
+    // A blocked/unrolled loop: its span, not its trip count.
+    Some(
+        Poly::from_expr(&l.end)
+            .zip(Poly::from_expr(&l.start))
+            .map(|(e, s)| e.sub(&s).to_expr())
+            .unwrap_or_else(|| Expr::bin(BinOp::Sub, l.end.clone(), l.start.clone())),
+    )
+}
+
+fn dim_of(file: &File, e: Expr) -> Dim {
+    Dim {
+        value: file.eval(&e).and_then(|v| u64::try_from(v).ok()),
+        expr: e.to_string(),
+    }
+}
+
+fn product_dim(file: &File, vars: &[String], loops: &[&Loop]) -> Option<Dim> {
+    let mut acc: Option<Expr> = None;
+    for v in vars {
+        let e = full_extent(v, loops, 0)?;
+        acc = Some(match acc {
+            None => e,
+            Some(a) => Expr::bin(BinOp::Mul, a, e),
+        });
+    }
+    acc.map(|e| dim_of(file, e))
+}
+
+/// The K of a tiled kernel: tile loop `t < (K + T - 1)/T` (or `t < K; t += T`)
+/// times the inner loop `k < T`.
+fn tiled_k(file: &File, vars: &[String], loops: &[&Loop]) -> Option<Dim> {
+    let ls: Vec<&&Loop> = loops.iter().filter(|l| vars.contains(&l.var)).collect();
+    if ls.len() != 2 {
+        return product_dim(file, vars, loops);
+    }
+    let t = ls[0];
+    if t.step != Expr::Int(1) {
+        return full_extent(&t.var, loops, 0).map(|e| dim_of(file, e));
+    }
+    if let Expr::Binary(BinOp::Div, a, b) = &t.end {
+        if let (Some(pa), Some(pb)) = (Poly::from_expr(a), Poly::from_expr(b)) {
+            let k = pa.sub(&pb).add(&Poly::constant(1));
+            if pb.symbols().iter().all(|s| !k.symbols().contains(s)) && !pb.is_zero() {
+                return Some(dim_of(file, k.to_expr()));
+            }
+        }
+        return Some(dim_of(file, (**a).clone()));
+    }
+    product_dim(file, vars, loops)
+}
+
+/// A classification with the nest's idiom variables, enclosing loops and
+/// whether some bound is triangular.
+type ClassifiedNest<'a> = (Classified, Vec<String>, Vec<&'a Loop>, bool);
+
+struct Classified {
+    shape: Shape,
+    roles: Roles,
+    term: Term,
+    /// The operand role names and (row, col) variables for layouts.
+    layouts: Vec<OperandLayout>,
+    conv_letters: HashMap<String, char>,
+}
+
+/// True if the two accesses are the same after renaming `from` to `to`.
+fn same_after_rename(a: &Access, b: &Access, from: &str, to: &str) -> bool {
+    if a.base != b.base || a.idx.len() != b.idx.len() {
+        return false;
+    }
+    let to_e = Expr::var(to);
+    a.idx.iter().zip(&b.idx).all(|(x, y)| {
+        let y = y.clone().substitute(from, &to_e);
+        match (Poly::from_expr(x), Poly::from_expr(&y)) {
+            (Some(p), Some(q)) => p == q,
+            _ => *x == y,
+        }
+    })
+}
+
+/// True if `base` is read on its diagonal (`A[i][i]`, `A[i*lda + i]`) anywhere in `body`.
+fn reads_diagonal(cx: &FnCx<'_>, body: &Stmt, base: &str, vars: &[String]) -> bool {
+    let mut found = false;
+    body.walk(&mut |s| {
+        for e in s.exprs() {
+            e.walk(&mut |x| {
+                let Some(a) = cx.access(x) else { return };
+                if a.base != base {
+                    return;
+                }
+                if a.idx.len() == 2 {
+                    if let (Some(p), Some(q)) =
+                        (Poly::from_expr(&a.idx[0]), Poly::from_expr(&a.idx[1]))
+                    {
+                        if p == q && vars.iter().any(|v| p.symbols().contains(v)) {
+                            found = true;
+                        }
+                    }
+                } else if a.idx.len() == 1 {
+                    if let Some(p) = Poly::from_expr(&a.idx[0]) {
+                        let vs: Vec<&String> =
+                            vars.iter().filter(|v| p.symbols().contains(*v)).collect();
+                        if vs.len() == 1 {
+                            // `A[i*lda + i]`: the coefficient is `lda + 1`.
+                            if let Some(c) = p.coeff(vs[0]) {
+                                if c.terms.get(&Vec::new()) == Some(&1) && c.terms.len() > 1 {
+                                    found = true;
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    found
+}
+
+impl<'a> FnCx<'a> {
+    /// Classifies one MAC; `None` when it is not a contraction we report.
+    fn classify(&self, mac: &Mac<'a>) -> Option<ClassifiedNest<'a>> {
+        let all_loops: Vec<&Loop> = mac.loops.iter().map(|s| loop_of(s)).collect();
+        let lvars = Self::lvars(&mac.loops);
+        let out_vars = access_vars(&mac.out, &lvars);
+        let mut op_vars = BTreeSet::new();
+        for t in &mac.terms {
+            op_vars.extend(access_vars(&t.ops[0], &lvars));
+            op_vars.extend(access_vars(&t.ops[1], &lvars));
+        }
+        let idiom: Vec<String> = lvars
+            .iter()
+            .filter(|v| out_vars.contains(*v) || op_vars.contains(*v))
+            .cloned()
+            .collect();
+        // Scalar accumulator: output vars come from loops around the store,
+        // reduced vars from loops between the store and the MAC.
+        let outer: Vec<String> = lvars[..mac.out_depth].to_vec();
+        if out_vars.iter().any(|v| !outer.contains(v)) {
+            return None;
+        }
+        if mac.out_depth < lvars.len()
+            && outer
+                .iter()
+                .any(|v| op_vars.contains(v) && !out_vars.contains(v))
+        {
+            return None;
+        }
+        let triangular = all_loops.iter().any(|l| {
+            idiom.contains(&l.var)
+                && idiom
+                    .iter()
+                    .any(|w| *w != l.var && (l.start.mentions(w) || l.end.mentions(w)))
+        });
+
+        // All terms must agree on the roles.
+        let mut terms = mac.terms.clone();
+        let mut r0: Option<Roles> = None;
+        for t in terms.iter_mut() {
+            let r = roles(&mac.out, t, &idiom)?;
+            match &r0 {
+                None => r0 = Some(r),
+                Some(p) if *p == r => {}
+                Some(_) => return None,
+            }
+        }
+        let r = r0?;
+        let term = terms[0].clone();
+        let (a, b) = (&term.ops[0], &term.ops[1]);
+        let outs: Vec<String> = r.m.iter().chain(&r.n).chain(&r.batch).cloned().collect();
+        let wa = windows(a, &outs, &r.k);
+        let wb = windows(b, &outs, &r.k);
+        let f = self.f;
+
+        if !wa.is_empty() || !wb.is_empty() {
+            // Direct convolution: the windowed operand is the input.
+            if terms.len() != 1 || mac.out.base == a.base || mac.out.base == b.base || triangular {
+                return None;
+            }
+            let (input, weight, win, out_ch) = if !wa.is_empty() && wb.is_empty() {
+                (a.clone(), b.clone(), wa, r.n.clone())
+            } else if wa.is_empty() && !wb.is_empty() {
+                (b.clone(), a.clone(), wb, r.m.clone())
+            } else {
+                return None;
+            };
+            let win_out: Vec<String> = win.iter().map(|p| p.0.clone()).collect();
+            let win_k: Vec<String> = win.iter().map(|p| p.1.clone()).collect();
+            let channel: Vec<String> = r.k.iter().filter(|v| !win_k.contains(v)).cloned().collect();
+            let in_side: Vec<String> = if out_ch == r.n {
+                r.m.clone()
+            } else {
+                r.n.clone()
+            };
+            if channel.is_empty() || out_ch.is_empty() || !r.batch.is_empty() {
+                return None;
+            }
+            if in_side
+                .iter()
+                .any(|v| win_out.iter().filter(|w| *w == v).count() > 1)
+            {
+                return None;
+            }
+            let mut letters = HashMap::new();
+            let (mut pq, mut rs) = (['p', 'q'].iter(), ['r', 's'].iter());
+            for v in &idiom {
+                let l = if out_ch.contains(v) {
+                    'k'
+                } else if channel.contains(v) {
+                    'c'
+                } else if win_k.contains(v) {
+                    *rs.next().unwrap_or(&'?')
+                } else if win_out.contains(v) {
+                    *pq.next().unwrap_or(&'?')
+                } else {
+                    'n'
+                };
+                letters.insert(v.clone(), l);
+            }
+            let roles = Roles {
+                m: in_side,
+                n: out_ch,
+                k: r.k.clone(),
+                batch: vec![],
+            };
+            let term = Term {
+                ops: [input, weight],
+                scalars: term.scalars.clone(),
+                neg: term.neg,
+            };
+            return Some((
+                Classified {
+                    shape: Shape::Conv,
+                    roles,
+                    term,
+                    layouts: vec![],
+                    conv_letters: letters,
+                },
+                idiom,
+                all_loops,
+                triangular,
+            ));
+        }
+
+        let ob = &mac.out.base;
+        let single = r.m.len() == 1 && r.k.len() == 1 && r.batch.is_empty();
+        let done = |shape: Shape, layouts: Vec<OperandLayout>| {
+            Some((
+                Classified {
+                    shape,
+                    roles: r.clone(),
+                    term: term.clone(),
+                    layouts,
+                    conv_letters: HashMap::new(),
+                },
+                idiom.clone(),
+                all_loops.clone(),
+                triangular,
+            ))
+        };
+
+        // GEMV: y[i] += A[i][k] * x[k].
+        if r.n.is_empty() {
+            if !single || triangular || a.base == *ob || b.base == *ob || mac.out.idx.len() != 1 {
+                return None;
+            }
+            if mac.tiled {
+                return None;
+            }
+            let l = layout(f, "A", a, &r.m[0], &r.k[0]);
+            return done(Shape::Gemv, l.into_iter().collect());
+        }
+        if r.m.is_empty() || r.k.is_empty() {
+            return None;
+        }
+        let single = single && r.n.len() == 1;
+        let gemm_layouts = |a: &Access, b: &Access, names: [&str; 2]| -> Vec<OperandLayout> {
+            let (i, j) = (&r.m[r.m.len() - 1], &r.n[r.n.len() - 1]);
+            let k_a = innermost_pos(a, &r.k);
+            let k_b = innermost_pos(b, &r.k);
+            [
+                layout(f, "C", &mac.out, i, j),
+                k_a.and_then(|k| layout(f, names[0], a, i, &k)),
+                k_b.and_then(|k| layout(f, names[1], b, &k, j)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        };
+
+        // In place: TRMM or nothing (LU, Cholesky, rank updates).
+        if a.base == *ob || b.base == *ob {
+            if a.base == *ob && b.base == *ob {
+                return None;
+            }
+            if !(single && triangular && terms.len() == 1 && !mac.tiled) {
+                return None;
+            }
+            let (tri, inplace) = if b.base == *ob { (a, b) } else { (b, a) };
+            let (i, j, k) = (&r.m[0], &r.n[0], &r.k[0]);
+            // The triangular operand is indexed by the output's other var and k.
+            let tri_out = if b.base == *ob { i } else { j };
+            let ls = [
+                layout(f, "A", tri, tri_out, k),
+                layout(f, "B", inplace, k, if b.base == *ob { j } else { i }),
+            ];
+            return done(Shape::Trmm, ls.into_iter().flatten().collect());
+        }
+
+        if mac.tiled {
+            if r.m.len() == 1 && r.n.len() == 1 && r.batch.is_empty() && !triangular {
+                return done(Shape::Gemm, gemm_layouts(a, b, ["A", "B"]));
+            }
+            return None;
+        }
+
+        if !single {
+            if triangular
+                || terms
+                    .iter()
+                    .any(|t| t.ops[0].base != a.base || t.ops[1].base != b.base)
+            {
+                return None;
+            }
+            return done(Shape::Batched, gemm_layouts(a, b, ["A", "B"]));
+        }
+
+        // SYR2K in one statement: A·Bᵀ + B·Aᵀ.
+        if terms.len() == 2
+            && terms[0].ops[0].base == terms[1].ops[1].base
+            && terms[0].ops[1].base == terms[1].ops[0].base
+            && terms[0].ops[0].base != terms[0].ops[1].base
+        {
+            // Name the operands as written: A is the first array of the statement.
+            let first = &mac.terms[0].ops[0].base;
+            let t = if terms[1].ops[0].base == *first {
+                &terms[1]
+            } else {
+                &terms[0]
+            };
+            return done(Shape::Syr2k, gemm_layouts(&t.ops[0], &t.ops[1], ["A", "B"]));
+        }
+        if terms
+            .iter()
+            .any(|t| t.ops[0].base != a.base || t.ops[1].base != b.base)
+        {
+            return None;
+        }
+        let (i, j) = (&r.m[0], &r.n[0]);
+        if a.base == b.base && same_after_rename(a, b, j, i) {
+            let ls = [
+                layout(f, "C", &mac.out, i, j),
+                layout(f, "A", a, i, &r.k[0]),
+            ];
+            return done(Shape::Syrk, ls.into_iter().flatten().collect());
+        }
+        if triangular {
+            let outer = mac.loops.iter().find(|s| idiom.contains(&loop_of(s).var))?;
+            let sym_b = if reads_diagonal(self, outer, &a.base, &idiom) {
+                false
+            } else if reads_diagonal(self, outer, &b.base, &idiom) {
+                true
+            } else {
+                return None;
+            };
+            let mut ls = gemm_layouts(a, b, ["A", "B"]);
+            if sym_b {
+                // The symmetric matrix is the one BLAS calls A.
+                for l in &mut ls {
+                    l.role = match l.role.as_str() {
+                        "A" => "B".into(),
+                        "B" => "A".into(),
+                        o => o.into(),
+                    };
+                }
+                ls.sort_by_key(|l| match l.role.as_str() {
+                    "C" => 0,
+                    "A" => 1,
+                    _ => 2,
+                });
+            }
+            return done(Shape::Symm, ls);
+        }
+        done(Shape::Gemm, gemm_layouts(a, b, ["A", "B"]))
+    }
+}
+
+/// The variable of `vars` with the smallest stride in `a` (the innermost
+/// subscript); on a tie the later one in `vars`, i.e. the inner loop.
+fn innermost_pos(a: &Access, vars: &[String]) -> Option<String> {
+    let mut best: Option<(usize, bool, String)> = None;
+    for v in vars {
+        let Some(p) = a.idx.iter().rposition(|e| e.mentions(v)) else {
+            continue;
+        };
+        let unit = Poly::from_expr(&a.idx[p])
+            .and_then(|q| q.coeff(v))
+            .is_some_and(|c| c == Poly::constant(1));
+        let cand = (p, unit, v.clone());
+        if best.as_ref().is_none_or(|b| (cand.0, cand.1) >= (b.0, b.1)) {
+            best = Some(cand);
+        }
+    }
+    best.map(|b| b.2)
+}
+
+// ---------------------------------------------------------------------------
+// Per-function driver
+
+fn analyze_fn<'a>(file: &'a File, f: &'a Function, out: &mut Vec<Nest<'a>>) {
+    let mut sites = Vec::new();
+    collect_sites(&f.body, &mut Vec::new(), &mut sites);
+    let cx = FnCx { file, f, sites };
+    let macs = cx.macs();
+
+    // Group MACs by (outermost idiom loop, output array): one finding per nest.
+    struct Group<'a> {
+        outer: *const Stmt,
+        base: String,
+        items: Vec<(Mac<'a>, ClassifiedNest<'a>)>,
+    }
+    let mut groups: Vec<Group<'a>> = Vec::new();
+    for mac in macs {
+        let Some((c, idiom, loops, tri)) = cx.classify(&mac) else {
+            continue;
+        };
+        let Some(outer) = mac
+            .loops
+            .iter()
+            .find(|s| idiom.contains(&loop_of(s).var))
+            .map(|s| *s as *const Stmt)
+        else {
+            continue;
+        };
+        match groups
+            .iter_mut()
+            .find(|g| g.outer == outer && g.base == mac.out.base)
+        {
+            Some(g) => g.items.push((mac, (c, idiom, loops, tri))),
+            None => groups.push(Group {
+                outer,
+                base: mac.out.base.clone(),
+                items: vec![(mac, (c, idiom, loops, tri))],
+            }),
+        }
+    }
+
+    for g in groups {
+        let mut items = g.items;
+        // SYR2K written as two statements: two GEMMs with swapped operands.
+        let mut shape = items[0].1 .0.shape;
+        if items.len() >= 2 {
+            let (x, y) = (&items[0].1 .0.term.ops, &items[1].1 .0.term.ops);
+            if items[0].1 .0.shape == Shape::Gemm
+                && items[1].1 .0.shape == Shape::Gemm
+                && x[0].base == y[1].base
+                && x[1].base == y[0].base
+            {
+                shape = Shape::Syr2k;
+            } else if items.iter().any(|it| it.1 .0.shape == Shape::Symm) {
+                // Prefer the statement whose M variable is the outer loop
+                // (PolyBench's `temp2 += B[k][j]*A[i][k]`) as the key.
+                shape = Shape::Symm;
+                let natural = |it: &(Mac<'a>, ClassifiedNest<'a>)| {
+                    let (c, idiom, loops, _) = &it.1;
+                    let outer = loops.iter().find(|l| idiom.contains(&l.var));
+                    c.shape == Shape::Symm
+                        && outer.is_some_and(|l| c.roles.m.first() == Some(&l.var))
+                };
+                let p = items
+                    .iter()
+                    .position(natural)
+                    .or_else(|| items.iter().position(|it| it.1 .0.shape == Shape::Symm))
+                    .unwrap_or(0);
+                items.swap(0, p);
+            }
+        }
+        let other_beta = items.iter().skip(1).find_map(|it| it.0.beta.clone());
+        let (mut mac, (c, idiom, loops, triangular)) = items.swap_remove(0);
+        if mac.beta.is_none() {
+            mac.beta = other_beta;
+        }
+        out.push(build_nest(
+            &cx, mac, c, shape, idiom, loops, triangular, g.outer,
+        ));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_nest<'a>(
+    cx: &FnCx<'a>,
+    mac: Mac<'a>,
+    c: Classified,
+    shape: Shape,
+    idiom: Vec<String>,
+    loops: Vec<&'a Loop>,
+    triangular: bool,
+    outer: *const Stmt,
+) -> Nest<'a> {
+    let file = cx.file;
+    let f = cx.f;
+    let r = &c.roles;
+    // Tile loops of a blocked nest (their vars appear only in the bounds of
+    // idiom loops) belong to the range too.
+    let tile_vars: Vec<String> = loops
+        .iter()
+        .filter(|l| !idiom.contains(&l.var))
+        .filter(|l| {
+            loops.iter().any(|o| {
+                idiom.contains(&o.var) && (o.start.mentions(&l.var) || o.end.mentions(&l.var))
+            })
+        })
+        .map(|l| l.var.clone())
+        .collect();
+    let range = mac
+        .loops
+        .iter()
+        .find(|s| {
+            let v = &loop_of(s).var;
+            idiom.contains(v) || tile_vars.contains(v)
+        })
+        .map(|s| s.span)
+        .unwrap_or_else(|| {
+            mac.loops
+                .iter()
+                .find(|s| std::ptr::eq(**s, outer))
+                .map_or(cx.sites[mac.site].stmt.span, |s| s.span)
+        });
+    let nest_loops: Vec<NestLoop> = loops
+        .iter()
+        .filter(|l| idiom.contains(&l.var))
+        .map(|l| NestLoop {
+            var: l.var.clone(),
+            role: if shape == Shape::Conv {
+                *c.conv_letters.get(&l.var).unwrap_or(&'?')
+            } else if r.batch.contains(&l.var) {
+                'b'
+            } else if r.m.contains(&l.var) {
+                'i'
+            } else if r.n.contains(&l.var) {
+                'j'
+            } else {
+                'k'
+            },
+            kind: l.kind.clone(),
+        })
+        .collect();
+    let dims = if shape == Shape::Gemv {
+        Dims {
+            m: product_dim(file, &r.m, &loops),
+            n: None,
+            k: product_dim(file, &r.k, &loops),
+            batch: None,
+        }
+    } else {
+        Dims {
+            m: product_dim(file, &r.m, &loops),
+            n: product_dim(file, &r.n, &loops),
+            k: if mac.tiled {
+                tiled_k(file, &r.k, &loops)
+            } else {
+                product_dim(file, &r.k, &loops)
+            },
+            batch: if r.batch.is_empty() {
+                None
+            } else {
+                product_dim(file, &r.batch, &loops)
+            },
+        }
+    };
+    let elem_of = |n: &str| f.vars.get(n).and_then(|v| v.elem.clone());
+    let dtype = elem_of(&mac.out.base)
+        .or_else(|| elem_of(&c.term.ops[0].base))
+        .or_else(|| elem_of(&c.term.ops[1].base));
+
+    // alpha from the product's scalars and the store; beta from a scaling of
+    // the output inside the nest (`C[i][j] *= beta`, `C = beta*C`), before the
+    // MAC; a scaling after it (`B[i][j] = alpha*B[i][j]`) is alpha.
+    let mut alpha = mac.alpha.clone();
+    let mut beta = mac.beta.clone();
+    let outer_stmt = mac.loops.iter().find(|s| std::ptr::eq(**s, outer));
+    if let Some(os) = outer_stmt {
+        let mut seen_mac = false;
+        let key = cx.sites[mac.site].stmt;
+        os.walk(&mut |s| {
+            if std::ptr::eq(s, key) {
+                seen_mac = true;
+                return;
+            }
+            let StmtKind::Assign { target, op, value } = &s.kind else {
+                return;
+            };
+            let Some(t) = cx.access(target) else { return };
+            if t.base != mac.out.base {
+                return;
+            }
+            let scale = match op {
+                AssignOp::Mul if !has_access(value) => Some(value.to_string()),
+                AssignOp::Set => {
+                    let mut fs = Vec::new();
+                    split_prod(value, &mut fs);
+                    let n_out = fs
+                        .iter()
+                        .filter(|x| cx.access(x).as_ref() == Some(&t))
+                        .count();
+                    fs.retain(|x| cx.access(x).as_ref() != Some(&t));
+                    (n_out == 1 && !fs.is_empty() && !fs.iter().any(has_access))
+                        .then(|| product_text(&fs))
+                }
+                _ => None,
+            };
+            if let Some(sc) = scale {
+                if seen_mac {
+                    alpha.push(sc);
+                } else if beta.is_none() {
+                    beta = Some(sc);
+                }
+            }
+        });
+    }
+    let alpha = (!alpha.is_empty()).then(|| alpha.join("*"));
+
+    let mut confidence: f32 = match shape {
+        Shape::Gemm | Shape::Gemv => 0.95,
+        Shape::Batched | Shape::Syrk | Shape::Syr2k => 0.9,
+        Shape::Conv | Shape::Symm | Shape::Trmm => 0.85,
+    };
+    if mac.tiled {
+        confidence -= 0.05;
+    }
+    if mac.extra && shape != Shape::Symm {
+        confidence -= 0.15;
+    }
+    Nest {
+        func: f,
+        shape,
+        tiled: mac.tiled,
+        range,
+        key_range: cx.sites[mac.site].stmt.span,
+        loops: nest_loops,
+        dims,
+        layouts: c.layouts,
+        alpha,
+        beta,
+        dtype,
+        triangular,
+        text: mac.text,
+        confidence,
+    }
+}
+
+/// `i, j, k` for `why` lines.
+pub fn var_list(n: &Nest<'_>) -> String {
+    let roles = if n.shape == Shape::Conv {
+        "nkpqcrs"
+    } else {
+        "bijk"
+    };
+    let rank = |c: char| roles.find(c).unwrap_or(99);
+    let mut ls: Vec<&NestLoop> = n.loops.iter().collect();
+    ls.sort_by_key(|l| rank(l.role));
+    ls.iter()
+        .map(|l| l.var.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The standard `why` line: statement, loop variables and order.
+pub fn why_line(n: &Nest<'_>) -> String {
+    format!(
+        "{} over {} (loop order {})",
+        n.text,
+        var_list(n),
+        n.order_dashed()
+    )
+}
