@@ -115,6 +115,8 @@ pub(crate) struct Lowerer<'r> {
     /// Names whose definition came from a preprocessor branch known to be
     /// inactive; an active definition replaces them.
     weak: HashSet<String>,
+    /// Compiler-defined macros (`__CUDACC__` for CUDA/C++), for `#ifdef`.
+    predefined: HashSet<String>,
     fmacros: HashMap<String, FnMacro>,
     helpers: HashMap<String, Helper>,
     globals: HashMap<String, VarInfo>,
@@ -143,25 +145,26 @@ impl<'r> Lowerer<'r> {
         // Setting a bundled grammar only fails on an ABI mismatch; `parse`
         // then returns `None` and we lower nothing.
         let _ = parser.set_language(&lang);
-        let mut weak = HashSet::new();
-        let mut consts = HashMap::new();
-        if cuda {
-            for m in ["__CUDACC__", "__NVCC__", "__cplusplus"] {
-                consts.insert(m.to_string(), Expr::Int(1));
-                weak.insert(m.to_string());
-            }
-        }
+        let predefined: HashSet<String> = if cuda {
+            ["__CUDACC__", "__NVCC__", "__cplusplus"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        } else {
+            HashSet::new()
+        };
         Lowerer {
             includes,
             parser,
             file: File {
                 lang: if cuda { Lang::Cuda } else { Lang::C },
                 functions: Vec::new(),
-                consts,
+                consts: HashMap::new(),
                 type_aliases: HashMap::new(),
                 syntax_problems: Vec::new(),
             },
-            weak,
+            weak: HashSet::new(),
+            predefined,
             fmacros: HashMap::new(),
             helpers: HashMap::new(),
             globals: HashMap::new(),
@@ -336,7 +339,8 @@ impl<'r> Lowerer<'r> {
     }
 
     fn is_defined(&self, name: &str) -> bool {
-        (self.file.consts.contains_key(name) && !self.weak.contains(name))
+        self.predefined.contains(name)
+            || (self.file.consts.contains_key(name) && !self.weak.contains(name))
             || self.fmacros.contains_key(name)
             || (self.file.type_aliases.contains_key(name) && !self.weak.contains(name))
     }
@@ -361,6 +365,9 @@ impl<'r> Lowerer<'r> {
                 let name = text(node, src);
                 if self.weak.contains(&name) {
                     return None;
+                }
+                if self.predefined.contains(&name) {
+                    return Some(1);
                 }
                 // Undefined identifiers are 0 in `#if`.
                 match self.file.consts.get(&name) {
@@ -939,6 +946,13 @@ impl<'r> Lowerer<'r> {
             elem: Some(ElemType::Named(t)),
             ..Default::default()
         }
+    }
+
+    /// True if `name` denotes a type (for casts written as calls).
+    pub(crate) fn is_type_name(&self, name: &str) -> bool {
+        ElemType::from_name(name).is_some()
+            || self.type_params.iter().any(|p| p == name)
+            || self.file.type_aliases.contains_key(name)
     }
 
     /// Walks a declarator down to its name.

@@ -343,6 +343,7 @@ pub(crate) fn bind_threads(body: Vec<Stmt>, body_span: Span) -> Vec<Stmt> {
         }
     }
     let mut resolved: Vec<Seg> = Vec::new();
+    let mut halves: Vec<String> = Vec::new();
     for s in segs {
         match s {
             Seg::Bind { ref var, .. } if pairs.iter().any(|p| &p.0 == var) => {}
@@ -378,7 +379,8 @@ pub(crate) fn bind_threads(body: Vec<Stmt>, body_span: Span) -> Vec<Stmt> {
                     split: true,
                     span: orig.span,
                 });
-                if !row {
+                halves.push(idx.clone());
+                if halves.iter().filter(|h| **h == idx).count() == 2 {
                     // Keep `idx` meaningful for later uses: idx = row*div + col.
                     resolved.push(Seg::Stmt(Stmt {
                         kind: StmtKind::Decl {
@@ -389,7 +391,7 @@ pub(crate) fn bind_threads(body: Vec<Stmt>, body_span: Span) -> Vec<Stmt> {
                             init: Some(Expr::bin(
                                 BinOp::Add,
                                 Expr::bin(BinOp::Mul, Expr::Var(pair.1.clone()), div),
-                                Expr::Var(var),
+                                Expr::Var(pair.2.clone()),
                             )),
                         },
                         span: orig.span,

@@ -487,6 +487,10 @@ impl Lowerer<'_> {
             };
         }
         let args = self.call_args(node, src);
+        if args.len() == 1 && self.is_type_name(&name) {
+            // `T(0)`, `(DATA_TYPE)(x)` parsed as a call: a cast.
+            return args.into_iter().next().unwrap_or(Expr::Int(0));
+        }
         let short = name.rsplit("::").next().unwrap_or(&name).to_string();
         if !self.expanding.contains(&short) {
             if let Some(h) = self.helpers.get(&short) {

@@ -319,10 +319,18 @@ impl Lowerer<'_> {
                     }
                 }
             }
+            "preproc_def" => {
+                let ctx = super::TopCtx {
+                    active: true,
+                    class: None,
+                    tparams: Vec::new(),
+                    path: String::new(),
+                };
+                self.define_object_macro(node, src, &ctx);
+            }
+            "preproc_function_def" => self.define_function_macro(node, src),
             "comment"
             | "preproc_call"
-            | "preproc_def"
-            | "preproc_function_def"
             | "preproc_include"
             | "type_definition"
             | "alias_declaration"
@@ -486,10 +494,16 @@ impl Lowerer<'_> {
             }
             _ => {
                 let x = self.lower_expr(e, src);
-                out.push(Stmt {
-                    kind: StmtKind::Expr(x),
-                    span: sp,
-                });
+                // `(void)n;` and other statements without effect are dropped.
+                if !matches!(
+                    x,
+                    Expr::Var(_) | Expr::Int(_) | Expr::Float(_) | Expr::Str(_)
+                ) {
+                    out.push(Stmt {
+                        kind: StmtKind::Expr(x),
+                        span: sp,
+                    });
+                }
             }
         }
     }
@@ -508,9 +522,11 @@ impl Lowerer<'_> {
                 Some(i) if i.kind() == "argument_list" => {
                     if info.rank > 0 {
                         None // `std::vector<float> v(n)`: extents are in `shape`.
-                    } else {
+                    } else if i.named_child_count() == 1 {
                         // `int x(3)`: direct initialisation.
                         i.named_child(0).map(|n| self.lower_expr(n, src))
+                    } else {
+                        None // a constructor call (`dim3 block(16, 16)`)
                     }
                 }
                 Some(i) if i.kind() == "initializer_list" => {
@@ -611,7 +627,9 @@ impl Lowerer<'_> {
                 .or_else(|| parse_cond(cond, None))?;
             let ui = upd.iter().position(|s| step_of(s, &c.var).is_some())?;
             let step = step_of(&upd[ui], &c.var)?;
-            if step.mentions(&c.var) || assigns(&body, &c.var) {
+            // Pointer walks (`for (p = A; p < end; p++)`) are not index loops.
+            let pointer = self.vars.get(&c.var).is_some_and(|v| v.is_array);
+            if pointer || step.mentions(&c.var) || assigns(&body, &c.var) {
                 return None;
             }
             let (start, from_out) = match find_setter(&pre, &c.var) {

@@ -645,3 +645,57 @@ fn large_file_finishes() {
     assert_eq!(f.functions.len(), i);
     assert!(f.syntax_problems.is_empty());
 }
+
+#[test]
+fn split_in_either_order_and_guard_on_halves() {
+    let f = cu("__global__ void mm(float *C, int M, int N) {\n\
+           int idx = threadIdx.x + blockIdx.x * blockDim.x;\n\
+           int col = idx % N;\n\
+           int row = idx / N;\n\
+           if (row < M && col < N) C[row * N + col] = 0;\n\
+         }\n");
+    assert_eq!(
+        body(&f, "mm"),
+        "for col in 0..N thread.x split { for row in 0..M thread.x split { \
+         decl idx = row*N+col; C[row*N+col] = 0; } }"
+    );
+}
+
+#[test]
+fn pointer_walks_globals_and_local_macros() {
+    let f = c("float G[64][32];\n\
+         void f(float *A, int n) {\n\
+           #define LD 8\n\
+           #define AT(i, j) A[(i) * LD + (j)]\n\
+           for (float *p = A; p < A + n; p++) *p = 0;\n\
+           AT(1, 2) = G[0][0];\n\
+         }\n");
+    assert_eq!(f.const_value("LD"), Some(8));
+    assert_eq!(
+        body(&f, "f"),
+        "decl p = A; opaque { *p = 0; p += 1; } A[1*LD+2] = G[0][0];"
+    );
+    let g = func(&f, "f");
+    assert_eq!(g.vars["G"].rank, 2);
+    assert_eq!(g.vars["G"].shape, vec![Expr::Int(64), Expr::Int(32)]);
+}
+
+#[test]
+fn casts_written_as_calls_and_constructors() {
+    let f = cu("#define DATA_TYPE double\n\
+         template <typename T> void f(T *a, int n) {\n\
+           (void)n;\n\
+           T acc = T(0);\n\
+           dim3 block(16, 16);\n\
+           int w(3);\n\
+           a[0] = (DATA_TYPE)(n) + acc;\n\
+         }\n");
+    assert_eq!(
+        body(&f, "f"),
+        "decl acc = 0; decl block; decl w = 3; a[0] = n+acc;"
+    );
+    // CUDA compilers define __CUDACC__, but it is not a file constant.
+    let g = cu("#ifdef __CUDACC__\n#define ON 1\n#else\n#define ON 0\n#endif\n");
+    assert_eq!(g.const_value("ON"), Some(1));
+    assert!(!g.consts.contains_key("__CUDACC__"));
+}
