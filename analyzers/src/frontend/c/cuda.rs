@@ -1,0 +1,444 @@
+//! CUDA kernels: thread-index bindings become `CudaThread` loops (IR
+//! convention 7).
+//!
+//! `int row = blockIdx.y * blockDim.y + threadIdx.y;` (any operand order, any
+//! block extent) wraps the rest of the kernel body in
+//! `Loop { kind: CudaThread { axis: 'y', split: false }, var: "row", start: 0,
+//! end }`. The end comes from a bounds guard: a trailing
+//! `if (row < M && col < N) { ... }` is absorbed, an early
+//! `if (row >= M || col >= N) return;` is removed; with no guard the end is
+//! `Expr::Other("gridDim")`. A 1-D index split (`row = idx / N; col = idx % N`)
+//! gives two loops with `split: true`, and `idx` is re-declared as
+//! `row * N + col` inside them.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::ir::{AssignOp, BinOp, Expr, Loop, LoopKind, Poly, Span, Stmt, StmtKind};
+
+enum Seg {
+    Stmt(Stmt),
+    Bind {
+        var: String,
+        axis: char,
+        split: bool,
+        span: Span,
+    },
+    /// `var = idx / div` (row) or `var = idx % div` (col), kept as `orig`
+    /// unless both halves are found.
+    Split {
+        var: String,
+        idx: String,
+        div: Expr,
+        row: bool,
+        orig: Stmt,
+    },
+}
+
+/// How many times `name` is defined (declaration initialisers and
+/// assignments of any kind), nested statements included.
+fn count_defs(stmts: &[Stmt], name: &str) -> usize {
+    let mut n = 0;
+    for s in stmts {
+        s.walk(&mut |s| match &s.kind {
+            StmtKind::Assign {
+                target: Expr::Var(v),
+                ..
+            } if v == name => n += 1,
+            StmtKind::Decl {
+                name: v,
+                init: Some(_),
+                ..
+            } if v == name => n += 1,
+            StmtKind::Loop(l) if l.var == name => n += 2,
+            _ => {}
+        });
+    }
+    n
+}
+
+/// `(name, value)` if `s` defines a scalar once: `int x = e;` or `x = e;`.
+fn definition(s: &Stmt) -> Option<(&str, &Expr)> {
+    match &s.kind {
+        StmtKind::Decl {
+            name,
+            dims,
+            init: Some(e),
+            ..
+        } if dims.is_empty() => Some((name, e)),
+        StmtKind::Assign {
+            target: Expr::Var(name),
+            op: AssignOp::Set,
+            value,
+        } => Some((name, value)),
+        _ => None,
+    }
+}
+
+fn is_builtin(v: &str) -> bool {
+    v.starts_with("threadIdx.")
+        || v.starts_with("blockIdx.")
+        || v.starts_with("blockDim.")
+        || v.starts_with("gridDim.")
+}
+
+/// The axis of a global thread index `blockIdx.a * S + threadIdx.a`.
+fn thread_axis(e: &Expr) -> Option<char> {
+    let p = Poly::from_expr(e)?;
+    for axis in ['x', 'y', 'z'] {
+        let t = format!("threadIdx.{axis}");
+        let b = format!("blockIdx.{axis}");
+        if p.coeff(&t)? != Poly::constant(1) {
+            continue;
+        }
+        let c = p.coeff(&b)?;
+        if c.is_zero()
+            || c.symbols()
+                .iter()
+                .any(|s| s.starts_with("threadIdx.") || s.starts_with("blockIdx."))
+        {
+            continue;
+        }
+        let rest = p.sub(&Poly::symbol(&t)).sub(&c.mul(&Poly::symbol(&b)));
+        if rest.is_zero() {
+            return Some(axis);
+        }
+    }
+    None
+}
+
+fn conjuncts(e: &Expr, op: BinOp, out: &mut Vec<Expr>) {
+    match e {
+        Expr::Binary(o, a, b) if *o == op => {
+            conjuncts(a, op, out);
+            conjuncts(b, op, out);
+        }
+        other => out.push(other.clone()),
+    }
+}
+
+fn plus_one(e: &Expr) -> Expr {
+    match Poly::from_expr(e) {
+        Some(p) => p.add(&Poly::constant(1)).to_expr(),
+        None => Expr::bin(BinOp::Add, e.clone(), Expr::Int(1)),
+    }
+}
+
+/// A bounds test on a bound variable: `Some((var, Some(end)))` for an upper
+/// bound, `Some((var, None))` for a harmless lower bound (`v >= 0`).
+/// `inside` says whether the test is the in-bounds form (`v < E`) or the
+/// out-of-bounds form (`v >= E`).
+fn bound_test(e: &Expr, vars: &[String], inside: bool) -> Option<(String, Option<Expr>)> {
+    let Expr::Binary(op, a, b) = e else {
+        return None;
+    };
+    let (var, op, other) = match (a.as_ref(), b.as_ref()) {
+        (Expr::Var(v), o) if vars.contains(v) => (v.clone(), *op, o.clone()),
+        (o, Expr::Var(v)) if vars.contains(v) => {
+            let flipped = match op {
+                BinOp::Lt => BinOp::Gt,
+                BinOp::Gt => BinOp::Lt,
+                BinOp::Le => BinOp::Ge,
+                BinOp::Ge => BinOp::Le,
+                o => *o,
+            };
+            (v.clone(), flipped, o.clone())
+        }
+        _ => return None,
+    };
+    if vars.iter().any(|v| other.mentions(v)) {
+        return None;
+    }
+    let zero = matches!(other, Expr::Int(0));
+    match (op, inside) {
+        (BinOp::Lt, true) => Some((var, Some(other))),
+        (BinOp::Le, true) => Some((var, Some(plus_one(&other)))),
+        (BinOp::Ge, true) if zero => Some((var, None)),
+        (BinOp::Ge, false) => Some((var, Some(other))),
+        (BinOp::Gt, false) => Some((var, Some(plus_one(&other)))),
+        (BinOp::Lt, false) if zero => Some((var, None)),
+        _ => None,
+    }
+}
+
+fn join(terms: Vec<Expr>, op: BinOp) -> Option<Expr> {
+    terms.into_iter().reduce(|a, b| Expr::bin(op, a, b))
+}
+
+/// `E / D` simplified when `D` divides every term of `E`.
+fn divide(e: &Expr, d: &Expr) -> Expr {
+    if let (Some(pe), Some(pd)) = (Poly::from_expr(e), Poly::from_expr(d)) {
+        if pd.terms.len() == 1 {
+            let (m, c) = pd
+                .terms
+                .iter()
+                .next()
+                .map(|(m, c)| (m.clone(), *c))
+                .unwrap_or_default();
+            let mut out = Poly::default();
+            let mut ok = c != 0;
+            for (mono, coef) in &pe.terms {
+                let mut rest = mono.clone();
+                for s in &m {
+                    match rest.iter().position(|x| x == s) {
+                        Some(i) => {
+                            rest.remove(i);
+                        }
+                        None => ok = false,
+                    }
+                }
+                if !ok || coef % c != 0 {
+                    ok = false;
+                    break;
+                }
+                out.terms.insert(rest, coef / c);
+            }
+            if ok {
+                return out.to_expr();
+            }
+        }
+    }
+    Expr::bin(BinOp::Div, e.clone(), d.clone())
+}
+
+pub(crate) fn bind_threads(body: Vec<Stmt>, body_span: Span) -> Vec<Stmt> {
+    let all = body.clone();
+    let once = |name: &str| count_defs(&all, name) == 1;
+    let mut aliases: HashMap<String, Expr> = HashMap::new();
+    let mut bound: Vec<String> = Vec::new();
+    let mut ends: HashMap<String, Expr> = HashMap::new();
+    let mut axes: HashMap<String, char> = HashMap::new();
+    let mut segs: Vec<Seg> = Vec::new();
+    let mut queue: VecDeque<Stmt> = body.into();
+
+    while let Some(s) = queue.pop_front() {
+        // Aliases of the builtins (`tx = threadIdx.x`) stay as variables but
+        // are seen through when looking for bindings.
+        if let Some((name, value)) = definition(&s) {
+            if let Expr::Var(v) = value {
+                if is_builtin(v) && once(name) {
+                    aliases.insert(name.to_string(), value.clone());
+                    segs.push(Seg::Stmt(s));
+                    continue;
+                }
+            }
+            let seen = value.clone().map(&mut |e| match &e {
+                Expr::Var(v) => aliases.get(v).cloned().unwrap_or(e),
+                _ => e,
+            });
+            if once(name) {
+                if let Some(axis) = thread_axis(&seen) {
+                    bound.push(name.to_string());
+                    axes.insert(name.to_string(), axis);
+                    segs.push(Seg::Bind {
+                        var: name.to_string(),
+                        axis,
+                        split: false,
+                        span: s.span,
+                    });
+                    continue;
+                }
+                if let Expr::Binary(op @ (BinOp::Div | BinOp::Rem), a, d) = value {
+                    if let Expr::Var(idx) = a.as_ref() {
+                        if bound.contains(idx) && !d.mentions(idx) {
+                            segs.push(Seg::Split {
+                                var: name.to_string(),
+                                idx: idx.clone(),
+                                div: (**d).clone(),
+                                row: *op == BinOp::Div,
+                                orig: s.clone(),
+                            });
+                            bound.push(name.to_string());
+                            continue;
+                        }
+                    }
+                }
+            }
+        }
+        if let StmtKind::If { cond, then, els } = &s.kind {
+            if els.is_empty() && !bound.is_empty() {
+                // `if (row >= M || col >= N) return;`
+                if matches!(
+                    then.as_slice(),
+                    [Stmt {
+                        kind: StmtKind::Return(None),
+                        ..
+                    }]
+                ) {
+                    let mut terms = Vec::new();
+                    conjuncts(cond, BinOp::Or, &mut terms);
+                    let tests: Option<Vec<_>> =
+                        terms.iter().map(|t| bound_test(t, &bound, false)).collect();
+                    if let Some(tests) = tests {
+                        for (v, end) in tests {
+                            if let Some(end) = end {
+                                ends.entry(v).or_insert(end);
+                            }
+                        }
+                        continue;
+                    }
+                }
+                // A trailing `if (row < M && col < N) { ... }`.
+                if queue.is_empty() {
+                    let mut terms = Vec::new();
+                    conjuncts(cond, BinOp::And, &mut terms);
+                    let mut rest = Vec::new();
+                    let mut found = false;
+                    for t in terms {
+                        match bound_test(&t, &bound, true) {
+                            Some((v, end)) => {
+                                found = true;
+                                if let Some(end) = end {
+                                    ends.entry(v).or_insert(end);
+                                }
+                            }
+                            None => rest.push(t),
+                        }
+                    }
+                    if found {
+                        match join(rest, BinOp::And) {
+                            None => queue.extend(then.iter().cloned()),
+                            Some(c) => queue.push_back(Stmt {
+                                kind: StmtKind::If {
+                                    cond: c,
+                                    then: then.clone(),
+                                    els: Vec::new(),
+                                },
+                                span: s.span,
+                            }),
+                        }
+                        continue;
+                    }
+                }
+            }
+        }
+        segs.push(Seg::Stmt(s));
+    }
+
+    // Resolve 1-D splits: both `/` and `%` of the same index and divisor.
+    let mut pairs: Vec<(String, String, String, Expr)> = Vec::new(); // idx, row, col, div
+    for s in &segs {
+        if let Seg::Split {
+            var,
+            idx,
+            div,
+            row: true,
+            ..
+        } = s
+        {
+            let col = segs.iter().find_map(|t| match t {
+                Seg::Split {
+                    var: c,
+                    idx: i2,
+                    div: d2,
+                    row: false,
+                    ..
+                } if i2 == idx && d2 == div => Some(c.clone()),
+                _ => None,
+            });
+            if let Some(col) = col {
+                if !pairs.iter().any(|p| &p.0 == idx) {
+                    pairs.push((idx.clone(), var.clone(), col, div.clone()));
+                }
+            }
+        }
+    }
+    let mut resolved: Vec<Seg> = Vec::new();
+    let mut halves: Vec<String> = Vec::new();
+    for s in segs {
+        match s {
+            Seg::Bind { ref var, .. } if pairs.iter().any(|p| &p.0 == var) => {}
+            Seg::Split {
+                var,
+                idx,
+                div,
+                row,
+                orig,
+            } => {
+                let pair = pairs
+                    .iter()
+                    .find(|p| p.0 == idx && (if row { p.1 == var } else { p.2 == var }));
+                let Some(pair) = pair else {
+                    resolved.push(Seg::Stmt(orig));
+                    continue;
+                };
+                let axis = axes.get(&idx).copied().unwrap_or('x');
+                if row {
+                    let end = ends
+                        .get(&var)
+                        .cloned()
+                        .or_else(|| ends.get(&idx).map(|e| divide(e, &div)));
+                    if let Some(e) = end {
+                        ends.insert(var.clone(), e);
+                    }
+                } else {
+                    ends.insert(var.clone(), div.clone());
+                }
+                resolved.push(Seg::Bind {
+                    var: var.clone(),
+                    axis,
+                    split: true,
+                    span: orig.span,
+                });
+                halves.push(idx.clone());
+                if halves.iter().filter(|h| **h == idx).count() == 2 {
+                    // Keep `idx` meaningful for later uses: idx = row*div + col.
+                    resolved.push(Seg::Stmt(Stmt {
+                        kind: StmtKind::Decl {
+                            name: idx.clone(),
+                            elem: None,
+                            dims: Vec::new(),
+                            shared: false,
+                            init: Some(Expr::bin(
+                                BinOp::Add,
+                                Expr::bin(BinOp::Mul, Expr::Var(pair.1.clone()), div),
+                                Expr::Var(pair.2.clone()),
+                            )),
+                        },
+                        span: orig.span,
+                    }));
+                }
+            }
+            other => resolved.push(other),
+        }
+    }
+
+    // Build the nest from the inside out.
+    let mut acc: Vec<Stmt> = Vec::new();
+    for s in resolved.into_iter().rev() {
+        match s {
+            Seg::Stmt(s) => acc.insert(0, s),
+            Seg::Bind {
+                var,
+                axis,
+                split,
+                span,
+            } => {
+                let end = ends
+                    .get(&var)
+                    .cloned()
+                    .unwrap_or_else(|| Expr::Other("gridDim".into()));
+                let whole = Span {
+                    end_byte: body_span.end_byte,
+                    end_line: body_span.end_line,
+                    end_col: body_span.end_col,
+                    ..span
+                };
+                let body = std::mem::take(&mut acc);
+                acc.push(Stmt {
+                    kind: StmtKind::Loop(Loop {
+                        var,
+                        start: Expr::Int(0),
+                        end,
+                        step: Expr::Int(1),
+                        kind: LoopKind::CudaThread { axis, split },
+                        header: span,
+                        body,
+                    }),
+                    span: whole,
+                });
+            }
+            Seg::Split { orig, .. } => acc.insert(0, orig),
+        }
+    }
+    acc
+}

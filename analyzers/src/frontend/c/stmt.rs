@@ -1,0 +1,741 @@
+//! Statements: blocks, declarations, assignments, counted `for`/`while`
+//! loops, `if`, `return`, barriers, and `Opaque` for the rest.
+
+use tree_sitter::Node;
+
+use super::{span, text, Lowerer, MAX_DEPTH};
+use crate::ir::{AssignOp, BinOp, Expr, Loop, LoopKind, Poly, Span, Stmt, StmtKind, UnOp};
+
+const BARRIERS: &[&str] = &[
+    "__syncthreads",
+    "__syncthreads_count",
+    "__syncthreads_and",
+    "__syncthreads_or",
+    "__syncwarp",
+    "__barrier_sync",
+];
+
+fn assign_op(op: &str) -> AssignOp {
+    match op {
+        "=" => AssignOp::Set,
+        "+=" => AssignOp::Add,
+        "-=" => AssignOp::Sub,
+        "*=" => AssignOp::Mul,
+        "/=" => AssignOp::Div,
+        _ => AssignOp::Other,
+    }
+}
+
+/// True if any statement in `stmts` (nested included) assigns `var`.
+pub(crate) fn assigns(stmts: &[Stmt], var: &str) -> bool {
+    let mut found = false;
+    for s in stmts {
+        s.walk(&mut |s| match &s.kind {
+            StmtKind::Assign {
+                target: Expr::Var(v),
+                ..
+            } if v == var => found = true,
+            StmtKind::Loop(l) if l.var == var => found = true,
+            _ => {}
+        });
+    }
+    found
+}
+
+/// True if `s` or anything nested in it mentions `var`.
+fn stmt_mentions(s: &Stmt, var: &str) -> bool {
+    let mut found = false;
+    s.walk(&mut |s| {
+        if s.exprs().iter().any(|e| e.mentions(var)) {
+            found = true;
+        }
+        match &s.kind {
+            StmtKind::Decl { name, .. } if name == var => found = true,
+            StmtKind::Loop(l) if l.var == var => found = true,
+            _ => {}
+        }
+    });
+    found
+}
+
+/// `e + k` simplified through `Poly` when it is polynomial.
+fn plus(e: &Expr, k: i64) -> Expr {
+    if k == 0 {
+        return e.clone();
+    }
+    match Poly::from_expr(e) {
+        Some(p) => p.add(&Poly::constant(k)).to_expr(),
+        None => Expr::bin(BinOp::Add, e.clone(), Expr::Int(k)),
+    }
+}
+
+fn negate(e: &Expr) -> Expr {
+    match e {
+        Expr::Int(v) => Expr::Int(-v),
+        Expr::Unary(UnOp::Neg, a) => (**a).clone(),
+        other => Expr::Unary(UnOp::Neg, Box::new(other.clone())),
+    }
+}
+
+/// `var REL bound` with the variable on the left.
+struct Cond {
+    var: String,
+    rel: BinOp,
+    bound: Expr,
+}
+
+fn parse_cond(cond: &Expr, want: Option<&str>) -> Option<Cond> {
+    let Expr::Binary(op, a, b) = cond else {
+        return None;
+    };
+    let flip = |op: BinOp| match op {
+        BinOp::Lt => BinOp::Gt,
+        BinOp::Gt => BinOp::Lt,
+        BinOp::Le => BinOp::Ge,
+        BinOp::Ge => BinOp::Le,
+        o => o,
+    };
+    if !matches!(
+        op,
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Ne
+    ) {
+        return None;
+    }
+    let ok = |v: &str| want.is_none_or(|w| w == v);
+    if let Expr::Var(v) = a.as_ref() {
+        if ok(v) && !b.mentions(v) {
+            return Some(Cond {
+                var: v.clone(),
+                rel: *op,
+                bound: (**b).clone(),
+            });
+        }
+    }
+    if let Expr::Var(v) = b.as_ref() {
+        if ok(v) && !a.mentions(v) {
+            return Some(Cond {
+                var: v.clone(),
+                rel: flip(*op),
+                bound: (**a).clone(),
+            });
+        }
+    }
+    None
+}
+
+/// The step of an update of `var`: `i++` → 1, `i -= 2` → -2, `i = i + s` → s.
+fn step_of(s: &Stmt, var: &str) -> Option<Expr> {
+    let StmtKind::Assign { target, op, value } = &s.kind else {
+        return None;
+    };
+    if target != &Expr::Var(var.to_string()) || value.mentions(var) && *op != AssignOp::Set {
+        return None;
+    }
+    match op {
+        AssignOp::Add => Some(value.clone()),
+        AssignOp::Sub => Some(negate(value)),
+        AssignOp::Set => match value {
+            Expr::Binary(BinOp::Add, a, b) => {
+                if a.as_ref() == &Expr::Var(var.into()) && !b.mentions(var) {
+                    Some((**b).clone())
+                } else if b.as_ref() == &Expr::Var(var.into()) && !a.mentions(var) {
+                    Some((**a).clone())
+                } else {
+                    None
+                }
+            }
+            Expr::Binary(BinOp::Sub, a, b)
+                if a.as_ref() == &Expr::Var(var.into()) && !b.mentions(var) =>
+            {
+                Some(negate(b))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn is_negative(e: &Expr) -> bool {
+    match e {
+        Expr::Int(v) => *v < 0,
+        Expr::Float(f) => *f < 0.0,
+        Expr::Unary(UnOp::Neg, _) => true,
+        _ => false,
+    }
+}
+
+/// Builds a counted loop from `var = start; var REL bound; var += step`.
+/// Downward loops keep the range `[low, high)` with a negative step.
+fn counted(start: Expr, cond: &Cond, step: Expr) -> Option<(Expr, Expr, Expr)> {
+    let down = is_negative(&step);
+    if matches!(step, Expr::Int(0)) {
+        return None;
+    }
+    match (cond.rel, down) {
+        (BinOp::Lt | BinOp::Ne, false) => Some((start, cond.bound.clone(), step)),
+        (BinOp::Le, false) => Some((start, plus(&cond.bound, 1), step)),
+        (BinOp::Gt | BinOp::Ne, true) => Some((plus(&cond.bound, 1), plus(&start, 1), step)),
+        (BinOp::Ge, true) => Some((cond.bound.clone(), plus(&start, 1), step)),
+        _ => None,
+    }
+}
+
+/// Index of the statement in `out` that last sets `var`, if nothing after it
+/// mentions `var`; returns the start value.
+fn find_setter(out: &[Stmt], var: &str) -> Option<(usize, Expr)> {
+    for (i, s) in out.iter().enumerate().rev() {
+        match &s.kind {
+            StmtKind::Assign {
+                target: Expr::Var(v),
+                op: AssignOp::Set,
+                value,
+            } if v == var && !value.mentions(var) => return Some((i, value.clone())),
+            StmtKind::Decl {
+                name,
+                init: Some(init),
+                dims,
+                ..
+            } if name == var && dims.is_empty() && !init.mentions(var) => {
+                return Some((i, init.clone()))
+            }
+            _ => {}
+        }
+        if stmt_mentions(s, var) {
+            return None;
+        }
+    }
+    None
+}
+
+/// Removes the setter at `i` (an assignment) or drops its initialiser (a
+/// declaration), since the loop now starts the variable.
+fn consume_setter(out: &mut Vec<Stmt>, i: usize) {
+    match &mut out[i].kind {
+        StmtKind::Decl { init, .. } => *init = None,
+        _ => {
+            out.remove(i);
+        }
+    }
+}
+
+impl Lowerer<'_> {
+    /// Lowers the statements of a block (or a single statement) into `out`.
+    pub(crate) fn lower_block(&mut self, node: Node, src: &[u8], out: &mut Vec<Stmt>) {
+        if node.kind() == "compound_statement" {
+            let mut c = node.walk();
+            let kids: Vec<Node> = node.named_children(&mut c).collect();
+            for k in kids {
+                self.lower_stmt(k, src, out);
+            }
+        } else {
+            self.lower_stmt(node, src, out);
+        }
+    }
+
+    fn block(&mut self, node: Option<Node>, src: &[u8]) -> Vec<Stmt> {
+        let mut out = Vec::new();
+        if let Some(n) = node {
+            self.lower_block(n, src, &mut out);
+        }
+        out
+    }
+
+    pub(crate) fn lower_stmt(&mut self, node: Node, src: &[u8], out: &mut Vec<Stmt>) {
+        if self.depth >= MAX_DEPTH {
+            // Too deep to follow: keep a marker, drop the contents.
+            out.push(Stmt {
+                kind: StmtKind::Opaque(Vec::new()),
+                span: span(node),
+            });
+            return;
+        }
+        self.depth += 1;
+        self.lower_stmt_inner(node, src, out);
+        self.depth -= 1;
+    }
+
+    fn lower_stmt_inner(&mut self, node: Node, src: &[u8], out: &mut Vec<Stmt>) {
+        let sp = span(node);
+        let push = |out: &mut Vec<Stmt>, kind| out.push(Stmt { kind, span: sp });
+        match node.kind() {
+            "compound_statement" => self.lower_block(node, src, out),
+            "expression_statement" => {
+                if let Some(e) = node.named_child(0).filter(|n| n.kind() != "comment") {
+                    self.lower_expr_stmt(e, src, sp, out);
+                }
+            }
+            "declaration" => self.lower_declaration(node, src, out),
+            "for_statement" => self.lower_for(node, src, out),
+            "while_statement" => self.lower_while(node, src, out),
+            "if_statement" => {
+                let cond = node
+                    .child_by_field_name("condition")
+                    .map(|c| self.lower_expr(c, src))
+                    .unwrap_or(Expr::Other(String::new()));
+                let then = self.block(node.child_by_field_name("consequence"), src);
+                let els = match node.child_by_field_name("alternative") {
+                    Some(a) if a.kind() == "else_clause" => {
+                        let mut c = a.walk();
+                        let inner: Vec<Node> = a.named_children(&mut c).collect();
+                        let mut v = Vec::new();
+                        for n in inner {
+                            self.lower_block(n, src, &mut v);
+                        }
+                        v
+                    }
+                    Some(a) => self.block(Some(a), src),
+                    None => Vec::new(),
+                };
+                push(out, StmtKind::If { cond, then, els });
+            }
+            "return_statement" => {
+                let e = node
+                    .named_child(0)
+                    .filter(|n| n.kind() != "comment")
+                    .map(|n| self.lower_expr(n, src));
+                push(out, StmtKind::Return(e));
+            }
+            "labeled_statement" | "attributed_statement" => {
+                let mut c = node.walk();
+                let kids: Vec<Node> = node.named_children(&mut c).collect();
+                for k in kids {
+                    if !matches!(k.kind(), "statement_identifier" | "attribute_declaration") {
+                        self.lower_stmt(k, src, out);
+                    }
+                }
+            }
+            "preproc_if" | "preproc_ifdef" | "preproc_elif" | "preproc_elifdef"
+            | "preproc_else" => {
+                // Statements from every branch, as tree-sitter gives them.
+                let mut c = node.walk();
+                let kids: Vec<(Option<&str>, Node)> = node
+                    .children(&mut c)
+                    .enumerate()
+                    .map(|(i, ch)| (node.field_name_for_child(i as u32), ch))
+                    .collect();
+                for (field, ch) in kids {
+                    if ch.is_named() && !matches!(field, Some("name") | Some("condition")) {
+                        self.lower_stmt(ch, src, out);
+                    }
+                }
+            }
+            "preproc_def" => {
+                let ctx = super::TopCtx {
+                    active: true,
+                    class: None,
+                    tparams: Vec::new(),
+                    path: String::new(),
+                };
+                self.define_object_macro(node, src, &ctx);
+            }
+            "preproc_function_def" => self.define_function_macro(node, src),
+            "comment"
+            | "preproc_call"
+            | "preproc_include"
+            | "type_definition"
+            | "alias_declaration"
+            | "template_declaration"
+            | "function_definition"
+            | "static_assert_declaration"
+            | "using_declaration"
+            | "namespace_alias_definition"
+            | "empty_statement" => {}
+            "do_statement" | "for_range_loop" | "switch_statement" | "case_statement"
+            | "try_statement" | "catch_clause" | "ERROR" | "break_statement"
+            | "continue_statement" | "goto_statement" | "throw_statement" | "seh_try_statement" => {
+                let mut inner = Vec::new();
+                if node.kind() == "for_range_loop" {
+                    // `for (auto &x : v)`: the element variable is a local.
+                    self.for_range_var(node, src);
+                }
+                let mut c = node.walk();
+                let kids: Vec<Node> = node.named_children(&mut c).collect();
+                for k in kids {
+                    if is_statement(k.kind()) {
+                        self.lower_stmt(k, src, &mut inner);
+                    }
+                }
+                if node.kind() == "ERROR" && inner.is_empty() {
+                    return;
+                }
+                push(out, StmtKind::Opaque(inner));
+            }
+            _ => {
+                if node.kind().ends_with("_statement") {
+                    let mut inner = Vec::new();
+                    let mut c = node.walk();
+                    let kids: Vec<Node> = node.named_children(&mut c).collect();
+                    for k in kids {
+                        if is_statement(k.kind()) {
+                            self.lower_stmt(k, src, &mut inner);
+                        }
+                    }
+                    push(out, StmtKind::Opaque(inner));
+                }
+            }
+        }
+    }
+
+    fn for_range_var(&mut self, node: Node, src: &[u8]) {
+        let ty = node
+            .child_by_field_name("type")
+            .map(|t| self.resolve_type(&text(t, src), 0))
+            .unwrap_or_default();
+        if let Some(d) = node.child_by_field_name("declarator") {
+            if let Some(info) = self.declarator(d, src) {
+                let vi = self.var_info(&info, &ty, false);
+                self.declare_local(&info.name, vi);
+            }
+        }
+    }
+
+    /// An expression used as a statement: assignments, updates, barriers,
+    /// comma lists, calls.
+    fn lower_expr_stmt(&mut self, e: Node, src: &[u8], sp: Span, out: &mut Vec<Stmt>) {
+        if self.depth >= MAX_DEPTH {
+            return;
+        }
+        match e.kind() {
+            "assignment_expression" => {
+                let (Some(l), Some(op), Some(r)) = (
+                    e.child_by_field_name("left"),
+                    e.child_by_field_name("operator"),
+                    e.child_by_field_name("right"),
+                ) else {
+                    return;
+                };
+                let value = if r.kind() == "assignment_expression" {
+                    // `x = y = 0`: first `y = 0`, then `x = y`'s value.
+                    self.depth += 1;
+                    self.lower_expr_stmt(r, src, sp, out);
+                    self.depth -= 1;
+                    match out.last().map(|s| &s.kind) {
+                        Some(StmtKind::Assign {
+                            op: AssignOp::Set,
+                            value,
+                            ..
+                        }) => value.clone(),
+                        Some(StmtKind::Assign { target, .. }) => target.clone(),
+                        _ => self.lower_expr(r, src),
+                    }
+                } else {
+                    self.lower_expr(r, src)
+                };
+                let target = self.lower_expr(l, src);
+                out.push(Stmt {
+                    kind: StmtKind::Assign {
+                        target,
+                        op: assign_op(op.kind()),
+                        value,
+                    },
+                    span: sp,
+                });
+            }
+            "update_expression" => {
+                let (Some(arg), Some(op)) = (
+                    e.child_by_field_name("argument"),
+                    e.child_by_field_name("operator"),
+                ) else {
+                    return;
+                };
+                let target = self.lower_expr(arg, src);
+                let op = if op.kind() == "--" {
+                    AssignOp::Sub
+                } else {
+                    AssignOp::Add
+                };
+                out.push(Stmt {
+                    kind: StmtKind::Assign {
+                        target,
+                        op,
+                        value: Expr::Int(1),
+                    },
+                    span: sp,
+                });
+            }
+            "comma_expression" => {
+                for f in ["left", "right"] {
+                    if let Some(n) = e.child_by_field_name(f) {
+                        self.depth += 1;
+                        self.lower_expr_stmt(n, src, sp, out);
+                        self.depth -= 1;
+                    }
+                }
+            }
+            "parenthesized_expression" => {
+                if let Some(n) = e.named_child(0) {
+                    self.depth += 1;
+                    self.lower_expr_stmt(n, src, sp, out);
+                    self.depth -= 1;
+                }
+            }
+            "call_expression" => {
+                let func = e.child_by_field_name("function");
+                let name = func.map(|f| text(f, src)).unwrap_or_default();
+                let is_barrier = BARRIERS.contains(&name.as_str())
+                    || func.is_some_and(|f| {
+                        f.kind() == "field_expression"
+                            && f.child_by_field_name("field")
+                                .is_some_and(|x| text(x, src) == "sync")
+                    })
+                    || name.ends_with("::sync");
+                if is_barrier {
+                    out.push(Stmt {
+                        kind: StmtKind::Barrier,
+                        span: sp,
+                    });
+                } else {
+                    let x = self.lower_expr(e, src);
+                    out.push(Stmt {
+                        kind: StmtKind::Expr(x),
+                        span: sp,
+                    });
+                }
+            }
+            _ => {
+                let x = self.lower_expr(e, src);
+                // `(void)n;` and other statements without effect are dropped.
+                if !matches!(
+                    x,
+                    Expr::Var(_) | Expr::Int(_) | Expr::Float(_) | Expr::Str(_)
+                ) {
+                    out.push(Stmt {
+                        kind: StmtKind::Expr(x),
+                        span: sp,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A local declaration: one `Decl` per declarator, and `vars` entries.
+    pub(crate) fn lower_declaration(&mut self, node: Node, src: &[u8], out: &mut Vec<Stmt>) {
+        let sp = span(node);
+        if let Some(t) = node.child_by_field_name("type") {
+            if t.kind() == "enum_specifier" {
+                let active = true;
+                self.enumerators(t, src, active);
+            }
+        }
+        for (d, info) in self.declaration_vars(node, src) {
+            let init = match d.init {
+                Some(i) if i.kind() == "argument_list" => {
+                    if info.rank > 0 {
+                        None // `std::vector<float> v(n)`: extents are in `shape`.
+                    } else if i.named_child_count() == 1 {
+                        // `int x(3)`: direct initialisation.
+                        i.named_child(0).map(|n| self.lower_expr(n, src))
+                    } else {
+                        None // a constructor call (`dim3 block(16, 16)`)
+                    }
+                }
+                Some(i) if i.kind() == "initializer_list" => {
+                    if info.rank > 0 {
+                        Some(Expr::Other(text(i, src)))
+                    } else {
+                        // `int x{3}`.
+                        match i.named_child(0) {
+                            Some(n) if i.named_child_count() == 1 => Some(self.lower_expr(n, src)),
+                            _ => Some(Expr::Other(text(i, src))),
+                        }
+                    }
+                }
+                Some(i) => Some(self.lower_expr(i, src)),
+                None => None,
+            };
+            let dims = if d.pointers == 0 && d.dims.iter().all(Option::is_some) {
+                d.dims.iter().flatten().cloned().collect()
+            } else {
+                Vec::new()
+            };
+            let shared = info.shared;
+            let elem = info.elem.clone();
+            self.declare_local(&d.name, info);
+            out.push(Stmt {
+                kind: StmtKind::Decl {
+                    name: d.name,
+                    elem,
+                    dims,
+                    shared,
+                    init,
+                },
+                span: sp,
+            });
+        }
+    }
+
+    /// The loop header span: from `for`/`while` to the `)` before the body.
+    fn header_span(node: Node) -> Span {
+        let mut sp = span(node);
+        let body = node.child_by_field_name("body");
+        let mut c = node.walk();
+        let mut end = None;
+        for ch in node.children(&mut c) {
+            if Some(ch) == body {
+                break;
+            }
+            end = Some(ch);
+        }
+        if let Some(e) = end {
+            let es = span(e);
+            sp.end_byte = es.end_byte;
+            sp.end_line = es.end_line;
+            sp.end_col = es.end_col;
+        }
+        sp
+    }
+
+    fn lower_for(&mut self, node: Node, src: &[u8], out: &mut Vec<Stmt>) {
+        let sp = span(node);
+        // Initialiser statements.
+        let mut pre = Vec::new();
+        if let Some(init) = node.child_by_field_name("initializer") {
+            if init.kind() == "declaration" {
+                self.lower_declaration(init, src, &mut pre);
+            } else {
+                self.lower_expr_stmt(init, src, sp, &mut pre);
+            }
+        }
+        let cond = node
+            .child_by_field_name("condition")
+            .map(|c| self.lower_expr(c, src));
+        let mut upd = Vec::new();
+        {
+            let mut c = node.walk();
+            let updates: Vec<Node> = node.children_by_field_name("update", &mut c).collect();
+            for u in updates {
+                self.lower_expr_stmt(u, src, sp, &mut upd);
+            }
+        }
+        let mut body = self.block(node.child_by_field_name("body"), src);
+
+        let built = (|| {
+            let cond = cond.as_ref()?;
+            // The loop variable: the one the condition tests and the init sets.
+            let c = pre
+                .iter()
+                .rev()
+                .find_map(|s| match &s.kind {
+                    StmtKind::Assign {
+                        target: Expr::Var(v),
+                        op: AssignOp::Set,
+                        ..
+                    }
+                    | StmtKind::Decl { name: v, .. } => parse_cond(cond, Some(v)),
+                    _ => None,
+                })
+                .or_else(|| parse_cond(cond, None))?;
+            let ui = upd.iter().position(|s| step_of(s, &c.var).is_some())?;
+            let step = step_of(&upd[ui], &c.var)?;
+            // Pointer walks (`for (p = A; p < end; p++)`) are not index loops.
+            let pointer = self.vars.get(&c.var).is_some_and(|v| v.is_array);
+            if pointer || step.mentions(&c.var) || assigns(&body, &c.var) {
+                return None;
+            }
+            let (start, from_out) = match find_setter(&pre, &c.var) {
+                Some((i, v)) => (v, Err(i)),
+                None => {
+                    let (i, v) = find_setter(out, &c.var)?;
+                    (v, Ok(i))
+                }
+            };
+            let (start, end, step) = counted(start, &c, step)?;
+            Some((c.var, start, end, step, ui, from_out))
+        })();
+
+        match built {
+            Some((var, start, end, step, ui, setter)) => {
+                match setter {
+                    Err(i) => {
+                        if matches!(pre[i].kind, StmtKind::Decl { .. }) {
+                            pre.remove(i);
+                        } else {
+                            consume_setter(&mut pre, i);
+                        }
+                    }
+                    Ok(i) => consume_setter(out, i),
+                }
+                upd.remove(ui);
+                // Other updates (`i++, j--`) run at the end of each iteration.
+                body.extend(upd);
+                out.extend(pre);
+                out.push(Stmt {
+                    kind: StmtKind::Loop(Loop {
+                        var,
+                        start,
+                        end,
+                        step,
+                        kind: LoopKind::Serial,
+                        header: Self::header_span(node),
+                        body,
+                    }),
+                    span: sp,
+                });
+            }
+            None => {
+                out.extend(pre);
+                body.extend(upd);
+                out.push(Stmt {
+                    kind: StmtKind::Opaque(body),
+                    span: sp,
+                });
+            }
+        }
+    }
+
+    /// `i = 0; while (i < n) { ...; i++; }` → a counted loop.
+    fn lower_while(&mut self, node: Node, src: &[u8], out: &mut Vec<Stmt>) {
+        let sp = span(node);
+        let cond = node
+            .child_by_field_name("condition")
+            .map(|c| self.lower_expr(c, src));
+        let mut body = self.block(node.child_by_field_name("body"), src);
+        let built = (|| {
+            let c = parse_cond(cond.as_ref()?, None)?;
+            let step = step_of(body.last()?, &c.var)?;
+            if step.mentions(&c.var) || assigns(&body[..body.len() - 1], &c.var) {
+                return None;
+            }
+            let (i, start) = find_setter(out, &c.var)?;
+            let (start, end, step) = counted(start, &c, step)?;
+            Some((c.var, start, end, step, i))
+        })();
+        match built {
+            Some((var, start, end, step, i)) => {
+                consume_setter(out, i);
+                body.pop();
+                out.push(Stmt {
+                    kind: StmtKind::Loop(Loop {
+                        var,
+                        start,
+                        end,
+                        step,
+                        kind: LoopKind::Serial,
+                        header: Self::header_span(node),
+                        body,
+                    }),
+                    span: sp,
+                });
+            }
+            None => out.push(Stmt {
+                kind: StmtKind::Opaque(body),
+                span: sp,
+            }),
+        }
+    }
+}
+
+fn is_statement(kind: &str) -> bool {
+    kind.ends_with("_statement")
+        || matches!(
+            kind,
+            "declaration"
+                | "for_range_loop"
+                | "catch_clause"
+                | "ERROR"
+                | "preproc_if"
+                | "preproc_ifdef"
+                | "preproc_else"
+                | "preproc_elif"
+        )
+}
