@@ -637,8 +637,9 @@ fn roles(out: &Access, term: &mut Term, idiom_vars: &[String]) -> Option<Roles> 
         }
     }
     // Orientation: A is the operand sharing C's row variable (the first
-    // subscript of a multi-dimensional C; for a flattened C, the first factor
-    // as written). A GEMV's matrix is A whatever the order.
+    // subscript of a multi-dimensional C; for a flattened C, the operand the
+    // code names A — `b[..]*a[..]` in column-major BLAS style — else the
+    // first factor as written). A GEMV's matrix is A whatever the order.
     let swap = if r.m.is_empty() || r.n.is_empty() {
         r.m.is_empty()
     } else if out.idx.len() >= 2 {
@@ -649,13 +650,31 @@ fn roles(out: &Access, term: &mut Term, idiom_vars: &[String]) -> Option<Roles> 
         });
         first.is_some_and(|v| r.n.contains(v))
     } else {
-        false
+        operand_letter(&term.ops[0].base) == Some('b')
+            && operand_letter(&term.ops[1].base) == Some('a')
     };
     if swap {
         term.ops.swap(0, 1);
         std::mem::swap(&mut r.m, &mut r.n);
     }
     Some(r)
+}
+
+/// The matrix letter an array's name suggests: `A`, `d_a`, `h_A`, `self.a`
+/// → `a`; `B`, `dB` → `b`; anything longer or else → `None`.
+fn operand_letter(base: &str) -> Option<char> {
+    let name = base.rsplit('.').next().unwrap_or(base);
+    let name = name
+        .strip_prefix("d_")
+        .or_else(|| name.strip_prefix("h_"))
+        .or_else(|| {
+            name.strip_prefix('d')
+                .filter(|r| r.len() == 1 && r.chars().all(|c| c.is_ascii_uppercase()))
+        })
+        .unwrap_or(name);
+    let mut cs = name.chars();
+    let c = cs.next()?.to_ascii_lowercase();
+    (cs.next().is_none() && (c == 'a' || c == 'b')).then_some(c)
 }
 
 /// True if `u` is `w` times a small constant or a stride-like symbol: the
