@@ -32,7 +32,12 @@ fn every_rule_is_documented_and_codes_are_unique() {
             m.code
         );
         // What it finds, why it is slow, an example, when the rewrite is safe.
-        for section in ["**What it finds", "**Why", "```", "**When the rewrite is safe"] {
+        for section in [
+            "**What it finds",
+            "**Why",
+            "```",
+            "**When the rewrite is safe",
+        ] {
             assert!(
                 m.doc.contains(section),
                 "{}: doc comment has no `{section}` part",

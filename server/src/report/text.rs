@@ -94,7 +94,7 @@ fn facts(f: &Finding) -> String {
     .iter()
     .filter_map(|(n, d)| {
         d.as_ref().map(|d| match d.value {
-            Some(v) if d.expr != v.to_string() => format!("{n}={}={v}", d.expr),
+            Some(v) if d.expr != v.to_string() => format!("{n}={v} ({})", d.expr),
             Some(v) => format!("{n}={v}"),
             None => format!("{n}={}", d.expr),
         })
@@ -118,10 +118,14 @@ fn facts(f: &Finding) -> String {
                     gemmscope_analyzers::Major::Row => "row",
                     gemmscope_analyzers::Major::Col => "col",
                 };
-                format!("{}={}:{major}", l.role, l.name)
+                if l.name == l.role {
+                    format!("{}:{major}", l.role)
+                } else {
+                    format!("{}({}):{major}", l.role, l.name)
+                }
             })
             .collect();
-        parts.push(l.join(","));
+        parts.push(format!("layout {}", l.join(" ")));
     }
     if let Some(func) = &f.function {
         parts.push(format!("in `{func}`"));
