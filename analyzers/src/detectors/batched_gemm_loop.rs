@@ -45,7 +45,7 @@ impl Rule for BatchedGemmLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in contraction::analyze(cx.file) {
+        for n in cx.nests() {
             if n.shape != Shape::Batched {
                 continue;
             }
@@ -64,7 +64,7 @@ impl Rule for BatchedGemmLoop {
                 &Self::META,
                 Routine::GemmBatched,
                 Some(n.order()),
-                contraction::why_line(&n),
+                contraction::why_line(n),
                 message,
             ));
         }

@@ -1,7 +1,7 @@
 //! GS102: a naive CUDA matmul kernel (one thread per output, serial dot product).
 
 use crate::declare_rule;
-use crate::detectors::contraction::{self, Shape};
+use crate::detectors::contraction::Shape;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
 use crate::ir::LoopKind;
@@ -50,7 +50,7 @@ impl Rule for CudaNaiveMatmul {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in contraction::analyze(cx.file) {
+        for n in cx.nests() {
             if n.shape != Shape::Gemm || n.tiled || !n.has_thread_loops() {
                 continue;
             }

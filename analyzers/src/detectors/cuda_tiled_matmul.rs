@@ -1,7 +1,7 @@
 //! GS103: a shared-memory tiled CUDA matmul kernel.
 
 use crate::declare_rule;
-use crate::detectors::contraction::{self, Shape};
+use crate::detectors::contraction::Shape;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
 
@@ -47,7 +47,7 @@ impl Rule for CudaTiledMatmul {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in contraction::analyze(cx.file) {
+        for n in cx.nests() {
             if n.shape != Shape::Gemm || !n.tiled {
                 continue;
             }

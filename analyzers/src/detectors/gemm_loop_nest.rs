@@ -48,7 +48,7 @@ impl Rule for GemmLoopNest {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in contraction::analyze(cx.file) {
+        for n in cx.nests() {
             if n.shape != Shape::Gemm || n.tiled || n.has_thread_loops() {
                 continue;
             }
@@ -62,7 +62,7 @@ impl Rule for GemmLoopNest {
                 &Self::META,
                 Routine::Gemm,
                 Some(n.order()),
-                contraction::why_line(&n),
+                contraction::why_line(n),
                 message,
             ));
         }

@@ -48,10 +48,27 @@ impl RuleMeta {
     }
 }
 
-/// What a detector sees: the lowered, normalised file and its text.
+/// What a detector sees: the lowered, normalised file and its text, and the
+/// shared loop-nest analysis (computed once, on first use).
 pub struct Context<'a> {
     pub file: &'a File,
     pub text: &'a str,
+    nests: std::cell::OnceCell<Vec<contraction::Nest<'a>>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(file: &'a File, text: &'a str) -> Context<'a> {
+        Context {
+            file,
+            text,
+            nests: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The multiply-accumulate nests of the file ([`contraction::analyze`]).
+    pub fn nests(&self) -> &[contraction::Nest<'a>] {
+        self.nests.get_or_init(|| contraction::analyze(self.file))
+    }
 }
 
 /// A detector.
@@ -152,7 +169,7 @@ pub fn rules_markdown() -> String {
 
 /// Runs every rule over `file`.
 pub fn run_all(file: &File, text: &str) -> Vec<Finding> {
-    let cx = Context { file, text };
+    let cx = Context::new(file, text);
     let mut out = Vec::new();
     for r in all_rules() {
         r.check(&cx, &mut out);

@@ -44,7 +44,7 @@ impl Rule for SymmLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in contraction::analyze(cx.file) {
+        for n in cx.nests() {
             if n.shape != Shape::Symm {
                 continue;
             }
@@ -62,7 +62,7 @@ impl Rule for SymmLoop {
                 &Self::META,
                 Routine::Symm,
                 Some(n.order()),
-                contraction::why_line(&n),
+                contraction::why_line(n),
                 message,
             ));
         }

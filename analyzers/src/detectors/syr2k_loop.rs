@@ -38,7 +38,7 @@ impl Rule for Syr2kLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in contraction::analyze(cx.file) {
+        for n in cx.nests() {
             if n.shape != Shape::Syr2k {
                 continue;
             }
@@ -51,7 +51,7 @@ impl Rule for Syr2kLoop {
                 &Self::META,
                 Routine::Syr2k,
                 Some(n.order()),
-                contraction::why_line(&n),
+                contraction::why_line(n),
                 message,
             ));
         }

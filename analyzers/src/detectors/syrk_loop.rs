@@ -42,7 +42,7 @@ impl Rule for SyrkLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in contraction::analyze(cx.file) {
+        for n in cx.nests() {
             if n.shape != Shape::Syrk {
                 continue;
             }
@@ -56,7 +56,7 @@ impl Rule for SyrkLoop {
                 &Self::META,
                 Routine::Syrk,
                 Some(n.order()),
-                contraction::why_line(&n),
+                contraction::why_line(n),
                 message,
             ));
         }

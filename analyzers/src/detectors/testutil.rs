@@ -519,7 +519,7 @@ pub fn file(lang: Lang, consts: &[(&str, i64)], functions: Vec<Function>) -> Fil
 
 /// Runs one rule over a file.
 pub fn run(rule: &dyn Rule, f: &File) -> Vec<Finding> {
-    let cx = Context { file: f, text: "" };
+    let cx = Context::new(f, "");
     let mut out = Vec::new();
     rule.check(&cx, &mut out);
     out

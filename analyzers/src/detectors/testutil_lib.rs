@@ -286,7 +286,7 @@ pub fn file(lang: Lang, functions: Vec<Function>, consts: &[(&str, i64)]) -> Fil
 
 /// Runs one rule over a hand-built file.
 pub fn run(rule: &dyn Rule, file: &File, text: &str) -> Vec<Finding> {
-    let cx = Context { file, text };
+    let cx = Context::new(file, text);
     let mut out = Vec::new();
     rule.check(&cx, &mut out);
     out

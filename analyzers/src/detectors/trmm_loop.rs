@@ -43,7 +43,7 @@ impl Rule for TrmmLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in contraction::analyze(cx.file) {
+        for n in cx.nests() {
             if n.shape != Shape::Trmm {
                 continue;
             }
@@ -56,7 +56,7 @@ impl Rule for TrmmLoop {
                 &Self::META,
                 Routine::Trmm,
                 Some(n.order()),
-                contraction::why_line(&n),
+                contraction::why_line(n),
                 message,
             ));
         }
