@@ -90,7 +90,11 @@ impl<'a> Lowerer<'a> {
                         real_var: real,
                     });
                 }
-                let var = format!("__{l}_{name}");
+                let var = if name == "_" {
+                    format!("__{l}")
+                } else {
+                    format!("__{l}_{name}")
+                };
                 let end = self.iter_len(cx, &it);
                 let mut binds = Vec::new();
                 if name != "_" {

@@ -327,10 +327,7 @@ impl<'a> Lowerer<'a> {
     pub(super) fn shape_dim(&self, cx: &mut Ctx<'a>, obj: Node<'a>, d: i64) -> Expr {
         let o = self.expr(cx, obj);
         if let Some((base, levels)) = strip_index(&o) {
-            let shape = self
-                .lookup(cx, base)
-                .map(|v| v.shape.clone())
-                .unwrap_or_default();
+            let shape = self.known_shape(cx, base);
             let pos = if d < 0 {
                 shape.len() as i64 + d
             } else {
@@ -356,7 +353,7 @@ impl<'a> Lowerer<'a> {
     /// `len(A[0]...)` with the indices replaced by 0, else `len(e)`.
     pub(super) fn len_of(&self, cx: &Ctx<'a>, e: Expr) -> Expr {
         if let Some((base, levels)) = strip_index(&e) {
-            if let Some(s) = self.lookup(cx, base).and_then(|v| v.shape.get(levels)) {
+            if let Some(s) = self.known_shape(cx, base).get(levels) {
                 return s.clone();
             }
             let mut arg = Expr::Var(base.to_string());
@@ -370,12 +367,32 @@ impl<'a> Lowerer<'a> {
         }
         if let Expr::Transpose(inner) = &e {
             if let Some((base, 0)) = strip_index(inner) {
-                if let Some(s) = self.lookup(cx, base).and_then(|v| v.shape.get(1)) {
+                if let Some(s) = self.known_shape(cx, base).get(1) {
                     return s.clone();
                 }
             }
         }
         call("len", vec![e])
+    }
+
+    /// The declared extents of `base`, where they mean the same here: a
+    /// module-level array's shape is not used inside a function whose own
+    /// names (parameters, locals) it mentions.
+    fn known_shape(&self, cx: &Ctx<'a>, base: &str) -> Vec<Expr> {
+        let Some(vi) = self.lookup(cx, base) else {
+            return Vec::new();
+        };
+        let from_module = !cx.module && !cx.vars.contains_key(base);
+        if from_module
+            && vi.shape.iter().any(|e| {
+                e.vars()
+                    .iter()
+                    .any(|n| cx.is_local(n) && !self.consts.contains_key(n))
+            })
+        {
+            return Vec::new();
+        }
+        vi.shape.clone()
     }
 
     fn call(&self, cx: &mut Ctx<'a>, n: Node<'a>) -> Expr {

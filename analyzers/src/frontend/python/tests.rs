@@ -1041,3 +1041,42 @@ fn deep_nesting_does_not_overflow() {
         assert!(!f.functions.is_empty());
     }
 }
+
+#[test]
+fn column_iteration_reversed_ranges_and_shadowed_shapes() {
+    let src = "\
+import numpy as np
+A = np.random.rand(n, n)
+def f(B, out, n):
+    for col in B.T:
+        for k in range(len(col)):
+            out[k] += col[k]
+    for i in range(n - 1, -1, -1):
+        out[i] = 0
+    for _ in range(len(A)):
+        pass
+    for x in A:
+        pass
+";
+    let file = lower(src);
+    let f = func(&file, "f");
+    assert_eq!(
+        dump(&f.body),
+        "\
+for __i_col in 0..len(B[0]) step 1
+  for k in 0..len(B) step 1
+    out[k] += B[k][__i_col]
+for i in n-1..-1 step -1
+  out[i] = 0
+for __i in 0..len(A) step 1
+for __i_x in 0..len(A) step 1
+"
+    );
+    // The module's `A` has shape `[n, n]`, but `n` is a parameter here, so
+    // `len(A)` stays symbolic.
+    let l = the_loop(&f.body[2]);
+    assert_eq!(l.end, len_call(v("A")));
+    // In `<module>` the shape is used.
+    let m = lower("import numpy as np\nA = np.random.rand(n, n)\nfor r in A:\n    pass\n");
+    assert_eq!(the_loop(&func(&m, "<module>").body[1]).end, v("n"));
+}
