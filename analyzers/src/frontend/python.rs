@@ -22,6 +22,14 @@
 //!   right-hand side of an assignment (`return [...]`, `np.array([...])`) is
 //!   lowered into loops writing `__compN[...]`, and replaced by the variable.
 //!
+//! Statements: assignments are always `Assign` (Python has no
+//! declarations, so no `Decl`); `for i in range(a, b, s)` keeps `a`, `b`,
+//! `s` as written (a negative step stays negative); `for x in <call>` other
+//! than `range`/`zip`/`enumerate`, and uncounted `while`, are `Opaque`;
+//! `with` and `try` bodies (plus `else`/`finally`) are inline, each `except`
+//! body is an `Opaque`; `with f(...) as x` emits `x = f(...)`, a plain
+//! `with f(...)` emits `Expr(f(...))`; `assert c` is `Expr(c)`.
+//!
 //! Names bound by iteration (`row` in `for row in A`, `a`/`b` in
 //! `zip(row, col)`, `col` in `zip(*B)`) are substituted while lowering
 //! (`row[k]` → `A[__i_row][k]`, `col[k]` → `B[k][__j_col]`), unless the loop
