@@ -57,7 +57,7 @@ const MAX_DEPTH: usize = 256;
 
 /// Lowers Python source.
 ///
-/// The lowering recursion is capped at [`MAX_DEPTH`], but unoptimised
+/// The lowering recursion is capped at 256 levels, but unoptimised
 /// builds use several KiB of stack per level, so the work runs on a helper
 /// thread with a large stack (inline if the thread cannot be started).
 pub fn lower(text: &str) -> File {
