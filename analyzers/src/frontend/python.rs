@@ -52,44 +52,14 @@ use crate::ir::{
 };
 
 /// Nesting limit for the lowering recursion (statements and expressions
-/// together); deeper parts of the tree are skipped (`Expr::Other`).
-const MAX_DEPTH: usize = 256;
+/// together); deeper parts of the tree are skipped (`Expr::Other`). Real code
+/// nests a few dozen levels at most; 100 keeps the recursion within the 2 MiB
+/// stack of a spawned thread even in unoptimised builds (several KiB a
+/// level), so no caller needs a special thread.
+const MAX_DEPTH: usize = 100;
 
 /// Lowers Python source.
-///
-/// The lowering recursion is capped at 256 levels, but unoptimised
-/// builds use several KiB of stack per level, so the work runs on a helper
-/// thread with a large stack (inline if the thread cannot be started).
 pub fn lower(text: &str) -> File {
-    std::thread::scope(|s| {
-        let worker = std::thread::Builder::new()
-            .name("gemmscope-python".into())
-            .stack_size(64 << 20)
-            .spawn_scoped(s, || lower_here(text));
-        match worker {
-            Ok(h) => match h.join() {
-                Ok(f) => f,
-                // A bug in the front end: re-raise it in debug builds, and
-                // degrade to an empty lowering in release builds.
-                Err(p) if cfg!(debug_assertions) => std::panic::resume_unwind(p),
-                Err(_) => empty_file(),
-            },
-            Err(_) => lower_here(text),
-        }
-    })
-}
-
-fn empty_file() -> File {
-    File {
-        lang: Lang::Python,
-        functions: Vec::new(),
-        consts: Default::default(),
-        type_aliases: Default::default(),
-        syntax_problems: Vec::new(),
-    }
-}
-
-fn lower_here(text: &str) -> File {
     let mut file = File {
         lang: Lang::Python,
         functions: Vec::new(),
