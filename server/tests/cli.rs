@@ -44,7 +44,7 @@ fn text_output_points_at_the_nest_and_exits_1() {
     let o = gemmscope(&["check", "mm.c"], dir.path());
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
-    assert!(out.starts_with("mm.c:4:5: GS101 "), "{out}");
+    assert!(out.starts_with("mm.c:4:1: GS101 "), "{out}");
     assert!(out.contains("256×256×256"), "{out}");
     assert!(out.contains("C[i][j] += A[i][k] * B[k][j];"), "{out}");
     assert!(
