@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod python;
+
 use crate::job::{Job, Reply};
 use crate::problem::Problem;
 use crate::toolchain::Toolchain;
@@ -57,7 +59,7 @@ pub trait Candidate: Sync {
 
 /// Every candidate, slowest family first.
 pub fn all() -> Vec<&'static dyn Candidate> {
-    vec![]
+    vec![&python::PYTHON_LOOP, &python::NUMPY, &python::TORCH_CPU]
 }
 
 /// Looks a candidate up by id.
