@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import random
+import re
 import struct
 import sys
 import time
@@ -237,11 +238,10 @@ def run_numpy(cfg):
 def torch_blas(torch):
     parts = []
     try:
-        for line in torch.__config__.show().replace(",", "\n").splitlines():
-            line = line.strip()
-            if line.startswith("BLAS_INFO="):
-                parts.append("BLAS " + line.split("=", 1)[1])
-                break
+        # "Build settings: BLAS_INFO=mkl, BUILD_TYPE=Release, ..."
+        found = re.search(r"\bBLAS_INFO=([\w.+-]+)", torch.__config__.show())
+        if found:
+            parts.append("BLAS " + found.group(1))
     except Exception:
         pass
     try:
@@ -272,13 +272,26 @@ def run_torch(cfg):
     def logical(x, trans):
         return x.transpose(-2, -1) if trans else x
 
-    a = logical(torch.from_numpy(a64).to(dt), cfg["trans_a"])
-    b = logical(torch.from_numpy(b64).to(dt), cfg["trans_b"])
+    def tensor(x):
+        try:
+            return torch.from_numpy(x)
+        except RuntimeError:  # a PyTorch built against another NumPy ABI
+            return torch.tensor(x.tolist(), dtype=torch.float64)
+
+    def array(t):
+        t = t.to(torch.float64)
+        try:
+            return t.numpy()
+        except RuntimeError:
+            return np.array(t.tolist(), dtype=np.float64)
+
+    a = logical(tensor(a64).to(dt), cfg["trans_a"])
+    b = logical(tensor(b64).to(dt), cfg["trans_b"])
     if cfg["rows"] < cfg["m"]:
         a = a[..., : cfg["rows"], :]
     with torch.no_grad():
         samples, c = time_calls(lambda: torch.matmul(a, b), cfg["budget_s"])
-    err, rc = np_check(np, cfg, a64, b64, c.to(torch.float64).numpy())
+    err, rc = np_check(np, cfg, a64, b64, array(c))
     threads = torch.get_num_threads()
     lib = torch_blas(torch)
     what = "%s, PyTorch %s on CPU%s" % (
