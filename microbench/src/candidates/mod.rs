@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod python;
+
 use crate::job::{Job, Reply};
 use crate::problem::Problem;
 use crate::toolchain::Toolchain;
@@ -59,7 +61,8 @@ pub trait Candidate: Sync {
 
 /// Every candidate, slowest family first.
 pub fn all() -> Vec<&'static dyn Candidate> {
-    let mut v: Vec<&'static dyn Candidate> = vec![];
+    let mut v: Vec<&'static dyn Candidate> = vec![&python::PYTHON_LOOP];
+    v.extend([&python::NUMPY as &dyn Candidate, &python::TORCH_CPU]);
     if selftest::enabled() {
         v.extend([
             &selftest::WRONG as &dyn Candidate,
