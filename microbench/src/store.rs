@@ -521,6 +521,18 @@ mod tests {
     }
 
     #[test]
+    fn store_can_be_shared_with_the_engine() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Store>();
+        let d = tempfile::tempdir().unwrap();
+        let (s, _) = Store::open(&d.path().join(FILE_NAME)).unwrap();
+        let boxed: Box<dyn ResultCache + Send + Sync> = Box::new(s);
+        let p = Problem::gemm(2, 3, 4, DType::F64);
+        boxed.put("m", &p, &row("x", 5, 1.0));
+        assert_eq!(boxed.get("m", &p, "x"), Some(row("x", 5, 1.0)));
+    }
+
+    #[test]
     fn machines_round_trip() {
         let d = tempfile::tempdir().unwrap();
         let (s, _) = Store::open(&d.path().join(FILE_NAME)).unwrap();
