@@ -7,12 +7,15 @@
 //! processes and clocks.
 
 pub mod candidates;
+pub mod ceilings;
 pub mod engine;
+pub mod fingerprint;
 pub mod job;
 pub mod problem;
 pub mod report;
 pub mod sandbox;
 pub mod stats;
+pub mod store;
 pub mod toolchain;
 
 pub use engine::{child_main, Engine, Options, Progress, ResultCache};
