@@ -2,6 +2,9 @@
 //! this machine can run it for a problem (parent side, cheap), and measures
 //! it (child side, inside the sandbox).
 
+pub mod c;
+pub mod rust_gemm;
+
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Job, Reply};
@@ -57,7 +60,15 @@ pub trait Candidate: Sync {
 
 /// Every candidate, slowest family first.
 pub fn all() -> Vec<&'static dyn Candidate> {
-    vec![]
+    vec![
+        &c::NAIVE_O1,
+        &c::NAIVE_O3,
+        &c::NAIVE_O3_NATIVE,
+        &c::BLOCKED,
+        &c::BLOCKED_THREADS,
+        &c::OPENBLAS,
+        &rust_gemm::RUST_GEMM,
+    ]
 }
 
 /// Looks a candidate up by id.
