@@ -2,6 +2,9 @@
 //! this machine can run it for a problem (parent side, cheap), and measures
 //! it (child side, inside the sandbox).
 
+pub mod c;
+pub mod rust_gemm;
+
 use serde::{Deserialize, Serialize};
 
 pub mod python;
@@ -61,8 +64,18 @@ pub trait Candidate: Sync {
 
 /// Every candidate, slowest family first.
 pub fn all() -> Vec<&'static dyn Candidate> {
-    let mut v: Vec<&'static dyn Candidate> = vec![&python::PYTHON_LOOP];
-    v.extend([&python::NUMPY as &dyn Candidate, &python::TORCH_CPU]);
+    let mut v: Vec<&'static dyn Candidate> = vec![
+        &python::PYTHON_LOOP,
+        &c::NAIVE_O1,
+        &c::NAIVE_O3,
+        &c::NAIVE_O3_NATIVE,
+        &c::BLOCKED,
+        &c::BLOCKED_THREADS,
+        &rust_gemm::RUST_GEMM,
+        &python::NUMPY,
+        &python::TORCH_CPU,
+        &c::OPENBLAS,
+    ];
     if selftest::enabled() {
         v.extend([
             &selftest::WRONG as &dyn Candidate,
