@@ -4,21 +4,126 @@
 
 use std::io::{self, Read, Write};
 
+use gemmscope_microbench::ceilings;
+use gemmscope_microbench::fingerprint::Machine;
 use gemmscope_microbench::report::human_seconds;
-use gemmscope_microbench::{Engine, Options, Problem, Progress, Status, Table};
+use gemmscope_microbench::store::Store;
+use gemmscope_microbench::toolchain::Toolchain;
+use gemmscope_microbench::{DType, Engine, Options, Problem, Progress, Status, Table};
 use serde_json::{json, Value};
 
-/// Builds the engine for this machine: the child is this same binary.
-pub fn engine() -> Result<Engine, String> {
+/// This machine as the engine sees it.
+pub struct Setup {
+    pub engine: Engine,
+    pub machine: Machine,
+    /// Problems opening the store (moved aside when corrupt, or unusable).
+    pub warnings: Vec<String>,
+}
+
+/// Builds the engine for this machine: the child is this same binary, the
+/// toolchain is probed, results are kept in the store (unless `no_store`).
+pub fn setup(no_store: bool) -> Result<Setup, String> {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find the gemmscope executable: {e}"))?;
-    Ok(Engine {
-        child: vec![exe.into_os_string(), "__bench-child".into()],
-        toolchain: Default::default(),
-        machine: "this-machine".into(),
-        cache: None,
-        temp_root: None,
+    let toolchain = Toolchain::probe();
+    let machine = Machine::detect(&toolchain);
+    let mut warnings = Vec::new();
+    let cache: Option<Box<dyn gemmscope_microbench::ResultCache>> = if no_store {
+        None
+    } else {
+        match Store::open_default() {
+            Ok((store, w)) => {
+                warnings.extend(w);
+                if let Err(e) = store.put_machine(&machine) {
+                    warnings.push(e);
+                }
+                Some(Box::new(store))
+            }
+            Err(e) => {
+                warnings.push(format!("results are not stored: {e}"));
+                None
+            }
+        }
+    };
+    Ok(Setup {
+        engine: Engine {
+            child: vec![exe.into_os_string(), "__bench-child".into()],
+            toolchain,
+            machine: machine.id(),
+            cache,
+            temp_root: None,
+        },
+        machine,
+        warnings,
     })
+}
+
+/// `gemmscope bench --machine`: the fingerprint and the measured ceilings
+/// (memory bandwidth; the best GEMM rate at 2048³ f32 among the fast
+/// library candidates, from the store when measured before), and the
+/// theoretical FP32 peak, labelled as an estimate.
+pub fn write_machine(out: &mut dyn Write, s: &Setup, budget: f64) -> io::Result<()> {
+    writeln!(
+        out,
+        "machine {}: {}",
+        s.engine.machine,
+        s.machine.describe()
+    )?;
+    let tc = &s.engine.toolchain;
+    let cc = tc
+        .cc
+        .as_ref()
+        .map(|t| format!("{} ({})", t.version, t.path))
+        .unwrap_or_else(|| "not found".into());
+    writeln!(out, "  C compiler: {cc}")?;
+    writeln!(
+        out,
+        "  OpenBLAS:   {}",
+        tc.openblas.clone().unwrap_or_else(|| "not found".into())
+    )?;
+    match &tc.python {
+        Some(py) => writeln!(
+            out,
+            "  Python:     {} ({}); NumPy {}; PyTorch {}",
+            py.tool.version,
+            py.tool.path,
+            py.numpy.as_deref().unwrap_or("not found"),
+            py.torch.as_deref().unwrap_or("not found")
+        )?,
+        None => writeln!(out, "  Python:     not found")?,
+    }
+    let bw = ceilings::machine_bandwidth(&s.machine);
+    writeln!(
+        out,
+        "memory bandwidth (measured): {:.1} GB/s copy, {:.1} GB/s triad — {}",
+        bw.copy_gbs, bw.triad_gbs, bw.method
+    )?;
+    let p = Problem::gemm(2048, 2048, 2048, DType::F32);
+    let fast: Vec<String> = gemmscope_microbench::candidates::all()
+        .iter()
+        .filter(|c| c.prior_flops() >= 5e9)
+        .map(|c| c.id().to_string())
+        .collect();
+    let opts = Options {
+        budget_s: budget,
+        only: Some(fast),
+        ..Default::default()
+    };
+    let table = measure(&s.engine, &p, &opts, false);
+    match ceilings::peak_gemm(&table) {
+        Some(pk) => writeln!(
+            out,
+            "peak GEMM (measured, 2048³ f32): {:.1} GFLOP/s — {} ({})",
+            pk.gflops,
+            pk.candidate,
+            pk.what.unwrap_or_default()
+        )?,
+        None => writeln!(out, "peak GEMM: no fast GEMM candidate ran on this machine")?,
+    }
+    if let Some(est) = ceilings::theoretical_fp32_peak(&s.machine) {
+        writeln!(out, "FP32 peak ({})", est.formula)?;
+    }
+    Ok(())
 }
 
 /// Runs the child side: job on stdin, reply on stdout.

@@ -84,6 +84,9 @@ struct GemmArgs {
     /// Measure again even where the store has a result.
     #[arg(long)]
     no_cache: bool,
+    /// Neither read nor write the result store.
+    #[arg(long)]
+    no_store: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -191,17 +194,28 @@ fn run_check(args: CheckArgs) -> ExitCode {
 
 fn run_bench(args: BenchArgs) -> ExitCode {
     use std::io::IsTerminal;
-    let engine = match bench::engine() {
-        Ok(e) => e,
+    let no_store = matches!(&args.what, Some(BenchWhat::Gemm(g)) if g.no_store);
+    let setup = match bench::setup(no_store) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("gemmscope: error: {e}");
             return ExitCode::from(2);
         }
     };
-    if args.machine {
-        println!("machine {}", engine.machine);
-        return ExitCode::SUCCESS;
+    for w in &setup.warnings {
+        eprintln!("gemmscope: warning: {w}");
     }
+    if args.machine {
+        let mut out = std::io::stdout().lock();
+        return match bench::write_machine(&mut out, &setup, 5.0) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("gemmscope: error: writing output: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let engine = &setup.engine;
     let Some(BenchWhat::Gemm(g)) = args.what else {
         eprintln!("gemmscope: error: say what to measure: `gemmscope bench gemm --m M --n N --k K`, or `gemmscope bench --machine`");
         return ExitCode::from(2);
@@ -248,7 +262,7 @@ fn run_bench(args: BenchArgs) -> ExitCode {
         timeout_s: g.timeout,
         ..Default::default()
     };
-    let table = bench::measure(&engine, &p, &opts, std::io::stderr().is_terminal());
+    let table = bench::measure(engine, &p, &opts, std::io::stderr().is_terminal());
     let mut out = std::io::stdout().lock();
     let written = match g.format {
         Format::Text => bench::write_text(&mut out, &table),
