@@ -315,6 +315,37 @@ fn has_access(e: &Expr) -> bool {
     found
 }
 
+fn is_zero(e: &Expr) -> bool {
+    match e {
+        Expr::Int(0) => true,
+        Expr::Float(x) => *x == 0.0,
+        Expr::Unary(UnOp::Neg, a) => is_zero(a),
+        _ => false,
+    }
+}
+
+/// The loaded value of a bounds-guarded tile load: `select(c, A[..], 0)`
+/// (`c ? A[..] : 0.0f`) or `select(c, 0, A[..])` → `A[..]`; anything else as is.
+fn guarded_load(e: &Expr) -> &Expr {
+    match e {
+        Expr::Call {
+            func,
+            recv: None,
+            args,
+            ..
+        } if func == "select" && args.len() == 3 => {
+            if is_zero(&args[2]) {
+                &args[1]
+            } else if is_zero(&args[1]) {
+                &args[2]
+            } else {
+                e
+            }
+        }
+        _ => e,
+    }
+}
+
 fn mentions_any(e: &Expr, vars: &[String]) -> bool {
     vars.iter().any(|v| e.mentions(v))
 }
@@ -356,7 +387,7 @@ impl<'a> FnCx<'a> {
             if t.base != read.base || t.idx.len() != read.idx.len() {
                 continue;
             }
-            let Some(src) = self.access(value) else {
+            let Some(src) = self.access(guarded_load(value)) else {
                 continue;
             };
             if self.is_shared(&src.base) {
