@@ -920,8 +920,13 @@ pub struct VarInfo {
     /// Number of subscripts the declaration allows (`float **a` → 2,
     /// `float a[N][N]` → 2, `std::vector<float>` → 1); 0 for scalars.
     pub rank: usize,
-    /// Declared extents where known (`float a[N][K]` → `[N, K]`,
-    /// `np.zeros((M, K))` → `[M, K]`).
+    /// Declared extents where known (`float a[N][K]` → `[N, K]`, C99 VLA
+    /// `float a[n][k]` → `[n, k]`, `np.zeros((M, K))` → `[M, K]`). Only the
+    /// first extent may be unknown, written `Expr::Other("?")`: a C parameter
+    /// `float a[][K]` or `float (*a)[K]` → `[?, K]`. A non-empty shape of
+    /// length ≥ 2 means one contiguous block; rows allocated apart have
+    /// fewer extents than `rank` (`float **a` → `[]`,
+    /// `vector<vector<float>> a(n, ...)` → `[n]`).
     pub shape: Vec<Expr>,
     /// True for pointers, arrays, vectors, lists and NumPy/PyTorch arrays.
     pub is_array: bool,

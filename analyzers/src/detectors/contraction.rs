@@ -751,13 +751,17 @@ fn windows(a: &Access, outs: &[String], ks: &[String]) -> Vec<(String, String)> 
     found
 }
 
-/// Rows are separate allocations: `T**`, `vector<vector<T>>`, Python lists
-/// of lists (never a declared 2-D array or a NumPy/PyTorch array).
+/// Rows are separate allocations: `T**`, `T *a[N]`, `vector<vector<T>>`,
+/// Python lists of lists. Never a NumPy/PyTorch array, nor a C/C++ array
+/// with a declared multi-dimensional shape (`float A[M][N]`, the parameter
+/// forms `float A[][N]` and `float (*A)[N]`, C99 VLA `float A[n][k]`,
+/// nested `std::array`), which is one contiguous block.
 fn jagged(f: &Function, a: &Access) -> bool {
     let python = matches!(f.kind, FnKind::Python | FnKind::Module);
     a.idx.len() >= 2
         && f.vars.get(&a.base).is_some_and(|v| {
-            v.is_array && !v.ndarray && (python || v.shape.len() < a.idx.len().min(2))
+            let contiguous = v.shape.len() >= 2;
+            v.is_array && !v.ndarray && (python || !contiguous)
         })
 }
 

@@ -731,3 +731,28 @@ fn ternary_is_a_select_call() {
     // The min shape stays `min`.
     assert!(matches!(get(1), Expr::Call { ref func, .. } if func == "min"));
 }
+
+#[test]
+fn array_parameters_keep_their_shape() {
+    let f = c("#define N 64\n\
+         void f(int n, int k, float A[][N], float B[N][N], float V[n][k],\n\
+                float (*R)[N], float **P, float *Q[N], float *F) {}\n");
+    let g = func(&f, "f");
+    let shape = |n: &str| {
+        let v = &g.vars[n];
+        (
+            v.rank,
+            v.shape.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    let s = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(shape("A"), (2, s(&["?", "N"])));
+    assert_eq!(g.vars["A"].shape[0], Expr::Other("?".into()));
+    assert_eq!(shape("B"), (2, s(&["N", "N"])));
+    assert_eq!(shape("V"), (2, s(&["n", "k"])));
+    assert_eq!(shape("R"), (2, s(&["?", "N"])));
+    // Rows allocated apart, or flat: no 2-D shape.
+    assert_eq!(shape("P"), (2, s(&[])));
+    assert_eq!(shape("Q"), (2, s(&[])));
+    assert_eq!(shape("F"), (1, s(&[])));
+}
