@@ -192,6 +192,11 @@ pub enum Expr {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// A call by (dotted) name. Method calls `x.f(a)` are lowered as
     /// `Call { func: "f", recv: Some(x), args: [a] }`.
+    ///
+    /// Conventions for calls the front ends synthesise: a C/CUDA ternary
+    /// `c ? a : b` is `Call { func: "select", recv: None, args: [c, a, b] }`,
+    /// except the min/max shapes (`x < y ? x : y`), which are
+    /// `Call { func: "min" | "max", args: [x, y] }`.
     Call {
         func: String,
         recv: Option<Box<Expr>>,
@@ -205,8 +210,9 @@ pub enum Expr {
     /// A whole-array transpose of the last two axes: `.T`, `.mT`,
     /// `.transpose(-2, -1)`, `np.swapaxes(x, -1, -2)`.
     Transpose(Box<Expr>),
-    /// `c ? a : b`, `a if c else b`, `min`, `max`, casts we drop, ... kept as
-    /// text so that detectors can still match names inside.
+    /// Code with no structured form (`a if c else b`, casts we drop, ...)
+    /// kept as text so that detectors can still match names inside. C
+    /// ternaries are `Call { func: "select" }`, not `Other`.
     Other(String),
 }
 
@@ -914,8 +920,13 @@ pub struct VarInfo {
     /// Number of subscripts the declaration allows (`float **a` → 2,
     /// `float a[N][N]` → 2, `std::vector<float>` → 1); 0 for scalars.
     pub rank: usize,
-    /// Declared extents where known (`float a[N][K]` → `[N, K]`,
-    /// `np.zeros((M, K))` → `[M, K]`).
+    /// Declared extents where known (`float a[N][K]` → `[N, K]`, C99 VLA
+    /// `float a[n][k]` → `[n, k]`, `np.zeros((M, K))` → `[M, K]`). Only the
+    /// first extent may be unknown, written `Expr::Other("?")`: a C parameter
+    /// `float a[][K]` or `float (*a)[K]` → `[?, K]`. A non-empty shape of
+    /// length ≥ 2 means one contiguous block; rows allocated apart have
+    /// fewer extents than `rank` (`float **a` → `[]`,
+    /// `vector<vector<float>> a(n, ...)` → `[n]`).
     pub shape: Vec<Expr>,
     /// True for pointers, arrays, vectors, lists and NumPy/PyTorch arrays.
     pub is_array: bool,

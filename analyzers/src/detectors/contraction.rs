@@ -315,6 +315,37 @@ fn has_access(e: &Expr) -> bool {
     found
 }
 
+fn is_zero(e: &Expr) -> bool {
+    match e {
+        Expr::Int(0) => true,
+        Expr::Float(x) => *x == 0.0,
+        Expr::Unary(UnOp::Neg, a) => is_zero(a),
+        _ => false,
+    }
+}
+
+/// The loaded value of a bounds-guarded tile load: `select(c, A[..], 0)`
+/// (`c ? A[..] : 0.0f`) or `select(c, 0, A[..])` → `A[..]`; anything else as is.
+fn guarded_load(e: &Expr) -> &Expr {
+    match e {
+        Expr::Call {
+            func,
+            recv: None,
+            args,
+            ..
+        } if func == "select" && args.len() == 3 => {
+            if is_zero(&args[2]) {
+                &args[1]
+            } else if is_zero(&args[1]) {
+                &args[2]
+            } else {
+                e
+            }
+        }
+        _ => e,
+    }
+}
+
 fn mentions_any(e: &Expr, vars: &[String]) -> bool {
     vars.iter().any(|v| e.mentions(v))
 }
@@ -356,7 +387,7 @@ impl<'a> FnCx<'a> {
             if t.base != read.base || t.idx.len() != read.idx.len() {
                 continue;
             }
-            let Some(src) = self.access(value) else {
+            let Some(src) = self.access(guarded_load(value)) else {
                 continue;
             };
             if self.is_shared(&src.base) {
@@ -720,13 +751,17 @@ fn windows(a: &Access, outs: &[String], ks: &[String]) -> Vec<(String, String)> 
     found
 }
 
-/// Rows are separate allocations: `T**`, `vector<vector<T>>`, Python lists
-/// of lists (never a declared 2-D array or a NumPy/PyTorch array).
+/// Rows are separate allocations: `T**`, `T *a[N]`, `vector<vector<T>>`,
+/// Python lists of lists. Never a NumPy/PyTorch array, nor a C/C++ array
+/// with a declared multi-dimensional shape (`float A[M][N]`, the parameter
+/// forms `float A[][N]` and `float (*A)[N]`, C99 VLA `float A[n][k]`,
+/// nested `std::array`), which is one contiguous block.
 fn jagged(f: &Function, a: &Access) -> bool {
     let python = matches!(f.kind, FnKind::Python | FnKind::Module);
     a.idx.len() >= 2
         && f.vars.get(&a.base).is_some_and(|v| {
-            v.is_array && !v.ndarray && (python || v.shape.len() < a.idx.len().min(2))
+            let contiguous = v.shape.len() >= 2;
+            v.is_array && !v.ndarray && (python || !contiguous)
         })
 }
 
@@ -851,6 +886,38 @@ fn same_after_rename(a: &Access, b: &Access, from: &str, to: &str) -> bool {
     })
 }
 
+/// True if the two accesses read the same element (indices compared as polynomials).
+fn same_access(a: &Access, b: &Access) -> bool {
+    a.base == b.base
+        && a.idx.len() == b.idx.len()
+        && a.idx
+            .iter()
+            .zip(&b.idx)
+            .all(|(x, y)| match (Poly::from_expr(x), Poly::from_expr(y)) {
+                (Some(p), Some(q)) => p == q,
+                _ => x == y,
+            })
+}
+
+/// `a` with the variables `x` and `y` exchanged (`S[i][k]` → `S[k][i]`).
+fn swap_vars(a: &Access, x: &str, y: &str) -> Access {
+    const TMP: &str = "__swap_tmp__";
+    let idx = a
+        .idx
+        .iter()
+        .map(|e| {
+            e.clone()
+                .substitute(x, &Expr::var(TMP))
+                .substitute(y, &Expr::var(x))
+                .substitute(TMP, &Expr::var(y))
+        })
+        .collect();
+    Access {
+        base: a.base.clone(),
+        idx,
+    }
+}
+
 /// True if `base` is read on its diagonal (`A[i][i]`, `A[i*lda + i]`) anywhere in `body`.
 fn reads_diagonal(cx: &FnCx<'_>, body: &Stmt, base: &str, vars: &[String]) -> bool {
     let mut found = false;
@@ -890,8 +957,106 @@ fn reads_diagonal(cx: &FnCx<'_>, body: &Stmt, base: &str, vars: &[String]) -> bo
 }
 
 impl<'a> FnCx<'a> {
+    /// The two-triangle SYMM: `s += S[i][k]*B[k][j]` over one triangle of `k`
+    /// and `s += S[k][i]*B[k][j]` (mirrored) over the complementary one, into
+    /// the same accumulator and store. `term` is `mac`'s oriented term with
+    /// roles `r`. Returns which operand is the symmetric one (`Some(false)`:
+    /// A, `Some(true)`: B) when some other MAC of `all` is such a partner.
+    fn mirrored_partner(
+        &self,
+        mac: &Mac<'a>,
+        term: &Term,
+        r: &Roles,
+        all: &[Mac<'a>],
+    ) -> Option<bool> {
+        if mac.terms.len() != 1
+            || r.m.len() != 1
+            || r.n.len() != 1
+            || r.k.len() != 1
+            || !r.batch.is_empty()
+            || mac.loops.len() != mac.out_depth + 1
+            || term.ops[0].base == term.ops[1].base
+        {
+            return None;
+        }
+        let k = &r.k[0];
+        let lk = loop_of(mac.loops.last()?);
+        if lk.var != *k {
+            return None;
+        }
+        let target = |m: &Mac<'_>| match &self.sites[m.site].stmt.kind {
+            StmtKind::Assign { target, .. } => Some(target.clone()),
+            _ => None,
+        };
+        let my_target = target(mac)?;
+        for (x, v) in [(0usize, &r.m[0]), (1, &r.n[0])] {
+            let sym = &term.ops[x];
+            let other = &term.ops[1 - x];
+            // The split point of the reduction depends on the output variable
+            // that indexes the symmetric operand.
+            if !(lk.start.mentions(v) || lk.end.mentions(v)) {
+                continue;
+            }
+            let mirror = swap_vars(sym, v, k);
+            if same_access(&mirror, sym) {
+                continue;
+            }
+            for m2 in all {
+                if m2.site == mac.site
+                    || m2.out != mac.out
+                    || m2.out_depth != mac.out_depth
+                    || m2.loops.len() != mac.loops.len()
+                    || m2.terms.len() != 1
+                    || !same_stmts(&m2.loops[..m2.out_depth], &mac.loops[..mac.out_depth])
+                    || target(m2).as_ref() != Some(&my_target)
+                {
+                    continue;
+                }
+                let t2 = &m2.terms[0];
+                if t2.neg != term.neg || product_text(&t2.scalars) != product_text(&term.scalars) {
+                    continue;
+                }
+                let Some(l2) = m2.loops.last().map(|s| loop_of(s)) else {
+                    continue;
+                };
+                // Complementary halves: one ends where the other starts, and
+                // only that split point depends on `v`.
+                let eq = |a: &Expr, b: &Expr| match (Poly::from_expr(a), Poly::from_expr(b)) {
+                    (Some(p), Some(q)) => p == q,
+                    _ => a == b,
+                };
+                let split = if eq(&lk.end, &l2.start) {
+                    (&lk.start, &l2.end, &lk.end)
+                } else if eq(&l2.end, &lk.start) {
+                    (&l2.start, &lk.end, &lk.start)
+                } else {
+                    continue;
+                };
+                if split.0.mentions(v) || split.1.mentions(v) || !split.2.mentions(v) {
+                    continue;
+                }
+                let ren = |a: &Access| Access {
+                    base: a.base.clone(),
+                    idx: a
+                        .idx
+                        .iter()
+                        .map(|e| e.clone().substitute(&l2.var, &Expr::var(k)))
+                        .collect(),
+                };
+                let (p, q) = (ren(&t2.ops[0]), ren(&t2.ops[1]));
+                let matches =
+                    |s2: &Access, o2: &Access| same_access(s2, &mirror) && same_access(o2, other);
+                if matches(&p, &q) || matches(&q, &p) {
+                    return Some(x == 1);
+                }
+            }
+        }
+        None
+    }
+
     /// Classifies one MAC; `None` when it is not a contraction we report.
-    fn classify(&self, mac: &Mac<'a>) -> Option<ClassifiedNest<'a>> {
+    /// `all` holds every MAC of the function (for two-statement idioms).
+    fn classify(&self, mac: &Mac<'a>, all: &[Mac<'a>]) -> Option<ClassifiedNest<'a>> {
         let all_loops: Vec<&Loop> = mac.loops.iter().map(|s| loop_of(s)).collect();
         let lvars = Self::lvars(&mac.loops);
         let out_vars = access_vars(&mac.out, &lvars);
@@ -1133,7 +1298,7 @@ impl<'a> FnCx<'a> {
             } else if reads_diagonal(self, outer, &b.base, &idiom) {
                 true
             } else {
-                return None;
+                self.mirrored_partner(mac, &term, &r, all)?
             };
             let mut ls = gemm_layouts(a, b, ["A", "B"]);
             if sym_b {
@@ -1192,8 +1357,9 @@ fn analyze_fn<'a>(file: &'a File, f: &'a Function, out: &mut Vec<Nest<'a>>) {
         items: Vec<(Mac<'a>, ClassifiedNest<'a>)>,
     }
     let mut groups: Vec<Group<'a>> = Vec::new();
-    for mac in macs {
-        let Some((c, idiom, loops, tri)) = cx.classify(&mac) else {
+    let classified: Vec<_> = macs.iter().map(|m| cx.classify(m, &macs)).collect();
+    for (mac, cl) in macs.into_iter().zip(classified) {
+        let Some((c, idiom, loops, tri)) = cl else {
             continue;
         };
         let Some(outer) = mac

@@ -190,4 +190,46 @@ mod tests {
         );
         assert!(run_all(&f).is_empty());
     }
+
+    fn guarded(load_a: &str) -> crate::ir::File {
+        let body = TILED
+            .replace(
+                "if row < M && t*TILE + tx < K { As[ty][tx] = A[row*K + t*TILE + tx]; } else { As[ty][tx] = 0; }",
+                load_a,
+            )
+            .replace(
+                "Bs[ty][tx] = B[(t*TILE + ty)*N + col];",
+                "Bs[ty][tx] = select(t*TILE + ty < K && col < N, B[(t*TILE + ty)*N + col], 0.0);",
+            );
+        file(
+            Lang::Cuda,
+            &[("TILE", 32), ("M", 512), ("N", 256), ("K", 1024)],
+            vec![func(
+                "tiled",
+                FnKind::CudaKernel,
+                "A: f32*, B: f32*, C: f32*",
+                &body,
+            )],
+        )
+    }
+
+    #[test]
+    fn tile_loads_guarded_by_a_ternary() {
+        // `As[ty][tx] = (row < M && ...) ? A[...] : 0.0f;` lowers to `select`.
+        for load in [
+            "As[ty][tx] = select(row < M && t*TILE + tx < K, A[row*K + t*TILE + tx], 0.0);",
+            "As[ty][tx] = select(row >= M || t*TILE + tx >= K, 0, A[row*K + t*TILE + tx]);",
+        ] {
+            let f = guarded(load);
+            let v = run_all(&f);
+            assert_eq!(v.len(), 1, "{load}: {v:#?}");
+            assert_eq!(v[0].code, "GS103");
+            assert_eq!(v[0].dims.display(), "512×256×1024");
+            let names: Vec<_> = v[0].layouts.iter().map(|l| l.name.as_str()).collect();
+            assert_eq!(names, vec!["C", "A", "B"]);
+        }
+        // A select whose other branch is not zero is not a plain tile load.
+        let f = guarded("As[ty][tx] = select(row < M, A[row*K + t*TILE + tx], A[t*TILE + tx]);");
+        assert!(run_all(&f).is_empty());
+    }
 }

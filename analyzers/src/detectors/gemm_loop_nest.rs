@@ -566,4 +566,58 @@ mod tests {
             assert!(v.is_empty(), "{body}\n{v:#?}");
         }
     }
+
+    /// The `jagged` flags of the GEMM found in C/C++ `src` (lowered by the
+    /// real front end), per operand role.
+    fn jagged_flags(path: &str, src: &str) -> Vec<(String, bool)> {
+        let a = crate::analyze(path, src, &crate::NoIncludes).unwrap();
+        let gemm: Vec<_> = a.findings.iter().filter(|f| f.code == "GS101").collect();
+        assert_eq!(gemm.len(), 1, "{src}: {:#?}", a.findings);
+        gemm[0]
+            .layouts
+            .iter()
+            .map(|l| (l.role.clone(), l.jagged))
+            .collect()
+    }
+
+    #[test]
+    fn declared_2d_parameters_are_contiguous() {
+        let body = "{
+            for (int i = 0; i < n; i++)
+              for (int j = 0; j < n; j++)
+                for (int p = 0; p < n; p++)
+                  C[i][j] += A[i][p] * B[p][j];
+          }";
+        let flags = |params: &str, path: &str| {
+            jagged_flags(path, &format!("#define N 64\nvoid f({params}) {body}\n"))
+        };
+        let none = |v: Vec<(String, bool)>| {
+            assert_eq!(v.len(), 3, "{v:?}");
+            v.iter().all(|(_, j)| !j)
+        };
+        // `A[][N]`, `A[N][N]`, C99 VLA `A[n][n]`, `(*A)[N]`: one block each.
+        assert!(none(flags(
+            "int n, float C[][N], float A[][N], float B[][N]",
+            "t.c"
+        )));
+        assert!(none(flags(
+            "int n, float C[N][N], float A[N][N], float B[N][N]",
+            "t.c"
+        )));
+        assert!(none(flags(
+            "int n, float C[n][n], float A[n][n], float B[n][n]",
+            "t.c"
+        )));
+        assert!(none(flags(
+            "int n, float (*C)[N], float (*A)[N], float (*B)[N]",
+            "t.c"
+        )));
+        // Rows allocated apart stay jagged.
+        let all = |v: Vec<(String, bool)>| v.len() == 3 && v.iter().all(|(_, j)| *j);
+        assert!(all(flags("int n, float **C, float **A, float **B", "t.c")));
+        assert!(all(flags(
+            "int n, std::vector<std::vector<float>> &C, const std::vector<std::vector<float>> &A, const std::vector<std::vector<float>> &B",
+            "t.cpp"
+        )));
+    }
 }

@@ -73,6 +73,7 @@ impl Rule for SymmLoop {
 mod tests {
     use super::*;
     use crate::detectors::testutil::{host, run_all};
+    use crate::finding::Finding;
 
     #[test]
     fn polybench_symm() {
@@ -110,5 +111,89 @@ mod tests {
             .collect();
         assert_eq!(names, vec![("C", "C"), ("A", "A"), ("B", "B")]);
         assert!(x.message.contains("dsymm"));
+    }
+
+    /// `C = S·B` with only the lower triangle of `S` read: `S[i][k]` for
+    /// `k <= i`, the mirrored `S[k][i]` for `k > i`, one accumulator.
+    fn two_triangles(second: &str, second_b: &str) -> Vec<Finding> {
+        let body = format!(
+            "for i in 0..N {{
+               for j in 0..P {{
+                 decl f32 acc = 0;
+                 for k in 0..i+1 {{
+                   acc += S[i][k] * B[k][j];
+                 }}
+                 for k in i+1..N {{
+                   acc += {second} * {second_b};
+                 }}
+                 C[i][j] = acc;
+               }}
+             }}"
+        );
+        let f = host(
+            &[("N", 300), ("P", 200)],
+            "S: f32[N][N], T: f32[N][N], B: f32[N][P], D: f32[N][P], C: f32[N][P]",
+            &body,
+        );
+        run_all(&f)
+    }
+
+    #[test]
+    fn lower_triangle_read_in_two_loops() {
+        let v = two_triangles("S[k][i]", "B[k][j]");
+        assert_eq!(v.len(), 1, "{v:#?}");
+        let x = &v[0];
+        assert_eq!(x.code, "GS107");
+        assert_eq!(x.dims.display(), "300×200×300");
+        assert_eq!(x.loop_order.as_deref(), Some("ijk"));
+        assert_eq!(x.range.start_line, 1);
+        assert_eq!(x.key_range.start_line, 5);
+        let names: Vec<_> = x
+            .layouts
+            .iter()
+            .map(|l| (l.role.as_str(), l.name.as_str(), l.major))
+            .collect();
+        use crate::finding::Major::Row;
+        assert_eq!(
+            names,
+            vec![("C", "C", Row), ("A", "S", Row), ("B", "B", Row)]
+        );
+        assert!(x.message.contains("ssymm"));
+    }
+
+    #[test]
+    fn two_triangles_that_are_not_one_symmetric_matrix() {
+        // Different matrices on the two triangles, a different B, or the
+        // same (unmirrored) triangle twice: not SYMM.
+        for (s2, b2) in [
+            ("T[k][i]", "B[k][j]"),
+            ("S[k][i]", "D[k][j]"),
+            ("S[i][k]", "B[k][j]"),
+        ] {
+            let v = two_triangles(s2, b2);
+            assert!(v.iter().all(|x| x.code != "GS107"), "{s2} {b2}: {v:#?}");
+        }
+    }
+
+    #[test]
+    fn rectangular_gemm_is_not_symm() {
+        let f = host(
+            &[("N", 300), ("P", 200)],
+            "S: f32[N][N], B: f32[N][P], C: f32[N][P]",
+            "for i in 0..N {
+               for j in 0..P {
+                 decl f32 acc = 0;
+                 for k in 0..N {
+                   acc += S[i][k] * B[k][j];
+                 }
+                 for k in 0..N {
+                   acc += S[k][i] * B[k][j];
+                 }
+                 C[i][j] = acc;
+               }
+             }",
+        );
+        let v = run_all(&f);
+        assert!(v.iter().all(|x| x.code != "GS107"), "{v:#?}");
     }
 }

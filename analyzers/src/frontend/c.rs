@@ -972,7 +972,12 @@ impl<'r> Lowerer<'r> {
                     });
                 }
                 "pointer_declarator" => {
-                    pointers += 1;
+                    if dims.is_empty() {
+                        pointers += 1;
+                    } else {
+                        // `float (*A)[N]`: a pointer to rows of N, i.e. `A[][N]`.
+                        dims.push(None);
+                    }
                     node = node.child_by_field_name("declarator")?;
                 }
                 "reference_declarator" => {
@@ -1038,6 +1043,12 @@ impl<'r> Lowerer<'r> {
             let all: Vec<Option<Expr>> = d.dims.iter().chain(ty.shape.iter()).cloned().collect();
             if all.iter().all(Option::is_some) {
                 shape = all.into_iter().flatten().collect();
+            } else if all.len() >= 2 && all[1..].iter().all(Option::is_some) {
+                // `float A[][N]` (or `(*A)[N]`): contiguous rows of known
+                // extent, the row count unknown.
+                shape = std::iter::once(Expr::Other("?".into()))
+                    .chain(all.into_iter().skip(1).flatten())
+                    .collect();
             }
         }
         VarInfo {

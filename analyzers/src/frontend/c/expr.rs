@@ -365,7 +365,8 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `x < y ? x : y` → `min(x, y)`; other ternaries stay as text.
+    /// `x < y ? x : y` → `min(x, y)` (and `max` alike); any other `c ? a : b`
+    /// → `select(c, a, b)` (see the IR conventions on [`Expr::Call`]).
     fn lower_conditional(&mut self, node: Node, src: &[u8]) -> Expr {
         let (Some(c), Some(a), Some(b)) = (
             node.child_by_field_name("condition"),
@@ -395,7 +396,12 @@ impl Lowerer<'_> {
                 };
             }
         }
-        Expr::Other(text(node, src))
+        Expr::Call {
+            func: "select".into(),
+            recv: None,
+            args: vec![cond, then, els],
+            kwargs: Vec::new(),
+        }
     }
 
     fn call_args(&mut self, node: Node, src: &[u8]) -> Vec<Expr> {

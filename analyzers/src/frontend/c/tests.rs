@@ -699,3 +699,60 @@ fn casts_written_as_calls_and_constructors() {
     assert_eq!(g.const_value("ON"), Some(1));
     assert!(!g.consts.contains_key("__CUDACC__"));
 }
+
+#[test]
+fn ternary_is_a_select_call() {
+    let f = cu(
+        "void f(const float *A, float *s, int row, int M, int K, int c) {\n\
+           s[0] = (row < M && c < K) ? A[row * K + c] : 0.0f;\n\
+           s[1] = row < M ? row : M;\n\
+         }\n",
+    );
+    let g = func(&f, "f");
+    let get = |n: usize| match &g.body[n].kind {
+        StmtKind::Assign { value, .. } => value.clone(),
+        k => panic!("{k:?}"),
+    };
+    let Expr::Call {
+        func: name,
+        recv,
+        args,
+        kwargs,
+    } = get(0)
+    else {
+        panic!("{:?}", get(0))
+    };
+    assert_eq!(name, "select");
+    assert!(recv.is_none() && kwargs.is_empty());
+    assert_eq!(args.len(), 3);
+    assert!(matches!(args[0], Expr::Binary(crate::ir::BinOp::And, _, _)));
+    assert_eq!(args[1].to_string(), "A[row*K+c]");
+    assert_eq!(args[2], Expr::Float(0.0));
+    // The min shape stays `min`.
+    assert!(matches!(get(1), Expr::Call { ref func, .. } if func == "min"));
+}
+
+#[test]
+fn array_parameters_keep_their_shape() {
+    let f = c("#define N 64\n\
+         void f(int n, int k, float A[][N], float B[N][N], float V[n][k],\n\
+                float (*R)[N], float **P, float *Q[N], float *F) {}\n");
+    let g = func(&f, "f");
+    let shape = |n: &str| {
+        let v = &g.vars[n];
+        (
+            v.rank,
+            v.shape.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    let s = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(shape("A"), (2, s(&["?", "N"])));
+    assert_eq!(g.vars["A"].shape[0], Expr::Other("?".into()));
+    assert_eq!(shape("B"), (2, s(&["N", "N"])));
+    assert_eq!(shape("V"), (2, s(&["n", "k"])));
+    assert_eq!(shape("R"), (2, s(&["?", "N"])));
+    // Rows allocated apart, or flat: no 2-D shape.
+    assert_eq!(shape("P"), (2, s(&[])));
+    assert_eq!(shape("Q"), (2, s(&[])));
+    assert_eq!(shape("F"), (1, s(&[])));
+}
