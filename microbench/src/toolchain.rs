@@ -219,7 +219,12 @@ fn probe_python() -> Option<Python> {
         .prefix("gemmscope-probe-")
         .tempdir()
         .ok()?;
-    let out = run_probe(&[&path, "-I", "-c", PYTHON_PROBE], dir.path())?;
+    // The same interpreter flags as the Python candidates, so that the probe
+    // sees exactly the packages a run will import.
+    let mut argv: Vec<&str> = vec![&path];
+    argv.extend_from_slice(crate::candidates::python::PYTHON_FLAGS);
+    argv.extend_from_slice(&["-c", PYTHON_PROBE]);
+    let out = run_probe(&argv, dir.path())?;
     parse_python_probe(&out, &path)
 }
 

@@ -135,3 +135,74 @@ fn bad_arguments_are_usage_errors() {
         assert!(!o.stderr.is_empty());
     }
 }
+
+#[test]
+fn a_repeated_request_is_answered_from_the_store() {
+    let cache = tempfile::tempdir().unwrap();
+    let run = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+            .args([
+                "bench",
+                "gemm",
+                "--m",
+                "24",
+                "--n",
+                "20",
+                "--k",
+                "16",
+                "--budget",
+                "0.2",
+                "--candidates",
+                "c-naive-O1",
+                "--format",
+                "json",
+            ])
+            .env("GEMMSCOPE_CACHE_DIR", cache.path())
+            .output()
+            .unwrap();
+        rows(&o)
+    };
+    let first = run();
+    let r = row(&first, "c-naive-O1");
+    if r["status"] == "skipped" {
+        // No C compiler on this machine: the reason says so, and nothing is stored.
+        assert!(!r["reason"].as_str().unwrap().is_empty());
+        return;
+    }
+    assert_eq!(r["status"], "ok", "{r}");
+    assert_eq!(r["provenance"]["how"], "measured");
+    assert!(r["rel_error"].as_f64().unwrap() < 1e-4);
+    let second = run();
+    let r2 = row(&second, "c-naive-O1");
+    assert_eq!(r2["provenance"]["how"], "cached", "{r2}");
+    assert_eq!(r2["seconds_per_call"], r["seconds_per_call"]);
+    assert!(cache.path().join("results.sqlite3").exists());
+}
+
+#[test]
+fn text_table_lists_ok_rows_with_provenance_and_skipped_rows_with_reasons() {
+    let o = Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+        .args([
+            "bench",
+            "gemm",
+            "--m",
+            "16",
+            "--n",
+            "16",
+            "--k",
+            "16",
+            "--budget",
+            "0.2",
+            "--no-store",
+            "--candidates",
+            "c-naive-O1,torch-cpu",
+        ])
+        .env("GEMMSCOPE_PYTHON", "/nonexistent/python3")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.starts_with("GEMM 16×16×16 f32 nn ijk"), "{out}");
+    assert!(out.contains("per output"), "{out}");
+    assert!(out.contains("skipped  torch.matmul (CPU):"), "{out}");
+}
