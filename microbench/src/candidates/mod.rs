@@ -2,6 +2,8 @@
 //! this machine can run it for a problem (parent side, cheap), and measures
 //! it (child side, inside the sandbox).
 
+pub mod gpu;
+
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Job, Reply};
@@ -57,7 +59,14 @@ pub trait Candidate: Sync {
 
 /// Every candidate, slowest family first.
 pub fn all() -> Vec<&'static dyn Candidate> {
-    vec![]
+    vec![
+        &gpu::CUDA_NAIVE,
+        &gpu::CUDA_TILED,
+        &gpu::CUBLAS_SGEMM_PEDANTIC,
+        &gpu::CUBLAS_TF32,
+        &gpu::CUBLAS_F16_TC,
+        &gpu::CUBLAS_BF16_TC,
+    ]
 }
 
 /// Looks a candidate up by id.
