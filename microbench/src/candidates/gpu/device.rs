@@ -337,6 +337,7 @@ fn run_kernel(
     let arch = format!("--gpu-architecture=compute_{}{}", dev.cc.0, dev.cc.1);
     let opts = nvrtc::CompileOptions {
         options: vec![arch.clone()],
+        fmad: Some(true),
         ..Default::default()
     };
     let t = Instant::now();
@@ -453,7 +454,7 @@ fn run_blas(
     let (ta, tb) = (op(s.trans_first), op(s.trans_second));
     // SAFETY (all calls below): pointers from live device buffers of the
     // sizes `ColMajorCall` describes; alpha/beta are host scalars.
-    let timed = match flavour {
+    let timed: R<Timed> = match flavour {
         Blas::Pedantic if f64_problem => {
             let (alpha, beta) = (1.0f64, 0.0f64);
             let call = |pa: u64, pb: u64, pc: u64| unsafe {
@@ -499,7 +500,7 @@ fn run_blas(
                 }
                 .map_err(blas_err("cublasDgemm"))
             };
-            time_calls(on, inp.a.clone(), inp.b.clone(), id_f64, call)?
+            time_calls(on, inp.a.clone(), inp.b.clone(), id_f64, call)
         }
         Blas::Pedantic => {
             let (alpha, beta) = (1.0f32, 0.0f32);
@@ -546,7 +547,7 @@ fn run_blas(
                 }
                 .map_err(blas_err("cublasSgemm"))
             };
-            time_calls(on, to_f32(&inp.a), to_f32(&inp.b), id_f32, call)?
+            time_calls(on, to_f32(&inp.a), to_f32(&inp.b), id_f32, call)
         }
         Blas::Tf32 | Blas::F16 | Blas::Bf16 => {
             use bsys::cudaDataType_t::{CUDA_R_16BF, CUDA_R_16F, CUDA_R_32F};
@@ -618,14 +619,14 @@ fn run_blas(
                 .map_err(blas_err("cublasGemmEx"))
             };
             match flavour {
-                Blas::Tf32 => time_calls(on, to_f32(&inp.a), to_f32(&inp.b), id_f32, call)?,
+                Blas::Tf32 => time_calls(on, to_f32(&inp.a), to_f32(&inp.b), id_f32, call),
                 Blas::F16 => {
                     let cv = |v: &[f64]| {
                         v.iter()
                             .map(|&x| f16::from_f64(x).to_bits())
                             .collect::<Vec<u16>>()
                     };
-                    time_calls(on, cv(&inp.a), cv(&inp.b), id_f32, call)?
+                    time_calls(on, cv(&inp.a), cv(&inp.b), id_f32, call)
                 }
                 _ => {
                     let cv = |v: &[f64]| {
@@ -633,9 +634,19 @@ fn run_blas(
                             .map(|&x| bf16::from_f64(x).to_bits())
                             .collect::<Vec<u16>>()
                     };
-                    time_calls(on, cv(&inp.a), cv(&inp.b), id_f32, call)?
+                    time_calls(on, cv(&inp.a), cv(&inp.b), id_f32, call)
                 }
             }
+        }
+    };
+    // cudarc's handle destructor unwraps; after a sticky CUDA error it would
+    // panic and hide the reason, so the handle is leaked on that path (the
+    // process ends right after).
+    let timed = match timed {
+        Ok(t) => t,
+        Err(e) => {
+            std::mem::forget(handle);
+            return Err(e);
         }
     };
     let routine = match flavour {
@@ -660,15 +671,20 @@ fn run_blas(
     );
     let mut notes = Vec::new();
     match flavour {
-        Blas::F16 | Blas::Bf16 => notes.push(format!(
-            "inputs converted from {} to {} on the host; the error includes that rounding",
-            p.dtype.as_str(),
-            if matches!(flavour, Blas::F16) {
-                "f16"
+        Blas::F16 | Blas::Bf16 => {
+            let to = if matches!(flavour, Blas::F16) {
+                DType::F16
             } else {
-                "bf16"
+                DType::Bf16
+            };
+            if p.dtype != to {
+                notes.push(format!(
+                    "inputs rounded from {} to {} on the host; the error includes that rounding",
+                    p.dtype.as_str(),
+                    to.as_str()
+                ));
             }
-        )),
+        }
         Blas::Tf32 if f64_problem => {
             notes.push("inputs converted from f64 to f32 on the host".into())
         }

@@ -92,6 +92,20 @@ fn missing_driver_reason() {
     }
 }
 
+/// The child side end to end: job JSON in, one reply JSON line out.
+#[test]
+fn child_main_answers_for_gpu_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = job(
+        &CUBLAS_TF32,
+        Problem::gemm(16, 8, 24, DType::F32),
+        dir.path(),
+    );
+    let out = crate::engine::child_main(&serde_json::to_vec(&j).unwrap());
+    let reply: Reply = serde_json::from_str(&out).unwrap();
+    assert!(!matches!(reply, Reply::Failed { .. }), "{out}");
+}
+
 #[test]
 fn registered_with_stable_ids() {
     let ids: Vec<&str> = candidates::all().iter().map(|c| c.id()).collect();
