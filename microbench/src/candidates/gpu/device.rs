@@ -378,7 +378,7 @@ fn run_kernel(
         time_calls(on, to_f32(&inp.a), to_f32(&inp.b), id_f32, call)?
     };
     let what = format!(
-        "NVRTC {} kernel {} ({}×{} threads per block{}, {}), {} -fmad=true; on {}",
+        "NVRTC {} kernel {} ({}×{} threads per block{}, {}), {} --fmad=true; on {}",
         nvrtc_version(),
         k.name,
         k.block.0,
