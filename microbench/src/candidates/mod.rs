@@ -3,6 +3,7 @@
 //! it (child side, inside the sandbox).
 
 pub mod c;
+pub mod gpu;
 pub mod rust_gemm;
 
 use serde::{Deserialize, Serialize};
@@ -75,6 +76,12 @@ pub fn all() -> Vec<&'static dyn Candidate> {
         &python::NUMPY,
         &python::TORCH_CPU,
         &c::OPENBLAS,
+        &gpu::CUDA_NAIVE,
+        &gpu::CUDA_TILED,
+        &gpu::CUBLAS_SGEMM_PEDANTIC,
+        &gpu::CUBLAS_TF32,
+        &gpu::CUBLAS_F16_TC,
+        &gpu::CUBLAS_BF16_TC,
     ];
     if selftest::enabled() {
         v.extend([
