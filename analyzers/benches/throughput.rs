@@ -108,6 +108,44 @@ fn run(b: Bencher, path: &'static str, text: String) {
     });
 }
 
+fn source_for(path: &str) -> String {
+    match path {
+        "gen.c" => c_source(SIZE),
+        "gen.cu" => cuda_source(SIZE),
+        _ => python_source(SIZE),
+    }
+}
+
+/// tree-sitter alone (parse to a tree, no lowering): the floor under the rest.
+#[divan::bench(sample_count = 5, args = ["gen.c", "gen.cu", "gen.py"])]
+fn parse_only(b: Bencher, path: &str) {
+    let text = source_for(path);
+    let lang: tree_sitter::Language = match path {
+        "gen.c" => tree_sitter_c::LANGUAGE.into(),
+        "gen.cu" => tree_sitter_cuda::LANGUAGE.into(),
+        _ => tree_sitter_python::LANGUAGE.into(),
+    };
+    b.counter(BytesCount::of_str(&text)).bench(|| {
+        let mut p = tree_sitter::Parser::new();
+        p.set_language(&lang).unwrap();
+        let t = p.parse(divan::black_box(&text), None).unwrap();
+        divan::black_box(t.root_node().child_count())
+    });
+}
+
+/// The same inputs through the front end only (parse + lower), to see where
+/// the time goes.
+#[divan::bench(sample_count = 5, args = ["gen.c", "gen.cu", "gen.py"])]
+fn lower_only(b: Bencher, path: &str) {
+    let text = source_for(path);
+    let lang = gemmscope_analyzers::Lang::from_path(path).unwrap();
+    b.counter(BytesCount::of_str(&text)).bench(|| {
+        let f =
+            gemmscope_analyzers::frontend::lower(lang, path, divan::black_box(&text), &NoIncludes);
+        divan::black_box(f.functions.len())
+    });
+}
+
 #[divan::bench(sample_count = 5)]
 fn c_2mib(b: Bencher) {
     run(b, "gen.c", c_source(SIZE));
