@@ -2,9 +2,7 @@
 //! language server (`serve`), `bench` and `explain`. Everything here is
 //! presentation: analysis lives in `gemmscope-analyzers`.
 
-mod bench;
-mod check;
-mod report;
+use gemmscope::{bench, check, report};
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,0 +1,154 @@
+//! Joins the two halves: turns an analyzer `Finding` into the plain
+//! microbench `Problem` that says what to measure. The analyzers and the
+//! microbench never see each other; this is the only place that knows both.
+
+use gemmscope_analyzers::ir::ElemType;
+use gemmscope_analyzers::{Finding, Major, Routine};
+use gemmscope_microbench::{DType, Layout, LoopOrder, Operation, Problem};
+
+/// Why a finding cannot be measured as it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoProblem {
+    /// A dimension has no value in the file (`M×N×K` with `M` a parameter).
+    UnresolvedDim(&'static str, String),
+    /// The element type is not one the candidates implement.
+    DType(String),
+    /// The routine has no candidates yet (GEMV, convolution, attention).
+    Routine(&'static str),
+}
+
+impl std::fmt::Display for NoProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoProblem::UnresolvedDim(d, e) => write!(f, "{d} = `{e}` has no value in this file"),
+            NoProblem::DType(t) => write!(f, "element type `{t}` has no benchmark candidates"),
+            NoProblem::Routine(r) => write!(f, "routine `{r}` has no benchmark candidates yet"),
+        }
+    }
+}
+
+fn dtype(t: &Option<ElemType>) -> Result<DType, NoProblem> {
+    match t {
+        Some(ElemType::F32) => Ok(DType::F32),
+        // Python floats are doubles.
+        Some(ElemType::F64 | ElemType::PyFloat) => Ok(DType::F64),
+        Some(ElemType::F16) => Ok(DType::F16),
+        Some(ElemType::Bf16) => Ok(DType::Bf16),
+        // Unknown (e.g. a template parameter): measure the common case.
+        None | Some(ElemType::Named(_)) => Ok(DType::F32),
+        Some(other) => Err(NoProblem::DType(other.short())),
+    }
+}
+
+/// The problem a finding describes: same dims, element type, operand
+/// layouts and loop order. SYRK/SYR2K/SYMM/TRMM are measured as the GEMM of
+/// the same shape (the work the library routine replaces is at most that).
+pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
+    let op = match f.routine {
+        Routine::Gemm | Routine::Syrk | Routine::Syr2k | Routine::Symm | Routine::Trmm => {
+            Operation::Gemm
+        }
+        Routine::GemmBatched => Operation::GemmBatched,
+        Routine::Gemv => return Err(NoProblem::Routine("gemv")),
+        Routine::Conv => return Err(NoProblem::Routine("conv")),
+        Routine::Sdpa => return Err(NoProblem::Routine("sdpa")),
+    };
+    let dim =
+        |name: &'static str, d: &Option<gemmscope_analyzers::Dim>| -> Result<u64, NoProblem> {
+            match d {
+                Some(d) => d
+                    .value
+                    .ok_or_else(|| NoProblem::UnresolvedDim(name, d.expr.clone())),
+                None => Err(NoProblem::UnresolvedDim(name, "?".into())),
+            }
+        };
+    let (m, n, k) = (
+        dim("M", &f.dims.m)?,
+        dim("N", &f.dims.n)?,
+        dim("K", &f.dims.k)?,
+    );
+    let batch = match &f.dims.batch {
+        Some(_) => dim("batch", &f.dims.batch)?,
+        None => 1,
+    };
+    // Layouts relative to C: an operand stored in the other major order than
+    // C is BLAS's transposed operand.
+    let major = |role: &str| f.layouts.iter().find(|l| l.role == role).map(|l| l.major);
+    let c = major("C").unwrap_or(Major::Row);
+    let layout = Layout {
+        trans_a: major("A").is_some_and(|a| a != c),
+        trans_b: major("B").is_some_and(|b| b != c),
+    };
+    let loop_order = f
+        .loop_order
+        .as_deref()
+        .and_then(LoopOrder::parse)
+        .unwrap_or_default();
+    Ok(Problem {
+        op: if batch > 1 {
+            Operation::GemmBatched
+        } else {
+            op
+        },
+        m,
+        n,
+        k,
+        batch,
+        dtype: dtype(&f.dtype)?,
+        layout,
+        loop_order,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gemmscope_analyzers::{analyze, NoIncludes};
+
+    fn first(path: &str, src: &str) -> Finding {
+        analyze(path, src, &NoIncludes).unwrap().findings.remove(0)
+    }
+
+    #[test]
+    fn a_c_gemm_becomes_its_problem() {
+        let f = first(
+            "a.c",
+            "#define M 64\n#define N 48\n#define K 32\nfloat A[M][K], B[N][K], C[M][N];\n\
+             void f(void){ for(int k=0;k<K;k++) for(int i=0;i<M;i++) for(int j=0;j<N;j++) C[i][j] += A[i][k]*B[j][k]; }\n",
+        );
+        let p = problem_for(&f).unwrap();
+        assert_eq!((p.m, p.n, p.k, p.batch), (64, 48, 32, 1));
+        assert_eq!(p.dtype, DType::F32);
+        assert_eq!(
+            p.layout,
+            Layout {
+                trans_a: false,
+                trans_b: true
+            }
+        );
+        assert_eq!(p.loop_order.as_str(), "kij");
+        assert_eq!(p.op, Operation::Gemm);
+    }
+
+    #[test]
+    fn python_lists_are_f64_and_unresolved_dims_say_which() {
+        let f = first(
+            "a.py",
+            "N = 20\ndef mm(A, B, C):\n    for i in range(N):\n        for j in range(N):\n            for k in range(N):\n                C[i][j] += A[i][k] * B[k][j]\n",
+        );
+        let p = problem_for(&f).unwrap();
+        assert_eq!((p.m, p.n, p.k), (20, 20, 20));
+        let f = first(
+            "b.c",
+            "void f(int n, const double *A, const double *B, double *C){ for(int i=0;i<n;i++) for(int j=0;j<n;j++) for(int k=0;k<n;k++) C[i*n+j] += A[i*n+k]*B[k*n+j]; }\n",
+        );
+        assert_eq!(
+            problem_for(&f),
+            Err(NoProblem::UnresolvedDim("M", "n".into()))
+        );
+        assert_eq!(
+            problem_for(&f).unwrap_err().to_string(),
+            "M = `n` has no value in this file"
+        );
+    }
+}

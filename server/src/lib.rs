@@ -1,0 +1,8 @@
+//! The `gemmscope` binary's library: the CLI commands and presenters, and
+//! the join between analyzer findings and microbench problems. `main.rs` is
+//! argument parsing and exit codes only.
+
+pub mod advice;
+pub mod bench;
+pub mod check;
+pub mod report;
