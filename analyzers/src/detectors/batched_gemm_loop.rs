@@ -1,7 +1,7 @@
 //! GS104: batched GEMM / tensor contraction loops.
 
 use crate::declare_rule;
-use crate::detectors::contraction::{self, Shape};
+use crate::detectors::contraction::Shape;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
 
@@ -45,10 +45,7 @@ impl Rule for BatchedGemmLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in cx.nests() {
-            if n.shape != Shape::Batched {
-                continue;
-            }
+        for n in cx.nests_of(Shape::Batched) {
             let what = if n.dims.batch.is_some() {
                 "batched GEMM"
             } else {
@@ -60,13 +57,7 @@ impl Rule for BatchedGemmLoop {
                 n.order_dashed(),
                 n.blas("gemm")
             );
-            out.push(n.finding(
-                &Self::META,
-                Routine::GemmBatched,
-                Some(n.order()),
-                contraction::why_line(n),
-                message,
-            ));
+            out.push(n.report(&Self::META, Routine::GemmBatched, message));
         }
     }
 }

@@ -151,6 +151,12 @@ impl Nest<'_> {
     }
 
     /// Builds the finding with every field filled.
+    /// A finding for this nest with its loop order and the standard `why`
+    /// line ([`why_line`]).
+    pub fn report(&self, meta: &'static RuleMeta, routine: Routine, message: String) -> Finding {
+        self.finding(meta, routine, Some(self.order()), why_line(self), message)
+    }
+
     pub fn finding(
         &self,
         meta: &RuleMeta,

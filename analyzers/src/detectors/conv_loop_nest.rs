@@ -1,7 +1,7 @@
 //! GS301: direct convolution loop nests.
 
 use crate::declare_rule;
-use crate::detectors::contraction::{self, Shape};
+use crate::detectors::contraction::Shape;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
 
@@ -42,23 +42,14 @@ impl Rule for ConvLoopNest {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in cx.nests() {
-            if n.shape != Shape::Conv {
-                continue;
-            }
+        for n in cx.nests_of(Shape::Conv) {
             let message = format!(
                 "hand-written direct convolution (im2col GEMM {}, loop order {}): a cuDNN/oneDNN convolution or im2col + {} does the same work",
                 n.size_text(),
                 n.order_dashed(),
                 n.blas("gemm")
             );
-            out.push(n.finding(
-                &Self::META,
-                Routine::Conv,
-                Some(n.order()),
-                contraction::why_line(n),
-                message,
-            ));
+            out.push(n.report(&Self::META, Routine::Conv, message));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! GS101: a GEMM written as a loop nest on the CPU.
 
 use crate::declare_rule;
-use crate::detectors::contraction::{self, Shape};
+use crate::detectors::contraction::Shape;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
 
@@ -58,13 +58,7 @@ impl Rule for GemmLoopNest {
                 n.order_dashed(),
                 n.blas("gemm")
             );
-            out.push(n.finding(
-                &Self::META,
-                Routine::Gemm,
-                Some(n.order()),
-                contraction::why_line(n),
-                message,
-            ));
+            out.push(n.report(&Self::META, Routine::Gemm, message));
         }
     }
 }

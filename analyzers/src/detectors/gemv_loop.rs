@@ -1,7 +1,7 @@
 //! GS201: matrix–vector product loops.
 
 use crate::declare_rule;
-use crate::detectors::contraction::{self, Shape};
+use crate::detectors::contraction::Shape;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
 
@@ -42,23 +42,14 @@ impl Rule for GemvLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in cx.nests() {
-            if n.shape != Shape::Gemv {
-                continue;
-            }
+        for n in cx.nests_of(Shape::Gemv) {
             let message = format!(
                 "hand-written matrix–vector product {} (loop order {}): one {} call does the same work",
                 n.size_text(),
                 n.order_dashed(),
                 n.blas("gemv")
             );
-            out.push(n.finding(
-                &Self::META,
-                Routine::Gemv,
-                Some(n.order()),
-                contraction::why_line(n),
-                message,
-            ));
+            out.push(n.report(&Self::META, Routine::Gemv, message));
         }
     }
 }

@@ -69,6 +69,14 @@ impl<'a> Context<'a> {
     pub fn nests(&self) -> &[contraction::Nest<'a>] {
         self.nests.get_or_init(|| contraction::analyze(self.file))
     }
+
+    /// The nests of one shape.
+    pub fn nests_of(
+        &self,
+        shape: contraction::Shape,
+    ) -> impl Iterator<Item = &contraction::Nest<'a>> + '_ {
+        self.nests().iter().filter(move |n| n.shape == shape)
+    }
 }
 
 /// A detector.

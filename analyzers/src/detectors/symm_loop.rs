@@ -1,7 +1,7 @@
 //! GS107: symmetric matrix times matrix loops (one triangle of A read).
 
 use crate::declare_rule;
-use crate::detectors::contraction::{self, Shape};
+use crate::detectors::contraction::Shape;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
 
@@ -44,10 +44,7 @@ impl Rule for SymmLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in cx.nests() {
-            if n.shape != Shape::Symm {
-                continue;
-            }
+        for n in cx.nests_of(Shape::Symm) {
             let a = n
                 .layouts
                 .iter()
@@ -58,13 +55,7 @@ impl Rule for SymmLoop {
                 n.size_text(),
                 n.blas("symm")
             );
-            out.push(n.finding(
-                &Self::META,
-                Routine::Symm,
-                Some(n.order()),
-                contraction::why_line(n),
-                message,
-            ));
+            out.push(n.report(&Self::META, Routine::Symm, message));
         }
     }
 }

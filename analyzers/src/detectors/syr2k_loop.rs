@@ -1,7 +1,7 @@
 //! GS106: symmetric rank-2k update loops (C += A·Bᵀ + B·Aᵀ).
 
 use crate::declare_rule;
-use crate::detectors::contraction::{self, Shape};
+use crate::detectors::contraction::Shape;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
 
@@ -38,22 +38,13 @@ impl Rule for Syr2kLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in cx.nests() {
-            if n.shape != Shape::Syr2k {
-                continue;
-            }
+        for n in cx.nests_of(Shape::Syr2k) {
             let message = format!(
                 "hand-written symmetric rank-2k update C += A·Bᵀ + B·Aᵀ {}: one {} call does the same work",
                 n.size_text(),
                 n.blas("syr2k")
             );
-            out.push(n.finding(
-                &Self::META,
-                Routine::Syr2k,
-                Some(n.order()),
-                contraction::why_line(n),
-                message,
-            ));
+            out.push(n.report(&Self::META, Routine::Syr2k, message));
         }
     }
 }

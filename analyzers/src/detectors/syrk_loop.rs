@@ -1,7 +1,7 @@
 //! GS105: symmetric rank-k update loops (C += A·Aᵀ).
 
 use crate::declare_rule;
-use crate::detectors::contraction::{self, Shape};
+use crate::detectors::contraction::Shape;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
 
@@ -42,23 +42,14 @@ impl Rule for SyrkLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in cx.nests() {
-            if n.shape != Shape::Syrk {
-                continue;
-            }
+        for n in cx.nests_of(Shape::Syrk) {
             let tri = if n.triangular { ", one triangle" } else { "" };
             let message = format!(
                 "hand-written symmetric rank-k update C += A·Aᵀ {}{tri}: one {} call does the same work",
                 n.size_text(),
                 n.blas("syrk")
             );
-            out.push(n.finding(
-                &Self::META,
-                Routine::Syrk,
-                Some(n.order()),
-                contraction::why_line(n),
-                message,
-            ));
+            out.push(n.report(&Self::META, Routine::Syrk, message));
         }
     }
 }

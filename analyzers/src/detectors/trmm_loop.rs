@@ -1,7 +1,7 @@
 //! GS108: triangular matrix times matrix, in place.
 
 use crate::declare_rule;
-use crate::detectors::contraction::{self, Shape};
+use crate::detectors::contraction::Shape;
 use crate::detectors::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
 
@@ -43,22 +43,13 @@ impl Rule for TrmmLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for n in cx.nests() {
-            if n.shape != Shape::Trmm {
-                continue;
-            }
+        for n in cx.nests_of(Shape::Trmm) {
             let message = format!(
                 "hand-written in-place triangular matrix product {}: one {} call does the same work",
                 n.size_text(),
                 n.blas("trmm")
             );
-            out.push(n.finding(
-                &Self::META,
-                Routine::Trmm,
-                Some(n.order()),
-                contraction::why_line(n),
-                message,
-            ));
+            out.push(n.report(&Self::META, Routine::Trmm, message));
         }
     }
 }
