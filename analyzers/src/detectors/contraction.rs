@@ -367,6 +367,21 @@ impl<'a> FnCx<'a> {
         self.f.is_array(n)
     }
 
+    /// True when some array in `bases` is assigned anywhere inside `root`.
+    fn writes_any(&self, root: &Stmt, bases: &[&str]) -> bool {
+        let mut found = false;
+        root.walk(&mut |s| {
+            if let StmtKind::Assign { target, .. } = &s.kind {
+                if let Some(t) = self.access(target) {
+                    if bases.contains(&t.base.as_str()) {
+                        found = true;
+                    }
+                }
+            }
+        });
+        found
+    }
+
     fn access(&self, e: &Expr) -> Option<Access> {
         Access::of(e, &|n| self.f.is_array(n))
     }
@@ -695,6 +710,29 @@ fn roles(out: &Access, term: &mut Term, idiom_vars: &[String]) -> Option<Roles> 
         std::mem::swap(&mut r.m, &mut r.n);
     }
     Some(r)
+}
+
+/// For an in-place update of row `row` reading rows `k`: true when those
+/// rows come later in iteration order than `row` (`k` starts above `row`
+/// while `row` ascends, or ends at or below it while `row` descends), so
+/// that the reads see the original values.
+fn reads_ahead(loops: &[&Loop], row: &str, k: &str) -> bool {
+    let (Some(lr), Some(lk)) = (
+        loops.iter().find(|l| l.var == row),
+        loops.iter().find(|l| l.var == k),
+    ) else {
+        return false;
+    };
+    let step = match &lr.step {
+        Expr::Int(s) => *s,
+        Expr::Unary(UnOp::Neg, e) if matches!(**e, Expr::Int(_)) => -1,
+        _ => return false,
+    };
+    let row_p = Poly::symbol(row);
+    let offset = |e: &Expr| Poly::from_expr(e).and_then(|p| p.sub(&row_p).as_const());
+    let starts_after = lk.start.mentions(row) && offset(&lk.start).is_some_and(|c| c >= 1);
+    let ends_before = lk.end.mentions(row) && offset(&lk.end).is_some_and(|c| c <= 0);
+    (step > 0 && starts_after) || (step < 0 && ends_before)
 }
 
 /// The matrix letter an array's name suggests: `A`, `d_a`, `h_A`, `self.a`
@@ -1110,6 +1148,21 @@ impl<'a> FnCx<'a> {
         let r = r0?;
         let term = terms[0].clone();
         let (a, b) = (&term.ops[0], &term.ops[1]);
+        // An operand that the nest itself writes (other than an in-place
+        // output) is computed as it goes — Gram–Schmidt's `R[i][j] = ...`
+        // before `Q[k][j] -= R[i][j]*Q[k][i]` — so no library call replaces it.
+        let root = mac.loops.iter().find(|s| idiom.contains(&loop_of(s).var));
+        if let Some(root) = root {
+            let written: Vec<&str> = terms
+                .iter()
+                .flat_map(|t| t.ops.iter())
+                .map(|o| o.base.as_str())
+                .filter(|base| *base != mac.out.base)
+                .collect();
+            if self.writes_any(root, &written) {
+                return None;
+            }
+        }
         let outs: Vec<String> = r.m.iter().chain(&r.n).chain(&r.batch).cloned().collect();
         let wa = windows(a, &outs, &r.k);
         let wb = windows(b, &outs, &r.k);
@@ -1243,6 +1296,13 @@ impl<'a> FnCx<'a> {
             let (i, j, k) = (&r.m[0], &r.n[0], &r.k[0]);
             // The triangular operand is indexed by the output's other var and k.
             let tri_out = if b.base == *ob { i } else { j };
+            // In place, it is a product only when the rows read are ones not
+            // yet written in iteration order (PolyBench trmm: `k > i` while
+            // `i` ascends). Reading rows already written is a triangular
+            // solve or an orthogonalisation: a recurrence, not a TRMM.
+            if !reads_ahead(&all_loops, tri_out, k) {
+                return None;
+            }
             let ls = [
                 layout(f, "A", tri, tri_out, k),
                 layout(f, "B", inplace, k, if b.base == *ob { j } else { i }),
