@@ -984,10 +984,40 @@ pub struct File {
     /// Type aliases: `#define DATA_TYPE double`, `typedef float real;`,
     /// `using T = float;`.
     pub type_aliases: HashMap<String, String>,
+    /// Modules the file imports (Python: `numpy`, `torch.nn.functional`;
+    /// C/C++/CUDA: the `#include`d header names, `cublas_v2.h`).
+    pub imports: Vec<String>,
     pub syntax_problems: Vec<SyntaxProblem>,
 }
 
 impl File {
+    /// True when the file imports `module` or a submodule of it.
+    pub fn imports_module(&self, module: &str) -> bool {
+        self.imports
+            .iter()
+            .any(|m| m == module || m.strip_prefix(module).is_some_and(|r| r.starts_with('.')))
+    }
+
+    /// True for a Python file that computes with exact or arbitrary-precision
+    /// numbers (SymPy, mpmath, `fractions`, `decimal`, gmpy2) and imports no
+    /// array library: its loops are over symbolic or big numbers, which no
+    /// BLAS call can take.
+    pub fn exact_arithmetic(&self) -> bool {
+        self.lang == Lang::Python
+            && !self.imports_array_library()
+            && ["sympy", "mpmath", "fractions", "decimal", "gmpy2", "flint"]
+                .iter()
+                .any(|m| self.imports_module(m))
+    }
+
+    /// True for a Python file that imports an array library whose arrays
+    /// have BLAS-backed matrix products (NumPy, PyTorch, CuPy, JAX,
+    /// TensorFlow, SciPy).
+    pub fn imports_array_library(&self) -> bool {
+        ["numpy", "torch", "cupy", "jax", "tensorflow", "scipy"]
+            .iter()
+            .any(|m| self.imports_module(m))
+    }
     /// Resolves a name to an integer through the file's constants (macros
     /// that name other macros are followed, with a depth limit).
     pub fn const_value(&self, name: &str) -> Option<i64> {

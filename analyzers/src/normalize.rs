@@ -258,6 +258,7 @@ mod tests {
             }],
             consts: Default::default(),
             type_aliases: Default::default(),
+            imports: Vec::new(),
             syntax_problems: vec![],
         }
     }

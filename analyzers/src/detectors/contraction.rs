@@ -190,6 +190,9 @@ impl Nest<'_> {
 /// Analyses every function of `file`; one [`Nest`] per idiom found.
 pub fn analyze(file: &File) -> Vec<Nest<'_>> {
     let mut out = Vec::new();
+    if file.exact_arithmetic() {
+        return out;
+    }
     for f in &file.functions {
         analyze_fn(file, f, &mut out);
     }

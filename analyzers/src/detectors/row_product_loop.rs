@@ -59,7 +59,10 @@ impl Rule for RowProductLoop {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        if cx.file.lang != Lang::Python {
+        // `x.dot(w)` and `x @ w` are whole-array products only on arrays:
+        // without NumPy/PyTorch/... in the file they are other objects'
+        // methods (SymPy vectors, for one).
+        if cx.file.lang != Lang::Python || !cx.file.imports_array_library() {
             return;
         }
         for f in &cx.file.functions {

@@ -271,6 +271,8 @@ pub fn module(vars: Vec<(&str, VarInfo)>, body: Vec<Stmt>) -> Function {
     func("<module>", FnKind::Module, vars, body)
 }
 
+/// A hand-built file; Python files import `numpy` (as real ones that use
+/// array products do).
 pub fn file(lang: Lang, functions: Vec<Function>, consts: &[(&str, i64)]) -> File {
     File {
         lang,
@@ -280,6 +282,11 @@ pub fn file(lang: Lang, functions: Vec<Function>, consts: &[(&str, i64)]) -> Fil
             .map(|(n, c)| (n.to_string(), Expr::Int(*c)))
             .collect(),
         type_aliases: HashMap::new(),
+        imports: if lang == Lang::Python {
+            vec!["numpy".into()]
+        } else {
+            Vec::new()
+        },
         syntax_problems: vec![],
     }
 }

@@ -161,6 +161,7 @@ impl<'r> Lowerer<'r> {
                 functions: Vec::new(),
                 consts: HashMap::new(),
                 type_aliases: HashMap::new(),
+                imports: Vec::new(),
                 syntax_problems: Vec::new(),
             },
             weak: HashSet::new(),
@@ -643,6 +644,13 @@ impl<'r> Lowerer<'r> {
         let Some(p) = node.child_by_field_name("path") else {
             return;
         };
+        // Record the header's name (`cublas_v2.h`) in `File::imports`.
+        let name = text(p, src)
+            .trim_matches(|c| c == '"' || c == '<' || c == '>')
+            .to_string();
+        if !name.is_empty() && !self.file.imports.contains(&name) {
+            self.file.imports.push(name);
+        }
         if p.kind() != "string_literal" {
             return; // <system> headers are not read.
         }

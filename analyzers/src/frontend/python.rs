@@ -65,6 +65,7 @@ pub fn lower(text: &str) -> File {
         functions: Vec::new(),
         consts: Default::default(),
         type_aliases: Default::default(),
+        imports: Vec::new(),
         syntax_problems: Vec::new(),
     };
     let mut parser = Parser::new();
@@ -88,6 +89,10 @@ pub fn lower(text: &str) -> File {
         module_vars: HashMap::new(),
     };
     lw.imports = collect_imports(root, src);
+    let mut modules: Vec<String> = lw.imports.values().cloned().collect();
+    modules.sort();
+    modules.dedup();
+    file.imports = modules;
     lw.consts = lw.collect_consts(root);
 
     // `<module>` first: its VarInfo is visible inside functions.
