@@ -444,7 +444,11 @@ fn run_estimate(setup: bench::Setup, p: &gemmscope_microbench::Problem, g: &Gemm
     }
     let store = open_store(g.no_store);
     let est = Estimator::new(setup.machine, store, Some(setup.engine), None);
-    let e = est.estimate(p, &g.as_written, policy);
+    let mut e = est.estimate(p, &g.as_written, policy);
+    if let Some(ids) = &g.candidates {
+        e.alternatives.retain(|l| ids.contains(&l.candidate));
+        e.unknown.retain(|(id, _)| ids.contains(id));
+    }
     let mut out = std::io::stdout().lock();
     let written = match g.format {
         Format::Text => bench::write_estimate(&mut out, &e),
