@@ -9,8 +9,10 @@
 pub mod candidates;
 pub mod ceilings;
 pub mod engine;
+pub mod estimate;
 pub mod fingerprint;
 pub mod job;
+pub mod model;
 pub mod problem;
 pub mod report;
 pub mod sandbox;

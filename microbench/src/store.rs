@@ -414,6 +414,35 @@ impl Store {
         Ok(out)
     }
 
+    /// The newest row of every (problem, candidate) measured on `machine`,
+    /// with its problem: what the performance model fits on. Rows whose
+    /// problem or row JSON no longer parses are skipped.
+    pub fn machine_results(&self, machine: &str) -> Result<Vec<(Problem, Row)>, String> {
+        let c = self.conn();
+        let mut st = c
+            .prepare(
+                "SELECT problem, row FROM results AS r WHERE machine = ?1
+                 AND seq = (SELECT seq FROM results WHERE machine = r.machine
+                            AND problem = r.problem AND candidate = r.candidate
+                            ORDER BY measured_at DESC, seq DESC LIMIT 1)
+                 ORDER BY candidate, seq",
+            )
+            .map_err(|e| e.to_string())?;
+        let rows = st
+            .query_map(params![machine], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for pr in rows {
+            let (p, j) = pr.map_err(|e| e.to_string())?;
+            if let (Ok(p), Ok(r)) = (serde_json::from_str(&p), serde_json::from_str(&j)) {
+                out.push((p, r));
+            }
+        }
+        Ok(out)
+    }
+
     /// Number of stored result rows (all machines).
     pub fn count(&self) -> Result<u64, String> {
         self.conn()
@@ -503,6 +532,11 @@ mod tests {
         assert_eq!(latest[0], r3);
         assert_eq!(latest[1].id, "openblas");
         assert_eq!(s.count().unwrap(), 5);
+        let all = s.machine_results("m1").unwrap();
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(all[0], (p.clone(), r3.clone()));
+        assert_eq!(all[1].1.id, "openblas");
+        assert!(s.machine_results("m2").unwrap().is_empty());
         drop(s);
         // Persisted, and the schema version is set.
         let (s, w) = Store::open(&path).unwrap();

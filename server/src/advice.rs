@@ -3,7 +3,8 @@
 //! microbench never see each other; this is the only place that knows both.
 
 use gemmscope_analyzers::ir::ElemType;
-use gemmscope_analyzers::{Finding, Major, Routine};
+use gemmscope_analyzers::{Backend, Finding, Major, Routine};
+use gemmscope_microbench::estimate::{Estimate, Estimator, MeasurePolicy};
 use gemmscope_microbench::{DType, Layout, LoopOrder, Operation, Problem};
 
 /// Why a finding cannot be measured as it stands.
@@ -100,6 +101,46 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
     })
 }
 
+/// The candidate that stands for the finding's code as written: the naive
+/// loop at -O3 for C loops, the Python loop for Python loops, the naive or
+/// tiled CUDA kernel for kernels, cuBLAS SGEMM with pedantic math for
+/// slow cuBLAS / PyTorch-on-CUDA settings, NumPy for a row-by-row NumPy
+/// product (an optimistic stand-in: one GEMM instead of M GEMVs).
+pub fn as_written_candidate(f: &Finding) -> &'static str {
+    match f.backend {
+        Backend::Cpu => "c-naive-O3",
+        Backend::PythonLoop => "python-loop",
+        Backend::CudaKernel => {
+            if f.rule == "cuda-tiled-matmul" || f.loop_order.as_deref() == Some("tiled") {
+                "cuda-tiled"
+            } else {
+                "cuda-naive"
+            }
+        }
+        Backend::Cublas => "cublas-sgemm-pedantic",
+        Backend::PythonLibrary => {
+            if f.rule == "torch-fp32-matmul-cuda" {
+                "cublas-sgemm-pedantic"
+            } else {
+                "numpy"
+            }
+        }
+    }
+}
+
+/// The estimate for a finding: what its code as written costs here and
+/// what each faster option costs, every number with its provenance, under
+/// `policy` (the language server uses `Cached`, `check` `Never` or
+/// `Cached`; `Always` measures the missing rows in sandboxed children).
+pub fn estimate_for(
+    f: &Finding,
+    e: &Estimator,
+    policy: MeasurePolicy,
+) -> Result<Estimate, NoProblem> {
+    let p = problem_for(f)?;
+    Ok(e.estimate(&p, as_written_candidate(f), policy))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +191,43 @@ mod tests {
             problem_for(&f).unwrap_err().to_string(),
             "M = `n` has no value in this file"
         );
+    }
+
+    #[test]
+    fn estimates_for_findings_name_the_code_as_written() {
+        let c = first(
+            "a.c",
+            "#define N 512\nfloat A[N][N], B[N][N], C[N][N];\n\
+             void f(void){ for(int i=0;i<N;i++) for(int j=0;j<N;j++) for(int k=0;k<N;k++) C[i][j] += A[i][k]*B[k][j]; }\n",
+        );
+        assert_eq!(as_written_candidate(&c), "c-naive-O3");
+        let py = first(
+            "a.py",
+            "N = 20\ndef mm(A, B, C):\n    for i in range(N):\n        for j in range(N):\n            for k in range(N):\n                C[i][j] += A[i][k] * B[k][j]\n",
+        );
+        assert_eq!(as_written_candidate(&py), "python-loop");
+        // No store, no engine: the model has nothing, the reference data
+        // answers (or says it cannot), and nothing is measured.
+        let mut m = gemmscope_microbench::fingerprint::Machine::default();
+        m.cpu.physical_cores = Some(2);
+        m.cpu.mhz = Some(2600.0);
+        m.cpu.arch = "x86_64".into();
+        m.cpu.flags = vec!["avx512f".into(), "fma".into()];
+        let est = Estimator::new(m, None, None, None);
+        let e = estimate_for(&c, &est, MeasurePolicy::Never).unwrap();
+        assert_eq!(e.as_written_id, "c-naive-O3");
+        assert_eq!((e.problem.m, e.problem.n, e.problem.k), (512, 512, 512));
+        let aw = e.as_written.expect("reference data for the naive loop");
+        assert!(
+            aw.source.short().starts_with("reference data"),
+            "{:?}",
+            aw.source
+        );
+        assert!(!e.headline.is_empty());
+        let unresolved = first(
+            "b.c",
+            "void f(int n, const double *A, const double *B, double *C){ for(int i=0;i<n;i++) for(int j=0;j<n;j++) for(int k=0;k<n;k++) C[i*n+j] += A[i*n+k]*B[k*n+j]; }\n",
+        );
+        assert!(estimate_for(&unresolved, &est, MeasurePolicy::Never).is_err());
     }
 }

@@ -5,7 +5,9 @@
 use std::io::{self, Read, Write};
 
 use gemmscope_microbench::ceilings;
+use gemmscope_microbench::estimate::{self, Estimate, Line};
 use gemmscope_microbench::fingerprint::Machine;
+use gemmscope_microbench::model;
 use gemmscope_microbench::report::human_seconds;
 use gemmscope_microbench::store::Store;
 use gemmscope_microbench::toolchain::Toolchain;
@@ -288,4 +290,232 @@ pub fn to_json(t: &Table) -> Value {
         "machine": t.machine,
         "rows": rows,
     })
+}
+
+/// `gemmscope bench sweep`: measures the cubes `size³` for each size (the
+/// engine answers from the store where it can), one table per size.
+pub fn sweep(
+    engine: &Engine,
+    sizes: &[u64],
+    dtype: DType,
+    opts: &Options,
+    show_progress: bool,
+    out: &mut dyn Write,
+) -> io::Result<Vec<Table>> {
+    let mut tables = Vec::new();
+    for &s in sizes {
+        let p = Problem::gemm(s, s, s, dtype);
+        let t = measure(engine, &p, opts, show_progress);
+        for r in &t.rows {
+            match (r.status, r.seconds_per_call) {
+                (Status::Ok, Some(secs)) => writeln!(
+                    out,
+                    "{s:>6}³  {:<20} {:>10} per call  {:>10} per output  {:>8.2} GFLOP/s  ({})",
+                    r.id,
+                    human_seconds(secs),
+                    human_seconds(secs / p.outputs() as f64),
+                    r.gflops.unwrap_or(0.0),
+                    r.provenance
+                        .as_ref()
+                        .map(|p| p.describe())
+                        .unwrap_or_default()
+                )?,
+                _ => writeln!(
+                    out,
+                    "{s:>6}³  {:<20} {}: {}",
+                    r.id,
+                    r.status.as_str(),
+                    r.reason
+                )?,
+            }
+        }
+        tables.push(t);
+    }
+    Ok(tables)
+}
+
+/// This machine's models, fitted from the store (`None` store: none).
+pub fn models(machine: &Machine, machine_id: &str, store: Option<&Store>) -> model::Models {
+    let rows = store
+        .and_then(|s| s.machine_results(machine_id).ok())
+        .unwrap_or_default();
+    model::Models::fit(machine_id, &machine.caches, &rows)
+}
+
+/// `gemmscope bench --validate`: each model's leave-one-out error, and
+/// every left-out point.
+pub fn write_validate(out: &mut dyn Write, models: &model::Models) -> io::Result<()> {
+    if models.models.is_empty() {
+        writeln!(
+            out,
+            "no measurements of machine {} in the store: run `gemmscope bench sweep --sizes 64,128,256,512 --candidates c-naive-O1,openblas` first",
+            models.machine
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "leave-one-out validation of the models of machine {} (fit on all points but one, predict it):",
+        models.machine
+    )?;
+    for m in &models.models {
+        let variant = if m.variant.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", m.variant)
+        };
+        writeln!(out)?;
+        let feats = if m.features.is_empty() {
+            "none: constant GFLOP/s".to_string()
+        } else {
+            m.features.join(", ")
+        };
+        match &m.validation {
+            Some(v) => writeln!(
+                out,
+                "{}{variant}: {} points, features [{feats}]; LOO error median {:.1}%, max {:.1}%",
+                m.candidate,
+                m.points,
+                v.median_rel * 100.0,
+                v.max_rel * 100.0
+            )?,
+            None => writeln!(
+                out,
+                "{}{variant}: 1 point, constant GFLOP/s; error unknown (needs 2 points)",
+                m.candidate
+            )?,
+        }
+        if let Some(v) = &m.validation {
+            writeln!(
+                out,
+                "    {:<22} {:>12} {:>12} {:>8}",
+                "problem", "measured", "predicted", "error"
+            )?;
+            for p in &v.points {
+                writeln!(
+                    out,
+                    "    {:<22} {:>12} {:>12} {:>7.1}%",
+                    format!("{}×{}×{}", p.problem.m, p.problem.n, p.problem.k),
+                    human_seconds(p.measured_s),
+                    human_seconds(p.predicted_s),
+                    p.rel_error * 100.0
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The estimate as a table: the code as written, then every option, each
+/// with its provenance and error; the GPU lines from the reference data;
+/// the CPU-or-GPU verdict; the headline.
+pub fn write_estimate(out: &mut dyn Write, e: &Estimate) -> io::Result<()> {
+    writeln!(
+        out,
+        "GEMM {} — {} outputs, {:.3} GFLOP per call — machine {} — estimate (--measure {})",
+        e.problem.describe(),
+        e.problem.outputs(),
+        e.problem.flops() / 1e9,
+        e.machine,
+        e.policy.as_str()
+    )?;
+    writeln!(out, "code as written: {}", e.as_written_id)?;
+    writeln!(out)?;
+    let header = [
+        "candidate",
+        "backend",
+        "precision",
+        "per call",
+        "per output",
+        "GFLOP/s",
+        "vs as written",
+        "rel. error",
+    ];
+    let mut lines: Vec<([String; 8], String)> = Vec::new();
+    let fmt = |l: &Line, mark: &str| -> ([String; 8], String) {
+        let acc = if l.accuracy.measured {
+            format!("{:.1e}", l.accuracy.rel_error)
+        } else {
+            format!("~{:.0e} typ.", l.accuracy.rel_error)
+        };
+        (
+            [
+                format!("{}{mark}", l.label),
+                l.backend.clone(),
+                l.precision.clone(),
+                human_seconds(l.seconds_per_call),
+                human_seconds(l.ns_per_output * 1e-9),
+                format!("{:.2}", l.gflops),
+                l.speedup.map_or_else(|| "—".into(), estimate::speedup_text),
+                acc,
+            ],
+            format!(
+                "{} {} — accuracy: {}",
+                l.place,
+                l.source.text(),
+                l.accuracy.text
+            ),
+        )
+    };
+    if let Some(l) = &e.as_written {
+        lines.push(fmt(l, " [as written]"));
+    }
+    let mut alts: Vec<&Line> = e.alternatives.iter().collect();
+    alts.reverse();
+    for l in alts {
+        lines.push(fmt(l, ""));
+    }
+    let mut width = header.map(|h| h.chars().count());
+    for (l, _) in &lines {
+        for (w, c) in width.iter_mut().zip(l.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
+    let row = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(width.iter())
+            .map(|(c, w)| pad(c, *w))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    writeln!(out, "{}", row(&header.map(String::from)))?;
+    for (l, how) in &lines {
+        writeln!(out, "{}", row(l).trim_end())?;
+        writeln!(out, "    {how}")?;
+    }
+    if !e.elsewhere.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "no GPU here; from the reference data:")?;
+        for l in &e.elsewhere {
+            let vs = l
+                .speedup
+                .map(|s| format!(", {} the code as written", estimate::speedup_text(s)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {}{vs}; accuracy {} ({})",
+                l.sentence(),
+                format_args!("~{:.0e}", l.accuracy.rel_error),
+                l.accuracy.text
+            )?;
+        }
+    }
+    if let Some(c) = &e.crossover {
+        writeln!(out)?;
+        writeln!(out, "CPU or GPU: {}", c.statement)?;
+    }
+    if let Some(r) = &e.roofline {
+        writeln!(out, "{r}")?;
+    }
+    if !e.unknown.is_empty() {
+        writeln!(out)?;
+        for (id, why) in &e.unknown {
+            writeln!(out, "no number  {id}: {why}")?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "headline: {}", e.headline)?;
+    Ok(())
 }

@@ -42,12 +42,54 @@ struct BenchArgs {
     /// Print this machine's fingerprint and measured ceilings.
     #[arg(long)]
     machine: bool,
+    /// Print the leave-one-out validation error of this machine's fitted
+    /// models (one per candidate), from the measurements in the store.
+    #[arg(long)]
+    validate: bool,
+    /// Output format of --validate.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Subcommand)]
 enum BenchWhat {
     /// C[M×N] = A[M×K]·B[K×N]: every candidate this machine can run.
     Gemm(GemmArgs),
+    /// Measure cubes size³ for each size into the store (what the model
+    /// fits on), then print the models' validation.
+    Sweep(SweepArgs),
+}
+
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// Cube sizes, comma-separated (64,128,256,...).
+    #[arg(long, value_delimiter = ',', required = true)]
+    sizes: Vec<u64>,
+    /// Only these candidate ids, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    candidates: Option<Vec<String>>,
+    #[arg(long, default_value = "f32", value_parser = parse_dtype)]
+    dtype: gemmscope_microbench::DType,
+    /// Seconds for each size's table.
+    #[arg(long, default_value_t = 5.0)]
+    budget: f64,
+    /// Wall-clock limit per candidate in seconds.
+    #[arg(long)]
+    timeout: Option<f64>,
+    /// Measure again even where the store has a result.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+/// How `bench gemm` may measure.
+#[derive(Clone, Copy, ValueEnum)]
+enum Measure {
+    /// Model and reference data only: nothing runs.
+    Never,
+    /// Results in the store count as measured; the rest is predicted.
+    Cached,
+    /// Measure every candidate (results in the store are reused unless --no-cache).
+    Always,
 }
 
 #[derive(clap::Args)]
@@ -85,6 +127,15 @@ struct GemmArgs {
     /// Neither read nor write the result store.
     #[arg(long)]
     no_store: bool,
+    /// never: the table from the model and the reference data alone;
+    /// cached: stored results count as measured, the rest predicted;
+    /// always: measure.
+    #[arg(long, value_enum, default_value_t = Measure::Always)]
+    measure: Measure,
+    /// The candidate that stands for the code as written (speed-ups are
+    /// over it) with --measure never|cached.
+    #[arg(long, default_value = "c-naive-O1")]
+    as_written: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -193,6 +244,10 @@ fn run_check(args: CheckArgs) -> ExitCode {
 fn run_bench(args: BenchArgs) -> ExitCode {
     use std::io::IsTerminal;
     let no_store = matches!(&args.what, Some(BenchWhat::Gemm(g)) if g.no_store);
+    if args.validate && args.what.is_some() {
+        eprintln!("gemmscope: error: --validate takes no subcommand");
+        return ExitCode::from(2);
+    }
     let setup = match bench::setup(no_store) {
         Ok(s) => s,
         Err(e) => {
@@ -213,9 +268,24 @@ fn run_bench(args: BenchArgs) -> ExitCode {
             }
         };
     }
+    if args.validate {
+        let store = open_store(no_store);
+        let models = bench::models(&setup.machine, &setup.engine.machine, store.as_ref());
+        let mut out = std::io::stdout().lock();
+        let written = match args.format {
+            Format::Text => bench::write_validate(&mut out, &models),
+            Format::Json => serde_json::to_writer_pretty(&mut out, &models)
+                .map_err(std::io::Error::other)
+                .and_then(|_| writeln!(out)),
+        };
+        return finish(written);
+    }
+    if let Some(BenchWhat::Sweep(sw)) = &args.what {
+        return run_sweep(&setup, sw);
+    }
     let engine = &setup.engine;
     let Some(BenchWhat::Gemm(g)) = args.what else {
-        eprintln!("gemmscope: error: say what to measure: `gemmscope bench gemm --m M --n N --k K`, or `gemmscope bench --machine`");
+        eprintln!("gemmscope: error: say what to measure: `gemmscope bench gemm --m M --n N --k K`, `gemmscope bench sweep --sizes 64,128`, `gemmscope bench --validate` or `gemmscope bench --machine`");
         return ExitCode::from(2);
     };
     let p = gemmscope_microbench::Problem {
@@ -230,7 +300,7 @@ fn run_bench(args: BenchArgs) -> ExitCode {
         batch: g.batch,
         dtype: g.dtype,
         layout: g.layout,
-        loop_order: g.order,
+        loop_order: g.order.clone(),
     };
     if let Err(e) = p.validate() {
         eprintln!("gemmscope: error: {e}");
@@ -241,17 +311,13 @@ fn run_bench(args: BenchArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     if let Some(ids) = &g.candidates {
-        let known: Vec<&str> = gemmscope_microbench::candidates::all()
-            .iter()
-            .map(|c| c.id())
-            .collect();
-        if let Some(bad) = ids.iter().find(|i| !known.contains(&i.as_str())) {
-            eprintln!(
-                "gemmscope: error: unknown candidate `{bad}` (known: {})",
-                known.join(", ")
-            );
+        if let Err(e) = check_candidates(ids) {
+            eprintln!("gemmscope: error: {e}");
             return ExitCode::from(2);
         }
+    }
+    if !matches!(g.measure, Measure::Always) {
+        return run_estimate(setup, &p, &g);
     }
     let opts = gemmscope_microbench::Options {
         budget_s: g.budget,
@@ -275,4 +341,120 @@ fn run_bench(args: BenchArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+fn finish(written: std::io::Result<()>) -> ExitCode {
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("gemmscope: error: writing output: {e}");
+            ExitCode::from(2)
+        }
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+fn check_candidates(ids: &[String]) -> Result<(), String> {
+    let known: Vec<&str> = gemmscope_microbench::candidates::all()
+        .iter()
+        .map(|c| c.id())
+        .collect();
+    match ids.iter().find(|i| !known.contains(&i.as_str())) {
+        Some(bad) => Err(format!(
+            "unknown candidate `{bad}` (known: {})",
+            known.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A second handle on the store for the model (the engine holds the first).
+fn open_store(no_store: bool) -> Option<gemmscope_microbench::store::Store> {
+    if no_store {
+        return None;
+    }
+    match gemmscope_microbench::store::Store::open_default() {
+        Ok((s, _)) => Some(s),
+        Err(e) => {
+            eprintln!("gemmscope: warning: the model cannot read the result store: {e}");
+            None
+        }
+    }
+}
+
+fn run_sweep(setup: &bench::Setup, sw: &SweepArgs) -> ExitCode {
+    use std::io::IsTerminal;
+    if sw.sizes.is_empty() || sw.sizes.iter().any(|&s| s == 0 || s > 1 << 16) {
+        eprintln!("gemmscope: error: --sizes takes sizes from 1 to 65536");
+        return ExitCode::from(2);
+    }
+    if !(sw.budget.is_finite() && sw.budget > 0.0) {
+        eprintln!("gemmscope: error: --budget must be a positive number of seconds");
+        return ExitCode::from(2);
+    }
+    if let Some(ids) = &sw.candidates {
+        if let Err(e) = check_candidates(ids) {
+            eprintln!("gemmscope: error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if setup.engine.cache.is_none() {
+        eprintln!("gemmscope: error: the sweep fills the result store, and it cannot be opened");
+        return ExitCode::from(2);
+    }
+    let opts = gemmscope_microbench::Options {
+        budget_s: sw.budget,
+        only: sw.candidates.clone(),
+        use_cache: !sw.no_cache,
+        timeout_s: sw.timeout,
+        ..Default::default()
+    };
+    let mut out = std::io::stdout().lock();
+    let swept = bench::sweep(
+        &setup.engine,
+        &sw.sizes,
+        sw.dtype,
+        &opts,
+        std::io::stderr().is_terminal(),
+        &mut out,
+    );
+    if let Err(e) = swept {
+        return finish(Err(e));
+    }
+    let store = open_store(false);
+    let mut models = bench::models(&setup.machine, &setup.engine.machine, store.as_ref());
+    if let Some(ids) = &sw.candidates {
+        models.models.retain(|m| ids.contains(&m.candidate));
+    }
+    let written = writeln!(out).and_then(|_| bench::write_validate(&mut out, &models));
+    finish(written)
+}
+
+fn run_estimate(setup: bench::Setup, p: &gemmscope_microbench::Problem, g: &GemmArgs) -> ExitCode {
+    use gemmscope_microbench::estimate::{Estimator, MeasurePolicy};
+    let policy = match g.measure {
+        Measure::Never => MeasurePolicy::Never,
+        Measure::Cached => MeasurePolicy::Cached,
+        Measure::Always => MeasurePolicy::Always,
+    };
+    if gemmscope_microbench::candidates::by_id(&g.as_written).is_none() {
+        if let Err(e) = check_candidates(std::slice::from_ref(&g.as_written)) {
+            eprintln!("gemmscope: error: --as-written: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let store = open_store(g.no_store);
+    let est = Estimator::new(setup.machine, store, Some(setup.engine), None);
+    let mut e = est.estimate(p, &g.as_written, policy);
+    if let Some(ids) = &g.candidates {
+        e.alternatives.retain(|l| ids.contains(&l.candidate));
+        e.unknown.retain(|(id, _)| ids.contains(id));
+    }
+    let mut out = std::io::stdout().lock();
+    let written = match g.format {
+        Format::Text => bench::write_estimate(&mut out, &e),
+        Format::Json => serde_json::to_writer_pretty(&mut out, &e)
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(out)),
+    };
+    finish(written)
 }

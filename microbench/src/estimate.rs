@@ -1,0 +1,752 @@
+//! The Estimate API: for a problem and the candidate that is the user's
+//! code as written, what that code costs here and what each faster option
+//! costs — every number with its provenance (measured here / predicted
+//! from N points ±E% / reference data from S) and its accuracy cost. The
+//! language server and `check` use only this API.
+
+use serde::Serialize;
+
+use crate::candidates::{self, Backend, Candidate};
+use crate::ceilings::Bandwidth;
+use crate::engine::{Engine, Options};
+use crate::fingerprint::Machine;
+use crate::model::crossover::{self, Crossover, GpuSide, Transfer};
+use crate::model::reference::{Descriptor, RefPrediction, Reference};
+use crate::model::{Models, Roofline};
+use crate::problem::{DType, Problem};
+use crate::report::{human_seconds, Row, Status};
+use crate::store::Store;
+
+/// Whether an estimate may measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MeasurePolicy {
+    /// Model and reference data only: nothing is run, the store is read
+    /// only to fit the models.
+    Never,
+    /// As `Never`, but a row in the store for this exact problem counts as
+    /// measured.
+    Cached,
+    /// As `Cached`, and the rows the store lacks are measured with the
+    /// engine (in sandboxed children) and stored.
+    Always,
+}
+
+impl MeasurePolicy {
+    pub fn parse(s: &str) -> Option<MeasurePolicy> {
+        Some(match s {
+            "never" => MeasurePolicy::Never,
+            "cached" => MeasurePolicy::Cached,
+            "always" => MeasurePolicy::Always,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeasurePolicy::Never => "never",
+            MeasurePolicy::Cached => "cached",
+            MeasurePolicy::Always => "always",
+        }
+    }
+}
+
+/// How a number is known.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum Source {
+    /// Measured on this machine at this size (now, or earlier: `cached`).
+    Measured { cached: bool, text: String },
+    /// From the fitted model of this machine.
+    Predicted {
+        points: usize,
+        /// Leave-one-out median and max relative error (`None` with one
+        /// point).
+        median_error: Option<f64>,
+        max_error: Option<f64>,
+        features: Vec<String>,
+        extrapolated: bool,
+        /// Under the roofline bound, so raised to it.
+        clamped: bool,
+        text: String,
+    },
+    /// From the shipped reference data.
+    Reference {
+        /// The reference machines used.
+        machines: Vec<String>,
+        /// Nearest-neighbour validation error across reference machines.
+        error: Option<f64>,
+        text: String,
+    },
+}
+
+impl Source {
+    /// `measured`, `predicted from 9 points, ±12%`, `reference data: the
+    /// seed talk's table`.
+    pub fn short(&self) -> String {
+        match self {
+            Source::Measured { cached: false, .. } => "measured".into(),
+            Source::Measured { cached: true, .. } => "measured here earlier".into(),
+            Source::Predicted {
+                points,
+                median_error,
+                extrapolated,
+                clamped,
+                ..
+            } => {
+                let mut s = match median_error {
+                    Some(e) => format!("predicted from {points} points, ±{:.0}%", e * 100.0),
+                    None => format!("predicted from {points} point, error unknown"),
+                };
+                if *extrapolated {
+                    s.push_str(", extrapolated");
+                }
+                if *clamped {
+                    s.push_str(", clamped to the roofline bound");
+                }
+                s
+            }
+            Source::Reference {
+                machines, error, ..
+            } => {
+                let mut s = format!("reference data: {}", machines.join(" + "));
+                if let Some(e) = error {
+                    s.push_str(&format!(", ±{:.0}% across reference machines", e * 100.0));
+                }
+                s
+            }
+        }
+    }
+
+    /// The whole provenance line.
+    pub fn text(&self) -> String {
+        match self {
+            Source::Measured { text, .. } | Source::Predicted { text, .. } => text.clone(),
+            Source::Reference { text, error, .. } => match error {
+                Some(e) => format!(
+                    "{text}; ±{:.0}% (leave-one-machine-out median error across the reference machines)",
+                    e * 100.0
+                ),
+                None => text.clone(),
+            },
+        }
+    }
+
+    /// The stated relative error of the time, where there is one (measured
+    /// numbers: none — their spread is in the text).
+    pub fn error(&self) -> Option<f64> {
+        match self {
+            Source::Measured { .. } => None,
+            Source::Predicted { median_error, .. } => *median_error,
+            Source::Reference { error, .. } => *error,
+        }
+    }
+}
+
+/// The accuracy cost of an option: relative Frobenius error against a
+/// float64 reference.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Accuracy {
+    pub rel_error: f64,
+    /// Measured on the same inputs, or typical for the precision.
+    pub measured: bool,
+    pub text: String,
+}
+
+/// The typical relative error of the arithmetic described by a precision
+/// string (`f32`, `tf32 in, f32 accumulate`, `f16 in, f32 accumulate`, `f64
+/// (Python float)`): the unit roundoff of its inputs.
+pub fn typical_error(precision: &str) -> (f64, &'static str) {
+    let p = precision.trim_start();
+    if p.starts_with("tf32") {
+        (4.9e-4, "tf32")
+    } else if p.starts_with("bf16") {
+        (3.9e-3, "bf16")
+    } else if p.starts_with("f16") {
+        (4.9e-4, "f16")
+    } else if p.starts_with("f64") {
+        (1.1e-16, "f64")
+    } else {
+        (6.0e-8, "f32")
+    }
+}
+
+fn typical(precision: &str) -> Accuracy {
+    let (e, name) = typical_error(precision);
+    Accuracy {
+        rel_error: e,
+        measured: false,
+        text: format!("typical for {name} (unit roundoff of its inputs; not measured)"),
+    }
+}
+
+/// One option's cost.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Line {
+    pub candidate: String,
+    pub label: String,
+    /// `cpu`, `python`, `gpu`.
+    pub backend: String,
+    pub precision: String,
+    /// `here`, or `on an A100-class GPU`.
+    pub place: String,
+    pub seconds_per_call: f64,
+    pub ns_per_output: f64,
+    pub gflops: f64,
+    /// Over the code as written (`None` for the code as written itself,
+    /// and for lines elsewhere when the code as written has no number).
+    pub speedup: Option<f64>,
+    pub accuracy: Accuracy,
+    pub source: Source,
+}
+
+impl Line {
+    /// `on an A100-class GPU, cuBLAS … : ~52 ns per output (reference data: …)`.
+    pub fn sentence(&self) -> String {
+        format!(
+            "{}, {}: ~{} per output ({})",
+            self.place,
+            self.label,
+            human_seconds(self.ns_per_output * 1e-9),
+            self.source.short()
+        )
+    }
+}
+
+/// What the code as written costs, and its alternatives.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Estimate {
+    pub problem: Problem,
+    pub machine: String,
+    pub policy: MeasurePolicy,
+    /// The candidate standing for the code as written (`c-naive-O3`).
+    pub as_written_id: String,
+    pub as_written: Option<Line>,
+    /// The other options where the code as written runs, fastest first.
+    pub alternatives: Vec<Line>,
+    /// Options on reference machines of a kind this machine lacks (a GPU).
+    pub elsewhere: Vec<Line>,
+    pub crossover: Option<Crossover>,
+    /// The roofline bound used, described.
+    pub roofline: Option<String>,
+    /// Candidates with no number, and why.
+    pub unknown: Vec<(String, String)>,
+    /// One line for a diagnostic.
+    pub headline: String,
+}
+
+impl Estimate {
+    /// Alternatives faster than the code as written.
+    pub fn faster(&self) -> impl Iterator<Item = &Line> {
+        self.alternatives
+            .iter()
+            .filter(|l| l.speedup.is_some_and(|s| s > 1.0))
+    }
+}
+
+/// Candidates only the reference data has (no kernel here), GPU side.
+const REFERENCE_GPU_ONLY: &[&str] = &["torch-cuda-fp32", "cutlass", "torch-cuda-f16"];
+/// The reference machine used for "on a GPU" lines.
+pub const GPU_REFERENCE: &str = "a100";
+
+/// Everything an estimate needs.
+pub struct Estimator {
+    pub machine: Machine,
+    pub machine_id: String,
+    /// This machine's stored results when the estimator was built.
+    pub rows: Vec<(Problem, Row)>,
+    pub models: Models,
+    pub reference: &'static Reference,
+    pub roofline: Option<Roofline>,
+    pub transfer: Transfer,
+    /// This CPU for the nearest-neighbour model.
+    pub descriptor: Option<Descriptor>,
+    pub store: Option<Store>,
+    pub engine: Option<Engine>,
+    /// Seconds for measuring the missing rows of one estimate (`Always`).
+    pub budget_s: f64,
+}
+
+impl Estimator {
+    /// Reads this machine's results from `store`, fits the models and the
+    /// roofline. `bandwidth`: the measured STREAM-like figure, when the
+    /// caller has one (the roofline is compute-only without it). The
+    /// machine id is the engine's when there is one, else the
+    /// fingerprint's.
+    pub fn new(
+        machine: Machine,
+        store: Option<Store>,
+        engine: Option<Engine>,
+        bandwidth: Option<&Bandwidth>,
+    ) -> Estimator {
+        let machine_id = engine
+            .as_ref()
+            .map_or_else(|| machine.id(), |e| e.machine.clone());
+        let mut e = Estimator {
+            descriptor: Descriptor::of_cpu(&machine, bandwidth.map(|b| b.best_gbs())),
+            machine,
+            machine_id,
+            rows: Vec::new(),
+            models: Models::default(),
+            reference: Reference::shipped(),
+            roofline: None,
+            transfer: Transfer::default(),
+            store,
+            engine,
+            budget_s: 10.0,
+        };
+        e.refresh(bandwidth);
+        e
+    }
+
+    /// Re-reads the store and refits (after measuring).
+    pub fn refresh(&mut self, bandwidth: Option<&Bandwidth>) {
+        self.rows = self
+            .store
+            .as_ref()
+            .and_then(|s| s.machine_results(&self.machine_id).ok())
+            .unwrap_or_default();
+        self.models = Models::fit(&self.machine_id, &self.machine.caches, &self.rows);
+        let bw = bandwidth.cloned().or_else(|| {
+            self.roofline.as_ref().and_then(|r| {
+                r.bandwidth_gbs.map(|g| Bandwidth {
+                    copy_gbs: g,
+                    triad_gbs: g,
+                    array_bytes: 0,
+                    threads: 0,
+                    repeats: 0,
+                    elapsed_s: 0.0,
+                    method: r
+                        .bandwidth_source
+                        .trim_start_matches("measured here: ")
+                        .to_string(),
+                })
+            })
+        });
+        self.roofline = Roofline::for_machine(&self.machine, &self.rows, bw.as_ref());
+        self.transfer = Transfer::from_rows(&self.rows);
+    }
+
+    fn has_gpu(&self) -> bool {
+        !self.machine.gpus.is_empty()
+    }
+
+    /// The candidates that run on this machine's side (GPU ones only when
+    /// it has a GPU), self-test candidates excluded.
+    fn local_candidates(&self) -> Vec<&'static dyn Candidate> {
+        candidates::all()
+            .into_iter()
+            .filter(|c| !c.id().starts_with("selftest"))
+            .filter(|c| c.backend() != Backend::Gpu || self.has_gpu())
+            .collect()
+    }
+
+    fn stored(&self, p: &Problem, id: &str) -> Option<Row> {
+        let r = match &self.store {
+            Some(s) => s.try_get(&self.machine_id, p, id).ok().flatten(),
+            None => self
+                .rows
+                .iter()
+                .find(|(q, r)| q == p && r.id == id)
+                .map(|(_, r)| r.clone()),
+        };
+        r.filter(|r| r.status == Status::Ok && r.seconds_per_call.is_some_and(|s| s > 0.0))
+    }
+
+    fn clamp(&self, backend: Backend, p: &Problem, s: f64) -> (f64, bool) {
+        match (&self.roofline, backend) {
+            (Some(r), Backend::Cpu | Backend::Python) => {
+                let c = r.clamp(p, s);
+                (c.seconds, c.clamped)
+            }
+            _ => (s, false),
+        }
+    }
+
+    /// Seconds per call of `id` at `p` here from the model or, failing
+    /// that, the reference data (no measurement): the crossover's CPU side.
+    pub fn predict_here(&self, id: &str, p: &Problem) -> Option<(f64, Source)> {
+        let backend = candidates::by_id(id).map_or(Backend::Cpu, |c| c.backend());
+        if let Some(m) = self.models.get(id, p) {
+            let (s, clamped) = self.clamp(backend, p, m.predict(p));
+            let v = m.validation.as_ref();
+            let mut text = format!(
+                "{} on this machine; features [{}]",
+                m.describe(),
+                m.features.join(", ")
+            );
+            if m.extrapolates(p) {
+                text.push_str("; extrapolated beyond the measured sizes");
+            }
+            if clamped {
+                if let Some(r) = &self.roofline {
+                    text.push_str(&format!("; clamped to the {}", r.describe()));
+                }
+            }
+            return Some((
+                s,
+                Source::Predicted {
+                    points: m.points,
+                    median_error: v.map(|v| v.median_rel),
+                    max_error: v.map(|v| v.max_rel),
+                    features: m.features.iter().map(|f| f.to_string()).collect(),
+                    extrapolated: m.extrapolates(p),
+                    clamped,
+                    text,
+                },
+            ));
+        }
+        let d = self.descriptor.as_ref()?;
+        let pr = self.reference.predict(d, id, p, 2, None)?;
+        let (s, _) = self.clamp(backend, p, pr.seconds);
+        Some((s, reference_source(&pr)))
+    }
+
+    /// `what`: label, backend, precision.
+    fn line(
+        p: &Problem,
+        id: &str,
+        place: &str,
+        seconds: f64,
+        what: (String, Backend, String),
+        accuracy: Accuracy,
+        source: Source,
+    ) -> Line {
+        let (label, backend, precision) = what;
+        Line {
+            candidate: id.to_string(),
+            label,
+            backend: backend.as_str().into(),
+            precision,
+            place: place.into(),
+            seconds_per_call: seconds,
+            ns_per_output: seconds / p.outputs() as f64 * 1e9,
+            gflops: p.flops() / seconds / 1e9,
+            speedup: None,
+            accuracy,
+            source,
+        }
+    }
+
+    /// A line for a candidate of this machine: measured (policy allowing),
+    /// else predicted, else from the reference data.
+    fn local_line(
+        &self,
+        p: &Problem,
+        c: &dyn Candidate,
+        policy: MeasurePolicy,
+        fresh: &[Row],
+    ) -> Result<Line, String> {
+        let row = match policy {
+            MeasurePolicy::Never => None,
+            _ => fresh
+                .iter()
+                .find(|r| r.id == c.id() && r.status == Status::Ok)
+                .cloned()
+                .map(|r| (r, false))
+                .or_else(|| self.stored(p, c.id()).map(|r| (r, true))),
+        };
+        if let Some((r, cached)) = row {
+            let s = r.seconds_per_call.unwrap_or(f64::NAN);
+            let cached = cached || r.provenance.as_ref().is_some_and(|pr| pr.how == "cached");
+            let mut text = r
+                .provenance
+                .as_ref()
+                .map(|pr| pr.describe())
+                .unwrap_or_else(|| "measured here".into());
+            if cached {
+                text = text.replacen("measured here", "measured here earlier", 1);
+            }
+            let accuracy = match r.rel_error {
+                Some(e) => Accuracy {
+                    rel_error: e,
+                    measured: true,
+                    text: "measured against a float64 reference on the same inputs".into(),
+                },
+                None => typical(&r.dtype),
+            };
+            return Ok(Self::line(
+                p,
+                c.id(),
+                "here",
+                s,
+                (r.candidate.clone(), c.backend(), r.dtype.clone()),
+                accuracy,
+                Source::Measured { cached, text },
+            ));
+        }
+        let (s, source) = self
+            .predict_here(c.id(), p)
+            .ok_or_else(|| "not measured at this size, no model, no reference data".to_string())?;
+        let precision = c.precision(p);
+        Ok(Self::line(
+            p,
+            c.id(),
+            "here",
+            s,
+            (c.label(p), c.backend(), precision.clone()),
+            typical(&precision),
+            source,
+        ))
+    }
+
+    /// A line from the GPU reference machine.
+    fn reference_gpu_line(&self, p: &Problem, id: &str) -> Option<Line> {
+        let pr = self.reference.at(GPU_REFERENCE, id, p)?;
+        let m = self.reference.machine(GPU_REFERENCE)?;
+        let place = format!("on {}", m.class);
+        Some(Self::line(
+            p,
+            id,
+            &place,
+            pr.seconds,
+            (pr.label.clone(), Backend::Gpu, pr.precision.clone()),
+            typical(&pr.precision),
+            reference_source(&pr),
+        ))
+    }
+
+    /// Measures the candidates the store lacks for `p` (policy `Always`).
+    fn measure_missing(&self, p: &Problem, ids: &[&str]) -> Vec<Row> {
+        let Some(engine) = &self.engine else {
+            return Vec::new();
+        };
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| self.stored(p, id).is_none())
+            .filter(|id| {
+                candidates::by_id(id).is_some_and(|c| c.check(p, &engine.toolchain).is_ok())
+            })
+            .map(|id| id.to_string())
+            .collect();
+        if missing.is_empty() {
+            return Vec::new();
+        }
+        let opts = Options {
+            budget_s: self.budget_s,
+            only: Some(missing),
+            use_cache: true,
+            ..Default::default()
+        };
+        engine.measure(p, &opts, &mut |_| {}).rows
+    }
+
+    /// The estimate for `p` with `as_written` the candidate that stands for
+    /// the user's code.
+    pub fn estimate(&self, p: &Problem, as_written: &str, policy: MeasurePolicy) -> Estimate {
+        let gpu_code = candidates::by_id(as_written).is_some_and(|c| c.backend() == Backend::Gpu)
+            || REFERENCE_GPU_ONLY.contains(&as_written);
+        let elsewhere_code = gpu_code && !self.has_gpu();
+        let locals = self.local_candidates();
+        let mut unknown: Vec<(String, String)> = Vec::new();
+        let fresh = if policy == MeasurePolicy::Always && !elsewhere_code {
+            let mut ids: Vec<&str> = locals.iter().map(|c| c.id()).collect();
+            if !ids.contains(&as_written) {
+                ids.push(as_written);
+            }
+            self.measure_missing(p, &ids)
+        } else {
+            Vec::new()
+        };
+        for r in &fresh {
+            if r.status != Status::Ok {
+                unknown.push((r.id.clone(), format!("{}: {}", r.status.as_str(), r.reason)));
+            }
+        }
+        let engine_skip = |c: &dyn Candidate| -> Option<String> {
+            self.engine
+                .as_ref()
+                .and_then(|e| c.check(p, &e.toolchain).err())
+        };
+        // The lines where the code as written runs.
+        let mut lines: Vec<Line> = Vec::new();
+        if elsewhere_code {
+            let mut ids: Vec<&str> = candidates::all()
+                .into_iter()
+                .filter(|c| c.backend() == Backend::Gpu)
+                .map(|c| c.id())
+                .collect();
+            ids.extend(REFERENCE_GPU_ONLY);
+            for id in ids {
+                match self.reference_gpu_line(p, id) {
+                    Some(l) => lines.push(l),
+                    None => unknown.push((id.into(), "no reference data".into())),
+                }
+            }
+        } else {
+            let mut cands = locals.clone();
+            if let Some(c) = candidates::by_id(as_written) {
+                if !cands.iter().any(|x| x.id() == as_written) {
+                    cands.push(c);
+                }
+            }
+            for c in cands {
+                if unknown.iter().any(|(id, _)| id == c.id()) {
+                    continue;
+                }
+                if let Some(why) = engine_skip(c) {
+                    if c.id() != as_written {
+                        unknown.push((c.id().into(), format!("cannot run here: {why}")));
+                        continue;
+                    }
+                }
+                match self.local_line(p, c, policy, &fresh) {
+                    Ok(l) => lines.push(l),
+                    Err(why) => unknown.push((c.id().into(), why)),
+                }
+            }
+        }
+        let as_written_line = lines
+            .iter()
+            .position(|l| l.candidate == as_written)
+            .map(|i| lines.remove(i));
+        let base = as_written_line.as_ref().map(|l| l.seconds_per_call);
+        for l in &mut lines {
+            l.speedup = base.map(|b| b / l.seconds_per_call);
+        }
+        lines.sort_by(|a, b| a.seconds_per_call.total_cmp(&b.seconds_per_call));
+        // GPU lines from the reference when this machine has no GPU.
+        let mut elsewhere = Vec::new();
+        if !self.has_gpu() && !elsewhere_code {
+            for id in ["cublas-f16-tc", "cublas-sgemm-pedantic", "cuda-naive"] {
+                if let Some(mut l) = self.reference_gpu_line(p, id) {
+                    l.speedup = base.map(|b| b / l.seconds_per_call);
+                    elsewhere.push(l);
+                }
+            }
+        }
+        let crossover = if elsewhere_code {
+            None
+        } else {
+            self.crossover(p, &lines, as_written_line.as_ref())
+        };
+        let headline = headline(p, as_written_line.as_ref(), &lines);
+        Estimate {
+            problem: p.clone(),
+            machine: self.machine_id.clone(),
+            policy,
+            as_written_id: as_written.to_string(),
+            as_written: as_written_line,
+            alternatives: lines,
+            elsewhere,
+            crossover,
+            roofline: self.roofline.as_ref().map(|r| r.describe()),
+            unknown,
+            headline,
+        }
+    }
+
+    /// The GPU option for the crossover: a GPU line measured or predicted
+    /// here (the fastest of the problem's precision), else the reference
+    /// machine's cuBLAS.
+    fn gpu_side(&self, p: &Problem, lines: &[Line]) -> Option<GpuSide> {
+        let low = matches!(p.dtype, DType::F16 | DType::Bf16);
+        if let Some(l) = lines
+            .iter()
+            .filter(|l| l.backend == "gpu")
+            .filter(|l| low || typical_error(&l.precision).0 <= typical_error(p.dtype.as_str()).0)
+            .min_by(|a, b| a.seconds_per_call.total_cmp(&b.seconds_per_call))
+        {
+            return Some(GpuSide {
+                label: format!("this machine's GPU ({})", l.label),
+                gflops: l.gflops,
+                source: l.source.short(),
+            });
+        }
+        let id = if low {
+            "cublas-f16-tc"
+        } else {
+            "cublas-sgemm-pedantic"
+        };
+        let m = self.reference.machine(GPU_REFERENCE)?;
+        let pr = self.reference.at(GPU_REFERENCE, id, p)?;
+        Some(GpuSide {
+            label: format!("{} ({})", m.class, pr.label),
+            gflops: p.flops() / pr.seconds / 1e9,
+            source: pr.text,
+        })
+    }
+
+    fn crossover(
+        &self,
+        p: &Problem,
+        lines: &[Line],
+        as_written: Option<&Line>,
+    ) -> Option<Crossover> {
+        let best_cpu = lines
+            .iter()
+            .chain(as_written)
+            .filter(|l| l.backend != "gpu")
+            .min_by(|a, b| a.seconds_per_call.total_cmp(&b.seconds_per_call))?;
+        let g = self.gpu_side(p, lines)?;
+        let id = best_cpu.candidate.clone();
+        let at_p = best_cpu.seconds_per_call;
+        let cpu = |q: &Problem| -> f64 {
+            if q == p {
+                at_p
+            } else {
+                self.predict_here(&id, q)
+                    .map_or(at_p * q.flops() / p.flops(), |(s, _)| s)
+            }
+        };
+        let label = format!("{} ({})", best_cpu.label, best_cpu.source.short());
+        Some(crossover::crossover(p, &cpu, &label, &g, &self.transfer))
+    }
+}
+
+fn reference_source(pr: &RefPrediction) -> Source {
+    Source::Reference {
+        machines: pr.neighbours.iter().map(|n| n.machine.clone()).collect(),
+        error: pr.error,
+        text: pr.text.clone(),
+    }
+}
+
+fn headline(p: &Problem, aw: Option<&Line>, lines: &[Line]) -> String {
+    let Some(aw) = aw else {
+        return format!(
+            "{}: no estimate for the code as written (not measured, no model, no reference data)",
+            p.describe()
+        );
+    };
+    let place = if aw.place == "here" {
+        "here".to_string()
+    } else {
+        aw.place.clone()
+    };
+    let mut s = format!(
+        "~{} per output {place} ({})",
+        human_seconds(aw.ns_per_output * 1e-9),
+        aw.source.short()
+    );
+    // The fastest option known from this machine's own data, else from
+    // the reference data.
+    let faster = |local: bool| {
+        lines.iter().find(|l| {
+            l.speedup.is_some_and(|x| x > 1.0)
+                && (!local || !matches!(l.source, Source::Reference { .. }))
+        })
+    };
+    match faster(true).or_else(|| faster(false)) {
+        Some(best) => s.push_str(&format!(
+            "; {} is ~{} faster ({})",
+            best.label,
+            speedup_text(best.speedup.unwrap_or(1.0)),
+            best.source.short()
+        )),
+        None => s.push_str("; nothing faster known"),
+    }
+    s
+}
+
+/// `490×`, `2.3×`.
+pub fn speedup_text(x: f64) -> String {
+    if x >= 10.0 {
+        format!("{x:.0}×")
+    } else {
+        format!("{x:.1}×")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,273 @@
+use super::*;
+use crate::fingerprint::Caches;
+use crate::report::Provenance;
+
+/// A 2-core 2.6 GHz AVX-512 machine (theoretical peak 332.8 GFLOP/s, the
+/// shipped reference machine's descriptor).
+fn machine() -> Machine {
+    let mut m = Machine::default();
+    m.cpu.model = Some("Test Xeon".into());
+    m.cpu.arch = "x86_64".into();
+    m.cpu.physical_cores = Some(2);
+    m.cpu.logical_cores = Some(2);
+    m.cpu.mhz = Some(2600.0);
+    m.cpu.flags = vec!["avx2".into(), "fma".into(), "avx512f".into()];
+    m.caches = Caches {
+        l1d: Some(48 << 10),
+        l2: Some(2 << 20),
+        l3: Some(32 << 20),
+    };
+    m
+}
+
+fn row(id: &str, p: &Problem, secs: f64, rel: f64) -> Row {
+    let c = candidates::by_id(id).unwrap();
+    let mut r = Row::not_ok(
+        id,
+        c.label(p),
+        c.backend(),
+        c.precision(p),
+        Status::Ok,
+        String::new(),
+    );
+    r.seconds_per_call = Some(secs);
+    r.ns_per_output = Some(secs / p.outputs() as f64 * 1e9);
+    r.gflops = Some(p.flops() / secs / 1e9);
+    r.rel_error = Some(rel);
+    r.provenance = Some(Provenance {
+        how: "measured".into(),
+        machine: "m".into(),
+        what: format!("{id} test"),
+        repeats: 5,
+        spread: 0.01,
+        sampled: None,
+        measured_at: 1000,
+    });
+    r
+}
+
+fn cube(s: u64) -> Problem {
+    Problem::gemm(s, s, s, DType::F32)
+}
+
+/// A store with the naive loop at 1 GFLOP/s and OpenBLAS at 100 GFLOP/s
+/// (a little slower at the small sizes), sizes 64…512.
+fn estimator() -> (tempfile::TempDir, Estimator) {
+    let d = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(&d.path().join("r.sqlite3")).unwrap();
+    let m = machine();
+    let id = m.id();
+    for s in [64u64, 96, 128, 192, 256, 384, 512] {
+        let p = cube(s);
+        store.put_machine(&m).unwrap();
+        store
+            .try_put(&id, &p, &row("c-naive-O3", &p, p.flops() / 1e9, 1e-7))
+            .unwrap();
+        let rate = 100e9 * (s as f64 / 512.0).powf(0.3);
+        store
+            .try_put(&id, &p, &row("openblas", &p, p.flops() / rate, 3e-7))
+            .unwrap();
+    }
+    let e = Estimator::new(m, Some(store), None, None);
+    (d, e)
+}
+
+#[test]
+fn never_uses_the_model_even_where_measured() {
+    let (_d, e) = estimator();
+    assert_eq!(e.models.models.len(), 2);
+    let est = e.estimate(&cube(256), "c-naive-O3", MeasurePolicy::Never);
+    let aw = est.as_written.as_ref().unwrap();
+    assert!(
+        matches!(aw.source, Source::Predicted { points: 7, .. }),
+        "{:?}",
+        aw.source
+    );
+    assert!(aw.source.error().is_some());
+    // 1 GFLOP/s fitted: ~2 ns per output at K = 256 → within the LOO error.
+    let want = cube(256).flops() / 1e9;
+    assert!((aw.seconds_per_call / want - 1.0).abs() < 0.05);
+    let blas = est
+        .alternatives
+        .iter()
+        .find(|l| l.candidate == "openblas")
+        .unwrap();
+    assert!(matches!(blas.source, Source::Predicted { .. }));
+    assert!(blas.speedup.unwrap() > 20.0, "{blas:?}");
+    // The accuracy cost of a predicted line is typical, and says so.
+    assert!(!blas.accuracy.measured);
+    assert!(blas.accuracy.text.contains("typical for f32"));
+    assert!(
+        est.headline
+            .contains("per output here (predicted from 7 points, ±"),
+        "{}",
+        est.headline
+    );
+    assert!(
+        est.headline.contains("OpenBLAS") && est.headline.contains("faster (predicted"),
+        "{}",
+        est.headline
+    );
+    // Every line has a finite, positive time and a provenance text.
+    for l in est.alternatives.iter().chain(&est.elsewhere) {
+        assert!(
+            l.seconds_per_call.is_finite() && l.seconds_per_call > 0.0,
+            "{l:?}"
+        );
+        assert!(!l.source.short().is_empty());
+    }
+    // Candidates never measured here (NumPy, rust-gemm) come from the
+    // reference data, by nearest neighbour: this machine's descriptor is
+    // the shipped Xeon's.
+    let np = est
+        .alternatives
+        .iter()
+        .find(|l| l.candidate == "numpy")
+        .unwrap();
+    match &np.source {
+        Source::Reference { machines, .. } => {
+            assert!(machines[0].contains("Xeon"), "{machines:?}")
+        }
+        s => panic!("{s:?}"),
+    }
+    // No GPU here: the A100 lines come from the seed talk's table.
+    let tc = est
+        .elsewhere
+        .iter()
+        .find(|l| l.candidate == "cublas-f16-tc")
+        .unwrap();
+    assert!(
+        tc.sentence().starts_with("on an A100-class GPU, cuBLAS"),
+        "{}",
+        tc.sentence()
+    );
+    assert!(
+        tc.sentence().contains("reference data: NVIDIA A100"),
+        "{}",
+        tc.sentence()
+    );
+    assert!(
+        tc.source.text().contains("seed talk"),
+        "{}",
+        tc.source.text()
+    );
+    assert!(!tc.accuracy.measured && tc.accuracy.rel_error > 1e-4);
+}
+
+#[test]
+fn cached_counts_store_hits_as_measured_and_predicts_the_rest() {
+    let (_d, e) = estimator();
+    let est = e.estimate(&cube(256), "c-naive-O3", MeasurePolicy::Cached);
+    let aw = est.as_written.as_ref().unwrap();
+    assert!(
+        matches!(aw.source, Source::Measured { cached: true, .. }),
+        "{:?}",
+        aw.source
+    );
+    assert_eq!(aw.seconds_per_call, cube(256).flops() / 1e9);
+    assert!(aw.accuracy.measured && aw.accuracy.rel_error == 1e-7);
+    assert!(
+        est.headline.contains("(measured here earlier)"),
+        "{}",
+        est.headline
+    );
+    // Not stored at 300³: predicted.
+    let est = e.estimate(&cube(300), "c-naive-O3", MeasurePolicy::Cached);
+    assert!(matches!(
+        est.as_written.as_ref().unwrap().source,
+        Source::Predicted { .. }
+    ));
+    // Always without an engine cannot measure: same as cached.
+    let est = e.estimate(&cube(256), "c-naive-O3", MeasurePolicy::Always);
+    assert!(matches!(
+        est.as_written.as_ref().unwrap().source,
+        Source::Measured { .. }
+    ));
+}
+
+#[test]
+fn predictions_are_clamped_at_the_roofline() {
+    let (_d, e) = estimator();
+    // OpenBLAS's rate grows with size in the data: extrapolated to 65536³
+    // it would pass the 332.8 GFLOP/s peak; the bound holds it there.
+    let p = cube(65536);
+    let est = e.estimate(&p, "c-naive-O3", MeasurePolicy::Never);
+    let blas = est
+        .alternatives
+        .iter()
+        .find(|l| l.candidate == "openblas")
+        .unwrap();
+    match &blas.source {
+        Source::Predicted {
+            clamped,
+            extrapolated,
+            text,
+            ..
+        } => {
+            assert!(*clamped && *extrapolated, "{text}");
+            assert!(text.contains("roofline"), "{text}");
+        }
+        s => panic!("{s:?}"),
+    }
+    assert!(blas.gflops <= 332.8 + 1e-6, "{}", blas.gflops);
+    assert!(est.roofline.as_deref().unwrap().contains("332.8"));
+}
+
+#[test]
+fn crossover_is_stated_for_a_cpu_problem() {
+    let (_d, e) = estimator();
+    let small = e.estimate(&cube(64), "c-naive-O3", MeasurePolicy::Never);
+    let c = small.crossover.as_ref().unwrap();
+    assert!(!c.gpu_wins_here, "{c:?}");
+    assert!(
+        c.statement.contains("the GPU loses at this size"),
+        "{}",
+        c.statement
+    );
+    assert!(c.statement.contains("A100"), "{}", c.statement);
+    let big = e.estimate(&cube(4096), "c-naive-O3", MeasurePolicy::Never);
+    assert!(big.crossover.as_ref().unwrap().gpu_wins_here);
+}
+
+#[test]
+fn gpu_code_on_a_machine_without_gpu_is_estimated_from_the_reference() {
+    let (_d, e) = estimator();
+    let est = e.estimate(&cube(4096), "cuda-naive", MeasurePolicy::Never);
+    let aw = est.as_written.as_ref().unwrap();
+    assert_eq!(aw.place, "on an A100-class GPU");
+    assert!((aw.seconds_per_call - 0.02382).abs() < 1e-12);
+    let cublas = est
+        .faster()
+        .find(|l| l.candidate == "cublas-sgemm-pedantic")
+        .unwrap();
+    assert!((cublas.speedup.unwrap() - 0.02382 / 0.00714).abs() < 1e-9);
+    assert!(
+        est.headline.contains("on an A100-class GPU"),
+        "{}",
+        est.headline
+    );
+    assert!(est.crossover.is_none());
+}
+
+#[test]
+fn no_store_and_unknown_candidate_still_answer() {
+    let e = Estimator::new(machine(), None, None, None);
+    let est = e.estimate(&cube(1024), "c-naive-O3", MeasurePolicy::Cached);
+    // The shipped Xeon reference at 1024³: 6.60 s.
+    let aw = est.as_written.as_ref().unwrap();
+    assert!((aw.seconds_per_call - 6.60).abs() < 1e-9, "{aw:?}");
+    assert!(
+        aw.source.short().contains("reference data"),
+        "{}",
+        aw.source.short()
+    );
+    let mut bare = machine();
+    bare.cpu.mhz = None;
+    let e = Estimator::new(bare, None, None, None);
+    let est = e.estimate(&cube(100), "c-naive-O3", MeasurePolicy::Never);
+    assert!(est.as_written.is_none());
+    assert!(est.headline.contains("no estimate"), "{}", est.headline);
+    assert!(!est.unknown.is_empty());
+    assert_eq!(MeasurePolicy::parse("cached"), Some(MeasurePolicy::Cached));
+    assert_eq!(MeasurePolicy::parse("x"), None);
+}

@@ -1,0 +1,550 @@
+//! Reference data shipped with the binary (`microbench/data/reference.json`):
+//! timings on named machines, each row with its source, and the machines'
+//! descriptors (peak FP32 rate, bandwidth, cores, CPU or GPU). A
+//! nearest-neighbour model over the descriptors (linfa-nn) predicts a
+//! candidate's time on a machine between the reference points, and says
+//! which references it used.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use linfa_nn::distance::L2Dist;
+use linfa_nn::{CommonNearestNeighbour, NearestNeighbour};
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+
+use crate::ceilings;
+use crate::fingerprint::Machine;
+use crate::problem::{DType, Problem};
+
+/// The shipped file.
+pub const SHIPPED: &str = include_str!("../../data/reference.json");
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefMachine {
+    pub id: String,
+    pub name: String,
+    /// `an A100-class GPU`.
+    pub class: String,
+    /// `cpu` or `gpu`.
+    pub kind: String,
+    pub peak_fp32_gflops: f64,
+    /// `null` when not known.
+    pub bandwidth_gbs: Option<f64>,
+    pub cores: u32,
+    pub descriptor_source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefRow {
+    pub machine: String,
+    pub candidate: String,
+    pub label: String,
+    /// The cube size `size³`.
+    pub size: u64,
+    pub dtype: String,
+    /// The arithmetic done.
+    pub precision: String,
+    pub seconds: f64,
+    /// A key of `sources`.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reference {
+    pub schema_version: u32,
+    pub sources: BTreeMap<String, String>,
+    pub machines: Vec<RefMachine>,
+    pub rows: Vec<RefRow>,
+}
+
+/// What the nearest-neighbour model compares machines on.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Descriptor {
+    pub gpu: bool,
+    pub peak_fp32_gflops: f64,
+    pub bandwidth_gbs: Option<f64>,
+    pub cores: u32,
+}
+
+impl Descriptor {
+    /// This machine's CPU: the theoretical FP32 peak from the fingerprint
+    /// (`None` when not derivable), the measured bandwidth when given.
+    pub fn of_cpu(m: &Machine, bandwidth_gbs: Option<f64>) -> Option<Descriptor> {
+        let peak = ceilings::theoretical_fp32_peak(m)?;
+        Some(Descriptor {
+            gpu: false,
+            peak_fp32_gflops: peak.gflops,
+            bandwidth_gbs,
+            cores: peak.cores,
+        })
+    }
+
+    fn of_ref(m: &RefMachine) -> Descriptor {
+        Descriptor {
+            gpu: m.kind == "gpu",
+            peak_fp32_gflops: m.peak_fp32_gflops,
+            bandwidth_gbs: m.bandwidth_gbs.filter(|b| *b > 0.0),
+            cores: m.cores,
+        }
+    }
+
+    /// Coordinates: ln peak, ln cores, 10 for a GPU, and ln bandwidth when
+    /// `with_bw`.
+    fn coords(&self, with_bw: bool) -> Vec<f64> {
+        let mut v = vec![
+            self.peak_fp32_gflops.max(1e-3).ln(),
+            (self.cores.max(1) as f64).ln(),
+            if self.gpu { 10.0 } else { 0.0 },
+        ];
+        if with_bw {
+            v.push(self.bandwidth_gbs.unwrap_or(1.0).max(1e-3).ln());
+        }
+        v
+    }
+}
+
+/// How a candidate's time moves between machines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Scaling {
+    /// Naive loops run at memory-latency speed: roughly the same time on
+    /// any machine of the kind (no scaling).
+    None,
+    /// One thread of vector code: with the per-core peak.
+    CorePeak,
+    /// All cores (libraries, threaded kernels, GPUs): with the peak.
+    Peak,
+}
+
+pub fn scaling(candidate: &str) -> Scaling {
+    match candidate {
+        c if c.starts_with("c-naive") || c == "python-loop" => Scaling::None,
+        "c-blocked" => Scaling::CorePeak,
+        _ => Scaling::Peak,
+    }
+}
+
+/// One reference a prediction used.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Neighbour {
+    pub machine: String,
+    /// Distance in descriptor space (0 = the same descriptor).
+    pub distance: f64,
+    /// The reference row's own time at its size.
+    pub row_seconds: f64,
+    pub row_size: u64,
+    /// Its time moved to the query machine and the problem's size.
+    pub seconds: f64,
+    pub source: String,
+}
+
+/// A time from reference data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RefPrediction {
+    pub candidate: String,
+    pub label: String,
+    pub precision: String,
+    pub seconds: f64,
+    pub neighbours: Vec<Neighbour>,
+    /// Median relative error of this candidate's nearest-neighbour
+    /// prediction across the reference machines (leave-one-machine-out),
+    /// when two or more machines have it.
+    pub error: Option<f64>,
+    /// One line: where the number comes from and how it was moved.
+    pub text: String,
+}
+
+/// Rows of `candidate` on `machine`, the one nearest `p` in FLOPs, with the
+/// time moved to `p`'s size at constant GFLOP/s (rows of the problem's
+/// dtype preferred, else any).
+fn nearest_row<'a>(
+    rows: &'a [RefRow],
+    machine: &str,
+    candidate: &str,
+    p: &Problem,
+) -> Option<&'a RefRow> {
+    let dt = p.dtype.as_str();
+    let of = |same: bool| {
+        rows.iter()
+            .filter(|r| r.machine == machine && r.candidate == candidate)
+            .filter(|r| !same || r.dtype == dt)
+            .min_by(|a, b| {
+                let d = |r: &RefRow| (cube_flops(r.size).ln() - p.flops().ln()).abs();
+                d(a).total_cmp(&d(b))
+            })
+    };
+    of(true).or_else(|| of(false))
+}
+
+fn cube_flops(s: u64) -> f64 {
+    2.0 * (s as f64).powi(3)
+}
+
+fn size_scaled(r: &RefRow, p: &Problem) -> f64 {
+    r.seconds * p.flops() / cube_flops(r.size)
+}
+
+impl Reference {
+    pub fn parse(text: &str) -> Result<Reference, String> {
+        let r: Reference =
+            serde_json::from_str(text).map_err(|e| format!("reference data: {e}"))?;
+        for row in &r.rows {
+            if !r.machines.iter().any(|m| m.id == row.machine) {
+                return Err(format!(
+                    "reference data: row names unknown machine `{}`",
+                    row.machine
+                ));
+            }
+            if !r.sources.contains_key(&row.source) {
+                return Err(format!(
+                    "reference data: row names unknown source `{}`",
+                    row.source
+                ));
+            }
+            if !(row.seconds.is_finite() && row.seconds > 0.0 && row.size > 0) {
+                return Err(format!(
+                    "reference data: bad time for {} on {}",
+                    row.candidate, row.machine
+                ));
+            }
+            if DType::parse(&row.dtype).is_none() {
+                return Err(format!("reference data: bad dtype `{}`", row.dtype));
+            }
+        }
+        Ok(r)
+    }
+
+    /// The data shipped in the binary (empty, with the error on stderr, if
+    /// it does not parse; a test keeps it parsing).
+    pub fn shipped() -> &'static Reference {
+        static R: OnceLock<Reference> = OnceLock::new();
+        R.get_or_init(|| {
+            Reference::parse(SHIPPED).unwrap_or_else(|e| {
+                eprintln!("gemmscope: {e}");
+                Reference {
+                    schema_version: 1,
+                    sources: BTreeMap::new(),
+                    machines: Vec::new(),
+                    rows: Vec::new(),
+                }
+            })
+        })
+    }
+
+    pub fn machine(&self, id: &str) -> Option<&RefMachine> {
+        self.machines.iter().find(|m| m.id == id)
+    }
+
+    /// The source's description.
+    pub fn source<'a>(&'a self, key: &'a str) -> &'a str {
+        self.sources.get(key).map_or(key, |s| s.as_str())
+    }
+
+    /// Candidates with rows on `machine`.
+    pub fn candidates_on(&self, machine: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .rows
+            .iter()
+            .filter(|r| r.machine == machine)
+            .map(|r| r.candidate.as_str())
+            .collect();
+        v.dedup();
+        v
+    }
+
+    /// `candidate` on the named reference machine, moved to `p`'s size at
+    /// constant GFLOP/s (so an optimistic figure below the reference size).
+    pub fn at(&self, machine: &str, candidate: &str, p: &Problem) -> Option<RefPrediction> {
+        let m = self.machine(machine)?;
+        let r = nearest_row(&self.rows, machine, candidate, p)?;
+        let seconds = size_scaled(r, p);
+        let moved = if cube_flops(r.size) == p.flops() {
+            String::new()
+        } else {
+            format!(", scaled from {0}×{0}×{0} at the same GFLOP/s", r.size)
+        };
+        Some(RefPrediction {
+            candidate: candidate.into(),
+            label: r.label.clone(),
+            precision: r.precision.clone(),
+            seconds,
+            neighbours: vec![Neighbour {
+                machine: m.name.clone(),
+                distance: 0.0,
+                row_seconds: r.seconds,
+                row_size: r.size,
+                seconds,
+                source: r.source.clone(),
+            }],
+            error: None,
+            text: format!(
+                "reference data from {} on {}{moved}",
+                short_source(&r.source),
+                m.name
+            ),
+        })
+    }
+
+    /// Nearest-neighbour prediction of `candidate` for `p` on a machine
+    /// described by `query`, from the (at most `k`) reference machines
+    /// nearest in descriptor space that have the candidate. Each
+    /// neighbour's time is moved to `p`'s size at constant GFLOP/s and to
+    /// the query machine by [`scaling`]; the prediction is their
+    /// inverse-distance-weighted geometric mean (an exact descriptor match
+    /// is used alone). `exclude` leaves one machine out (validation).
+    pub fn predict(
+        &self,
+        query: &Descriptor,
+        candidate: &str,
+        p: &Problem,
+        k: usize,
+        exclude: Option<&str>,
+    ) -> Option<RefPrediction> {
+        let have: Vec<&RefMachine> = self
+            .machines
+            .iter()
+            .filter(|m| Some(m.id.as_str()) != exclude)
+            .filter(|m| Descriptor::of_ref(m).gpu == query.gpu)
+            .filter(|m| nearest_row(&self.rows, &m.id, candidate, p).is_some())
+            .collect();
+        if have.is_empty() || k == 0 {
+            return None;
+        }
+        let with_bw = query.bandwidth_gbs.is_some()
+            && have
+                .iter()
+                .all(|m| m.bandwidth_gbs.is_some_and(|b| b > 0.0));
+        let pts: Vec<Vec<f64>> = have
+            .iter()
+            .map(|m| Descriptor::of_ref(m).coords(with_bw))
+            .collect();
+        let dim = pts[0].len();
+        let batch = Array2::from_shape_fn((pts.len(), dim), |(i, j)| pts[i][j]);
+        let index = CommonNearestNeighbour::LinearSearch
+            .from_batch(&batch, L2Dist)
+            .ok()?;
+        let q = Array1::from(query.coords(with_bw));
+        let found = index.k_nearest(q.view(), k).ok()?;
+        let mut neighbours = Vec::new();
+        for (pt, i) in found {
+            let m = have[i];
+            let r = nearest_row(&self.rows, &m.id, candidate, p)?;
+            let d = pt
+                .iter()
+                .zip(q.iter())
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                .sqrt();
+            let md = Descriptor::of_ref(m);
+            let factor = match scaling(candidate) {
+                Scaling::None => 1.0,
+                Scaling::Peak => md.peak_fp32_gflops / query.peak_fp32_gflops,
+                Scaling::CorePeak => {
+                    (md.peak_fp32_gflops / md.cores.max(1) as f64)
+                        / (query.peak_fp32_gflops / query.cores.max(1) as f64)
+                }
+            };
+            neighbours.push(Neighbour {
+                machine: m.name.clone(),
+                distance: d,
+                row_seconds: r.seconds,
+                row_size: r.size,
+                seconds: size_scaled(r, p) * factor,
+                source: r.source.clone(),
+            });
+        }
+        if neighbours.iter().any(|n| n.distance < 1e-6) {
+            neighbours.retain(|n| n.distance < 1e-6);
+        }
+        let ln_t = if neighbours[0].distance < 1e-6 {
+            neighbours.iter().map(|n| n.seconds.ln()).sum::<f64>() / neighbours.len() as f64
+        } else {
+            let w: Vec<f64> = neighbours.iter().map(|n| 1.0 / n.distance).collect();
+            let sw: f64 = w.iter().sum();
+            neighbours
+                .iter()
+                .zip(&w)
+                .map(|(n, w)| w * n.seconds.ln())
+                .sum::<f64>()
+                / sw
+        };
+        let seconds = ln_t.exp();
+        if !(seconds.is_finite() && seconds > 0.0) {
+            return None;
+        }
+        let first = nearest_row(&self.rows, &have[0].id, candidate, p)?;
+        let used: Vec<String> = neighbours
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} ({}, {}³)",
+                    n.machine,
+                    short_source(&n.source),
+                    n.row_size
+                )
+            })
+            .collect();
+        let error = if exclude.is_none() {
+            self.nn_error(candidate, k)
+        } else {
+            None
+        };
+        let how = match scaling(candidate) {
+            Scaling::None => "same time on any machine of the kind",
+            Scaling::CorePeak => "scaled by per-core peak",
+            Scaling::Peak => "scaled by peak FP32 rate",
+        };
+        Some(RefPrediction {
+            candidate: candidate.into(),
+            label: first.label.clone(),
+            precision: first.precision.clone(),
+            seconds,
+            error,
+            text: format!(
+                "reference data, nearest machines {} ({how}; sizes moved at the same GFLOP/s)",
+                used.join(", ")
+            ),
+            neighbours,
+        })
+    }
+
+    /// Leave-one-machine-out median relative error of [`Reference::predict`]
+    /// for `candidate`, over the reference machines that have it at its
+    /// largest size; `None` with fewer than two.
+    pub fn nn_error(&self, candidate: &str, k: usize) -> Option<f64> {
+        let mut errs = Vec::new();
+        for m in &self.machines {
+            let Some(r) = self
+                .rows
+                .iter()
+                .filter(|r| r.machine == m.id && r.candidate == candidate)
+                .max_by_key(|r| r.size)
+            else {
+                continue;
+            };
+            let Some(dt) = DType::parse(&r.dtype) else {
+                continue;
+            };
+            let p = Problem::gemm(r.size, r.size, r.size, dt);
+            if let Some(pr) = self.predict(&Descriptor::of_ref(m), candidate, &p, k, Some(&m.id)) {
+                errs.push((pr.seconds / r.seconds - 1.0).abs());
+            }
+        }
+        (!errs.is_empty()).then(|| crate::stats::median(&errs))
+    }
+}
+
+/// `the seed talk's table` / `gemmscope's measurements`.
+pub fn short_source(key: &str) -> &'static str {
+    match key {
+        "seed-talk" => "the seed talk's table",
+        "gemmscope-xeon-2c" => "gemmscope's measurements on that machine",
+        "spec" => "vendor specifications",
+        _ => "reference data",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_data_parses_and_every_row_has_provenance() {
+        let r = Reference::parse(SHIPPED).unwrap();
+        assert!(r.rows.len() >= 20);
+        for row in &r.rows {
+            assert!(!r.source(&row.source).is_empty());
+            assert!(r.machine(&row.machine).is_some());
+        }
+        // The seed talk's A100 tensor-core figure is there.
+        let p = Problem::gemm(4096, 4096, 4096, DType::F16);
+        let a = r.at("a100", "cublas-f16-tc", &p).unwrap();
+        assert!((a.seconds - 0.00058).abs() < 1e-12);
+        assert!(a.text.contains("seed talk"), "{}", a.text);
+        assert_eq!(Reference::shipped().rows.len(), r.rows.len());
+        assert!(Reference::parse("{}").is_err());
+    }
+
+    #[test]
+    fn size_scaling_is_constant_rate_and_says_so() {
+        let r = Reference::shipped();
+        let p = Problem::gemm(2048, 2048, 2048, DType::F32);
+        let a = r.at("a100", "cublas-sgemm-pedantic", &p).unwrap();
+        assert!((a.seconds - 0.00714 / 8.0).abs() < 1e-12);
+        assert!(a.text.contains("scaled from 4096"), "{}", a.text);
+        // Nearest size wins: 1024³ on the Xeon comes from the 1024 row.
+        let p = Problem::gemm(1024, 1024, 1024, DType::F32);
+        let x = r.at("xeon-2c-avx512", "openblas", &p).unwrap();
+        assert!((x.seconds - 0.00668).abs() < 1e-12);
+    }
+
+    fn test_reference() -> Reference {
+        let m = |id: &str, peak: f64, cores: u32| RefMachine {
+            id: id.into(),
+            name: format!("machine {id}"),
+            class: id.into(),
+            kind: "cpu".into(),
+            peak_fp32_gflops: peak,
+            bandwidth_gbs: None,
+            cores,
+            descriptor_source: "test".into(),
+        };
+        let row = |machine: &str, candidate: &str, seconds: f64| RefRow {
+            machine: machine.into(),
+            candidate: candidate.into(),
+            label: candidate.into(),
+            size: 1000,
+            dtype: "f32".into(),
+            precision: "f32".into(),
+            seconds,
+            source: "t".into(),
+        };
+        Reference {
+            schema_version: 1,
+            sources: [("t".to_string(), "test".to_string())].into(),
+            machines: vec![
+                m("small", 100.0, 2),
+                m("mid", 1000.0, 16),
+                m("big", 10000.0, 128),
+            ],
+            rows: vec![
+                row("small", "lib", 20.0),
+                row("mid", "lib", 2.0),
+                row("big", "lib", 0.2),
+                row("small", "c-naive-O1", 100.0),
+                row("big", "c-naive-O1", 50.0),
+            ],
+        }
+    }
+
+    #[test]
+    fn nearest_neighbours_are_named_and_interpolate() {
+        let r = test_reference();
+        let p = Problem::gemm(1000, 1000, 1000, DType::F32);
+        // A machine between small and mid: peak 300 on 4 cores.
+        let q = Descriptor {
+            gpu: false,
+            peak_fp32_gflops: 300.0,
+            bandwidth_gbs: None,
+            cores: 4,
+        };
+        let pr = r.predict(&q, "lib", &p, 2, None).unwrap();
+        let names: Vec<&str> = pr.neighbours.iter().map(|n| n.machine.as_str()).collect();
+        assert_eq!(names, ["machine small", "machine mid"]);
+        // Rate ∝ peak on every reference: 100 GFLOP/s per 20 s → 6.67 s.
+        assert!((pr.seconds - 20.0 / 3.0).abs() < 1e-6, "{}", pr.seconds);
+        assert!(pr.text.contains("machine small") && pr.text.contains("machine mid"));
+        // The model is exact on this data, so its validation error is ~0.
+        assert!(pr.error.unwrap() < 1e-9);
+        // Naive loops are not scaled: between 100 s and 50 s.
+        let n = r.predict(&q, "c-naive-O1", &p, 2, None).unwrap();
+        assert!(n.seconds < 100.0 && n.seconds > 50.0);
+        // An exact descriptor match is used alone.
+        let exact = Descriptor::of_ref(&r.machines[1]);
+        let e = r.predict(&exact, "lib", &p, 2, None).unwrap();
+        assert!((e.seconds - 2.0).abs() < 1e-9);
+        assert!(r.predict(&q, "nothing", &p, 2, None).is_none());
+        let gq = Descriptor { gpu: true, ..q };
+        assert!(r.predict(&gq, "lib", &p, 2, None).is_none());
+    }
+}
