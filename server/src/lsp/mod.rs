@@ -954,3 +954,22 @@ fn full_report(items: Vec<Diagnostic>) -> DocumentDiagnosticReportResult {
 pub fn settings_json(v: Value) -> Value {
     serde_json::json!({ "gemmscope": v })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_a_handler_is_caught_and_the_caller_goes_on() {
+        assert_eq!(guard("ok", || 3), Some(3));
+        let r: Option<()> = guard("boom", || panic!("handler bug"));
+        assert_eq!(r, None);
+        // State behind a poisoned mutex stays usable.
+        let m = Mutex::new(1);
+        let _ = guard("poison", || {
+            let _g = m.lock().unwrap();
+            panic!("while holding the lock");
+        });
+        assert_eq!(*lock(&m), 1);
+    }
+}
