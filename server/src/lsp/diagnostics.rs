@@ -87,8 +87,8 @@ pub fn diagnostic(
     s: &Settings,
 ) -> Diagnostic {
     let range = range_of(text, starts, f.range.start_byte, f.range.end_byte);
-    let mut related = Vec::new();
-    let mut seen = Vec::new();
+    // Each defining name once, with every role it gives a value to.
+    let mut defs: Vec<(String, u64, Vec<&str>)> = Vec::new();
     for (role, d) in [
         ("M", &f.dims.m),
         ("N", &f.dims.n),
@@ -97,21 +97,26 @@ pub fn diagnostic(
     ] {
         let Some(d) = d else { continue };
         let Some(v) = d.value else { continue };
-        if seen.contains(&d.expr) {
-            continue;
-        }
-        if let Some((a0, a1)) = definition_of(text, &d.expr) {
-            seen.push(d.expr.clone());
-            related.push(DiagnosticRelatedInformation {
-                location: Location::new(uri.clone(), range_of(text, starts, a0, a1)),
-                message: if d.expr == role {
-                    format!("{role} = {v} (defined here)")
-                } else {
-                    format!("{role} = {} = {v} (defined here)", d.expr)
-                },
-            });
+        match defs.iter_mut().find(|x| x.0 == d.expr) {
+            Some(x) => x.2.push(role),
+            None => defs.push((d.expr.clone(), v, vec![role])),
         }
     }
+    let related: Vec<DiagnosticRelatedInformation> = defs
+        .into_iter()
+        .filter_map(|(expr, v, roles)| {
+            let (a0, a1) = definition_of(text, &expr)?;
+            let roles = roles.join(", ");
+            Some(DiagnosticRelatedInformation {
+                location: Location::new(uri.clone(), range_of(text, starts, a0, a1)),
+                message: if roles == expr {
+                    format!("{roles} = {v} (defined here)")
+                } else {
+                    format!("{roles} = {expr} = {v} (defined here)")
+                },
+            })
+        })
+        .collect();
     let href = format!("{}#{}", s.rules_url, f.code.to_ascii_lowercase());
     Diagnostic {
         range,
