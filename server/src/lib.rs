@@ -5,4 +5,5 @@
 pub mod advice;
 pub mod bench;
 pub mod check;
+pub mod lsp;
 pub mod report;

@@ -29,6 +29,8 @@ enum Command {
     Check(CheckArgs),
     /// Measure candidate implementations of a problem on this machine.
     Bench(BenchArgs),
+    /// The language server: LSP over stdin/stdout (see docs/lsp.md).
+    Serve,
     /// The sandboxed benchmark child (job JSON on stdin, reply on stdout).
     #[command(name = "__bench-child", hide = true)]
     BenchChild,
@@ -199,6 +201,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
         Command::Bench(args) => run_bench(args),
+        Command::Serve => ExitCode::from(gemmscope::lsp::run_stdio() as u8),
         Command::BenchChild => ExitCode::from(bench::child() as u8),
     }
 }

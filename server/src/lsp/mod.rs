@@ -1,0 +1,975 @@
+//! `gemmscope serve`: the language server. LSP over stdio on tokio
+//! (tower-lsp-server). Only this module knows LSP types; the trait methods
+//! of [`Backend`] forward to [`Core`], whose logic lives in plain functions
+//! in the submodules (documents, diagnostics, hover, inlay hints,
+//! progress) and which never blocks the reactor: analyses run on a
+//! snapshot in `spawn_blocking`, benchmarks on their own thread.
+
+pub mod advisor;
+pub mod analysis;
+pub mod config;
+pub mod diagnostics;
+pub mod documents;
+pub mod frames;
+pub mod hover;
+pub mod inlay;
+pub mod measure;
+pub mod progress;
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use gemmscope_analyzers::{Finding, Lang};
+use gemmscope_microbench::store::problem_key;
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower_lsp_server::jsonrpc::Result as RpcResult;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use advisor::{Advisor, StoreAdvisor, StoreSource};
+use analysis::{Limits, Outcome};
+use config::Settings;
+use documents::Documents;
+use measure::{Event, MeasureConfig, Measurer};
+
+/// How the server is started.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The benchmark child command (`gemmscope __bench-child`).
+    pub bench_child: Vec<OsString>,
+}
+
+impl ServeOptions {
+    /// The child is this executable.
+    pub fn from_current_exe() -> ServeOptions {
+        let exe = std::env::current_exe()
+            .map(PathBuf::into_os_string)
+            .unwrap_or_else(|_| "gemmscope".into());
+        ServeOptions {
+            bench_child: vec![exe, "__bench-child".into()],
+        }
+    }
+}
+
+/// Serves LSP on `input`/`output` until `exit`.
+pub async fn serve<I, O>(input: I, output: O, opts: ServeOptions)
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite,
+{
+    let (service, socket) = LspService::build(|client| Backend::new(client, opts))
+        .custom_method("window/workDoneProgress/cancel", Backend::cancel_progress)
+        .custom_method(frames::MALFORMED_METHOD, Backend::malformed)
+        .finish();
+    // Malformed frames are answered, not fatal: see `frames`.
+    let (to_server, from_filter) = tokio::io::duplex(1 << 20);
+    let filter = tokio::spawn(frames::filter(input, to_server));
+    Server::new(from_filter, output, socket)
+        .serve(service)
+        .await;
+    filter.abort();
+}
+
+/// `gemmscope serve`: a tokio runtime on stdio; the exit status.
+pub fn run_stdio() -> i32 {
+    // Deeply nested input recurses in the analyzers: give every thread
+    // (the blocking pool included) room beyond the `maxNesting` guard.
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(64 << 20)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gemmscope serve: cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    rt.block_on(serve(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        ServeOptions::from_current_exe(),
+    ));
+    // A read of stdin may still be pending on a blocking thread: do not
+    // wait for it (nor for an analysis that outlived its budget).
+    rt.shutdown_background();
+    0
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `f`, catching a panic: logged on stderr, `None` returned.
+fn guard<R>(what: &str, f: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => Some(r),
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            eprintln!("gemmscope serve: panic in {what}: {msg}; carrying on");
+            None
+        }
+    }
+}
+
+/// The result of the newest analysis of one document.
+pub struct Analyzed {
+    pub version: Option<i32>,
+    pub text: Arc<String>,
+    pub starts: Vec<usize>,
+    pub findings: Vec<Finding>,
+}
+
+/// What the client said it supports.
+#[derive(Clone, Copy, Debug, Default)]
+struct Caps {
+    pull_diagnostics: bool,
+    diagnostic_refresh: bool,
+    work_done_progress: bool,
+    inlay_refresh: bool,
+    watch_dynamic: bool,
+}
+
+/// The server's state and logic, free of the transport.
+pub struct Core {
+    client: Client,
+    opts: ServeOptions,
+    docs: Mutex<Documents>,
+    analyses: Mutex<HashMap<Uri, Arc<Analyzed>>>,
+    running: Mutex<HashSet<Uri>>,
+    analysed: tokio::sync::Notify,
+    settings: RwLock<Settings>,
+    caps: Mutex<Caps>,
+    advisor: RwLock<Arc<dyn Advisor>>,
+    source: Mutex<Option<(Arc<gemmscope_microbench::store::Store>, String, String)>>,
+    fresh: Arc<Mutex<HashSet<(String, String)>>>,
+    measurer: Mutex<Option<Measurer>>,
+    /// Problem keys already queued (a problem is measured once per server).
+    requested: Mutex<HashSet<String>>,
+    /// Outstanding jobs, and whether the client shows their progress.
+    jobs: Mutex<HashMap<u64, bool>>,
+    events_tx: tokio::sync::mpsc::UnboundedSender<Event>,
+    events_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Event>>>,
+    folders: Mutex<Vec<PathBuf>>,
+}
+
+/// The `LanguageServer` implementation: one-line forwards into [`Core`].
+pub struct Backend {
+    core: Arc<Core>,
+}
+
+impl Backend {
+    pub fn new(client: Client, opts: ServeOptions) -> Backend {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let fresh = Arc::new(Mutex::new(HashSet::new()));
+        let settings = Settings::default();
+        let advisor = Arc::new(StoreAdvisor {
+            source: None,
+            not_measured: settings.measurement_allowed().err().map(String::from),
+            fresh: fresh.clone(),
+        });
+        Backend {
+            core: Arc::new(Core {
+                client,
+                opts,
+                docs: Mutex::default(),
+                analyses: Mutex::default(),
+                running: Mutex::default(),
+                analysed: tokio::sync::Notify::new(),
+                settings: RwLock::new(settings),
+                caps: Mutex::default(),
+                advisor: RwLock::new(advisor),
+                source: Mutex::new(None),
+                fresh,
+                measurer: Mutex::new(None),
+                requested: Mutex::default(),
+                jobs: Mutex::default(),
+                events_tx: tx,
+                events_rx: Mutex::new(Some(rx)),
+                folders: Mutex::default(),
+            }),
+        }
+    }
+
+    async fn cancel_progress(&self, params: WorkDoneProgressCancelParams) {
+        self.core.cancel_progress(params)
+    }
+
+    /// A malformed message (see `frames`): a JSON-RPC parse error.
+    async fn malformed(&self, params: Value) -> RpcResult<Value> {
+        let reason = params["reason"].as_str().unwrap_or("malformed message");
+        eprintln!("gemmscope serve: malformed message: {reason}");
+        Err(tower_lsp_server::jsonrpc::Error {
+            code: tower_lsp_server::jsonrpc::ErrorCode::ParseError,
+            message: format!("malformed message: {reason}").into(),
+            data: None,
+        })
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, p: InitializeParams) -> RpcResult<InitializeResult> {
+        Ok(self.core.initialize(p))
+    }
+    async fn initialized(&self, _: InitializedParams) {
+        self.core.clone().initialized().await
+    }
+    async fn shutdown(&self) -> RpcResult<()> {
+        Ok(())
+    }
+    async fn did_open(&self, p: DidOpenTextDocumentParams) {
+        self.core.clone().did_open(p)
+    }
+    async fn did_change(&self, p: DidChangeTextDocumentParams) {
+        self.core.clone().did_change(p)
+    }
+    async fn did_close(&self, p: DidCloseTextDocumentParams) {
+        self.core.clone().did_close(p).await
+    }
+    async fn did_change_configuration(&self, p: DidChangeConfigurationParams) {
+        self.core.clone().did_change_configuration(p).await
+    }
+    async fn did_change_watched_files(&self, p: DidChangeWatchedFilesParams) {
+        self.core.clone().did_change_watched_files(p).await
+    }
+    async fn did_change_workspace_folders(&self, p: DidChangeWorkspaceFoldersParams) {
+        self.core.clone().did_change_workspace_folders(p).await
+    }
+    async fn hover(&self, p: HoverParams) -> RpcResult<Option<Hover>> {
+        Ok(self.core.hover(p).await)
+    }
+    async fn inlay_hint(&self, p: InlayHintParams) -> RpcResult<Option<Vec<InlayHint>>> {
+        Ok(self.core.inlay_hint(p).await)
+    }
+    async fn diagnostic(
+        &self,
+        p: DocumentDiagnosticParams,
+    ) -> RpcResult<DocumentDiagnosticReportResult> {
+        Ok(self.core.diagnostic(p).await)
+    }
+}
+
+/// The analyzers' path for a URI: the file path, or the URI's path for
+/// unsaved documents (`untitled:a.c`).
+fn path_of(uri: &Uri) -> (String, bool) {
+    match uri.to_file_path() {
+        Some(p) if uri.scheme().as_str() == "file" => (p.to_string_lossy().into_owned(), true),
+        _ => (uri.path().as_str().to_string(), false),
+    }
+}
+
+impl Core {
+    async fn log(&self, typ: MessageType, msg: String) {
+        eprintln!("gemmscope serve: {msg}");
+        self.client.log_message(typ, msg).await;
+    }
+
+    fn limits(&self) -> Limits {
+        let s = read(&self.settings);
+        Limits {
+            max_bytes: s.max_file_bytes,
+            max_nesting: s.max_nesting,
+        }
+    }
+
+    fn initialize(&self, p: InitializeParams) -> InitializeResult {
+        let caps = &p.capabilities;
+        let c = Caps {
+            pull_diagnostics: caps
+                .text_document
+                .as_ref()
+                .and_then(|t| t.diagnostic.as_ref())
+                .is_some(),
+            diagnostic_refresh: caps
+                .workspace
+                .as_ref()
+                .and_then(|w| w.diagnostics.as_ref())
+                .and_then(|d| d.refresh_support)
+                .unwrap_or(false),
+            work_done_progress: caps
+                .window
+                .as_ref()
+                .and_then(|w| w.work_done_progress)
+                .unwrap_or(false),
+            inlay_refresh: caps
+                .workspace
+                .as_ref()
+                .and_then(|w| w.inlay_hint.as_ref())
+                .and_then(|i| i.refresh_support)
+                .unwrap_or(false),
+            watch_dynamic: caps
+                .workspace
+                .as_ref()
+                .and_then(|w| w.did_change_watched_files.as_ref())
+                .and_then(|d| d.dynamic_registration)
+                .unwrap_or(false),
+        };
+        *lock(&self.caps) = c;
+        if let Some(o) = &p.initialization_options {
+            for bad in write(&self.settings).update(o) {
+                eprintln!("gemmscope serve: {bad}");
+            }
+        }
+        let mut folders: Vec<PathBuf> = p
+            .workspace_folders
+            .iter()
+            .flatten()
+            .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        #[allow(deprecated)]
+        if folders.is_empty() {
+            if let Some(root) = p.root_uri.as_ref().and_then(|u| u.to_file_path()) {
+                folders.push(root.into_owned());
+            }
+        }
+        *lock(&self.folders) = folders;
+        InitializeResult {
+            capabilities: ServerCapabilities {
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        ..Default::default()
+                    },
+                )),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                inlay_hint_provider: Some(OneOf::Left(true)),
+                diagnostic_provider: c.pull_diagnostics.then(|| {
+                    DiagnosticServerCapabilities::Options(DiagnosticOptions {
+                        identifier: Some("gemmscope".into()),
+                        inter_file_dependencies: false,
+                        workspace_diagnostics: false,
+                        work_done_progress_options: Default::default(),
+                    })
+                }),
+                workspace: Some(WorkspaceServerCapabilities {
+                    workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                        supported: Some(true),
+                        change_notifications: Some(OneOf::Left(true)),
+                    }),
+                    file_operations: None,
+                }),
+                ..Default::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "gemmscope".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            offset_encoding: None,
+        }
+    }
+
+    async fn initialized(self: Arc<Self>) {
+        if let Some(rx) = lock(&self.events_rx).take() {
+            tokio::spawn(self.clone().pump(rx));
+        }
+        let allowed = read(&self.settings).measurement_allowed();
+        self.log(
+            MessageType::INFO,
+            match allowed {
+                Ok(()) => "gemmscope ready; measurement on".into(),
+                Err(why) => format!("gemmscope ready; not measuring: {why}"),
+            },
+        )
+        .await;
+        if allowed.is_ok() {
+            self.start_measurer();
+        }
+        if lock(&self.caps).watch_dynamic {
+            let opts = DidChangeWatchedFilesRegistrationOptions {
+                watchers: vec![FileSystemWatcher {
+                    glob_pattern: GlobPattern::String(
+                        "**/*.{c,h,cu,cuh,cc,cpp,cxx,hpp,hh,hxx,py,pyi}".into(),
+                    ),
+                    kind: None,
+                }],
+            };
+            let reg = Registration {
+                id: "gemmscope-watch".into(),
+                method: "workspace/didChangeWatchedFiles".into(),
+                register_options: serde_json::to_value(opts).ok(),
+            };
+            if let Err(e) = self.client.register_capability(vec![reg]).await {
+                eprintln!("gemmscope serve: cannot register file watchers: {e}");
+            }
+        }
+        let folders = lock(&self.folders).clone();
+        self.scan_folders(folders).await;
+    }
+
+    /// Reads the supported files under `folders` (honouring .gitignore) and
+    /// analyses them.
+    async fn scan_folders(self: &Arc<Self>, folders: Vec<PathBuf>) {
+        if folders.is_empty() {
+            return;
+        }
+        let max = read(&self.settings).max_file_bytes as u64;
+        let found = tokio::task::spawn_blocking(move || {
+            let mut v = Vec::new();
+            for f in folders {
+                for e in ignore::WalkBuilder::new(&f).build().flatten() {
+                    let p = e.path();
+                    if v.len() >= 5000 {
+                        break;
+                    }
+                    if e.file_type().is_some_and(|t| t.is_file())
+                        && Lang::from_path(&p.to_string_lossy()).is_some()
+                        && e.metadata().is_ok_and(|m| m.len() <= max)
+                    {
+                        v.push(p.to_path_buf());
+                    }
+                }
+            }
+            v
+        })
+        .await
+        .unwrap_or_default();
+        for p in found {
+            self.load_from_disk(&p).await;
+        }
+    }
+
+    async fn load_from_disk(self: &Arc<Self>, p: &Path) {
+        let Some(uri) = Uri::from_file_path(p) else {
+            return;
+        };
+        let path = p.to_path_buf();
+        let text = tokio::task::spawn_blocking(move || std::fs::read(&path))
+            .await
+            .ok()
+            .and_then(|r| r.ok());
+        let Some(bytes) = text else { return };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if lock(&self.docs).set_from_disk(uri.clone(), text) {
+            self.schedule(uri);
+        }
+    }
+
+    fn did_open(self: Arc<Self>, p: DidOpenTextDocumentParams) {
+        let d = p.text_document;
+        lock(&self.docs).open(d.uri.clone(), d.text, d.version);
+        self.schedule(d.uri);
+    }
+
+    fn did_change(self: Arc<Self>, p: DidChangeTextDocumentParams) {
+        let uri = p.text_document.uri;
+        let r = guard("didChange", || {
+            lock(&self.docs).change(&uri, p.text_document.version, &p.content_changes)
+        });
+        match r {
+            Some(Ok(())) => self.schedule(uri),
+            Some(Err(e)) => eprintln!("gemmscope serve: {}: {e}", uri.as_str()),
+            None => {}
+        }
+    }
+
+    async fn did_close(self: Arc<Self>, p: DidCloseTextDocumentParams) {
+        let uri = p.text_document.uri;
+        lock(&self.docs).close(&uri);
+        lock(&self.analyses).remove(&uri);
+        self.update_wanted();
+        if !lock(&self.caps).pull_diagnostics {
+            self.client.publish_diagnostics(uri, vec![], None).await;
+        }
+    }
+
+    async fn did_change_configuration(self: Arc<Self>, p: DidChangeConfigurationParams) {
+        let (before, after, bad) = {
+            let mut s = write(&self.settings);
+            let before = s.clone();
+            let bad = s.update(&p.settings);
+            (before, s.clone(), bad)
+        };
+        for b in bad {
+            self.log(MessageType::WARNING, b).await;
+        }
+        if before == after {
+            return;
+        }
+        match after.measurement_allowed() {
+            Ok(()) => self.start_measurer(),
+            Err(why) => {
+                // Stop what is queued; a later `trusted`/`measure` asks again.
+                if let Some(m) = lock(&self.measurer).as_ref() {
+                    for j in lock(&self.jobs).keys() {
+                        m.cancel(*j);
+                    }
+                }
+                lock(&self.requested).clear();
+                self.set_advisor(None, Some(why.into()));
+            }
+        }
+        self.request_all();
+        self.republish_all().await;
+        if before.inlay_hints != after.inlay_hints && lock(&self.caps).inlay_refresh {
+            let _ = self.client.inlay_hint_refresh().await;
+        }
+    }
+
+    async fn did_change_watched_files(self: Arc<Self>, p: DidChangeWatchedFilesParams) {
+        for ch in p.changes {
+            let Some(path) = ch.uri.to_file_path().map(|p| p.into_owned()) else {
+                continue;
+            };
+            if Lang::from_path(&path.to_string_lossy()).is_none() {
+                continue;
+            }
+            if ch.typ == FileChangeType::DELETED {
+                let removed = {
+                    let mut d = lock(&self.docs);
+                    let on_disk_only = d.get(&ch.uri).is_some_and(|x| !x.open);
+                    on_disk_only && d.close(&ch.uri)
+                };
+                if removed {
+                    lock(&self.analyses).remove(&ch.uri);
+                    self.client.publish_diagnostics(ch.uri, vec![], None).await;
+                }
+            } else {
+                self.load_from_disk(&path).await;
+            }
+        }
+    }
+
+    async fn did_change_workspace_folders(self: Arc<Self>, p: DidChangeWorkspaceFoldersParams) {
+        let added: Vec<PathBuf> = p
+            .event
+            .added
+            .iter()
+            .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        lock(&self.folders).extend(added.iter().cloned());
+        self.scan_folders(added).await;
+    }
+
+    /// Analyses `uri` now unless an analysis of it is running (that one
+    /// runs again on the newest text when it finishes).
+    fn schedule(self: &Arc<Self>, uri: Uri) {
+        if !lock(&self.running).insert(uri.clone()) {
+            return;
+        }
+        tokio::spawn(self.clone().analyse_loop(uri));
+    }
+
+    async fn analyse_loop(self: Arc<Self>, uri: Uri) {
+        loop {
+            let snap = lock(&self.docs).get(&uri).cloned();
+            let Some(doc) = snap else {
+                lock(&self.running).remove(&uri);
+                return;
+            };
+            let (path, on_disk) = path_of(&uri);
+            let limits = self.limits();
+            let timeout = Duration::from_millis(read(&self.settings).analysis_timeout_ms);
+            let text = doc.text.clone();
+            let job =
+                tokio::task::spawn_blocking(move || analysis::run(&path, &text, on_disk, limits));
+            let outcome = match tokio::time::timeout(timeout, job).await {
+                Ok(Ok(o)) => o,
+                Ok(Err(e)) => Outcome::Skipped(format!(
+                    "{}: the analysis failed ({e}); not analysed",
+                    uri.as_str()
+                )),
+                Err(_) => Outcome::Skipped(format!(
+                    "{}: the analysis took longer than {} ms (analysisTimeoutMs); abandoned",
+                    uri.as_str(),
+                    timeout.as_millis()
+                )),
+            };
+            let findings = match outcome {
+                Outcome::Findings(f) => f,
+                Outcome::Skipped(why) => {
+                    self.log(MessageType::WARNING, why).await;
+                    Vec::new()
+                }
+            };
+            // Commit only if no newer text arrived meanwhile.
+            let analyzed = {
+                let docs = lock(&self.docs);
+                let current = docs
+                    .get(&uri)
+                    .is_some_and(|d| Arc::ptr_eq(&d.text, &doc.text) && d.version == doc.version);
+                if !current {
+                    continue;
+                }
+                let a = Arc::new(Analyzed {
+                    version: doc.version,
+                    starts: documents::line_starts(&doc.text),
+                    text: doc.text.clone(),
+                    findings,
+                });
+                lock(&self.analyses).insert(uri.clone(), a.clone());
+                lock(&self.running).remove(&uri);
+                a
+            };
+            self.analysed.notify_waiters();
+            self.update_wanted();
+            self.request_measurements(&analyzed.findings);
+            self.publish(&uri, analyzed).await;
+            return;
+        }
+    }
+
+    /// The diagnostics of one analysis, with the current advice.
+    async fn diagnostics_of(&self, uri: &Uri, a: Arc<Analyzed>) -> Vec<Diagnostic> {
+        let advisor = read(&self.advisor).clone();
+        let settings = read(&self.settings).clone();
+        let uri = uri.clone();
+        tokio::task::spawn_blocking(move || {
+            guard("diagnostics", || {
+                a.findings
+                    .iter()
+                    .map(|f| {
+                        let adv = advisor.advise(f);
+                        diagnostics::diagnostic(&uri, &a.text, &a.starts, f, &adv, &settings)
+                    })
+                    .collect()
+            })
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+    }
+
+    async fn publish(&self, uri: &Uri, a: Arc<Analyzed>) {
+        let caps = *lock(&self.caps);
+        if caps.pull_diagnostics {
+            if caps.diagnostic_refresh {
+                let _ = self.client.workspace_diagnostic_refresh().await;
+            }
+            return;
+        }
+        let version = a.version;
+        let d = self.diagnostics_of(uri, a).await;
+        self.client
+            .publish_diagnostics(uri.clone(), d, version)
+            .await;
+    }
+
+    async fn republish_all(&self) {
+        let all: Vec<(Uri, Arc<Analyzed>)> = lock(&self.analyses)
+            .iter()
+            .map(|(u, a)| (u.clone(), a.clone()))
+            .collect();
+        for (u, a) in all {
+            self.publish(&u, a).await;
+        }
+    }
+
+    /// The problems present in some file now.
+    fn update_wanted(&self) {
+        let keys: HashSet<String> = lock(&self.analyses)
+            .values()
+            .flat_map(|a| a.findings.iter())
+            .filter_map(|f| crate::advice::problem_for(f).ok())
+            .map(|p| problem_key(&p))
+            .collect();
+        if let Some(m) = lock(&self.measurer).as_ref() {
+            *lock(&m.wanted) = keys;
+        }
+    }
+
+    fn measure_config(&self) -> MeasureConfig {
+        let s = read(&self.settings);
+        MeasureConfig {
+            budget_s: s.budget_s,
+            candidates: s.candidates.clone(),
+            timeout_s: s.timeout_s,
+            python: s.python.clone(),
+            compiler: s.compiler.clone(),
+        }
+    }
+
+    fn start_measurer(&self) {
+        let mut m = lock(&self.measurer);
+        if m.is_none() {
+            *m = Some(Measurer::start(
+                self.opts.bench_child.clone(),
+                self.measure_config(),
+                self.events_tx.clone(),
+            ));
+            if lock(&self.source).is_none() {
+                drop(m);
+                self.set_advisor(None, Some("probing this machine's compilers".into()));
+            }
+        }
+    }
+
+    /// Queues the problems of `findings` not measured by this server yet.
+    fn request_measurements(&self, findings: &[Finding]) {
+        if read(&self.settings).measurement_allowed().is_err() {
+            return;
+        }
+        let cfg = self.measure_config();
+        let m = lock(&self.measurer);
+        let Some(m) = m.as_ref() else { return };
+        for f in findings {
+            let Ok(p) = crate::advice::problem_for(f) else {
+                continue;
+            };
+            if lock(&self.requested).insert(problem_key(&p)) {
+                let job = m.enqueue(p, cfg.clone());
+                lock(&self.jobs).insert(job, false);
+            }
+        }
+    }
+
+    fn request_all(&self) {
+        self.update_wanted();
+        let all: Vec<Finding> = lock(&self.analyses)
+            .values()
+            .flat_map(|a| a.findings.iter().cloned())
+            .collect();
+        self.request_measurements(&all);
+    }
+
+    fn set_advisor(&self, source: Option<StoreSource>, not_measured: Option<String>) {
+        let a = StoreAdvisor {
+            source,
+            not_measured,
+            fresh: self.fresh.clone(),
+        };
+        *write(&self.advisor) = Arc::new(a);
+    }
+
+    fn cancel_progress(&self, p: WorkDoneProgressCancelParams) {
+        let Some(job) = progress::job_of(&p.token) else {
+            return;
+        };
+        if let Some(m) = lock(&self.measurer).as_ref() {
+            m.cancel(job);
+        }
+    }
+
+    /// Turns the measurement worker's events into progress and refreshed
+    /// diagnostics.
+    async fn pump(self: Arc<Self>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>) {
+        while let Some(ev) = rx.recv().await {
+            match ev {
+                Event::Ready {
+                    machine,
+                    machine_text,
+                    store,
+                    warnings,
+                } => {
+                    for w in warnings {
+                        self.log(MessageType::WARNING, w).await;
+                    }
+                    self.log(
+                        MessageType::INFO,
+                        format!("measuring on machine {machine}: {machine_text}"),
+                    )
+                    .await;
+                    *lock(&self.source) =
+                        Some((store.clone(), machine.clone(), machine_text.clone()));
+                    let allowed = read(&self.settings).measurement_allowed().err();
+                    self.set_advisor(
+                        Some(StoreSource {
+                            store,
+                            machine,
+                            machine_text,
+                        }),
+                        allowed.map(String::from),
+                    );
+                    self.republish_all().await;
+                }
+                Event::SetupFailed(why) => {
+                    self.log(MessageType::WARNING, format!("not measuring: {why}"))
+                        .await;
+                    self.set_advisor(None, Some(why));
+                    self.republish_all().await;
+                }
+                Event::Begin { job, title, total } => {
+                    let show = lock(&self.caps).work_done_progress
+                        && self
+                            .client
+                            .create_work_done_progress(progress::token(job))
+                            .await
+                            .is_ok();
+                    lock(&self.jobs).insert(job, show);
+                    if show {
+                        self.client
+                            .send_notification::<notification::Progress>(progress::begin(
+                                job, &title, total,
+                            ))
+                            .await;
+                    }
+                }
+                Event::Candidate {
+                    job,
+                    index,
+                    total,
+                    label,
+                } => {
+                    if lock(&self.jobs).get(&job).copied().unwrap_or(false) {
+                        self.client
+                            .send_notification::<notification::Progress>(progress::report(
+                                job, index, total, &label,
+                            ))
+                            .await;
+                    }
+                }
+                Event::End {
+                    job,
+                    message,
+                    measured,
+                    problem,
+                } => {
+                    if lock(&self.jobs).remove(&job).unwrap_or(false) {
+                        self.client
+                            .send_notification::<notification::Progress>(progress::end(
+                                job, &message,
+                            ))
+                            .await;
+                    }
+                    let key = problem_key(&problem);
+                    lock(&self.fresh).extend(measured.into_iter().map(|id| (key.clone(), id)));
+                    self.log(
+                        MessageType::INFO,
+                        format!("{}: {message}", problem.describe()),
+                    )
+                    .await;
+                    self.republish_all().await;
+                    if lock(&self.caps).inlay_refresh {
+                        let _ = self.client.inlay_hint_refresh().await;
+                    }
+                }
+                Event::Answered { job, problem, why } => {
+                    lock(&self.jobs).remove(&job);
+                    self.log(MessageType::INFO, format!("{}: {why}", problem.describe()))
+                        .await;
+                }
+            }
+        }
+    }
+
+    fn analysis_of(&self, uri: &Uri) -> Option<Arc<Analyzed>> {
+        lock(&self.analyses).get(uri).cloned()
+    }
+
+    async fn hover(&self, p: HoverParams) -> Option<Hover> {
+        let pp = p.text_document_position_params;
+        let a = self.analysis_of(&pp.text_document.uri)?;
+        let advisor = read(&self.advisor).clone();
+        tokio::task::spawn_blocking(move || {
+            guard("hover", || {
+                hover::hover(
+                    &a.text,
+                    &a.starts,
+                    &a.findings,
+                    pp.position,
+                    advisor.as_ref(),
+                )
+            })
+        })
+        .await
+        .ok()
+        .flatten()
+        .flatten()
+    }
+
+    async fn inlay_hint(&self, p: InlayHintParams) -> Option<Vec<InlayHint>> {
+        if !read(&self.settings).inlay_hints {
+            return Some(vec![]);
+        }
+        let a = self.analysis_of(&p.text_document.uri)?;
+        let advisor = read(&self.advisor).clone();
+        tokio::task::spawn_blocking(move || {
+            guard("inlayHint", || {
+                inlay::hints(&a.text, &a.starts, &a.findings, p.range, advisor.as_ref())
+            })
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// Pull diagnostics: waits (up to the analysis timeout) for the
+    /// analysis of the current text.
+    async fn diagnostic(&self, p: DocumentDiagnosticParams) -> DocumentDiagnosticReportResult {
+        let uri = p.text_document.uri;
+        let timeout = Duration::from_millis(read(&self.settings).analysis_timeout_ms);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let wait = self.analysed.notified();
+            let ready = {
+                let docs = lock(&self.docs);
+                let d = docs.get(&uri);
+                let a = lock(&self.analyses).get(&uri).cloned();
+                match (d, a) {
+                    (Some(d), Some(a)) if Arc::ptr_eq(&d.text, &a.text) => Some(Some(a)),
+                    (None, _) => Some(None),
+                    _ => None,
+                }
+            };
+            if let Some(a) = ready {
+                let items = match a {
+                    Some(a) => self.diagnostics_of(&uri, a).await,
+                    None => vec![],
+                };
+                return full_report(items);
+            }
+            if tokio::time::timeout_at(deadline, wait).await.is_err() {
+                let a = self.analysis_of(&uri);
+                let items = match a {
+                    Some(a) => self.diagnostics_of(&uri, a).await,
+                    None => vec![],
+                };
+                return full_report(items);
+            }
+        }
+    }
+}
+
+fn full_report(items: Vec<Diagnostic>) -> DocumentDiagnosticReportResult {
+    DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Full(
+        RelatedFullDocumentDiagnosticReport {
+            related_documents: None,
+            full_document_diagnostic_report: FullDocumentDiagnosticReport {
+                result_id: None,
+                items,
+            },
+        },
+    ))
+}
+
+/// Settings JSON as a client would send it (for tests and docs).
+pub fn settings_json(v: Value) -> Value {
+    serde_json::json!({ "gemmscope": v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_a_handler_is_caught_and_the_caller_goes_on() {
+        assert_eq!(guard("ok", || 3), Some(3));
+        let r: Option<()> = guard("boom", || panic!("handler bug"));
+        assert_eq!(r, None);
+        // State behind a poisoned mutex stays usable.
+        let m = Mutex::new(1);
+        let _ = guard("poison", || {
+            let _g = m.lock().unwrap();
+            panic!("while holding the lock");
+        });
+        assert_eq!(*lock(&m), 1);
+    }
+}

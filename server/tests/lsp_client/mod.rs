@@ -1,0 +1,219 @@
+//! A minimal LSP client for the tests: Content-Length framing over any
+//! async stream pair, answers the server's requests (progress create,
+//! capability registration, refreshes) with `null`, and keeps every
+//! message it received for assertions.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+pub struct Client {
+    out: Box<dyn AsyncWrite + Unpin + Send>,
+    rx: mpsc::UnboundedReceiver<Value>,
+    /// Everything received so far, in order.
+    pub seen: Vec<Value>,
+    next_id: i64,
+}
+
+pub fn frame(body: &str) -> Vec<u8> {
+    format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+impl Client {
+    pub fn new<R, W>(input: R, output: W) -> Client
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut r = BufReader::new(input);
+            loop {
+                let mut len = None;
+                loop {
+                    let mut line = String::new();
+                    match r.read_line(&mut line).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = l.strip_prefix("Content-Length:") {
+                        len = v.trim().parse::<usize>().ok();
+                    }
+                }
+                let Some(n) = len else { return };
+                let mut buf = vec![0; n];
+                if r.read_exact(&mut buf).await.is_err() {
+                    return;
+                }
+                let v: Value = serde_json::from_slice(&buf).expect("server sent invalid JSON");
+                if tx.send(v).is_err() {
+                    return;
+                }
+            }
+        });
+        Client {
+            out: Box::new(output),
+            rx,
+            seen: Vec::new(),
+            next_id: 1,
+        }
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.out.write_all(bytes).await.unwrap();
+        self.out.flush().await.unwrap();
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        let b = frame(&v.to_string());
+        self.send_raw(&b).await;
+    }
+
+    pub async fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}))
+            .await;
+    }
+
+    /// Next message, answering server requests on the way; `None` on
+    /// timeout or end of stream.
+    async fn next(&mut self, timeout: Duration) -> Option<Value> {
+        let v = tokio::time::timeout(timeout, self.rx.recv())
+            .await
+            .ok()
+            .flatten()?;
+        if v.get("method").is_some() && v.get("id").is_some() {
+            let id = v["id"].clone();
+            self.send(json!({"jsonrpc": "2.0", "id": id, "result": null}))
+                .await;
+        }
+        self.seen.push(v.clone());
+        Some(v)
+    }
+
+    pub async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        self.response(json!(id)).await
+    }
+
+    pub async fn response(&mut self, id: Value) -> Value {
+        loop {
+            let v = self
+                .next(Duration::from_secs(60))
+                .await
+                .unwrap_or_else(|| panic!("no response to request {id}"));
+            if v.get("method").is_none() && v["id"] == id {
+                return v;
+            }
+        }
+    }
+
+    /// Waits for a message satisfying `pred` (looking at what arrived
+    /// already first only when `include_seen`).
+    pub async fn wait_for(
+        &mut self,
+        timeout: Duration,
+        mut pred: impl FnMut(&Value) -> bool,
+    ) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            let v = self.next(left).await?;
+            if pred(&v) {
+                return Some(v);
+            }
+        }
+    }
+
+    /// Collects messages for `d`.
+    pub async fn drain(&mut self, d: Duration) {
+        let deadline = tokio::time::Instant::now() + d;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() || self.next(left).await.is_none() {
+                return;
+            }
+        }
+    }
+
+    pub async fn initialize(&mut self, options: Value, caps: Value) -> Value {
+        let r = self
+            .request(
+                "initialize",
+                json!({"processId": null, "rootUri": null, "capabilities": caps,
+                       "initializationOptions": options}),
+            )
+            .await;
+        self.notify("initialized", json!({})).await;
+        r
+    }
+
+    pub async fn open(&mut self, uri: &str, lang: &str, version: i32, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": lang, "version": version, "text": text}}),
+        )
+        .await;
+    }
+
+    pub async fn change(&mut self, uri: &str, version: i32, changes: Value) {
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": changes}),
+        )
+        .await;
+    }
+
+    /// The next `publishDiagnostics` for `uri` (with `version` when given).
+    pub async fn diagnostics(&mut self, uri: &str, version: Option<i32>) -> Value {
+        let v = self
+            .wait_for(Duration::from_secs(60), |m| {
+                m["method"] == "textDocument/publishDiagnostics"
+                    && m["params"]["uri"] == uri
+                    && version.is_none_or(|x| m["params"]["version"] == x)
+            })
+            .await
+            .unwrap_or_else(|| panic!("no diagnostics for {uri} {version:?}"));
+        v["params"]["diagnostics"].clone()
+    }
+
+    pub async fn shutdown(&mut self) {
+        let r = self.request("shutdown", Value::Null).await;
+        assert!(r.get("error").is_none(), "{r}");
+        self.notify("exit", Value::Null).await;
+    }
+
+    pub fn progress(&self) -> Vec<&Value> {
+        self.seen
+            .iter()
+            .filter(|m| m["method"] == "$/progress")
+            .collect()
+    }
+}
+
+/// A C file with a GEMM at a known place (dims from `#define`s).
+pub fn gemm_c(m: u32, n: u32, k: u32) -> String {
+    format!(
+        "#define M {m}\n#define N {n}\n#define K {k}\n\
+         float A[M][K], B[K][N], C[M][N];\n\
+         void mm(void) {{\n\
+         \x20   for (int i = 0; i < M; i++)\n\
+         \x20       for (int j = 0; j < N; j++)\n\
+         \x20           for (int k = 0; k < K; k++)\n\
+         \x20               C[i][j] += A[i][k] * B[k][j];\n\
+         }}\n"
+    )
+}

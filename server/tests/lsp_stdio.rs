@@ -1,0 +1,309 @@
+//! End-to-end: the real `gemmscope serve` over stdio, as an editor drives it.
+
+mod lsp_client;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use lsp_client::{gemm_c, Client};
+use serde_json::{json, Value};
+
+struct Server {
+    child: tokio::process::Child,
+    client: Client,
+}
+
+fn spawn(cache: &std::path::Path) -> Server {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+        .arg("serve")
+        .env("GEMMSCOPE_CACHE_DIR", cache)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start gemmscope serve");
+    let out = child.stdout.take().unwrap();
+    let inp = child.stdin.take().unwrap();
+    Server {
+        child,
+        client: Client::new(out, inp),
+    }
+}
+
+impl Server {
+    async fn stop(mut self) {
+        self.client.shutdown().await;
+        let st = tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("server exits after `exit`")
+            .unwrap();
+        assert!(st.success(), "{st:?}");
+    }
+}
+
+const CAPS: fn() -> Value = || {
+    json!({"window": {"workDoneProgress": true},
+           "workspace": {"inlayHint": {"refreshSupport": true}}})
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_follow_edits_with_utf16_ranges() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut s = spawn(cache.path());
+    let c = &mut s.client;
+    let init = c.initialize(json!({"trusted": false}), CAPS()).await;
+    let caps = &init["result"]["capabilities"];
+    assert_eq!(caps["textDocumentSync"]["change"], 2, "{init}");
+    assert_eq!(caps["hoverProvider"], true);
+    // A comment with non-ASCII before the loop: UTF-16 columns differ from bytes.
+    let text = gemm_c(64, 48, 32).replace(
+        "    for (int i = 0; i < M; i++)",
+        "/* é𝔸 */ for (int i = 0; i < M; i++)",
+    );
+    let uri = "file:///tmp/gemmscope-lsp-test/mm.c";
+    c.open(uri, "c", 1, &text).await;
+    let d = c.diagnostics(uri, Some(1)).await;
+    assert_eq!(d.as_array().unwrap().len(), 1, "{d}");
+    let d0 = &d[0];
+    assert_eq!(d0["code"], "GS101");
+    assert_eq!(d0["source"], "gemmscope");
+    assert!(d0["codeDescription"]["href"]
+        .as_str()
+        .unwrap()
+        .ends_with("rules.md#gs101"));
+    // "/* é𝔸 */ " is 12 bytes but 10 UTF-16 units; line 5 (0-based).
+    assert_eq!(
+        d0["range"]["start"],
+        json!({"line": 5, "character": 10}),
+        "{d0}"
+    );
+    assert_eq!(d0["range"]["end"]["line"], 8);
+    let msg = d0["message"].as_str().unwrap();
+    assert!(msg.contains("64×48×32"), "{msg}");
+    assert_eq!(d0["severity"], 3, "no speed-up known: information");
+    let related = d0["relatedInformation"].as_array().unwrap();
+    assert_eq!(related.len(), 3, "{related:?}");
+    assert_eq!(related[0]["message"], "M = 64 (defined here)");
+    assert_eq!(related[0]["location"]["range"]["start"]["line"], 0);
+    assert_eq!(related[2]["location"]["range"]["start"]["line"], 2);
+
+    // Edit K: 32 → 40 (incremental, on line 2).
+    c.change(
+        uri,
+        2,
+        json!([{"range": {"start": {"line": 2, "character": 10}, "end": {"line": 2, "character": 12}}, "text": "40"}]),
+    )
+    .await;
+    let d = c.diagnostics(uri, Some(2)).await;
+    assert!(
+        d[0]["message"].as_str().unwrap().contains("64×48×40"),
+        "{d}"
+    );
+
+    // Hover on the loop: the table's placeholder with the reason.
+    let h = c
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 6, "character": 12}}),
+        )
+        .await;
+    let md = h["result"]["contents"]["value"].as_str().unwrap();
+    assert!(md.contains("not trusted"), "{md}");
+    assert!(md.contains("GS101"), "{md}");
+    // Nothing measured: no inlay hint, and never any progress.
+    let ih = c
+        .request(
+            "textDocument/inlayHint",
+            json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 20, "character": 0}}}),
+        )
+        .await;
+    assert_eq!(ih["result"], json!([]), "{ih}");
+    // Hover away from any finding.
+    let h = c
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}),
+        )
+        .await;
+    assert_eq!(h["result"], Value::Null);
+    assert!(c.progress().is_empty());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_get_json_rpc_errors_and_the_server_goes_on() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut s = spawn(cache.path());
+    let c = &mut s.client;
+    c.initialize(json!({}), json!({})).await;
+    c.send_raw(&lsp_client::frame(
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":",
+    ))
+    .await;
+    let e = c
+        .wait_for(Duration::from_secs(20), |m| m.get("error").is_some())
+        .await
+        .expect("an error response");
+    assert_eq!(e["error"]["code"], -32700, "{e}");
+    let r = c.request("gemmscope/noSuchMethod", json!({})).await;
+    assert_eq!(r["error"]["code"], -32601, "{r}");
+    // Bad params for a known request.
+    let r = c.request("textDocument/hover", json!({"nope": 1})).await;
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    // Still serving.
+    let uri = "file:///tmp/gemmscope-lsp-test/ok.c";
+    c.open(uri, "c", 1, &gemm_c(8, 8, 8)).await;
+    assert_eq!(c.diagnostics(uri, Some(1)).await[0]["code"], "GS101");
+    s.stop().await;
+}
+
+fn have_cc() -> bool {
+    std::process::Command::new("cc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measures_in_the_background_then_answers_from_the_store() {
+    if !have_cc() {
+        eprintln!("skipped: no C compiler on this machine");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let opts =
+        json!({"trusted": true, "measure": true, "candidates": ["c-naive-O1"], "budget": 0.2});
+    let uri = "file:///tmp/gemmscope-lsp-test/small.c";
+    let text = gemm_c(16, 16, 16);
+
+    let mut s = spawn(cache.path());
+    let c = &mut s.client;
+    c.initialize(opts.clone(), CAPS()).await;
+    c.open(uri, "c", 1, &text).await;
+    // First the finding at once, then measured numbers.
+    let first = c.diagnostics(uri, Some(1)).await;
+    assert_eq!(first[0]["code"], "GS101");
+    let end = c
+        .wait_for(Duration::from_secs(120), |m| {
+            m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
+        })
+        .await
+        .expect("measurement ends");
+    let token = end["params"]["token"].clone();
+    let prog: Vec<&Value> = c
+        .progress()
+        .into_iter()
+        .filter(|m| m["params"]["token"] == token)
+        .collect();
+    assert_eq!(prog[0]["params"]["value"]["kind"], "begin");
+    assert_eq!(prog[0]["params"]["value"]["cancellable"], true);
+    assert!(prog[0]["params"]["value"]["title"]
+        .as_str()
+        .unwrap()
+        .contains("16×16×16"));
+    let report = prog
+        .iter()
+        .find(|m| m["params"]["value"]["kind"] == "report")
+        .expect("a report");
+    assert_eq!(report["params"]["value"]["percentage"], 0);
+    assert!(report["params"]["value"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("1/1: naive C -O1"));
+    assert!(end["params"]["value"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("measured 1 of 1"));
+    let d = c
+        .wait_for(Duration::from_secs(30), |m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["diagnostics"][0]["message"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("per output here"))
+        })
+        .await
+        .expect("measured numbers replace the diagnostic");
+    let msg = d["params"]["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("measured"), "{msg}");
+    let ih = c
+        .request(
+            "textDocument/inlayHint",
+            json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 20, "character": 0}}}),
+        )
+        .await;
+    let hint = &ih["result"][0];
+    assert!(hint["label"].as_str().unwrap().ends_with("/output"), "{ih}");
+    assert_eq!(hint["position"]["line"], 5);
+    assert_eq!(hint["position"]["character"], 31, "end of the loop header");
+    let h = c
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 8, "character": 20}}),
+        )
+        .await;
+    let md = h["result"]["contents"]["value"].as_str().unwrap();
+    assert!(md.contains("| naive C -O1"), "{md}");
+    assert!(md.contains("measured here:"), "{md}");
+    s.stop().await;
+
+    // A new server with the same store: answered from it, no progress.
+    let mut s = spawn(cache.path());
+    let c = &mut s.client;
+    c.initialize(opts, CAPS()).await;
+    c.open(uri, "c", 1, &text).await;
+    let d = c
+        .wait_for(Duration::from_secs(120), |m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["diagnostics"][0]["message"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("per output here"))
+        })
+        .await
+        .expect("numbers from the store");
+    let msg = d["params"]["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("cached"), "{msg}");
+    c.wait_for(Duration::from_secs(30), |m| {
+        m["method"] == "window/logMessage"
+            && m["params"]["message"]
+                .as_str()
+                .is_some_and(|s| s.contains("every candidate is in the result store"))
+    })
+    .await
+    .expect("the job is answered from the store");
+    assert!(c.progress().is_empty(), "{:?}", c.progress());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_measurement_can_be_cancelled() {
+    if !have_cc() {
+        eprintln!("skipped: no C compiler on this machine");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let opts = json!({"trusted": true, "candidates": ["c-naive-O1", "c-naive-O3"], "budget": 1.0});
+    let mut s = spawn(cache.path());
+    let c = &mut s.client;
+    c.initialize(opts, CAPS()).await;
+    let uri = "file:///tmp/gemmscope-lsp-test/cancel.c";
+    c.open(uri, "c", 1, &gemm_c(32, 32, 32)).await;
+    let begin = c
+        .wait_for(Duration::from_secs(120), |m| {
+            m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin"
+        })
+        .await
+        .expect("measurement begins");
+    let token = begin["params"]["token"].clone();
+    c.notify("window/workDoneProgress/cancel", json!({"token": token}))
+        .await;
+    let end = c
+        .wait_for(Duration::from_secs(120), |m| {
+            m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
+        })
+        .await
+        .expect("measurement ends");
+    let msg = end["params"]["value"]["message"].as_str().unwrap();
+    assert!(msg.starts_with("cancelled after"), "{msg}");
+    s.stop().await;
+}
