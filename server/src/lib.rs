@@ -3,6 +3,11 @@
 //! argument parsing and exit codes only.
 
 pub mod advice;
+pub mod baseline;
 pub mod bench;
 pub mod check;
+pub mod compdb;
+pub mod config;
 pub mod report;
+pub mod speedup;
+pub mod suppress;
