@@ -256,6 +256,15 @@ fn collect(
     files
 }
 
+/// `p` relative to the current folder where it is under it (for messages).
+fn shown(p: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().ok();
+    match cwd.as_deref().and_then(|c| p.strip_prefix(c).ok()) {
+        Some(rel) if p.is_absolute() => rel.to_path_buf(),
+        _ => p.to_path_buf(),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -489,7 +498,7 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Presenter) -> Result<Summary, Stri
         }
     }
     summary.baselines = {
-        let mut v: Vec<PathBuf> = baselines.keys().cloned().collect();
+        let mut v: Vec<PathBuf> = baselines.keys().map(|p| shown(p)).collect();
         v.sort();
         v
     };
