@@ -196,7 +196,13 @@ fn validate(c: &FileConfig) -> Result<(), String> {
 /// Reads one configuration file. `Ok(None)`: a `pyproject.toml` without a
 /// `[tool.gemmscope]` table.
 pub fn load(path: &Path) -> Result<Option<Loaded>, String> {
-    let shown = path.display();
+    let cwd = std::env::current_dir().ok();
+    let rel = cwd
+        .as_deref()
+        .and_then(|c| path.strip_prefix(c).ok())
+        .filter(|_| path.is_absolute())
+        .unwrap_or(path);
+    let shown = rel.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
     let config = if is_pyproject {
