@@ -20,6 +20,21 @@ pub trait IncludeResolver {
     /// The text of `include` as included from the file at `from_path`, if it
     /// can be found.
     fn resolve(&self, from_path: &str, include: &str) -> Option<String>;
+
+    /// Finds a header for `#include "include"` (`angled == false`) or
+    /// `#include <include>` (`angled == true`) in the file at `from_path`,
+    /// returning the header's path (against which its own includes are
+    /// resolved) and its text. The default looks quoted includes up with
+    /// [`IncludeResolver::resolve`] next to the including file and finds no
+    /// angled ones; a resolver that knows the build's include directories
+    /// (`-I`) overrides it.
+    fn find(&self, from_path: &str, include: &str, angled: bool) -> Option<(String, String)> {
+        if angled {
+            return None;
+        }
+        let text = self.resolve(from_path, include)?;
+        Some((frontend::c::join_path(from_path, include), text))
+    }
 }
 
 /// A resolver that finds nothing.
@@ -29,6 +44,18 @@ impl IncludeResolver for NoIncludes {
     fn resolve(&self, _from_path: &str, _include: &str) -> Option<String> {
         None
     }
+}
+
+/// What the build says about a file beyond its text: the macros defined on
+/// the compiler's command line (`-DNAME`, `-DNAME=VALUE`), as read from
+/// `compile_commands.json` by the caller. Include directories are the
+/// [`IncludeResolver`]'s business.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildContext {
+    /// `(name, value)`; `None` is `-DNAME` (defined as `1`).
+    pub defines: Vec<(String, Option<String>)>,
+    /// `-UNAME`: names undefined after the defines.
+    pub undefines: Vec<String>,
 }
 
 /// The result of analysing one file.
@@ -72,9 +99,33 @@ pub fn analyze(
     Ok(analyze_as(lang, path, text, includes))
 }
 
+/// Analyses `text` with the build's command-line macros (C and CUDA; Python
+/// ignores them), choosing the language from `path`'s extension.
+pub fn analyze_with(
+    path: &str,
+    text: &str,
+    includes: &dyn IncludeResolver,
+    build: &BuildContext,
+) -> Result<Analysis, AnalyzeError> {
+    let lang =
+        Lang::from_path(path).ok_or_else(|| AnalyzeError::UnsupportedLanguage(path.to_string()))?;
+    Ok(analyze_as_with(lang, path, text, includes, build))
+}
+
 /// Analyses `text` as `lang`.
 pub fn analyze_as(lang: Lang, path: &str, text: &str, includes: &dyn IncludeResolver) -> Analysis {
-    let mut file = frontend::lower(lang, path, text, includes);
+    analyze_as_with(lang, path, text, includes, &BuildContext::default())
+}
+
+/// Analyses `text` as `lang` with the build's command-line macros.
+pub fn analyze_as_with(
+    lang: Lang,
+    path: &str,
+    text: &str,
+    includes: &dyn IncludeResolver,
+    build: &BuildContext,
+) -> Analysis {
+    let mut file = frontend::lower_with(lang, path, text, includes, build);
     normalize::normalize(&mut file);
     let mut findings = detectors::run_all(&file, text);
     findings.sort_by_key(|f| (f.range.start_byte, f.code));

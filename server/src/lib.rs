@@ -3,7 +3,12 @@
 //! argument parsing and exit codes only.
 
 pub mod advice;
+pub mod baseline;
 pub mod bench;
 pub mod check;
+pub mod compdb;
+pub mod config;
 pub mod lsp;
 pub mod report;
+pub mod speedup;
+pub mod suppress;

@@ -2,7 +2,7 @@
 //! language server (`serve`), `bench` and `explain`. Everything here is
 //! presentation: analysis lives in `gemmscope-analyzers`.
 
-use gemmscope::{bench, check, report};
+use gemmscope::{bench, check, config, report, speedup};
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -163,11 +163,81 @@ struct CheckArgs {
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
+    /// Write the output to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Report only these rule codes or prefixes (`GS1` is GS1xx), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    select: Option<Vec<String>>,
+    /// Do not report these rule codes or prefixes, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    ignore: Option<Vec<String>>,
+    /// The lowest level that fails the run (levels per code come from the configuration).
+    #[arg(long, value_parser = parse_level, value_name = "LEVEL")]
+    fail_on: Option<config::Level>,
+    /// Fail only on findings where some candidate is at least X times faster
+    /// (findings with no estimate do not fail).
+    #[arg(long, value_parser = parse_speedup, value_name = "X")]
+    fail_on_speedup: Option<f64>,
+    /// Measurement: off (model and reference data only; deterministic, for CI),
+    /// cached (also results measured earlier on this machine), on (also measure).
+    #[arg(long, value_parser = parse_bench, value_name = "MODE")]
+    bench: Option<speedup::BenchMode>,
+    /// Fail only on findings not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record the findings in this baseline file (and exit 0 unless an error).
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// compile_commands.json (or its folder) for -D macros and -I folders;
+    /// default: found as clangd finds it.
+    #[arg(long, value_name = "PATH")]
+    compile_commands: Option<PathBuf>,
+    /// Use this configuration file for every checked file.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    config: Option<PathBuf>,
+    /// Use no configuration file.
+    #[arg(long)]
+    no_config: bool,
+    /// Exit 0 even when findings fail (errors still exit 2).
+    #[arg(long)]
+    exit_zero: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    /// rustc/ruff-style text with an excerpt.
+    Text,
+    /// The versioned JSON schema of docs/json-output.md.
+    Json,
+    /// SARIF 2.1.0 (code scanning).
+    Sarif,
+    /// GitHub Actions workflow-command annotations.
+    Github,
+}
+
+fn parse_level(s: &str) -> Result<config::Level, String> {
+    config::Level::parse(s).ok_or_else(|| format!("unknown level `{s}` (note, warning, error)"))
+}
+
+fn parse_bench(s: &str) -> Result<speedup::BenchMode, String> {
+    speedup::BenchMode::parse(s)
+        .ok_or_else(|| format!("unknown bench mode `{s}` (off, cached, on)"))
+}
+
+fn parse_speedup(s: &str) -> Result<f64, String> {
+    let t = s.trim_end_matches(['x', '×']);
+    match t.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!(
+            "`{s}` is not a positive number of times faster (e.g. 10 or 2.5)"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -207,41 +277,73 @@ fn main() -> ExitCode {
 }
 
 fn run_check(args: CheckArgs) -> ExitCode {
-    let outcome = check::check_paths(&args.paths);
-    let mut stdout = std::io::stdout().lock();
-    let written = match args.format {
-        Format::Text => {
-            use std::io::IsTerminal;
-            let color = match args.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            report::text::write(&mut stdout, &outcome, color)
+    use std::io::IsTerminal;
+    for (flag, codes) in [("--select", &args.select), ("--ignore", &args.ignore)] {
+        if let Some(c) = codes {
+            if let Err(e) = config::check_flag_codes(flag, c) {
+                eprintln!("gemmscope: error: {e}");
+                return ExitCode::from(2);
+            }
         }
-        Format::Json => report::json::write(&mut stdout, &outcome),
+    }
+    let mut opts = check::CheckOptions::new(args.paths);
+    opts.overrides = config::Overrides {
+        select: args.select,
+        ignore: args.ignore,
+        fail_on: args.fail_on,
+        fail_on_speedup: args.fail_on_speedup,
+        bench: args.bench,
+        baseline: args.baseline,
+        compile_commands: args.compile_commands,
+        no_config: args.no_config,
+        config: args.config,
     };
-    for e in &outcome.errors {
-        eprintln!("gemmscope: error: {}: {}", e.path, e.message);
-    }
-    for w in &outcome.warnings {
-        eprintln!("gemmscope: warning: {}: {}", w.path, w.message);
-    }
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("gemmscope: error: writing output: {e}");
+    opts.write_baseline = args.write_baseline;
+    let to_file = args.output.is_some();
+    let out: Box<dyn Write> = match &args.output {
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("gemmscope: error: {}: cannot write: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            !to_file && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let mut presenter: Box<dyn check::Presenter> = match args.format {
+        CheckFormat::Text => Box::new(report::text::Text::new(out, color)),
+        CheckFormat::Json => Box::new(report::json::Json::new(out)),
+        CheckFormat::Sarif => Box::new(report::sarif::Sarif::new(out)),
+        CheckFormat::Github => Box::new(report::github::Github::new(out)),
+    };
+    let summary = match check::run(&opts, presenter.as_mut()) {
+        Ok(s) => s,
+        Err(e) => {
+            for line in e.lines() {
+                eprintln!("gemmscope: error: {line}");
+            }
             return ExitCode::from(2);
         }
+    };
+    drop(presenter);
+    for e in &summary.errors {
+        eprintln!("gemmscope: error: {}: {}", e.path, e.message);
     }
-    if !outcome.errors.is_empty() {
-        ExitCode::from(2)
-    } else if outcome.files.iter().any(|f| !f.findings.is_empty()) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    for w in &summary.warnings {
+        eprintln!("gemmscope: warning: {}: {}", w.path, w.message);
     }
+    let code = summary.exit_code();
+    if code == 1 && (args.exit_zero || opts.write_baseline.is_some()) {
+        return ExitCode::SUCCESS;
+    }
+    ExitCode::from(code)
 }
 
 fn run_bench(args: BenchArgs) -> ExitCode {

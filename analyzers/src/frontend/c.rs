@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::{Node, Parser, Tree};
 
 use crate::ir::{ElemType, Expr, File, FnKind, Function, Lang, Span, SyntaxProblem, VarInfo};
-use crate::IncludeResolver;
+use crate::{BuildContext, IncludeResolver};
 
 /// Recursion cap for statements, expressions and top-level nesting.
 pub(crate) const MAX_DEPTH: usize = 256;
@@ -36,7 +36,27 @@ const MAX_INCLUDE_DEPTH: usize = 8;
 
 /// Lowers C (`cuda == false`) or CUDA/C++ source.
 pub fn lower(text: &str, path: &str, includes: &dyn IncludeResolver, cuda: bool) -> File {
+    lower_with(text, path, includes, cuda, &BuildContext::default())
+}
+
+/// Lowers C or CUDA/C++ source with the build's `-D`/`-U` macros defined
+/// first, as the compiler's command line defines them: a file's own
+/// `#ifndef N / #define N 64 / #endif` then keeps the command line's `N`.
+pub fn lower_with(
+    text: &str,
+    path: &str,
+    includes: &dyn IncludeResolver,
+    cuda: bool,
+    build: &BuildContext,
+) -> File {
     let mut lw = Lowerer::new(cuda, includes);
+    let top = TopCtx {
+        active: true,
+        class: None,
+        tparams: Vec::new(),
+        path: path.to_string(),
+    };
+    lw.command_line_macros(build, &top);
     let Some(tree) = lw.parse(text) else {
         return lw.file;
     };
@@ -44,12 +64,6 @@ pub fn lower(text: &str, path: &str, includes: &dyn IncludeResolver, cuda: bool)
     let root = tree.root_node();
     lw.collect_problems(root);
     lw.visited.insert(normalize_path(path));
-    let top = TopCtx {
-        active: true,
-        class: None,
-        tparams: Vec::new(),
-        path: path.to_string(),
-    };
     lw.walk_top(root, src, &top, Pass::Decls, 0);
     lw.walk_top(root, src, &top, Pass::Functions, 0);
     lw.file
@@ -177,6 +191,56 @@ impl<'r> Lowerer<'r> {
             vars: HashMap::new(),
             declared: HashSet::new(),
             type_params: Vec::new(),
+        }
+    }
+
+    /// Defines `-D` macros (and removes `-U` ones) as if written before the
+    /// first line. Names that are not identifiers are skipped.
+    fn command_line_macros(&mut self, build: &BuildContext, top: &TopCtx) {
+        let ident = |n: &str| {
+            let mut cs = n.chars();
+            cs.next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        let mut pre = String::new();
+        for (name, value) in &build.defines {
+            // `-DF(x)=...` defines a function-like macro.
+            let head = name.split('(').next().unwrap_or("");
+            if !ident(head) {
+                continue;
+            }
+            let value = value.as_deref().unwrap_or("1").replace(['\r', '\n'], " ");
+            pre.push_str(&format!("#define {name} {value}\n"));
+        }
+        for name in &build.undefines {
+            if ident(name) {
+                pre.push_str(&format!("#undef {name}\n"));
+            }
+        }
+        if pre.is_empty() {
+            return;
+        }
+        let Some(tree) = self.parse(&pre) else {
+            return;
+        };
+        let src = pre.as_bytes();
+        let root = tree.root_node();
+        let mut c = root.walk();
+        let kids: Vec<Node> = root.named_children(&mut c).collect();
+        for k in kids {
+            if k.kind() == "preproc_call" {
+                // `#undef NAME`
+                let arg = k.child_by_field_name("argument").map(|a| text(a, src));
+                if let Some(name) = arg {
+                    let name = name.trim();
+                    self.file.consts.remove(name);
+                    self.file.type_aliases.remove(name);
+                    self.fmacros.remove(name);
+                }
+            } else {
+                self.walk_top(k, src, top, Pass::Decls, 0);
+            }
         }
     }
 
@@ -651,27 +715,41 @@ impl<'r> Lowerer<'r> {
         if !name.is_empty() && !self.file.imports.contains(&name) {
             self.file.imports.push(name);
         }
-        if p.kind() != "string_literal" {
-            return; // <system> headers are not read.
-        }
-        let mut c = p.walk();
-        let Some(inc) = p
-            .named_children(&mut c)
-            .find(|n| n.kind() == "string_content")
-            .map(|n| text(n, src))
-        else {
-            return;
+        let (inc, angled) = match p.kind() {
+            "string_literal" => {
+                let mut c = p.walk();
+                let Some(inc) = p
+                    .named_children(&mut c)
+                    .find(|n| n.kind() == "string_content")
+                    .map(|n| text(n, src))
+                else {
+                    return;
+                };
+                (inc, false)
+            }
+            // `<x.h>`: only the resolver's include directories (`-I`) are
+            // searched; system headers are never read.
+            "system_lib_string" => {
+                let t = text(p, src);
+                let t = t.trim_start_matches('<').trim_end_matches('>').to_string();
+                (t, true)
+            }
+            _ => return,
         };
         if self.include_depth >= MAX_INCLUDE_DEPTH {
             return;
         }
-        let joined = normalize_path(&join_path(&ctx.path, &inc));
+        let guess = normalize_path(&join_path(&ctx.path, &inc));
+        if !angled && self.visited.contains(&guess) {
+            return;
+        }
+        let Some((found, header)) = self.includes.find(&ctx.path, &inc, angled) else {
+            return;
+        };
+        let joined = normalize_path(&found);
         if !self.visited.insert(joined.clone()) {
             return;
         }
-        let Some(header) = self.includes.resolve(&ctx.path, &inc) else {
-            return;
-        };
         let Some(tree) = self.parse(&header) else {
             return;
         };
@@ -1414,7 +1492,8 @@ fn prev_name(body: &Node, src: &[u8], name: &str) -> String {
     prev
 }
 
-fn join_path(from: &str, inc: &str) -> String {
+/// `inc` as a path next to the file `from` (absolute `inc` unchanged).
+pub fn join_path(from: &str, inc: &str) -> String {
     if inc.starts_with('/') {
         return inc.to_string();
     }

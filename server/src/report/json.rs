@@ -1,12 +1,13 @@
 //! `--format json`: the versioned schema documented in docs/json-output.md.
-//! Bump `SCHEMA_VERSION` on any incompatible change.
+//! Fields are only added within a version; bump `SCHEMA_VERSION` on any
+//! incompatible change.
 
 use std::io::{self, Write};
 
 use gemmscope_analyzers::{Dim, Finding, Major};
 use serde_json::{json, Value};
 
-use crate::check::Outcome;
+use crate::check::{FileReport, PathMessage, Presenter, Reported, Summary};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -17,7 +18,8 @@ fn dim(d: &Option<Dim>) -> Value {
     }
 }
 
-/// One finding as a JSON object (the schema's `findings[]` item).
+/// One finding as a JSON object (the schema's `findings[]` item, without
+/// the fields a run adds: see [`reported`]).
 pub fn finding(path: &str, f: &Finding) -> Value {
     json!({
         "path": path,
@@ -58,40 +60,102 @@ pub fn finding(path: &str, f: &Finding) -> Value {
     })
 }
 
-/// The whole document.
-pub fn document(outcome: &Outcome) -> Value {
-    let findings: Vec<Value> = outcome
-        .files
-        .iter()
-        .flat_map(|file| file.findings.iter().map(|f| finding(&file.path, f)))
-        .collect();
-    let syntax: Vec<Value> = outcome
-        .files
-        .iter()
-        .flat_map(|file| {
-            file.syntax_problems.iter().map(|p| {
-                json!({ "path": file.path, "line": p.span.start_line,
-                        "column": p.span.start_col, "message": p.message })
-            })
-        })
-        .collect();
-    let msgs = |v: &Vec<crate::check::PathMessage>| -> Vec<Value> {
-        v.iter()
-            .map(|m| json!({ "path": m.path, "message": m.message }))
-            .collect()
-    };
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "tool": { "name": "gemmscope", "version": env!("CARGO_PKG_VERSION") },
-        "files_checked": outcome.files.len(),
-        "findings": findings,
-        "syntax_problems": syntax,
-        "errors": msgs(&outcome.errors),
-        "warnings": msgs(&outcome.warnings),
-    })
+/// The estimate object (`null` where there is none).
+pub fn estimate(r: &Reported) -> Value {
+    match &r.estimate {
+        Some(e) => json!({
+            "speedup": (e.factor * 1000.0).round() / 1000.0,
+            "candidate": e.candidate,
+            "provenance": e.provenance,
+        }),
+        None => Value::Null,
+    }
 }
 
-pub fn write(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(outcome))?;
-    writeln!(out)
+/// A finding with what the run decided about it.
+pub fn reported(path: &str, r: &Reported) -> Value {
+    let mut v = finding(path, &r.finding);
+    let o = v.as_object_mut().expect("finding is an object");
+    o.insert("level".into(), json!(r.level.as_str()));
+    o.insert("fingerprint".into(), json!(r.fingerprint));
+    o.insert("baseline_state".into(), json!(r.baseline.as_str()));
+    o.insert(
+        "suppression".into(),
+        match &r.suppressed {
+            Some(s) => json!({ "kind": "in-source", "line": s.line, "reason": s.reason }),
+            None => Value::Null,
+        },
+    );
+    o.insert("estimate".into(), estimate(r));
+    o.insert("fails".into(), json!(r.fails));
+    v
+}
+
+fn msgs(v: &[PathMessage]) -> Vec<Value> {
+    v.iter()
+        .map(|m| json!({ "path": m.path, "message": m.message }))
+        .collect()
+}
+
+/// Collects the document and writes it at the end.
+pub struct Json<W: Write> {
+    out: W,
+    findings: Vec<Value>,
+    suppressed: Vec<Value>,
+    syntax: Vec<Value>,
+}
+
+impl<W: Write> Json<W> {
+    pub fn new(out: W) -> Json<W> {
+        Json {
+            out,
+            findings: Vec::new(),
+            suppressed: Vec::new(),
+            syntax: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Presenter for Json<W> {
+    fn file(&mut self, file: &FileReport) -> io::Result<()> {
+        for r in &file.findings {
+            let v = reported(&file.path, r);
+            if r.suppressed.is_some() {
+                self.suppressed.push(v);
+            } else {
+                self.findings.push(v);
+            }
+        }
+        for p in &file.syntax_problems {
+            self.syntax
+                .push(json!({ "path": file.path, "line": p.span.start_line,
+                "column": p.span.start_col, "message": p.message }));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, s: &Summary) -> io::Result<()> {
+        let doc = json!({
+            "schema_version": SCHEMA_VERSION,
+            "tool": { "name": "gemmscope", "version": env!("CARGO_PKG_VERSION") },
+            "files_checked": s.files_checked,
+            "findings": std::mem::take(&mut self.findings),
+            "suppressed": std::mem::take(&mut self.suppressed),
+            "syntax_problems": std::mem::take(&mut self.syntax),
+            "errors": msgs(&s.errors),
+            "warnings": msgs(&s.warnings),
+            "summary": {
+                "findings": s.active,
+                "failing": s.failing,
+                "suppressed": s.suppressed,
+                "baselined": s.baselined,
+                "no_estimate": s.no_estimate,
+                "fail_on_speedup": s.speedup_gates,
+                "bench": s.bench_modes.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+                "baselines": s.baselines.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            },
+        });
+        serde_json::to_writer_pretty(&mut self.out, &doc)?;
+        writeln!(self.out)
+    }
 }

@@ -1,12 +1,14 @@
 //! rustc/ruff-style text: `path:line:col: CODE message`, an excerpt of the
 //! nest's first line and of the key statement, then why and the facts.
+//! Written as each file is done; colour only when asked or on a terminal.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use gemmscope_analyzers::{Finding, Span};
 
-use crate::check::Outcome;
+use crate::check::{FileReport, Presenter, Reported, Summary};
+use crate::config::Level;
 
 struct Style {
     on: bool,
@@ -26,17 +28,22 @@ impl Style {
     fn red(&self, s: &str) -> String {
         self.paint("1;31", s)
     }
+    fn yellow(&self, s: &str) -> String {
+        self.paint("1;33", s)
+    }
     fn blue(&self, s: &str) -> String {
         self.paint("1;34", s)
     }
     fn cyan(&self, s: &str) -> String {
         self.paint("36", s)
     }
-}
-
-/// The text of 1-based line `n`, without its newline.
-fn line_text(text: &str, n: usize) -> &str {
-    text.lines().nth(n.saturating_sub(1)).unwrap_or("")
+    fn level(&self, l: Level, s: &str) -> String {
+        match l {
+            Level::Error => self.red(s),
+            Level::Warning => self.red(s),
+            Level::Note => self.yellow(s),
+        }
+    }
 }
 
 /// Display width (in chars) of the first `byte_col - 1` bytes of `line`.
@@ -51,12 +58,11 @@ fn char_col(line: &str, byte_col: usize) -> usize {
 fn excerpt(
     out: &mut dyn Write,
     st: &Style,
-    text: &str,
+    line: &str,
     span: Span,
     width: usize,
     label: &str,
 ) -> io::Result<()> {
-    let line = line_text(text, span.start_line);
     let shown = line.trim_end();
     let start = char_col(line, span.start_col);
     let end = if span.end_line == span.start_line {
@@ -134,22 +140,60 @@ fn facts(f: &Finding) -> String {
     parts.join(" · ")
 }
 
-/// Writes every finding, then a summary line.
-pub fn write(out: &mut dyn Write, outcome: &Outcome, color: bool) -> io::Result<()> {
-    let st = Style { on: color };
-    let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut total = 0;
-    for file in &outcome.files {
-        for f in &file.findings {
-            total += 1;
-            *by_code.entry(f.code).or_default() += 1;
+/// Formats a speed-up factor: `12×`, `2.5×`.
+pub fn factor(x: f64) -> String {
+    if x >= 10.0 {
+        format!("{x:.0}×")
+    } else {
+        format!("{x:.1}×")
+    }
+}
+
+/// The estimate line of a finding, where there is one to say.
+fn estimate_line(r: &Reported) -> Option<String> {
+    match (&r.estimate, r.speedup_gate) {
+        (Some(e), _) => Some(format!(
+            "speed-up: {} with {} ({})",
+            factor(e.factor),
+            e.candidate,
+            e.provenance
+        )),
+        (None, Some(x)) => Some(format!(
+            "speed-up: no estimate, so --fail-on-speedup {} does not fire here",
+            factor(x)
+        )),
+        (None, None) => None,
+    }
+}
+
+/// The text presenter.
+pub struct Text<W: Write> {
+    out: W,
+    st: Style,
+}
+
+impl<W: Write> Text<W> {
+    pub fn new(out: W, color: bool) -> Text<W> {
+        Text {
+            out,
+            st: Style { on: color },
+        }
+    }
+}
+
+impl<W: Write> Presenter for Text<W> {
+    fn file(&mut self, file: &FileReport) -> io::Result<()> {
+        let st = &self.st;
+        let out = &mut self.out;
+        for r in file.findings.iter().filter(|r| r.is_active()) {
+            let f = &r.finding;
             writeln!(
                 out,
                 "{}:{}:{}: {} {}",
                 st.bold(&file.path),
                 f.range.start_line,
                 f.range.start_col,
-                st.red(f.code),
+                st.level(r.level, f.code),
                 f.message
             )?;
             let width = f
@@ -159,39 +203,108 @@ pub fn write(out: &mut dyn Write, outcome: &Outcome, color: bool) -> io::Result<
                 .to_string()
                 .len();
             writeln!(out, "{} {}", " ".repeat(width), st.blue("|"))?;
-            excerpt(out, &st, &file.text, f.range, width, "")?;
+            excerpt(out, st, file.line(f.range.start_line), f.range, width, "")?;
             if f.key_range.start_line != f.range.start_line {
-                excerpt(out, &st, &file.text, f.key_range, width, "key statement")?;
+                excerpt(
+                    out,
+                    st,
+                    file.line(f.key_range.start_line),
+                    f.key_range,
+                    width,
+                    "key statement",
+                )?;
             }
-            writeln!(out, "{} {} why: {}", " ".repeat(width), st.blue("="), f.why)?;
-            writeln!(
-                out,
-                "{} {} {}",
-                " ".repeat(width),
-                st.blue("="),
-                st.cyan(&facts(f))
-            )?;
+            let pad = " ".repeat(width);
+            writeln!(out, "{pad} {} why: {}", st.blue("="), f.why)?;
+            writeln!(out, "{pad} {} {}", st.blue("="), st.cyan(&facts(f)))?;
+            if r.level != Level::Warning {
+                writeln!(out, "{pad} {} level: {}", st.blue("="), r.level.as_str())?;
+            }
+            if let Some(e) = estimate_line(r) {
+                writeln!(out, "{pad} {} {e}", st.blue("="))?;
+            }
             writeln!(out)?;
         }
+        Ok(())
     }
-    let files = outcome.files.len();
-    let noun = if files == 1 { "file" } else { "files" };
-    if total == 0 {
-        writeln!(out, "No findings in {files} {noun}.")?;
+
+    fn finish(&mut self, s: &Summary) -> io::Result<()> {
+        write_summary(&mut self.out, s)
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The closing lines: totals, what was left out and why, what fails.
+pub fn write_summary(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
+    let files = plural(s.files_checked, "file", "files");
+    if s.active == 0 {
+        writeln!(out, "No findings in {files}.")?;
     } else {
-        let codes: Vec<String> = by_code.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
-        let word = if total == 1 { "finding" } else { "findings" };
+        let by: BTreeMap<&String, &usize> = s.by_code.iter().collect();
+        let codes: Vec<String> = by.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
         writeln!(
             out,
-            "Found {total} {word} ({}) in {files} {noun}.",
+            "Found {} ({}) in {files}.",
+            plural(s.active, "finding", "findings"),
             codes.join(", ")
         )?;
     }
-    let syntax: usize = outcome.files.iter().map(|f| f.syntax_problems.len()).sum();
-    if syntax > 0 {
+    if s.suppressed > 0 {
         writeln!(
             out,
-            "note: {syntax} syntax error(s) were skipped; findings come from the parts that parse."
+            "{} suppressed by `gemmscope: ignore[...]` comments.",
+            plural(s.suppressed, "finding", "findings")
+        )?;
+    }
+    if !s.baselines.is_empty() {
+        let names: Vec<String> = s
+            .baselines
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        writeln!(
+            out,
+            "{} already in the baseline ({}) not shown.",
+            plural(s.baselined, "finding", "findings"),
+            names.join(", ")
+        )?;
+    }
+    if !s.speedup_gates.is_empty() && s.no_estimate > 0 {
+        let gates: Vec<String> = s.speedup_gates.iter().map(|x| factor(*x)).collect();
+        let modes: Vec<&str> = s.bench_modes.iter().map(|m| m.as_str()).collect();
+        writeln!(
+            out,
+            "--fail-on-speedup {}: {} no estimate (--bench {}), so the gate does not fire on {}.",
+            gates.join("/"),
+            plural(s.no_estimate, "finding has", "findings have"),
+            modes.join("/"),
+            if s.no_estimate == 1 { "it" } else { "them" }
+        )?;
+    }
+    if s.failing != s.active {
+        writeln!(
+            out,
+            "{} of {} fail the run.",
+            s.failing,
+            plural(s.active, "finding", "findings")
+        )?;
+    }
+    if let Some((p, n)) = &s.baseline_written {
+        writeln!(
+            out,
+            "Wrote {} to the baseline {}.",
+            plural(*n, "finding", "findings"),
+            p.display()
+        )?;
+    }
+    if s.syntax_problems > 0 {
+        writeln!(
+            out,
+            "note: {} syntax error(s) were skipped; findings come from the parts that parse.",
+            s.syntax_problems
         )?;
     }
     Ok(())

@@ -756,3 +756,68 @@ fn array_parameters_keep_their_shape() {
     assert_eq!(shape("Q"), (2, s(&[])));
     assert_eq!(shape("F"), (1, s(&[])));
 }
+
+#[test]
+fn command_line_defines_come_first_and_win_over_ifndef_defaults() {
+    let build = crate::BuildContext {
+        defines: vec![
+            ("N".into(), Some("4096".into())),
+            ("FAST".into(), None),
+            ("real".into(), Some("float".into())),
+            ("GONE".into(), Some("3".into())),
+            ("bad name".into(), Some("1".into())),
+        ],
+        undefines: vec!["GONE".into()],
+    };
+    let f = super::lower_with(
+        "#ifndef N\n#define N 64\n#endif\n#ifdef FAST\n#define M 8\n#else\n#define M 9\n#endif\n",
+        "a.c",
+        &NoIncludes,
+        false,
+        &build,
+    );
+    assert_eq!(f.const_value("N"), Some(4096));
+    assert_eq!(f.const_value("M"), Some(8));
+    assert_eq!(f.type_aliases["real"], "float");
+    assert_eq!(f.const_value("GONE"), None);
+    // Without the build context the file's default stands.
+    let f = lower(
+        "#ifndef N\n#define N 64\n#endif\n",
+        "a.c",
+        &NoIncludes,
+        false,
+    );
+    assert_eq!(f.const_value("N"), Some(64));
+}
+
+/// Finds quoted and angled includes in one include directory.
+struct IncludeDir;
+
+impl IncludeResolver for IncludeDir {
+    fn resolve(&self, _from: &str, _include: &str) -> Option<String> {
+        None
+    }
+    fn find(&self, _from: &str, include: &str, _angled: bool) -> Option<(String, String)> {
+        match include {
+            "proj/sizes.h" => Some((
+                "/inc/proj/sizes.h".into(),
+                "#include \"more.h\"\n#define M 32\n".into(),
+            )),
+            "more.h" => Some(("/inc/proj/more.h".into(), "#define K 16\n".into())),
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn angled_includes_go_through_the_resolvers_find() {
+    let f = super::lower_with(
+        "#include <proj/sizes.h>\n#include <stdio.h>\n",
+        "src/a.c",
+        &IncludeDir,
+        false,
+        &crate::BuildContext::default(),
+    );
+    assert_eq!(f.const_value("M"), Some(32));
+    assert_eq!(f.const_value("K"), Some(16));
+}

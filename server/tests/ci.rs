@@ -1,0 +1,651 @@
+//! End-to-end tests of the CI features of `gemmscope check`: gates,
+//! suppression comments, baselines, configuration discovery and its
+//! errors, compile_commands.json, and the speed-up gate through the
+//! library with a stand-in estimate source.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// One GEMM (GS101, in `mm`, lines 5-8) and one GEMV (GS201, in `mv`).
+const MIXED_C: &str = "#define N 256
+static float A[N][N], B[N][N], C[N][N], x[N], y[N];
+
+void mm(void) {
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < N; k++)
+            for (int j = 0; j < N; j++)
+                C[i][j] += A[i][k] * B[k][j];
+}
+
+void mv(void) {
+    for (int i = 0; i < N; i++) {
+        float acc = 0.0f;
+        for (int j = 0; j < N; j++)
+            acc += A[i][j] * x[j];
+        y[i] = acc;
+    }
+}\n";
+
+const PY_MM: &str = "N = 64
+
+def matmul(A, B, C):
+    for i in range(N):
+        for j in range(N):
+            for k in range(N):
+                C[i][j] += A[i][k] * B[k][j]\n";
+
+fn gemmscope(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run gemmscope")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}{}", stdout(o), stderr(o)))
+}
+
+fn codes(doc: &Value, key: &str) -> Vec<String> {
+    doc[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn select_and_ignore_by_code_prefix() {
+    let d = project(&[("m.c", MIXED_C)]);
+    let all = json(&gemmscope(&["check", "--format", "json", "m.c"], d.path()));
+    assert_eq!(codes(&all, "findings"), ["GS101", "GS201"]);
+    let o = gemmscope(
+        &["check", "--format", "json", "--select", "GS2", "m.c"],
+        d.path(),
+    );
+    assert_eq!(codes(&json(&o), "findings"), ["GS201"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = gemmscope(
+        &["check", "--format", "json", "--ignore", "GS1,GS2", "m.c"],
+        d.path(),
+    );
+    assert_eq!(codes(&json(&o), "findings"), Vec::<String>::new());
+    assert_eq!(o.status.code(), Some(0));
+    // The most specific selector wins.
+    let o = gemmscope(
+        &[
+            "check", "--format", "json", "--select", "GS101", "--ignore", "GS1", "m.c",
+        ],
+        d.path(),
+    );
+    assert_eq!(codes(&json(&o), "findings"), ["GS101"]);
+    // An unknown code is a usage error naming it.
+    let o = gemmscope(&["check", "--select", "GS9", "m.c"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("`GS9`"), "{}", stderr(&o));
+}
+
+#[test]
+fn severity_levels_and_fail_on() {
+    let d = project(&[
+        ("m.c", MIXED_C),
+        (
+            "gemmscope.toml",
+            "[severity]\nGS = \"note\"\nGS201 = \"error\"\n",
+        ),
+    ]);
+    let o = gemmscope(&["check", "--format", "json", "m.c"], d.path());
+    let doc = json(&o);
+    assert_eq!(doc["findings"][0]["level"], "note");
+    assert_eq!(doc["findings"][0]["fails"], false);
+    assert_eq!(doc["findings"][1]["level"], "error");
+    assert_eq!(doc["findings"][1]["fails"], true);
+    assert_eq!(o.status.code(), Some(1));
+    let o = gemmscope(&["check", "--format", "github", "m.c"], d.path());
+    let out = stdout(&o);
+    assert!(
+        out.contains("::notice file=m.c,line=5,endLine=8,title=GS101 gemm-loop-nest::"),
+        "{out}"
+    );
+    assert!(out.contains("::error file=m.c,line=12,"), "{out}");
+    // Only errors fail with --fail-on error; with GS201 ignored nothing does.
+    let o = gemmscope(
+        &["check", "--fail-on", "error", "--ignore", "GS201", "m.c"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("= level: note"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("0 of 1 finding fail the run."),
+        "{}",
+        stdout(&o)
+    );
+    let o = gemmscope(
+        &["check", "--fail-on", "note", "--ignore", "GS201", "m.c"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    // --exit-zero.
+    let o = gemmscope(&["check", "--exit-zero", "m.c"], d.path());
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn speedup_gate_without_estimates_does_not_fire_and_says_so() {
+    let d = project(&[("m.c", MIXED_C)]);
+    let o = gemmscope(
+        &["check", "--fail-on-speedup", "10", "--bench", "off", "m.c"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("speed-up: no estimate, so --fail-on-speedup 10× does not fire here"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 findings have no estimate (--bench off)"),
+        "{out}"
+    );
+    let doc = json(&gemmscope(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--fail-on-speedup",
+            "3x",
+            "m.c",
+        ],
+        d.path(),
+    ));
+    assert_eq!(doc["findings"][0]["estimate"], Value::Null);
+    assert_eq!(doc["summary"]["no_estimate"], 2);
+    assert_eq!(doc["summary"]["fail_on_speedup"][0], 3.0);
+    // Bad values are usage errors.
+    for bad in ["0", "-2", "fast", "inf"] {
+        let o = gemmscope(&["check", "--fail-on-speedup", bad, "m.c"], d.path());
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+    }
+    let o = gemmscope(&["check", "--bench", "sometimes", "m.c"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// Answers 12× for GEMM findings and nothing for the rest.
+struct Fake;
+
+impl gemmscope::speedup::SpeedupSource for Fake {
+    fn best_speedup(
+        &self,
+        f: &gemmscope_analyzers::Finding,
+    ) -> Option<gemmscope::speedup::Speedup> {
+        (f.code == "GS101").then(|| gemmscope::speedup::Speedup {
+            factor: 12.0,
+            candidate: "test-blas".into(),
+            provenance: "a test's stand-in".into(),
+        })
+    }
+}
+
+fn fake(_: gemmscope::speedup::BenchMode) -> Box<dyn gemmscope::speedup::SpeedupSource> {
+    Box::new(Fake)
+}
+
+#[test]
+fn speedup_gate_fires_where_the_source_has_a_big_enough_estimate() {
+    use gemmscope::check::{run, CheckOptions};
+    let d = project(&[("m.c", MIXED_C)]);
+    let file = d.path().join("m.c");
+    let mut opts = CheckOptions::new(vec![file.clone()]);
+    opts.sources = fake;
+    opts.overrides.no_config = true;
+    opts.overrides.fail_on_speedup = Some(10.0);
+    let mut buf = Vec::new();
+    let s = run(&opts, &mut gemmscope::report::json::Json::new(&mut buf)).unwrap();
+    assert_eq!((s.active, s.failing, s.no_estimate), (2, 1, 1));
+    assert_eq!(s.exit_code(), 1);
+    let doc: Value = serde_json::from_slice(&buf).unwrap();
+    let f = &doc["findings"][0];
+    assert_eq!(f["estimate"]["speedup"], 12.0);
+    assert_eq!(f["estimate"]["candidate"], "test-blas");
+    assert_eq!(f["fails"], true);
+    assert_eq!(doc["findings"][1]["fails"], false);
+    // Above the estimate: nothing fails.
+    opts.overrides.fail_on_speedup = Some(20.0);
+    let s = run(&opts, &mut gemmscope::report::json::Json::new(Vec::new())).unwrap();
+    assert_eq!(s.failing, 0);
+    // The estimate is in SARIF's properties, and the log is valid.
+    opts.overrides.fail_on_speedup = Some(10.0);
+    let mut buf = Vec::new();
+    run(&opts, &mut gemmscope::report::sarif::Sarif::new(&mut buf)).unwrap();
+    let log: Value = serde_json::from_slice(&buf).unwrap();
+    let r = &log["runs"][0]["results"][0];
+    assert_eq!(r["properties"]["estimate"]["speedup"], 12.0);
+    assert_eq!(
+        r["properties"]["estimate"]["provenance"],
+        "a test's stand-in"
+    );
+    validate_sarif(&log);
+    // Text shows it with its provenance.
+    let mut buf = Vec::new();
+    run(
+        &opts,
+        &mut gemmscope::report::text::Text::new(&mut buf, false),
+    )
+    .unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    assert!(
+        text.contains("= speed-up: 12× with test-blas (a test's stand-in)"),
+        "{text}"
+    );
+}
+
+pub fn validate_sarif(log: &Value) {
+    let schema: Value = serde_json::from_str(include_str!("data/sarif-schema-2.1.0.json")).unwrap();
+    let v = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = v
+        .iter_errors(log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "SARIF does not validate: {errors:#?}");
+}
+
+#[test]
+fn suppression_comments_keep_their_reason_and_do_not_count() {
+    let c = MIXED_C.replace(
+        "void mm(void) {\n",
+        "void mm(void) {\n    // gemmscope: ignore[GS101] reference version for the tests\n",
+    );
+    let c = c.replace(
+        "    for (int i = 0; i < N; i++) {\n",
+        "    for (int i = 0; i < N; i++) { /* gemmscope: ignore[GS2] tiny */\n",
+    );
+    let py = PY_MM.replace(
+        "    for i in range(N):\n",
+        "    for i in range(N):  # gemmscope: ignore[GS101]\n",
+    );
+    let d = project(&[("m.c", &c), ("mm.py", &py)]);
+    let o = gemmscope(&["check", "--format", "json", "."], d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let doc = json(&o);
+    assert_eq!(codes(&doc, "findings"), Vec::<String>::new());
+    assert_eq!(codes(&doc, "suppressed"), ["GS101", "GS201", "GS101"]);
+    let s = &doc["suppressed"][0]["suppression"];
+    assert_eq!(s["reason"], "reference version for the tests");
+    assert_eq!(s["line"], 5);
+    assert_eq!(doc["suppressed"][1]["suppression"]["reason"], "tiny");
+    assert_eq!(doc["suppressed"][2]["suppression"]["reason"], Value::Null);
+    assert_eq!(doc["summary"]["suppressed"], 3);
+    let o = gemmscope(&["check", "."], d.path());
+    assert!(
+        stdout(&o).contains("3 findings suppressed by"),
+        "{}",
+        stdout(&o)
+    );
+    // SARIF lists them as suppressed, with the justification.
+    let o = gemmscope(&["check", "--format", "sarif", "m.c"], d.path());
+    let log = json(&o);
+    let r = &log["runs"][0]["results"][0];
+    assert_eq!(r["suppressions"][0]["kind"], "inSource");
+    assert_eq!(
+        r["suppressions"][0]["justification"],
+        "reference version for the tests"
+    );
+    validate_sarif(&log);
+    // A comment two lines above, or naming another code, does not apply;
+    // a malformed one is a warning.
+    let c2 = MIXED_C.replace(
+        "void mm(void) {\n",
+        "// gemmscope: ignore[GS101] too far\nvoid mm(void) {\n// gemmscope: ignore[GS201] wrong code\n// gemmscope: ignore GS101\n",
+    );
+    let d = project(&[("m.c", &c2)]);
+    let o = gemmscope(&["check", "--format", "json", "m.c"], d.path());
+    assert_eq!(codes(&json(&o), "findings"), ["GS101", "GS201"]);
+    assert!(
+        stderr(&o).contains("m.c: suppression comment: line 7:"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn baseline_fails_only_on_new_findings_and_survives_edits_above() {
+    let d = project(&[("src/m.c", MIXED_C)]);
+    let o = gemmscope(
+        &["check", "--write-baseline", "gs-baseline.json", "src"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("Wrote 2 findings to the baseline gs-baseline.json."));
+    let b: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("gs-baseline.json")).unwrap())
+            .unwrap();
+    assert_eq!(b["gemmscope_baseline"], 1);
+    assert_eq!(b["findings"][0]["path"], "src/m.c");
+    assert_eq!(b["findings"][0]["function"], "mm");
+    let o = gemmscope(
+        &["check", "--baseline", "gs-baseline.json", "src"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("2 findings already in the baseline"),
+        "{}",
+        stdout(&o)
+    );
+    // Lines inserted above and re-indentation do not make them new; run
+    // from another folder, the paths still match.
+    let edited = format!(
+        "// a new header comment\n#include <stdio.h>\n\n{}",
+        MIXED_C.replace(
+            "C[i][j] += A[i][k] * B[k][j];",
+            "C[i][j]   +=   A[i][k]*B[k][j];"
+        )
+    );
+    std::fs::write(d.path().join("src/m.c"), &edited).unwrap();
+    let o = gemmscope(
+        &["check", "--baseline", "../gs-baseline.json", "."],
+        &d.path().join("src"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // A second GEMM is new: only it is shown and fails.
+    let more = format!(
+        "{edited}\nvoid mm2(void) {{\n    for (int i = 0; i < N; i++)\n        for (int k = 0; k < N; k++)\n            for (int j = 0; j < N; j++)\n                C[i][j] += A[i][k] * B[k][j];\n}}\n"
+    );
+    std::fs::write(d.path().join("src/m.c"), more).unwrap();
+    let o = gemmscope(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--baseline",
+            "gs-baseline.json",
+            "src",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let doc = json(&o);
+    let states: Vec<(&str, &str, bool)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["function"].as_str().unwrap(),
+                f["baseline_state"].as_str().unwrap(),
+                f["fails"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("mm", "unchanged", false),
+            ("mv", "unchanged", false),
+            ("mm2", "new", true)
+        ]
+    );
+    let o = gemmscope(
+        &[
+            "check",
+            "--format",
+            "sarif",
+            "--baseline",
+            "gs-baseline.json",
+            "src",
+        ],
+        d.path(),
+    );
+    let log = json(&o);
+    assert_eq!(log["runs"][0]["results"][2]["baselineState"], "new");
+    validate_sarif(&log);
+    // A missing or malformed baseline is an error.
+    let o = gemmscope(&["check", "--baseline", "nope.json", "src"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("nope.json: cannot read the baseline"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(d.path().join("bad.json"), "{\"findings\": 3}").unwrap();
+    let o = gemmscope(&["check", "--baseline", "bad.json", "src"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("bad.json: not a gemmscope baseline"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn config_is_found_by_walking_up_and_flags_win() {
+    let d = project(&[
+        ("a/m.c", MIXED_C),
+        ("a/gemmscope.toml", "select = [\"GS2\"]\n"),
+        ("b/deep/m.c", MIXED_C),
+        ("pyproject.toml", "[tool.gemmscope]\nignore = [\"GS201\"]\n"),
+        ("c/pyproject.toml", "[tool.black]\nline-length = 100\n"),
+        ("c/m.c", MIXED_C),
+    ]);
+    let doc = json(&gemmscope(&["check", "--format", "json", "."], d.path()));
+    let got: Vec<(String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // a/ has its own file; b/deep/ and c/ (a pyproject.toml without the
+    // table) use the top pyproject.toml.
+    assert_eq!(
+        got,
+        [
+            ("./a/m.c".to_string(), "GS201".to_string()),
+            ("./b/deep/m.c".to_string(), "GS101".to_string()),
+            ("./c/m.c".to_string(), "GS101".to_string()),
+        ]
+    );
+    // A flag replaces the key's value.
+    let doc = json(&gemmscope(
+        &["check", "--format", "json", "--select", "GS1", "a"],
+        d.path(),
+    ));
+    assert_eq!(codes(&doc, "findings"), ["GS101"]);
+    // --no-config and --config.
+    let doc = json(&gemmscope(
+        &["check", "--format", "json", "--no-config", "a"],
+        d.path(),
+    ));
+    assert_eq!(codes(&doc, "findings"), ["GS101", "GS201"]);
+    let doc = json(&gemmscope(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--config",
+            "a/gemmscope.toml",
+            "b",
+        ],
+        d.path(),
+    ));
+    assert_eq!(codes(&doc, "findings"), ["GS201"]);
+}
+
+#[test]
+fn config_errors_name_the_key_and_the_file() {
+    let d = project(&[
+        ("m.c", MIXED_C),
+        (
+            "gemmscope.toml",
+            "select = [\"GS1\"]\nfail_on_speedup = 3\n",
+        ),
+    ]);
+    let o = gemmscope(&["check", "m.c"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("gemmscope.toml") && e.contains("`fail_on_speedup`"),
+        "{e}"
+    );
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    let d = project(&[
+        ("m.c", MIXED_C),
+        ("pyproject.toml", "[tool.gemmscope]\nselect = [\"GS77\"]\n"),
+    ]);
+    let o = gemmscope(&["check", "m.c"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("pyproject.toml: `select`: `GS77` is not a rule code"),
+        "{}",
+        stderr(&o)
+    );
+    let d = project(&[("m.c", MIXED_C), ("gemmscope.toml", "select = \"GS1\"\n")]);
+    let o = gemmscope(&["check", "m.c"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("gemmscope.toml"), "{}", stderr(&o));
+}
+
+#[test]
+fn exclude_patterns_and_output_file() {
+    let d = project(&[
+        ("src/m.c", MIXED_C),
+        ("third_party/blas/ref.c", MIXED_C),
+        ("gemmscope.toml", "exclude = [\"third_party/\"]\n"),
+    ]);
+    let o = gemmscope(
+        &[
+            "check",
+            "--format",
+            "sarif",
+            "-o",
+            "out.sarif",
+            ".",
+            "third_party/blas/ref.c",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    let log: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("out.sarif")).unwrap())
+            .unwrap();
+    let uris: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(uris, ["src/m.c", "src/m.c"]);
+}
+
+/// Sizes that only the build defines: `-DN=512` on the command line and
+/// `M` in a header found through `-I`.
+const BUILD_C: &str = "#include <sizes/dims.h>
+void mm(float *A, float *B, float *C) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++)
+            for (int k = 0; k < N; k++)
+                C[i*N + j] += A[i*N + k] * B[k*N + j];
+}\n";
+
+fn dims(doc: &Value) -> (Value, Value) {
+    let f = &doc["findings"][0]["dims"];
+    (f["m"]["value"].clone(), f["n"]["value"].clone())
+}
+
+#[test]
+fn compile_commands_defines_and_include_dirs_resolve_sizes() {
+    let d = project(&[
+        ("src/mm.c", BUILD_C),
+        ("include/sizes/dims.h", "#define M 128\n"),
+    ]);
+    let root = d.path().display().to_string();
+    // Without the build: no values.
+    let doc = json(&gemmscope(
+        &["check", "--format", "json", "src/mm.c"],
+        d.path(),
+    ));
+    assert_eq!(dims(&doc), (Value::Null, Value::Null));
+    // Found as clangd finds it, in build/ of a parent folder.
+    let db = format!(
+        "[{{\"directory\": \"{root}/build\", \"file\": \"../src/mm.c\", \
+         \"command\": \"cc -O2 -DN=512 -I ../include -c ../src/mm.c -o mm.o\"}}]"
+    );
+    std::fs::create_dir_all(d.path().join("build")).unwrap();
+    std::fs::write(d.path().join("build/compile_commands.json"), &db).unwrap();
+    let doc = json(&gemmscope(
+        &["check", "--format", "json", "src/mm.c"],
+        d.path(),
+    ));
+    assert_eq!(dims(&doc), (Value::from(128), Value::from(512)));
+    // --compile-commands names another one (arguments form, a folder).
+    std::fs::create_dir_all(d.path().join("other")).unwrap();
+    let db2 = format!(
+        "[{{\"directory\": \"{root}\", \"file\": \"src/mm.c\", \
+         \"arguments\": [\"cc\", \"-D\", \"N=64\", \"-Iinclude\", \"src/mm.c\"]}}]"
+    );
+    std::fs::write(d.path().join("other/compile_commands.json"), &db2).unwrap();
+    let doc = json(&gemmscope(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--compile-commands",
+            "other",
+            "src/mm.c",
+        ],
+        d.path(),
+    ));
+    assert_eq!(dims(&doc), (Value::from(128), Value::from(64)));
+    // An unreadable explicit database is an error; a broken discovered one
+    // a warning.
+    let o = gemmscope(
+        &["check", "--compile-commands", "nope.json", "src/mm.c"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("nope.json: cannot read"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(d.path().join("build/compile_commands.json"), "{ not json").unwrap();
+    let o = gemmscope(&["check", "src/mm.c"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not a compilation database"),
+        "{}",
+        stderr(&o)
+    );
+}
