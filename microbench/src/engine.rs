@@ -15,7 +15,7 @@ use crate::stats;
 use crate::toolchain::Toolchain;
 
 /// Where results are kept between runs (the SQLite store implements it).
-pub trait ResultCache {
+pub trait ResultCache: Send + Sync {
     fn get(&self, machine: &str, problem: &Problem, candidate: &str) -> Option<Row>;
     fn put(&self, machine: &str, problem: &Problem, row: &Row);
 }

@@ -188,6 +188,9 @@ struct CheckArgs {
     /// cached (also results measured earlier on this machine), on (also measure).
     #[arg(long, value_parser = parse_bench, value_name = "MODE")]
     bench: Option<speedup::BenchMode>,
+    /// Findings only: no cost estimates (and no speed-up gate).
+    #[arg(long)]
+    no_estimates: bool,
     /// Fail only on findings not in this baseline file.
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
@@ -299,6 +302,9 @@ fn run_check(args: CheckArgs) -> ExitCode {
         config: args.config,
     };
     opts.write_baseline = args.write_baseline;
+    if args.no_estimates {
+        opts.sources = speedup::no_estimates;
+    }
     let to_file = args.output.is_some();
     let out: Box<dyn Write> = match &args.output {
         Some(p) => match std::fs::File::create(p) {

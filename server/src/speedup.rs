@@ -2,14 +2,23 @@
 //! answers, for one finding, the best speed-up some candidate offers over
 //! the code as written, with where that number comes from.
 //!
-//! Today the only source is [`NoEstimates`], which answers `None` for
-//! every finding: the gate then never fires and the output says "no
-//! estimate". The performance model (`gemmscope::advice::estimate_for`,
-//! measured cache ∪ fitted model ∪ reference data) plugs in at
-//! [`source_for`]: implement [`SpeedupSource`] over it, honouring the
-//! [`BenchMode`], and return it there. Nothing else in `check` changes.
+//! The source is [`EstimateSource`]: the Estimate API
+//! (`gemmscope::advice::estimate_for`) under the policy of the
+//! [`BenchMode`] — `off`: the model and the shipped reference data only
+//! (nothing measured, nothing read from this machine's store), `cached`:
+//! also the store's results and the models fitted on them, `on`: also
+//! measures what is missing, one problem at a time. Where no estimate can
+//! be built (unknown sizes, no number for the code as written) the answer
+//! is `None`: the gate does not fire and the output says "no estimate".
+//! [`NoEstimates`] answers `None` always (`--no-estimates`).
+
+use std::sync::Mutex;
 
 use gemmscope_analyzers::Finding;
+use gemmscope_microbench::estimate::{Estimator, MeasurePolicy};
+use gemmscope_microbench::fingerprint::Machine;
+use gemmscope_microbench::store::Store;
+use gemmscope_microbench::toolchain::Toolchain;
 
 /// How `check` may measure (`--bench`, config key `bench`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Deserialize)]
@@ -57,6 +66,10 @@ pub struct Speedup {
     /// "predicted from N points ±E%", "reference data from S", with the
     /// candidate's accuracy cost where it has one.
     pub provenance: String,
+    /// The estimate's one-line headline (cost of the code as written here,
+    /// and the best option), every number labelled; empty where there is
+    /// none.
+    pub headline: String,
 }
 
 /// Answers the best speed-up for a finding, or `None` where there is no
@@ -75,14 +88,86 @@ impl SpeedupSource for NoEstimates {
     }
 }
 
-/// The speed-up source for a `--bench` mode. The estimator plugs in here.
-pub fn source_for(_mode: BenchMode) -> Box<dyn SpeedupSource> {
+/// Estimates from the performance model, the reference data and (by mode)
+/// this machine's store and measurements.
+pub struct EstimateSource {
+    est: Estimator,
+    policy: MeasurePolicy,
+    /// `on` measures: one estimate at a time, so that benchmarks never run
+    /// side by side (check analyses on every core).
+    one_at_a_time: Option<Mutex<()>>,
+}
+
+impl EstimateSource {
+    /// Builds the estimator for `mode`. `off` probes nothing (the CPU
+    /// fingerprint only); `cached` and `on` probe the toolchain (compiler,
+    /// OpenBLAS, Python) so that the machine id matches `gemmscope bench`.
+    pub fn new(mode: BenchMode) -> Result<EstimateSource, String> {
+        let (est, policy) = match mode {
+            BenchMode::Off => (
+                Estimator::new(Machine::detect(&Toolchain::default()), None, None, None),
+                MeasurePolicy::Never,
+            ),
+            BenchMode::Cached => {
+                let machine = Machine::detect(&Toolchain::probe());
+                let store = Store::open_default().ok().map(|(s, _)| s);
+                (Estimator::new(machine, store, None, None), MeasurePolicy::Cached)
+            }
+            BenchMode::On => {
+                let setup = crate::bench::setup(false)?;
+                let store = Store::open_default().ok().map(|(s, _)| s);
+                (
+                    Estimator::new(setup.machine, store, Some(setup.engine), None),
+                    MeasurePolicy::Always,
+                )
+            }
+        };
+        Ok(EstimateSource {
+            est,
+            policy,
+            one_at_a_time: (mode == BenchMode::On).then(|| Mutex::new(())),
+        })
+    }
+}
+
+impl SpeedupSource for EstimateSource {
+    fn best_speedup(&self, f: &Finding) -> Option<Speedup> {
+        let _turn = self
+            .one_at_a_time
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
+        let e = crate::advice::estimate_for(f, &self.est, self.policy).ok()?;
+        let best = e
+            .faster()
+            .filter(|l| l.speedup.is_some())
+            .max_by(|a, b| a.speedup.unwrap_or(0.0).total_cmp(&b.speedup.unwrap_or(0.0)))?;
+        Some(Speedup {
+            factor: best.speedup?,
+            candidate: best.candidate.clone(),
+            provenance: format!(
+                "{}; accuracy cost {}",
+                best.source.short(),
+                best.accuracy.text
+            ),
+            headline: e.headline.clone(),
+        })
+    }
+}
+
+/// The speed-up source for a `--bench` mode: the estimator, or no
+/// estimates where it cannot be built (the reason goes to stderr once).
+pub fn source_for(mode: BenchMode) -> Box<dyn SpeedupSource> {
+    match EstimateSource::new(mode) {
+        Ok(s) => Box::new(s),
+        Err(e) => {
+            eprintln!("gemmscope: warning: no estimates (--bench {}): {e}", mode.as_str());
+            Box::new(NoEstimates)
+        }
+    }
+}
+
+/// `--no-estimates`: findings only.
+pub fn no_estimates(_mode: BenchMode) -> Box<dyn SpeedupSource> {
     Box::new(NoEstimates)
 }
 
-/// Whether the source for `mode` can answer anything at all (false while
-/// only [`NoEstimates`] exists; the CLI says so once when a speed-up gate
-/// is asked for).
-pub fn estimates_available(_mode: BenchMode) -> bool {
-    false
-}

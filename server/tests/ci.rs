@@ -157,7 +157,7 @@ fn severity_levels_and_fail_on() {
 fn speedup_gate_without_estimates_does_not_fire_and_says_so() {
     let d = project(&[("m.c", MIXED_C)]);
     let o = gemmscope(
-        &["check", "--fail-on-speedup", "10", "--bench", "off", "m.c"],
+        &["check", "--no-estimates", "--fail-on-speedup", "10", "--bench", "off", "m.c"],
         d.path(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
@@ -173,6 +173,7 @@ fn speedup_gate_without_estimates_does_not_fire_and_says_so() {
     let doc = json(&gemmscope(
         &[
             "check",
+            "--no-estimates",
             "--format",
             "json",
             "--fail-on-speedup",
@@ -205,6 +206,7 @@ impl gemmscope::speedup::SpeedupSource for Fake {
             factor: 12.0,
             candidate: "test-blas".into(),
             provenance: "a test's stand-in".into(),
+            headline: String::new(),
         })
     }
 }
@@ -648,4 +650,42 @@ fn compile_commands_defines_and_include_dirs_resolve_sizes() {
         "{}",
         stderr(&o)
     );
+}
+
+/// With the real estimator (`--bench off`: model and shipped reference data,
+/// nothing measured) a naive 1024³ GEMM gets a labelled estimate, and the
+/// speed-up gate fires on it; the GEMV (no candidates for GEMV) has none.
+#[test]
+fn bench_off_estimates_come_from_reference_data_and_fire_the_gate() {
+    let src = MIXED_C.replace("#define N 256", "#define N 1024");
+    let d = project(&[("m.c", &src)]);
+    let doc = json(&gemmscope(
+        &["check", "--format", "json", "--bench", "off", "m.c"],
+        d.path(),
+    ));
+    let gemm = &doc["findings"][0];
+    assert_eq!(gemm["code"], "GS101");
+    let e = &gemm["estimate"];
+    assert!(e["speedup"].as_f64().unwrap() > 10.0, "{e}");
+    let headline = e["headline"].as_str().unwrap();
+    assert!(headline.contains("per output"), "{headline}");
+    assert!(
+        headline.contains("reference data") || headline.contains("predicted"),
+        "every number says how it is known: {headline}"
+    );
+    assert!(e["provenance"].as_str().unwrap().contains("accuracy"), "{e}");
+    assert_eq!(doc["findings"][1]["code"], "GS201");
+    assert_eq!(doc["findings"][1]["estimate"], Value::Null);
+    // The gate fires on the GEMM only.
+    let o = gemmscope(
+        &["check", "--bench", "off", "--fail-on-speedup", "10", "m.c"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("= estimate: ~"), "{}", stdout(&o));
+    let o = gemmscope(
+        &["check", "--bench", "off", "--fail-on-speedup", "1e9", "m.c"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }

@@ -67,6 +67,7 @@ pub fn estimate(r: &Reported) -> Value {
             "speedup": (e.factor * 1000.0).round() / 1000.0,
             "candidate": e.candidate,
             "provenance": e.provenance,
+            "headline": e.headline,
         }),
         None => Value::Null,
     }

@@ -152,6 +152,7 @@ pub fn factor(x: f64) -> String {
 /// The estimate line of a finding, where there is one to say.
 fn estimate_line(r: &Reported) -> Option<String> {
     match (&r.estimate, r.speedup_gate) {
+        (Some(e), _) if !e.headline.is_empty() => Some(format!("estimate: {}", e.headline)),
         (Some(e), _) => Some(format!(
             "speed-up: {} with {} ({})",
             factor(e.factor),
