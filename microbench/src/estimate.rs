@@ -86,7 +86,7 @@ impl Source {
     pub fn short(&self) -> String {
         match self {
             Source::Measured { cached: false, .. } => "measured".into(),
-            Source::Measured { cached: true, .. } => "measured here earlier".into(),
+            Source::Measured { cached: true, .. } => "cached: measured here earlier".into(),
             Source::Predicted {
                 points,
                 median_error,
@@ -702,7 +702,9 @@ fn reference_source(pr: &RefPrediction) -> Source {
     }
 }
 
-fn headline(p: &Problem, aw: Option<&Line>, lines: &[Line]) -> String {
+/// The one-line headline of an estimate: the code as written's cost here,
+/// and the fastest option, each with how it is known.
+pub fn headline(p: &Problem, aw: Option<&Line>, lines: &[Line]) -> String {
     let Some(aw) = aw else {
         return format!(
             "{}: no estimate for the code as written (not measured, no model, no reference data)",

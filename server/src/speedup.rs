@@ -111,7 +111,10 @@ impl EstimateSource {
             BenchMode::Cached => {
                 let machine = Machine::detect(&Toolchain::probe());
                 let store = Store::open_default().ok().map(|(s, _)| s);
-                (Estimator::new(machine, store, None, None), MeasurePolicy::Cached)
+                (
+                    Estimator::new(machine, store, None, None),
+                    MeasurePolicy::Cached,
+                )
             }
             BenchMode::On => {
                 let setup = crate::bench::setup(false)?;
@@ -137,10 +140,11 @@ impl SpeedupSource for EstimateSource {
             .as_ref()
             .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
         let e = crate::advice::estimate_for(f, &self.est, self.policy).ok()?;
-        let best = e
-            .faster()
-            .filter(|l| l.speedup.is_some())
-            .max_by(|a, b| a.speedup.unwrap_or(0.0).total_cmp(&b.speedup.unwrap_or(0.0)))?;
+        let best = e.faster().filter(|l| l.speedup.is_some()).max_by(|a, b| {
+            a.speedup
+                .unwrap_or(0.0)
+                .total_cmp(&b.speedup.unwrap_or(0.0))
+        })?;
         Some(Speedup {
             factor: best.speedup?,
             candidate: best.candidate.clone(),
@@ -160,7 +164,10 @@ pub fn source_for(mode: BenchMode) -> Box<dyn SpeedupSource> {
     match EstimateSource::new(mode) {
         Ok(s) => Box::new(s),
         Err(e) => {
-            eprintln!("gemmscope: warning: no estimates (--bench {}): {e}", mode.as_str());
+            eprintln!(
+                "gemmscope: warning: no estimates (--bench {}): {e}",
+                mode.as_str()
+            );
             Box::new(NoEstimates)
         }
     }
@@ -170,4 +177,3 @@ pub fn source_for(mode: BenchMode) -> Box<dyn SpeedupSource> {
 pub fn no_estimates(_mode: BenchMode) -> Box<dyn SpeedupSource> {
     Box::new(NoEstimates)
 }
-

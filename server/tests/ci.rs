@@ -157,7 +157,15 @@ fn severity_levels_and_fail_on() {
 fn speedup_gate_without_estimates_does_not_fire_and_says_so() {
     let d = project(&[("m.c", MIXED_C)]);
     let o = gemmscope(
-        &["check", "--no-estimates", "--fail-on-speedup", "10", "--bench", "off", "m.c"],
+        &[
+            "check",
+            "--no-estimates",
+            "--fail-on-speedup",
+            "10",
+            "--bench",
+            "off",
+            "m.c",
+        ],
         d.path(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
@@ -673,7 +681,10 @@ fn bench_off_estimates_come_from_reference_data_and_fire_the_gate() {
         headline.contains("reference data") || headline.contains("predicted"),
         "every number says how it is known: {headline}"
     );
-    assert!(e["provenance"].as_str().unwrap().contains("accuracy"), "{e}");
+    assert!(
+        e["provenance"].as_str().unwrap().contains("accuracy"),
+        "{e}"
+    );
     assert_eq!(doc["findings"][1]["code"], "GS201");
     assert_eq!(doc["findings"][1]["estimate"], Value::Null);
     // The gate fires on the GEMM only.

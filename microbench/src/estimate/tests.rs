@@ -167,7 +167,7 @@ fn cached_counts_store_hits_as_measured_and_predicts_the_rest() {
     assert_eq!(aw.seconds_per_call, cube(256).flops() / 1e9);
     assert!(aw.accuracy.measured && aw.accuracy.rel_error == 1e-7);
     assert!(
-        est.headline.contains("(measured here earlier)"),
+        est.headline.contains("(cached: measured here earlier)"),
         "{}",
         est.headline
     );

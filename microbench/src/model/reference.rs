@@ -181,7 +181,31 @@ fn cube_flops(s: u64) -> f64 {
 }
 
 fn size_scaled(r: &RefRow, p: &Problem) -> f64 {
-    r.seconds * p.flops() / cube_flops(r.size)
+    (r.seconds * p.flops() / cube_flops(r.size)).max(call_overhead_s(&r.candidate))
+}
+
+/// An assumed fixed cost of one call: the floor under a reference time
+/// moved to a smaller size at constant GFLOP/s (which alone would promise a
+/// 16³ GEMM at the 4096³ rate). Library calls cost microseconds however
+/// small the problem: waking the BLAS threads, the Python call into NumPy
+/// or PyTorch, a kernel launch on a GPU. Round figures, stated as
+/// assumptions (not measured here); a measurement or a fitted model of this
+/// machine replaces them.
+pub fn call_overhead_s(candidate: &str) -> f64 {
+    if candidate.starts_with("cublas")
+        || candidate.starts_with("cuda")
+        || candidate.starts_with("torch-cuda")
+        || candidate == "cutlass"
+    {
+        5e-6
+    } else if matches!(
+        candidate,
+        "numpy" | "torch-cpu" | "openblas" | "rust-gemm" | "c-blocked-threads"
+    ) {
+        2e-6
+    } else {
+        0.0
+    }
 }
 
 impl Reference {
@@ -401,8 +425,15 @@ impl Reference {
             seconds,
             error,
             text: format!(
-                "reference data, nearest machines {} ({how}; sizes moved at the same GFLOP/s)",
-                used.join(", ")
+                "reference data, nearest machines {} ({how}; sizes moved at the same GFLOP/s{})",
+                used.join(", "),
+                match call_overhead_s(candidate) {
+                    x if x > 0.0 => format!(
+                        ", at least {} per call of assumed call overhead",
+                        crate::report::human_seconds(x)
+                    ),
+                    _ => String::new(),
+                }
             ),
             neighbours,
         })
@@ -476,6 +507,22 @@ mod tests {
         let p = Problem::gemm(1024, 1024, 1024, DType::F32);
         let x = r.at("xeon-2c-avx512", "openblas", &p).unwrap();
         assert!((x.seconds - 0.00668).abs() < 1e-12);
+    }
+
+    #[test]
+    fn tiny_sizes_keep_the_call_overhead_floor() {
+        let r = Reference::shipped();
+        let p = Problem::gemm(16, 16, 16, DType::F32);
+        // Constant GFLOP/s alone would give 0.00668 s / 2^18 = 25 ns.
+        let x = r.at("xeon-2c-avx512", "openblas", &p).unwrap();
+        assert_eq!(x.seconds, call_overhead_s("openblas"));
+        let g = r.at("a100", "cublas-sgemm-pedantic", &p).unwrap();
+        assert_eq!(g.seconds, call_overhead_s("cublas-sgemm-pedantic"));
+        // The naive loops have no floor: they scale with the work.
+        let n = r.at("xeon-2c-avx512", "c-naive-O1", &p).unwrap();
+        let linear = 6.38 * (16.0f64 / 1024.0).powi(3);
+        assert!((n.seconds - linear).abs() < 1e-9, "{}", n.seconds);
+        assert_eq!(call_overhead_s("c-naive-O1"), 0.0);
     }
 
     fn test_reference() -> Reference {

@@ -1,8 +1,8 @@
 //! The one interface between the server and whatever knows the numbers:
 //! [`Advisor::advise`] turns a finding into the text the presenters show.
-//! No LSP types here. Today's implementation, [`StoreAdvisor`], reads the
-//! rows measured on this machine from the microbench store; a model-backed
-//! advisor (predictions and reference data) plugs in behind the same trait.
+//! No LSP types here. The server uses [`EstimateAdvisor`] (the Estimate
+//! API: measured rows, model predictions, reference data, crossover);
+//! [`StoreAdvisor`] shows only the rows measured on this machine.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,11 @@ use gemmscope_microbench::report::human_seconds;
 use gemmscope_microbench::store::{problem_key, Store};
 use gemmscope_microbench::{Problem, Row, Status, Table};
 
-use crate::advice::problem_for;
+use gemmscope_microbench::estimate::{
+    headline, speedup_text, Estimate, Estimator, Line, MeasurePolicy, Source,
+};
+
+use crate::advice::{as_written_candidate, problem_for};
 
 /// What the presenters show for one finding. `None` fields fall back to the
 /// finding's own message / nothing.
@@ -234,6 +238,179 @@ impl Advisor for StoreAdvisor {
         Advice {
             headline: Some(headline),
             table_markdown: Some(table_markdown(&t, &src.machine_text, f)),
+            inlay,
+            speedup,
+        }
+    }
+}
+
+/// Advice from the Estimate API (`advice::estimate_for`): the measured rows
+/// of this machine's store where there are some, predictions from the
+/// models fitted on them, and the shipped reference data otherwise — so the
+/// first diagnostic has a number at once, and measured numbers replace it
+/// when the background benchmark has run (the server rebuilds the advisor
+/// then). Every number says how it is known.
+pub struct EstimateAdvisor {
+    pub est: Estimator,
+    /// One line describing the machine.
+    pub machine_text: String,
+    /// Why nothing is measured, when measurement is not allowed.
+    pub not_measured: Option<String>,
+    /// (problem key, candidate id) measured by this server process; other
+    /// stored rows are shown as cached (measured here earlier).
+    pub fresh: Arc<Mutex<HashSet<(String, String)>>>,
+}
+
+fn estimate_row(l: &Line, as_written: bool) -> String {
+    let name = if as_written {
+        format!("{} **(as written)**", cell(&l.label))
+    } else {
+        cell(&l.label)
+    };
+    format!(
+        "| {name} | {} | {} | {} | {} | {:.2} | {} | {} | {} |\n",
+        cell(&l.place),
+        cell(&l.precision),
+        human_seconds(l.seconds_per_call),
+        human_seconds(l.ns_per_output * 1e-9),
+        l.gflops,
+        l.speedup.map(speedup_text).unwrap_or_else(|| "—".into()),
+        cell(&format!(
+            "{:.0e} ({})",
+            l.accuracy.rel_error, l.accuracy.text
+        )),
+        cell(&l.source.text()),
+    )
+}
+
+/// The hover for an estimate: the table for this problem on this machine,
+/// the reference GPU rows, the CPU/GPU crossover and the roofline.
+pub fn estimate_markdown(
+    e: &Estimate,
+    f: &Finding,
+    machine_text: &str,
+    not_measured: Option<&str>,
+) -> String {
+    let mut s = format!(
+        "**{}** — {} · {} outputs, {:.3} GFLOP per call\n\n{}\n\nThis machine: {} (`{}`)\n\n",
+        cell(&f.message),
+        e.problem.describe(),
+        e.problem.outputs(),
+        e.problem.flops() / 1e9,
+        cell(&e.headline),
+        cell(machine_text),
+        e.machine
+    );
+    s.push_str(
+        "| option | where | precision | per call | per output | GFLOP/s | vs as written | accuracy cost | how known |\n\
+         |---|---|---|--:|--:|--:|--:|---|---|\n",
+    );
+    if let Some(aw) = &e.as_written {
+        s.push_str(&estimate_row(aw, true));
+    }
+    for l in e.alternatives.iter().chain(&e.elsewhere) {
+        s.push_str(&estimate_row(l, false));
+    }
+    if let Some(c) = &e.crossover {
+        s.push_str(&format!("\n**CPU or GPU:** {}\n", cell(&c.statement)));
+    }
+    if let Some(r) = &e.roofline {
+        s.push_str(&format!("\nRoofline: {}\n", cell(r)));
+    }
+    if !e.unknown.is_empty() {
+        s.push_str("\nNo number for: ");
+        let parts: Vec<String> = e
+            .unknown
+            .iter()
+            .map(|(id, why)| format!("`{id}` ({})", cell(why)))
+            .collect();
+        s.push_str(&parts.join("; "));
+        s.push('\n');
+    }
+    if let Some(why) = not_measured {
+        s.push_str(&format!(
+            "\nNot measuring on this machine: {}.\n",
+            cell(why)
+        ));
+    }
+    s
+}
+
+impl EstimateAdvisor {
+    /// Rows this server measured are `measured`; the store's older ones
+    /// stay `cached: measured here earlier`.
+    fn relabel(&self, e: &mut Estimate) {
+        let key = problem_key(&e.problem);
+        let fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        for l in e.as_written.iter_mut().chain(e.alternatives.iter_mut()) {
+            if let Source::Measured { cached, text } = &mut l.source {
+                if fresh.contains(&(key.clone(), l.candidate.clone())) {
+                    *cached = false;
+                    *text = text.replacen("measured here earlier", "measured here", 1);
+                }
+            }
+        }
+        e.headline = headline(&e.problem, e.as_written.as_ref(), &e.alternatives);
+    }
+}
+
+impl EstimateAdvisor {
+    /// The candidate standing for the code as written: for C loops, the
+    /// naive variant measured here for this problem when there is one (the
+    /// optimisation level the user builds with is unknown), else the
+    /// Estimate API's default.
+    fn as_written(&self, f: &Finding) -> &'static str {
+        let default = as_written_candidate(f);
+        if f.backend != Backend::Cpu {
+            return default;
+        }
+        let Ok(p) = problem_for(f) else {
+            return default;
+        };
+        ["c-naive-O3", "c-naive-O1", "c-naive-O3-native"]
+            .into_iter()
+            .find(|id| {
+                self.est
+                    .rows
+                    .iter()
+                    .any(|(q, r)| *q == p && r.id == *id && r.status == Status::Ok)
+            })
+            .unwrap_or(default)
+    }
+}
+
+impl Advisor for EstimateAdvisor {
+    fn advise(&self, f: &Finding) -> Advice {
+        let estimate = problem_for(f).map(|p| {
+            self.est
+                .estimate(&p, self.as_written(f), MeasurePolicy::Cached)
+        });
+        let mut e = match estimate {
+            Ok(e) => e,
+            Err(why) => {
+                return Advice {
+                    table_markdown: Some(format!(
+                        "**{}**\n\nNo estimate: {why}.",
+                        cell(&f.message)
+                    )),
+                    ..Advice::default()
+                }
+            }
+        };
+        self.relabel(&mut e);
+        let speedup = e.faster().filter_map(|l| l.speedup).max_by(f64::total_cmp);
+        let inlay = e
+            .as_written
+            .as_ref()
+            .map(|l| format!("~{}/output", human_seconds(l.ns_per_output * 1e-9)));
+        Advice {
+            headline: Some(format!("{} — {}", f.message, e.headline)),
+            table_markdown: Some(estimate_markdown(
+                &e,
+                f,
+                &self.machine_text,
+                self.not_measured.as_deref(),
+            )),
             inlay,
             speedup,
         }

@@ -31,7 +31,42 @@ use tower_lsp_server::jsonrpc::Result as RpcResult;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
-use advisor::{Advisor, StoreAdvisor, StoreSource};
+use advisor::{Advisor, EstimateAdvisor, StoreSource};
+use gemmscope_microbench::estimate::Estimator;
+use gemmscope_microbench::fingerprint::Machine;
+use gemmscope_microbench::store::Store;
+use gemmscope_microbench::toolchain::Toolchain;
+
+/// The Estimate-API advisor: reference data and models at once; this
+/// machine's store rows (and models fitted on them) once measuring is set
+/// up. `machine` is the CPU fingerprint without software versions (probing
+/// them runs processes and waits for trust); the store's rows are read
+/// under the measuring machine id.
+fn estimate_advisor(
+    machine: &Machine,
+    source: Option<StoreSource>,
+    not_measured: Option<String>,
+    fresh: Arc<Mutex<HashSet<(String, String)>>>,
+) -> EstimateAdvisor {
+    let store = source
+        .as_ref()
+        .and_then(|s| Store::open(s.store.path()).ok().map(|(st, _)| st));
+    let mut est = Estimator::new(machine.clone(), store, None, None);
+    let machine_text = match &source {
+        Some(s) => {
+            est.machine_id = s.machine.clone();
+            est.refresh(None);
+            s.machine_text.clone()
+        }
+        None => machine.describe(),
+    };
+    EstimateAdvisor {
+        est,
+        machine_text,
+        not_measured,
+        fresh,
+    }
+}
 use analysis::{Limits, Outcome};
 use config::Settings;
 use documents::Documents;
@@ -158,6 +193,8 @@ pub struct Core {
     settings: RwLock<Settings>,
     caps: Mutex<Caps>,
     advisor: RwLock<Arc<dyn Advisor>>,
+    /// This CPU's fingerprint (no software versions), for the estimator.
+    machine: Machine,
     source: Mutex<Option<(Arc<gemmscope_microbench::store::Store>, String, String)>>,
     fresh: Arc<Mutex<HashSet<(String, String)>>>,
     measurer: Mutex<Option<Measurer>>,
@@ -180,11 +217,13 @@ impl Backend {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let fresh = Arc::new(Mutex::new(HashSet::new()));
         let settings = Settings::default();
-        let advisor = Arc::new(StoreAdvisor {
-            source: None,
-            not_measured: settings.measurement_allowed().err().map(String::from),
-            fresh: fresh.clone(),
-        });
+        let machine = Machine::detect(&Toolchain::default());
+        let advisor = Arc::new(estimate_advisor(
+            &machine,
+            None,
+            settings.measurement_allowed().err().map(String::from),
+            fresh.clone(),
+        ));
         Backend {
             core: Arc::new(Core {
                 client,
@@ -196,6 +235,7 @@ impl Backend {
                 settings: RwLock::new(settings),
                 caps: Mutex::default(),
                 advisor: RwLock::new(advisor),
+                machine,
                 source: Mutex::new(None),
                 fresh,
                 measurer: Mutex::new(None),
@@ -741,12 +781,25 @@ impl Core {
     }
 
     fn set_advisor(&self, source: Option<StoreSource>, not_measured: Option<String>) {
-        let a = StoreAdvisor {
-            source,
-            not_measured,
-            fresh: self.fresh.clone(),
-        };
+        let a = estimate_advisor(&self.machine, source, not_measured, self.fresh.clone());
         *write(&self.advisor) = Arc::new(a);
+    }
+
+    /// Rebuilds the advisor from the store as it is now (after a
+    /// measurement: its rows replace the predictions).
+    fn refresh_advisor(&self) {
+        let source = lock(&self.source)
+            .clone()
+            .map(|(store, machine, machine_text)| StoreSource {
+                store,
+                machine,
+                machine_text,
+            });
+        let not_measured = read(&self.settings)
+            .measurement_allowed()
+            .err()
+            .map(String::from);
+        self.set_advisor(source, not_measured);
     }
 
     fn cancel_progress(&self, p: WorkDoneProgressCancelParams) {
@@ -846,6 +899,7 @@ impl Core {
                         format!("{}: {message}", problem.describe()),
                     )
                     .await;
+                    self.refresh_advisor();
                     self.republish_all().await;
                     if lock(&self.caps).inlay_refresh {
                         let _ = self.client.inlay_hint_refresh().await;
