@@ -378,7 +378,7 @@ async fn cancelling_a_measurement_kills_the_running_candidate() {
     assert_eq!(msg, "cancelled after 0 of 1 candidates");
     assert!(process_gone(bench), "benchmark child {bench} still running");
     eprintln!("cancel → end: {:?}", t.elapsed());
-    // Still serving, and the problem is not measured again.
+    // Still serving.
     let uri = "file:///tmp/gemmscope-lsp-test/ok.c";
     c.open(uri, "c", 1, &gemm_c(8, 8, 8)).await;
     assert_eq!(c.diagnostics(uri, Some(1)).await[0]["code"], "GS101");
