@@ -12,6 +12,7 @@ pub mod ir;
 pub mod normalize;
 
 pub use finding::{Backend, Dim, Dims, Finding, Idiom, Major, OperandLayout, Routine};
+pub use frontend::{parse, Parsed, TextEdit, TextPoint};
 pub use ir::{Lang, Span, SyntaxProblem};
 
 /// Supplies the text of `#include "relative.h"` headers. Implemented by the
@@ -125,7 +126,23 @@ pub fn analyze_as_with(
     includes: &dyn IncludeResolver,
     build: &BuildContext,
 ) -> Analysis {
-    let mut file = frontend::lower_with(lang, path, text, includes, build);
+    analyze_parsed(path, text, &parse(lang, text, None), includes, build)
+}
+
+/// Analyses `text` from its parse (`parsed` must be [`parse`]'s result for
+/// exactly this text, in the language to analyse it as). With
+/// [`Parsed::edit`] and an incremental [`parse`], a caller that edits a text
+/// repeatedly re-parses only what changed; the lowering and the detectors
+/// still run over the whole file.
+pub fn analyze_parsed(
+    path: &str,
+    text: &str,
+    parsed: &Parsed,
+    includes: &dyn IncludeResolver,
+    build: &BuildContext,
+) -> Analysis {
+    let lang = parsed.lang();
+    let mut file = frontend::lower_parsed(parsed, path, text, includes, build);
     normalize::normalize(&mut file);
     let mut findings = detectors::run_all(&file, text);
     findings.sort_by_key(|f| (f.range.start_byte, f.code));

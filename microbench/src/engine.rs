@@ -4,6 +4,8 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::candidates::{self, Candidate};
@@ -32,6 +34,19 @@ pub struct Options {
     pub seed: u64,
     /// Wall-clock limit per candidate, seconds (default: 60 + 4 × its budget).
     pub timeout_s: Option<f64>,
+    /// Set by another thread to stop: the running candidate's process group
+    /// is killed at once, and it and every candidate after it read
+    /// `failed: cancelled` (never stored).
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Options {
+    /// True once [`Options::cancel`] is set.
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
+    }
 }
 
 impl Default for Options {
@@ -42,6 +57,7 @@ impl Default for Options {
             use_cache: true,
             seed: 0x9e37_79b9_7f4a_7c15,
             timeout_s: None,
+            cancel: None,
         }
     }
 }
@@ -159,8 +175,11 @@ impl Engine {
                 }
             }
         }
+        if opts.cancelled() {
+            return base(Status::Failed, CANCELLED.into());
+        }
         let sample_rows = sample_rows(c, p, budget);
-        let row = match self.run_child(c, p, budget, sample_rows, opts.seed, opts.timeout_s) {
+        let row = match self.run_child(c, p, budget, sample_rows, opts) {
             Ok(Reply::Ok(m)) => self.ok_row(c, p, m),
             Ok(Reply::Skipped { reason }) => base(Status::Skipped, reason),
             Ok(Reply::Failed { reason }) => base(Status::Failed, reason),
@@ -229,9 +248,9 @@ impl Engine {
         p: &Problem,
         budget: f64,
         sample_rows: Option<u64>,
-        seed: u64,
-        timeout: Option<f64>,
+        opts: &Options,
     ) -> Result<Reply, String> {
+        let (seed, timeout) = (opts.seed, opts.timeout_s);
         let root = self.temp_root.clone().unwrap_or_else(std::env::temp_dir);
         // A private (0700) directory, removed when `dir` drops.
         let dir = tempfile::Builder::new()
@@ -257,8 +276,18 @@ impl Engine {
         if let Some(t) = timeout {
             limits.wall = Duration::from_secs_f64(t.max(0.1));
         }
-        let out = sandbox::run(&self.child, &input, dir.path(), &limits, &[])
-            .map_err(|e| format!("cannot start the benchmark child: {e}"))?;
+        let out = sandbox::run_cancellable(
+            &self.child,
+            &input,
+            dir.path(),
+            &limits,
+            &[],
+            opts.cancel.as_deref(),
+        )
+        .map_err(|e| format!("cannot start the benchmark child: {e}"))?;
+        if out.exit == Exit::Cancelled {
+            return Err(CANCELLED.into());
+        }
         let text = String::from_utf8_lossy(&out.stdout);
         let last = text
             .lines()
@@ -274,6 +303,9 @@ impl Engine {
         }
     }
 }
+
+/// The reason of a row whose measurement was cancelled.
+pub const CANCELLED: &str = "cancelled";
 
 /// Rows a samplable candidate computes so that one call takes about a tenth
 /// of its budget at its prior rate; `None` to compute the whole problem.
@@ -323,4 +355,51 @@ pub fn child_main(input: &[u8]) -> String {
     };
     serde_json::to_string(&reply)
         .unwrap_or_else(|e| format!("{{\"status\":\"failed\",\"reason\":\"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::DType;
+    use std::time::Instant;
+
+    /// A child that hangs: the cancel flag, not the job, must end it.
+    fn hanging_engine() -> Engine {
+        Engine {
+            child: vec!["/bin/sh".into(), "-c".into(), "sleep 1000".into()],
+            toolchain: Toolchain::default(),
+            machine: "test".into(),
+            cache: None,
+            temp_root: None,
+        }
+    }
+
+    #[test]
+    fn cancel_kills_the_running_candidate_and_fails_the_rest() {
+        let e = hanging_engine();
+        let flag = Arc::new(AtomicBool::new(false));
+        let opts = Options {
+            budget_s: 100.0,
+            only: Some(vec!["rust-gemm".into()]),
+            cancel: Some(flag.clone()),
+            ..Default::default()
+        };
+        let p = Problem::gemm(8, 8, 8, DType::F32);
+        let setter = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            flag.store(true, Ordering::SeqCst);
+            Instant::now()
+        });
+        let t = e.measure(&p, &opts, &mut |_| {});
+        let late = setter.join().unwrap().elapsed();
+        assert!(late < Duration::from_millis(500), "{late:?} after cancel");
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.rows[0].status, Status::Failed);
+        assert_eq!(t.rows[0].reason, CANCELLED);
+        // Already cancelled: nothing starts.
+        let t0 = Instant::now();
+        let t = e.measure(&p, &opts, &mut |_| {});
+        assert_eq!(t.rows[0].reason, CANCELLED);
+        assert!(t0.elapsed() < Duration::from_millis(500));
+    }
 }

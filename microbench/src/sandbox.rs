@@ -2,11 +2,14 @@
 //! priority, CPU-time and address-space rlimits, no core dumps, and a
 //! wall-clock deadline after which the whole group is killed. Whatever the
 //! child does (hang, crash, fork), the caller gets a [`ChildOutcome`] back.
+//! A caller can also stop a child early: [`run_cancellable`] kills the
+//! whole group as soon as a flag is set.
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Resource limits for one child.
@@ -42,6 +45,8 @@ pub enum Exit {
     Signal(i32),
     /// Killed by us at the wall-clock deadline.
     TimedOut,
+    /// Killed by us because the caller cancelled it.
+    Cancelled,
 }
 
 /// What came back from the child.
@@ -64,6 +69,8 @@ impl ChildOutcome {
                 "timed out after {:.1} s (process group killed)",
                 self.wall.as_secs_f64()
             ),
+            // Whatever it printed while being killed is beside the point.
+            Exit::Cancelled => return "cancelled".into(),
         };
         if self.stderr.contains("memory allocation of") {
             return format!("{what}: out of memory (the address-space limit was reached)");
@@ -127,6 +134,30 @@ pub fn run(
     limits: &Limits,
     env: &[(String, String)],
 ) -> std::io::Result<ChildOutcome> {
+    run_cancellable(argv, stdin, cwd, limits, env, None)
+}
+
+/// [`run`], and when `cancel` is set (by another thread) while the child
+/// runs, its whole process group is killed at once ([`Exit::Cancelled`]).
+/// A flag already set when it is called starts nothing and reports
+/// `Cancelled`.
+pub fn run_cancellable(
+    argv: &[OsString],
+    stdin: &[u8],
+    cwd: &Path,
+    limits: &Limits,
+    env: &[(String, String)],
+    cancel: Option<&AtomicBool>,
+) -> std::io::Result<ChildOutcome> {
+    let cancelled = || cancel.is_some_and(|c| c.load(Ordering::SeqCst));
+    if cancelled() {
+        return Ok(ChildOutcome {
+            exit: Exit::Cancelled,
+            stdout: Vec::new(),
+            stderr: String::new(),
+            wall: Duration::ZERO,
+        });
+    }
     use std::os::unix::process::{CommandExt, ExitStatusExt};
     let (prog, args) = argv
         .split_first()
@@ -162,6 +193,12 @@ pub fn run(
                 set(libc::RLIMIT_AS, a, a);
             }
             libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+            // If the thread that started it dies (the whole parent process
+            // killed), the child is killed too instead of running on to
+            // its limits; its own children are reached through the group
+            // kill of a parent that exits normally.
+            #[cfg(target_os = "linux")]
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
             Ok(())
         });
     }
@@ -196,6 +233,14 @@ pub fn run(
             }
             let _ = child.wait();
             break Exit::TimedOut;
+        }
+        if cancelled() {
+            // SAFETY: as above.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+            let _ = child.wait();
+            break Exit::Cancelled;
         }
         std::thread::sleep(Duration::from_millis(5));
     };
@@ -262,6 +307,64 @@ mod tests {
             !alive || state.contains(") Z"),
             "grandchild {gc} survived: {state}"
         );
+    }
+
+    #[test]
+    fn setting_the_cancel_flag_kills_the_child_group_at_once() {
+        let flag = std::sync::Arc::new(AtomicBool::new(false));
+        let setter = {
+            let f = flag.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                f.store(true, Ordering::SeqCst);
+                Instant::now()
+            })
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("gc.pid");
+        let script = format!("sleep 1000 & echo $! > {}; sleep 1000", pidfile.display());
+        let argv: Vec<OsString> = vec!["/bin/sh".into(), "-c".into(), script.into()];
+        let o = run_cancellable(
+            &argv,
+            b"",
+            Path::new("/"),
+            &Limits::default(),
+            &[],
+            Some(&flag),
+        )
+        .unwrap();
+        let set_at = setter.join().unwrap();
+        let late = set_at.elapsed();
+        assert_eq!(o.exit, Exit::Cancelled);
+        assert_eq!(o.describe_failure(), "cancelled");
+        assert!(
+            late < Duration::from_millis(500),
+            "returned {late:?} after the flag was set"
+        );
+        let gc: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        // SAFETY: signal 0 only checks existence.
+        let alive = unsafe { libc::kill(gc, 0) } == 0;
+        let state = std::fs::read_to_string(format!("/proc/{gc}/stat")).unwrap_or_default();
+        assert!(
+            !alive || state.contains(") Z"),
+            "grandchild {gc} survived: {state}"
+        );
+        // A flag set before the call starts nothing.
+        let o = run_cancellable(
+            &argv,
+            b"",
+            Path::new("/"),
+            &Limits::default(),
+            &[],
+            Some(&flag),
+        )
+        .unwrap();
+        assert_eq!((o.exit, o.wall), (Exit::Cancelled, Duration::ZERO));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 mod lsp_client;
 
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lsp_client::{gemm_c, Client};
 use serde_json::{json, Value};
@@ -14,9 +14,14 @@ struct Server {
 }
 
 fn spawn(cache: &std::path::Path) -> Server {
+    spawn_with(cache, &[])
+}
+
+fn spawn_with(cache: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gemmscope"))
         .arg("serve")
         .env("GEMMSCOPE_CACHE_DIR", cache)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -287,35 +292,124 @@ async fn measures_in_the_background_then_answers_from_the_store() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_measurement_can_be_cancelled() {
-    if !have_cc() {
-        eprintln!("skipped: no C compiler on this machine");
-        return;
+/// The benchmark children (`gemmscope __bench-child`) of process `parent`.
+fn bench_children(parent: u32) -> Vec<u32> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // `pid (comm) state ppid ...`; comm may hold spaces, not `)`.
+        let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+        let mut f = after.split_whitespace();
+        let (state, ppid) = (f.next(), f.next().and_then(|p| p.parse::<u32>().ok()));
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if ppid == Some(parent)
+            && state != Some("Z")
+            && String::from_utf8_lossy(&cmd).contains("__bench-child")
+        {
+            v.push(pid);
+        }
     }
-    let cache = tempfile::tempdir().unwrap();
-    let opts = json!({"trusted": true, "candidates": ["c-naive-O1", "c-naive-O3"], "budget": 1.0});
-    let mut s = spawn(cache.path());
+    v
+}
+
+/// Gone, or a zombie nobody waits for.
+fn process_gone(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.is_empty()
+        || stat
+            .rsplit_once(')')
+            .is_some_and(|x| x.1.trim_start().starts_with('Z'))
+}
+
+/// Waits (up to 120 s: the worker probes the toolchain first) for the
+/// server's one benchmark child to be running.
+async fn running_bench_child(server: u32) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(&pid) = bench_children(server).first() {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no benchmark child started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A server measuring the self-test candidate that never returns: without
+/// a kill it would run to its wall-clock limit (60 s + 4 × budget).
+async fn hanging_measurement(cache: &std::path::Path) -> (Server, u32) {
+    let mut s = spawn_with(cache, &[("GEMMSCOPE_SELFTEST", "1")]);
     let c = &mut s.client;
+    let opts = json!({"trusted": true, "candidates": ["selftest-hang"], "budget": 100});
     c.initialize(opts, CAPS()).await;
     let uri = "file:///tmp/gemmscope-lsp-test/cancel.c";
     c.open(uri, "c", 1, &gemm_c(32, 32, 32)).await;
+    let server = s.child.id().unwrap();
+    let bench = running_bench_child(server).await;
+    (s, bench)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_measurement_kills_the_running_candidate() {
+    let cache = tempfile::tempdir().unwrap();
+    let (mut s, bench) = hanging_measurement(cache.path()).await;
+    let c = &mut s.client;
     let begin = c
-        .wait_for(Duration::from_secs(120), |m| {
+        .wait_for(Duration::from_secs(60), |m| {
             m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin"
         })
         .await
         .expect("measurement begins");
     let token = begin["params"]["token"].clone();
+    let t = Instant::now();
     c.notify("window/workDoneProgress/cancel", json!({"token": token}))
         .await;
+    // The candidate hangs for its whole wall limit (460 s) unless killed:
+    // the end must come promptly (10 s leaves room for a loaded machine).
     let end = c
-        .wait_for(Duration::from_secs(120), |m| {
+        .wait_for(Duration::from_secs(10), |m| {
             m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
         })
         .await
-        .expect("measurement ends");
+        .expect("the cancel ends the measurement at once");
     let msg = end["params"]["value"]["message"].as_str().unwrap();
-    assert!(msg.starts_with("cancelled after"), "{msg}");
+    assert_eq!(msg, "cancelled after 0 of 1 candidates");
+    assert!(process_gone(bench), "benchmark child {bench} still running");
+    eprintln!("cancel → end: {:?}", t.elapsed());
+    // Still serving.
+    let uri = "file:///tmp/gemmscope-lsp-test/ok.c";
+    c.open(uri, "c", 1, &gemm_c(8, 8, 8)).await;
+    assert_eq!(c.diagnostics(uri, Some(1)).await[0]["code"], "GS101");
     s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_and_exit_kill_a_running_benchmark() {
+    let cache = tempfile::tempdir().unwrap();
+    let (s, bench) = hanging_measurement(cache.path()).await;
+    // `stop` waits (20 s at most) for the server to exit after `exit`.
+    s.stop().await;
+    assert!(
+        process_gone(bench),
+        "benchmark child {bench} outlived the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_stdin_kills_a_running_benchmark() {
+    let cache = tempfile::tempdir().unwrap();
+    let (mut s, bench) = hanging_measurement(cache.path()).await;
+    // The editor goes away without shutdown: its end of the pipe closes.
+    s.client.close().await;
+    let st = tokio::time::timeout(Duration::from_secs(20), s.child.wait())
+        .await
+        .expect("the server exits when its input closes")
+        .unwrap();
+    assert!(st.success(), "{st:?}");
+    assert!(
+        process_gone(bench),
+        "benchmark child {bench} outlived the server"
+    );
 }

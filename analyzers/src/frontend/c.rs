@@ -49,6 +49,39 @@ pub fn lower_with(
     cuda: bool,
     build: &BuildContext,
 ) -> File {
+    let tree = parse(text, cuda, None);
+    lower_tree(tree.as_ref(), text, path, includes, cuda, build)
+}
+
+/// The tree-sitter grammar for C (`cuda == false`) or CUDA/C++.
+pub(crate) fn language(cuda: bool) -> tree_sitter::Language {
+    if cuda {
+        tree_sitter_cuda::LANGUAGE.into()
+    } else {
+        tree_sitter_c::LANGUAGE.into()
+    }
+}
+
+/// Parses `text` as C or CUDA/C++; `old` is the tree of the previous text,
+/// already edited ([`Tree::edit`]) to match `text`, for an incremental
+/// re-parse. `None` only if the bundled grammar cannot be loaded.
+pub fn parse(text: &str, cuda: bool, old: Option<&Tree>) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser.set_language(&language(cuda)).ok()?;
+    parser.parse(text, old)
+}
+
+/// Lowers the main file from its parsed `tree` (of exactly `text`; `None`
+/// lowers nothing but the command-line macros). Headers and macro bodies
+/// are still parsed here, from scratch.
+pub fn lower_tree(
+    tree: Option<&Tree>,
+    text: &str,
+    path: &str,
+    includes: &dyn IncludeResolver,
+    cuda: bool,
+    build: &BuildContext,
+) -> File {
     let mut lw = Lowerer::new(cuda, includes);
     let top = TopCtx {
         active: true,
@@ -57,7 +90,7 @@ pub fn lower_with(
         path: path.to_string(),
     };
     lw.command_line_macros(build, &top);
-    let Some(tree) = lw.parse(text) else {
+    let Some(tree) = tree else {
         return lw.file;
     };
     let src = text.as_bytes();
@@ -151,14 +184,9 @@ pub(crate) struct Lowerer<'r> {
 impl<'r> Lowerer<'r> {
     fn new(cuda: bool, includes: &'r dyn IncludeResolver) -> Self {
         let mut parser = Parser::new();
-        let lang: tree_sitter::Language = if cuda {
-            tree_sitter_cuda::LANGUAGE.into()
-        } else {
-            tree_sitter_c::LANGUAGE.into()
-        };
         // Setting a bundled grammar only fails on an ABI mismatch; `parse`
         // then returns `None` and we lower nothing.
-        let _ = parser.set_language(&lang);
+        let _ = parser.set_language(&language(cuda));
         let predefined: HashSet<String> = if cuda {
             ["__CUDACC__", "__NVCC__", "__cplusplus"]
                 .iter()

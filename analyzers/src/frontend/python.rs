@@ -45,7 +45,7 @@ mod tests;
 
 use std::collections::{HashMap, HashSet};
 
-use tree_sitter::{Node, Parser};
+use tree_sitter::{Node, Parser, Tree};
 
 use crate::ir::{
     Access, Expr, File, FnKind, Function, Lang, Span, Stmt, StmtKind, SyntaxProblem, VarInfo,
@@ -60,6 +60,23 @@ const MAX_DEPTH: usize = 100;
 
 /// Lowers Python source.
 pub fn lower(text: &str) -> File {
+    lower_tree(parse(text, None).as_ref(), text)
+}
+
+/// Parses `text` as Python; `old` is the tree of the previous text, already
+/// edited ([`Tree::edit`]) to match `text`, for an incremental re-parse.
+/// `None` only if the bundled grammar cannot be loaded.
+pub fn parse(text: &str, old: Option<&Tree>) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .ok()?;
+    parser.parse(text, old)
+}
+
+/// Lowers Python source from its parsed `tree` (of exactly `text`; `None`
+/// gives an empty file).
+pub fn lower_tree(tree: Option<&Tree>, text: &str) -> File {
     let mut file = File {
         lang: Lang::Python,
         functions: Vec::new(),
@@ -68,14 +85,7 @@ pub fn lower(text: &str) -> File {
         imports: Vec::new(),
         syntax_problems: Vec::new(),
     };
-    let mut parser = Parser::new();
-    if parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .is_err()
-    {
-        return file;
-    }
-    let Some(tree) = parser.parse(text, None) else {
+    let Some(tree) = tree else {
         return file;
     };
     let root = tree.root_node();

@@ -1,10 +1,13 @@
 //! One analysis of a snapshot, run on a blocking thread: size and nesting
 //! limits first (a skipped file says why), then the analyzers with any
-//! panic caught.
+//! panic caught. The parse is incremental when the previous tree (edited
+//! to match the text) is given.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use gemmscope_analyzers::{analyze, Finding, IncludeResolver, Lang, NoIncludes};
+use gemmscope_analyzers::{
+    analyze_parsed, parse, BuildContext, Finding, IncludeResolver, Lang, NoIncludes, Parsed,
+};
 
 use crate::check::FsIncludes;
 
@@ -69,13 +72,28 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 /// Analyses `text` as the file at `path`. `from_disk`: resolve
 /// `#include "x.h"` next to it.
 pub fn run(path: &str, text: &str, from_disk: bool, limits: Limits) -> Outcome {
+    run_incremental(path, text, None, from_disk, limits).0
+}
+
+/// [`run`], re-parsing from `old` — the tree of an earlier text with every
+/// edit since applied, so that it matches `text` — instead of from
+/// scratch. Also returns the new tree (`None` when the file was skipped or
+/// the analyzer panicked) for the next edit.
+pub fn run_incremental(
+    path: &str,
+    text: &str,
+    old: Option<Parsed>,
+    from_disk: bool,
+    limits: Limits,
+) -> (Outcome, Option<Parsed>) {
+    let skipped = |why: String| (Outcome::Skipped(why), None);
     let Some(lang) = Lang::from_path(path) else {
-        return Outcome::Skipped(format!(
+        return skipped(format!(
             "{path}: not a C, CUDA/C++ or Python file; not analysed"
         ));
     };
     if text.len() > limits.max_bytes {
-        return Outcome::Skipped(format!(
+        return skipped(format!(
             "{path}: {} bytes is over the limit of {} (maxFileBytes); not analysed",
             text.len(),
             limits.max_bytes
@@ -83,16 +101,20 @@ pub fn run(path: &str, text: &str, from_disk: bool, limits: Limits) -> Outcome {
     }
     let depth = nesting_depth(text, lang == Lang::Python);
     if depth > limits.max_nesting {
-        return Outcome::Skipped(format!(
+        return skipped(format!(
             "{path}: nesting depth {depth} is over the limit of {} (maxNesting); not analysed",
             limits.max_nesting
         ));
     }
     let includes: &dyn IncludeResolver = if from_disk { &FsIncludes } else { &NoIncludes };
-    match catch_unwind(AssertUnwindSafe(|| analyze(path, text, includes))) {
-        Ok(Ok(a)) => Outcome::Findings(a.findings),
-        Ok(Err(e)) => Outcome::Skipped(e.to_string()),
-        Err(p) => Outcome::Skipped(format!(
+    let work = || {
+        let parsed = parse(lang, text, old.as_ref());
+        let a = analyze_parsed(path, text, &parsed, includes, &BuildContext::default());
+        (a, parsed)
+    };
+    match catch_unwind(AssertUnwindSafe(work)) {
+        Ok((a, parsed)) => (Outcome::Findings(a.findings), Some(parsed)),
+        Err(p) => skipped(format!(
             "{path}: the analyzer panicked ({}); not analysed",
             panic_text(p.as_ref())
         )),

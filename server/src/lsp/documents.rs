@@ -1,10 +1,13 @@
 //! The document store: the text of every open file with its version, and
-//! incremental edits applied with LSP's UTF-16 positions. Plain text only:
-//! the analyzers re-parse a snapshot of the whole text on each analysis.
+//! incremental edits applied with LSP's UTF-16 positions. An open document
+//! also keeps its syntax tree ([`Parsed`]): each edit is applied to it as a
+//! byte/row-column [`TextEdit`], so that the next analysis re-parses only
+//! what changed (on a snapshot, off the reactor).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use gemmscope_analyzers::{Parsed, TextEdit};
 use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 
 /// One open document.
@@ -16,6 +19,42 @@ pub struct Document {
     pub version: Option<i32>,
     /// Open in the editor (as opposed to read from disk for the workspace).
     pub open: bool,
+    /// The syntax tree of an earlier text with every edit since applied,
+    /// so that it describes `text` for an incremental re-parse. `None`
+    /// before the first analysis, and for files read from disk (they
+    /// change only as a whole).
+    pub parsed: Option<Parsed>,
+    /// Distinguishes this document from an earlier one at the same URI
+    /// (reopened, re-read from disk): a parse of the old one is not kept.
+    generation: u64,
+    /// Edits since the last [`Documents::snapshot`], to bring the tree
+    /// parsed from that snapshot up to the current text.
+    since_snapshot: Vec<TextEdit>,
+}
+
+impl Document {
+    fn new(text: String, version: Option<i32>, open: bool, generation: u64) -> Document {
+        Document {
+            text: Arc::new(text),
+            version,
+            open,
+            parsed: None,
+            generation,
+            since_snapshot: Vec::new(),
+        }
+    }
+}
+
+/// What an analysis works on: the text at one moment and the tree to
+/// re-parse it from.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub text: Arc<String>,
+    pub version: Option<i32>,
+    pub open: bool,
+    /// The previous tree, edited to match `text` (`None`: parse afresh).
+    pub parsed: Option<Parsed>,
+    generation: u64,
 }
 
 /// Byte offset of the start of every line (`\n`-terminated; `\r\n` keeps
@@ -83,22 +122,27 @@ pub fn range_of(text: &str, starts: &[usize], start: usize, end: usize) -> Range
 }
 
 /// Applies content changes in order (each range relative to the text after
-/// the previous change; a change without a range replaces everything).
-pub fn apply_changes(text: &mut String, changes: &[TextDocumentContentChangeEvent]) {
+/// the previous change; a change without a range replaces everything), and
+/// returns them as byte/row-column edits, in the same order, for the
+/// syntax tree.
+pub fn apply_changes(
+    text: &mut String,
+    changes: &[TextDocumentContentChangeEvent],
+) -> Vec<TextEdit> {
+    let mut edits = Vec::with_capacity(changes.len());
     for c in changes {
-        match c.range {
-            None => {
-                text.clear();
-                text.push_str(&c.text);
-            }
+        let (a, b) = match c.range {
+            None => (0, text.len()),
             Some(r) => {
                 let starts = line_starts(text);
                 let a = offset_at(text, &starts, r.start);
-                let b = offset_at(text, &starts, r.end).max(a);
-                text.replace_range(a..b, &c.text);
+                (a, offset_at(text, &starts, r.end).max(a))
             }
-        }
+        };
+        edits.push(TextEdit::replace(text, a, b, &c.text));
+        text.replace_range(a..b, &c.text);
     }
+    edits
 }
 
 /// Why a change was not applied.
@@ -127,18 +171,19 @@ impl std::fmt::Display for ChangeError {
 #[derive(Default)]
 pub struct Documents {
     docs: HashMap<Uri, Document>,
+    generations: u64,
 }
 
 impl Documents {
+    fn next_generation(&mut self) -> u64 {
+        self.generations += 1;
+        self.generations
+    }
+
     pub fn open(&mut self, uri: Uri, text: String, version: i32) {
-        self.docs.insert(
-            uri,
-            Document {
-                text: Arc::new(text),
-                version: Some(version),
-                open: true,
-            },
-        );
+        let g = self.next_generation();
+        self.docs
+            .insert(uri, Document::new(text, Some(version), true, g));
     }
 
     /// A file read from disk (workspace folder or watched file). An open
@@ -147,14 +192,8 @@ impl Documents {
         if self.docs.get(&uri).is_some_and(|d| d.open) {
             return false;
         }
-        self.docs.insert(
-            uri,
-            Document {
-                text: Arc::new(text),
-                version: None,
-                open: false,
-            },
-        );
+        let g = self.next_generation();
+        self.docs.insert(uri, Document::new(text, None, false, g));
         true
     }
 
@@ -170,9 +209,46 @@ impl Documents {
                 return Err(ChangeError::Stale { have, got: version });
             }
         }
-        apply_changes(Arc::make_mut(&mut d.text), changes);
+        let edits = apply_changes(Arc::make_mut(&mut d.text), changes);
+        if let Some(p) = &mut d.parsed {
+            for e in &edits {
+                p.edit(e);
+            }
+        }
+        d.since_snapshot.extend(edits);
         d.version = Some(version);
         Ok(())
+    }
+
+    /// The document as it is now, for one analysis; edits from now on are
+    /// recorded for [`Documents::keep_parse`].
+    pub fn snapshot(&mut self, uri: &Uri) -> Option<Snapshot> {
+        let d = self.docs.get_mut(uri)?;
+        d.since_snapshot.clear();
+        Some(Snapshot {
+            text: d.text.clone(),
+            version: d.version,
+            open: d.open,
+            parsed: d.parsed.clone(),
+            generation: d.generation,
+        })
+    }
+
+    /// Keeps `parsed`, the tree of `snap`'s text, for the next re-parse of
+    /// an open document: the edits made since the snapshot are applied to
+    /// it, so it matches the current text. Ignored when the document was
+    /// closed, reopened or re-read meanwhile, or is not open in the editor.
+    pub fn keep_parse(&mut self, uri: &Uri, snap: &Snapshot, mut parsed: Parsed) {
+        let Some(d) = self.docs.get_mut(uri) else {
+            return;
+        };
+        if d.generation != snap.generation || !d.open {
+            return;
+        }
+        for e in &d.since_snapshot {
+            parsed.edit(e);
+        }
+        d.parsed = Some(parsed);
     }
 
     /// Closes an editor document; returns whether it was known.
@@ -268,5 +344,104 @@ mod tests {
             Err(ChangeError::NotOpen),
             "unknown uri"
         );
+    }
+}
+
+#[cfg(test)]
+mod incremental_tests {
+    use super::*;
+    use gemmscope_analyzers::{parse, Lang};
+
+    fn change(sl: u32, sc: u32, el: u32, ec: u32, t: &str) -> TextDocumentContentChangeEvent {
+        TextDocumentContentChangeEvent {
+            range: Some(Range::new(Position::new(sl, sc), Position::new(el, ec))),
+            range_length: None,
+            text: t.into(),
+        }
+    }
+
+    const C: &str = "#define N 8\n/* é𝔸 */ float A[N][N],B[N][N],C[N][N];\nvoid f(void){\nfor(int i=0;i<N;i++)for(int j=0;j<N;j++)for(int k=0;k<N;k++)C[i][j]+=A[i][k]*B[k][j];}\n";
+
+    /// LSP changes (UTF-16 columns, after multi-byte characters, across
+    /// lines) become tree edits that make the kept tree re-parse to what a
+    /// fresh parse gives — including edits made while an analysis of an
+    /// older snapshot was running.
+    #[test]
+    fn lsp_changes_keep_the_tree_in_step_with_the_text() {
+        let mut d = Documents::default();
+        let u: Uri = "file:///t/a.c".parse().unwrap();
+        d.open(u.clone(), C.into(), 1);
+        let s = d.snapshot(&u).unwrap();
+        assert!(s.parsed.is_none(), "nothing parsed yet");
+        let first = parse(Lang::C, &s.text, None);
+        // An edit arrives while the first analysis runs: after "é𝔸" (UTF-16
+        // column 6 is byte 9), and a new line after line 0.
+        d.change(
+            &u,
+            2,
+            &[
+                change(1, 6, 1, 6, "中"),
+                change(0, 11, 0, 11, "\n#define M 4"),
+            ],
+        )
+        .unwrap();
+        d.keep_parse(&u, &s, first);
+        let check = |d: &mut Documents, want: &str| {
+            let s = d.snapshot(&u).unwrap();
+            assert_eq!(s.text.as_str(), want);
+            let p = s.parsed.clone().expect("a kept tree");
+            let inc = parse(Lang::C, &s.text, Some(&p));
+            assert_eq!(inc.sexp(), parse(Lang::C, &s.text, None).sexp());
+            d.keep_parse(&u, &s, inc);
+        };
+        let want = C
+            .replace("é𝔸 ", "é𝔸中 ")
+            .replace("#define N 8\n", "#define N 8\n#define M 4\n");
+        check(&mut d, &want);
+        // Delete a line break and a character after a surrogate pair;
+        // replace a range spanning lines.
+        d.change(
+            &u,
+            3,
+            &[
+                change(1, 11, 2, 0, " "),
+                change(2, 7, 2, 8, ""),
+                change(2, 0, 3, 13, "double A[N][N];\nvoid g(void){\n"),
+            ],
+        )
+        .unwrap();
+        let mut t = want.clone();
+        apply_changes(
+            &mut t,
+            &[
+                change(1, 11, 2, 0, " "),
+                change(2, 7, 2, 8, ""),
+                change(2, 0, 3, 13, "double A[N][N];\nvoid g(void){\n"),
+            ],
+        );
+        check(&mut d, &t);
+        // A whole-text replacement.
+        d.change(
+            &u,
+            4,
+            &[TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: C.into(),
+            }],
+        )
+        .unwrap();
+        check(&mut d, C);
+        // A parse of a document since reopened is not kept.
+        let s = d.snapshot(&u).unwrap();
+        d.open(u.clone(), "int x;\n".into(), 9);
+        d.keep_parse(&u, &s, parse(Lang::C, &s.text, None));
+        assert!(d.snapshot(&u).unwrap().parsed.is_none());
+        // Nor one of a file read from disk.
+        let disk: Uri = "file:///t/b.c".parse().unwrap();
+        d.set_from_disk(disk.clone(), C.into());
+        let s = d.snapshot(&disk).unwrap();
+        d.keep_parse(&disk, &s, parse(Lang::C, C, None));
+        assert!(d.snapshot(&disk).unwrap().parsed.is_none());
     }
 }

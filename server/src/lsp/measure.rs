@@ -1,16 +1,21 @@
 //! Background measurement: one worker thread owns the microbench `Engine`
-//! and measures queued problems one at a time, one candidate at a time, so
-//! that a cancel takes effect at the next candidate. It reports plain
+//! and measures queued problems one at a time, one candidate at a time. A
+//! cancel sets the running job's flag, which kills the running candidate's
+//! process group at once (the engine's `Options::cancel`); [`Measurer::stop`]
+//! does the same for whatever runs when the server exits. It reports plain
 //! [`Event`]s; the server turns them into `$/progress` and refreshed
 //! diagnostics. No LSP types here.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use gemmscope_microbench::candidates::{self, Candidate};
+use gemmscope_microbench::engine::CANCELLED;
 use gemmscope_microbench::fingerprint::Machine;
 use gemmscope_microbench::sandbox::{self, Exit, Limits};
 use gemmscope_microbench::store::{problem_key, Store};
@@ -73,11 +78,18 @@ enum Cmd {
     },
 }
 
-/// The handle: queue jobs, cancel them.
+/// The job being measured and its cancel flag (handed to the engine).
+type Current = Arc<Mutex<Option<(u64, Arc<AtomicBool>)>>>;
+
+/// The handle: queue jobs, cancel them, stop the worker.
 pub struct Measurer {
-    tx: mpsc::Sender<Cmd>,
+    /// `None` once stopped.
+    tx: Mutex<Option<mpsc::Sender<Cmd>>>,
     next: Mutex<u64>,
     cancelled: Arc<Mutex<HashSet<u64>>>,
+    current: Current,
+    stopping: Arc<AtomicBool>,
+    worker: Mutex<Option<JoinHandle<()>>>,
     /// Problem keys present in some file now; a queued job for another one
     /// is dropped.
     pub wanted: Arc<Mutex<HashSet<String>>>,
@@ -98,17 +110,31 @@ impl Measurer {
         let (tx, rx) = mpsc::channel();
         let cancelled = Arc::new(Mutex::new(HashSet::new()));
         let wanted = Arc::new(Mutex::new(HashSet::new()));
-        let (c, w) = (cancelled.clone(), wanted.clone());
+        let current: Current = Arc::default();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let shared = WorkerShared {
+            cancelled: cancelled.clone(),
+            wanted: wanted.clone(),
+            current: current.clone(),
+            stopping: stopping.clone(),
+        };
         let spawned = std::thread::Builder::new()
             .name("gemmscope-measure".into())
-            .spawn(move || worker(child, cfg, rx, events, c, w));
-        if let Err(e) = spawned {
-            eprintln!("gemmscope serve: cannot start the measurement thread: {e}");
-        }
+            .spawn(move || worker(child, cfg, rx, events, shared));
+        let worker = match spawned {
+            Ok(h) => Some(h),
+            Err(e) => {
+                eprintln!("gemmscope serve: cannot start the measurement thread: {e}");
+                None
+            }
+        };
         Measurer {
-            tx,
+            tx: Mutex::new(Some(tx)),
             next: Mutex::new(1),
             cancelled,
+            current,
+            stopping,
+            worker: Mutex::new(worker),
             wanted,
         }
     }
@@ -120,13 +146,46 @@ impl Measurer {
             *n += 1;
             *n - 1
         };
-        let _ = self.tx.send(Cmd::Measure { job, problem, cfg });
+        if let Some(tx) = lock(&self.tx).as_ref() {
+            let _ = tx.send(Cmd::Measure { job, problem, cfg });
+        }
         job
     }
 
+    /// Cancels `job`: dropped if queued; if running, its running candidate
+    /// is killed at once and no further candidate starts.
     pub fn cancel(&self, job: u64) {
         lock(&self.cancelled).insert(job);
+        if let Some((j, flag)) = lock(&self.current).as_ref() {
+            if *j == job {
+                flag.store(true, Ordering::SeqCst);
+            }
+        }
     }
+
+    /// Stops measuring for good: the running candidate is killed at once,
+    /// nothing queued starts, and the worker thread ends. Returns at once;
+    /// [`Measurer::stopped`] says when the worker is gone.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Some((_, flag)) = lock(&self.current).as_ref() {
+            flag.store(true, Ordering::SeqCst);
+        }
+        lock(&self.tx).take();
+    }
+
+    /// True once the worker thread has ended (or never started).
+    pub fn stopped(&self) -> bool {
+        lock(&self.worker).as_ref().is_none_or(|h| h.is_finished())
+    }
+}
+
+/// What the worker shares with the handle.
+struct WorkerShared {
+    cancelled: Arc<Mutex<HashSet<u64>>>,
+    wanted: Arc<Mutex<HashSet<String>>>,
+    current: Current,
+    stopping: Arc<AtomicBool>,
 }
 
 struct Setup {
@@ -260,9 +319,14 @@ fn worker(
     first: MeasureConfig,
     rx: mpsc::Receiver<Cmd>,
     events: tokio::sync::mpsc::UnboundedSender<Event>,
-    cancelled: Arc<Mutex<HashSet<u64>>>,
-    wanted: Arc<Mutex<HashSet<String>>>,
+    sh: WorkerShared,
 ) {
+    let WorkerShared {
+        cancelled,
+        wanted,
+        current: cur,
+        stopping,
+    } = sh;
     let mut current: Option<Setup> = None;
     let ensure = |cfg: &MeasureConfig, current: &mut Option<Setup>| -> bool {
         let stale = current
@@ -287,8 +351,14 @@ fn worker(
         }
         current.is_some()
     };
+    if stopping.load(Ordering::SeqCst) {
+        return;
+    }
     ensure(&first, &mut current);
     while let Ok(cmd) = rx.recv() {
+        if stopping.load(Ordering::SeqCst) {
+            return;
+        }
         let Cmd::Measure { job, problem, cfg } = cmd;
         let answered = |why: String| Event::Answered {
             job,
@@ -308,7 +378,15 @@ fn worker(
             continue;
         }
         let Some(s) = current.as_ref() else { continue };
-        let _ = events.send(run_job(s, job, &problem, &cfg, &cancelled, &events));
+        let flag = Arc::new(AtomicBool::new(stopping.load(Ordering::SeqCst)));
+        *lock(&cur) = Some((job, flag.clone()));
+        // A stop between the check above and registering the flag.
+        if stopping.load(Ordering::SeqCst) {
+            flag.store(true, Ordering::SeqCst);
+        }
+        let end = run_job(s, job, &problem, &cfg, &cancelled, &flag, &events);
+        *lock(&cur) = None;
+        let _ = events.send(end);
     }
 }
 
@@ -320,6 +398,7 @@ fn run_job(
     p: &Problem,
     cfg: &MeasureConfig,
     cancelled: &Mutex<HashSet<u64>>,
+    flag: &Arc<AtomicBool>,
     events: &tokio::sync::mpsc::UnboundedSender<Event>,
 ) -> Event {
     let e = &s.engine;
@@ -362,7 +441,12 @@ fn run_job(
     let mut failed = Vec::new();
     let mut was_cancelled = false;
     for (index, c) in todo.iter().enumerate() {
+        // Cancelled while queued or between candidates (a cancel during a
+        // candidate sets `flag` directly).
         if lock(cancelled).remove(&job) {
+            flag.store(true, Ordering::SeqCst);
+        }
+        if flag.load(Ordering::SeqCst) {
             was_cancelled = true;
             break;
         }
@@ -377,15 +461,22 @@ fn run_job(
             only: Some(vec![c.id().to_string()]),
             use_cache: true,
             timeout_s: cfg.timeout_s,
+            cancel: Some(flag.clone()),
             ..Default::default()
         };
         let t = e.measure(p, &opts, &mut |_| {});
         for r in t.rows {
             if r.status == Status::Ok {
                 measured.push(r.id);
+            } else if r.reason == CANCELLED {
+                was_cancelled = true;
             } else {
                 failed.push(format!("{}: {}", r.id, r.reason));
             }
+        }
+        if was_cancelled {
+            lock(cancelled).remove(&job);
+            break;
         }
     }
     let mut message = if was_cancelled {

@@ -97,10 +97,17 @@ where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite,
 {
-    let (service, socket) = LspService::build(|client| Backend::new(client, opts))
-        .custom_method("window/workDoneProgress/cancel", Backend::cancel_progress)
-        .custom_method(frames::MALFORMED_METHOD, Backend::malformed)
-        .finish();
+    // The core, to stop a running benchmark once the session is over.
+    let slot: Arc<Mutex<Option<Arc<Core>>>> = Arc::default();
+    let keep = slot.clone();
+    let (service, socket) = LspService::build(move |client| {
+        let b = Backend::new(client, opts);
+        *lock(&keep) = Some(b.core.clone());
+        b
+    })
+    .custom_method("window/workDoneProgress/cancel", Backend::cancel_progress)
+    .custom_method(frames::MALFORMED_METHOD, Backend::malformed)
+    .finish();
     // Malformed frames are answered, not fatal: see `frames`.
     let (to_server, from_filter) = tokio::io::duplex(1 << 20);
     let filter = tokio::spawn(frames::filter(input, to_server));
@@ -108,6 +115,12 @@ where
         .serve(service)
         .await;
     filter.abort();
+    // `exit`, or the input closed: a benchmark child still running is
+    // killed now rather than left to its wall-clock limit.
+    let core = lock(&slot).take();
+    if let Some(core) = core {
+        core.stop_measuring().await;
+    }
 }
 
 /// `gemmscope serve`: a tokio runtime on stdio; the exit status.
@@ -272,6 +285,7 @@ impl LanguageServer for Backend {
         self.core.clone().initialized().await
     }
     async fn shutdown(&self) -> RpcResult<()> {
+        self.core.stop_measuring().await;
         Ok(())
     }
     async fn did_open(&self, p: DidOpenTextDocumentParams) {
@@ -609,7 +623,7 @@ impl Core {
 
     async fn analyse_loop(self: Arc<Self>, uri: Uri) {
         loop {
-            let snap = lock(&self.docs).get(&uri).cloned();
+            let snap = lock(&self.docs).snapshot(&uri);
             let Some(doc) = snap else {
                 lock(&self.running).remove(&uri);
                 return;
@@ -618,10 +632,19 @@ impl Core {
             let limits = self.limits();
             let timeout = Duration::from_millis(read(&self.settings).analysis_timeout_ms);
             let text = doc.text.clone();
-            let job =
-                tokio::task::spawn_blocking(move || analysis::run(&path, &text, on_disk, limits));
+            let old = doc.parsed.clone();
+            let job = tokio::task::spawn_blocking(move || {
+                analysis::run_incremental(&path, &text, old, on_disk, limits)
+            });
             let outcome = match tokio::time::timeout(timeout, job).await {
-                Ok(Ok(o)) => o,
+                Ok(Ok((o, parsed))) => {
+                    // Kept even if the text moved on: the edits since the
+                    // snapshot are applied to it.
+                    if let Some(p) = parsed.filter(|_| doc.open) {
+                        lock(&self.docs).keep_parse(&uri, &doc, p);
+                    }
+                    o
+                }
                 Ok(Err(e)) => Outcome::Skipped(format!(
                     "{}: the analysis failed ({e}); not analysed",
                     uri.as_str()
@@ -800,6 +823,22 @@ impl Core {
             .err()
             .map(String::from);
         self.set_advisor(source, not_measured);
+    }
+
+    /// Kills a running benchmark and ends the measurement worker for good;
+    /// waits (up to 3 s) for the worker to have reaped its child.
+    async fn stop_measuring(&self) {
+        if let Some(m) = lock(&self.measurer).as_ref() {
+            m.stop();
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            let done = lock(&self.measurer).as_ref().is_none_or(|m| m.stopped());
+            if done || tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     fn cancel_progress(&self, p: WorkDoneProgressCancelParams) {

@@ -190,6 +190,13 @@ impl Client {
         v["params"]["diagnostics"].clone()
     }
 
+    /// Closes the client's end of the connection (the server sees its
+    /// input end), as an editor that dies does.
+    pub async fn close(&mut self) {
+        let _ = self.out.flush().await;
+        self.out = Box::new(tokio::io::sink());
+    }
+
     pub async fn shutdown(&mut self) {
         let r = self.request("shutdown", Value::Null).await;
         assert!(r.get("error").is_none(), "{r}");
