@@ -226,6 +226,8 @@ fn scalar(factors: &[Expr], negate: bool, suffix: &str) -> Result<String, NoFix>
     Ok(if negate {
         if factors.is_empty() {
             format!("-1.0{suffix}")
+        } else if factors.len() == 1 && !core.starts_with(['(', '-']) {
+            format!("-{core}")
         } else {
             format!("-({core})")
         }

@@ -21,6 +21,14 @@ const TF32_COST: &str = "TF32 tensor cores: inputs rounded to a 10-bit mantissa,
                          error about 1e-3 instead of 1e-7";
 
 /// `name(args)` at `start..end`: the name, and each argument's byte range.
+/// `r` without the whitespace around it.
+fn trim_range(text: &str, r: (usize, usize)) -> (usize, usize) {
+    let s = &text[r.0..r.1];
+    let lead = s.len() - s.trim_start().len();
+    let trail = s.len() - s.trim_end().len();
+    (r.0 + lead, (r.1 - trail).max(r.0 + lead))
+}
+
 pub(crate) fn parse_call(
     text: &str,
     start: usize,
@@ -39,12 +47,12 @@ pub(crate) fn parse_call(
             ')' | ']' | '}' => {
                 depth -= 1;
                 if depth == 0 {
-                    args.push((arg_start, at));
+                    args.push(trim_range(text, (arg_start, at)));
                     return Some((name, args));
                 }
             }
             ',' if depth == 1 => {
-                args.push((arg_start, at));
+                args.push(trim_range(text, (arg_start, at)));
                 arg_start = at + 1;
             }
             _ => {}
@@ -95,7 +103,7 @@ pub fn fix(_file: &File, text: &str, finding: &Finding) -> FixResult {
     let mode = slow_mode_set(text, k.start_byte);
     let mode_edit = mode.map(|r| {
         let old = arg(text, r).to_string();
-        (replace(r, " CUBLAS_TF32_TENSOR_OP_MATH"), old)
+        (replace(r, "CUBLAS_TF32_TENSOR_OP_MATH"), old)
     });
     let mut fixes = Vec::new();
     match name.as_str() {
@@ -176,7 +184,7 @@ pub fn fix(_file: &File, text: &str, finding: &Finding) -> FixResult {
                 what.push(format!("the math mode {old} → CUBLAS_TF32_TENSOR_OP_MATH"));
             }
             if new_compute != compute {
-                edits.push(replace(args[n - 2], &format!(" {new_compute}")));
+                edits.push(replace(args[n - 2], new_compute));
                 what.push(format!("the compute type → {new_compute}"));
             }
             let cost = if fp32_in {

@@ -319,6 +319,8 @@ pub fn prove(nest: &Nest<'_>) -> Result<Proven, NoFix> {
         pre: None,
         store: None,
         dead_decls: Vec::new(),
+        dead_assigns: Vec::new(),
+        rest: outer,
     };
     w.visit(std::slice::from_ref(outer), &mut Vec::new(), &access)?;
     if !w.mac_seen {
@@ -408,6 +410,7 @@ pub fn prove(nest: &Nest<'_>) -> Result<Proven, NoFix> {
     if let Some(a) = &w.acc {
         watch.push(a.clone());
     }
+    watch.extend(w.dead_assigns.iter().cloned());
     if let Some(v) = read_after(nest.func, outer.span, &watch) {
         return Err(NoFix::new(format!(
             "`{v}` is read after the nest, which a library call would not set"
@@ -447,6 +450,10 @@ struct Walk<'n, 'a> {
     /// The accumulator's store (operator, value).
     store: Option<(AssignOp, Expr)>,
     dead_decls: Vec<String>,
+    /// Names assigned (not declared) in the nest: they outlive it.
+    dead_assigns: Vec<String>,
+    /// The nest's outer statement, for use checks.
+    rest: &'n Stmt,
 }
 
 impl Walk<'_, '_> {
@@ -536,6 +543,29 @@ impl Walk<'_, '_> {
                         {
                             self.store = Some((*op, value.clone()));
                         }
+                        // An accumulator that starts from something else.
+                        (Expr::Var(v), AssignOp::Set)
+                            if at_out
+                                && !self.mac_seen
+                                && self.acc.is_none()
+                                && !self.nest.func.is_array(v)
+                                && mentions_in_list(self.rest, v) =>
+                        {
+                            return Err(NoFix::new(format!(
+                                "the accumulator `{v}` starts at `{value}`, not 0 (a bias or an \
+                                 earlier value); add it separately to use a library call"
+                            )));
+                        }
+                        // A hoisted operand or index (`a = A[i][k]`), already
+                        // substituted into its uses: dead once the nest goes.
+                        (Expr::Var(v), AssignOp::Set)
+                            if !self.nest.func.is_array(v)
+                                && !has_call(value)
+                                && !self.vars.contains(v) =>
+                        {
+                            self.dead_decls.push(v.clone());
+                            self.dead_assigns.push(v.clone());
+                        }
                         // Zero-initialisation or scaling of the output before the MAC.
                         (_, AssignOp::Set | AssignOp::Mul)
                             if is_out && at_out && !self.mac_seen && self.pre.is_none() =>
@@ -561,9 +591,23 @@ impl Walk<'_, '_> {
                 }
                 StmtKind::Decl { name, init, .. } => {
                     let zero = init.as_ref().is_some_and(is_zero);
-                    if at_out && !self.mac_seen && zero && self.acc.is_none() {
+                    if self.vars.contains(name) {
+                        // A `while` loop's counter, declared just before it.
+                    } else if at_out && !self.mac_seen && zero && self.acc.is_none() {
                         self.acc = Some(name.clone());
                         self.init_zero = init.clone();
+                    } else if at_out
+                        && !self.mac_seen
+                        && self.acc.is_none()
+                        && !zero
+                        && init.is_some()
+                        && mentions_in_list(self.rest, name)
+                    {
+                        return Err(NoFix::new(format!(
+                            "the accumulator `{name}` starts at `{}`, not 0 (a bias or an \
+                             earlier value); add it separately to use a library call",
+                            init.as_ref().map(|e| e.to_string()).unwrap_or_default()
+                        )));
                     } else if init.as_ref().is_none_or(|e| !has_call(e)) {
                         self.dead_decls.push(name.clone());
                     } else {
@@ -696,10 +740,43 @@ fn mentions_in(root: &Stmt, name: &str, skip_decl: bool) -> bool {
     let mut found = false;
     root.walk(&mut |s| {
         if skip_decl {
-            if let StmtKind::Decl { name: n, .. } = &s.kind {
-                if n == name {
+            match &s.kind {
+                StmtKind::Decl { name: n, init, .. } if n == name => {
+                    found |= init.as_ref().is_some_and(|e| e.mentions(name));
                     return;
                 }
+                StmtKind::Assign {
+                    target: Expr::Var(n),
+                    op: AssignOp::Set,
+                    value,
+                } if n == name => {
+                    found |= value.mentions(name);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if s.exprs().iter().any(|e| e.mentions(name)) {
+            found = true;
+        }
+    });
+    found
+}
+
+/// True if `name` is mentioned by some statement of `root` other than an
+/// assignment to it.
+fn mentions_in_list(root: &Stmt, name: &str) -> bool {
+    let mut found = false;
+    root.walk(&mut |s| {
+        if let StmtKind::Assign {
+            target: Expr::Var(v),
+            value,
+            ..
+        } = &s.kind
+        {
+            if v == name {
+                found |= value.mentions(name);
+                return;
             }
         }
         if s.exprs().iter().any(|e| e.mentions(name)) {
@@ -823,9 +900,8 @@ pub(crate) fn printable(e: &Expr, dotted_ok: bool) -> bool {
 /// A factor printed for a product: parenthesised unless atomic.
 pub(crate) fn factor_text(e: &Expr) -> String {
     match e {
-        Expr::Int(_) | Expr::Float(_) | Expr::Var(_) | Expr::Index { .. } | Expr::Call { .. } => {
-            e.to_string()
-        }
+        Expr::Float(x) => format!("{x:?}"),
+        Expr::Int(_) | Expr::Var(_) | Expr::Index { .. } | Expr::Call { .. } => e.to_string(),
         _ => format!("({e})"),
     }
 }

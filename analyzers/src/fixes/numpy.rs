@@ -131,11 +131,26 @@ fn import_edit(text: &str) -> TextEdit {
         }
         off += line.len();
     }
+    // No import: after a module docstring, if there is one.
+    let at = docstring_end(text).unwrap_or(0);
     TextEdit {
-        start: 0,
-        end: 0,
+        start: at,
+        end: at,
         new_text: "import numpy as np\n".into(),
     }
+}
+
+/// The byte after the line that closes a leading module docstring.
+fn docstring_end(text: &str) -> Option<usize> {
+    let t = text.trim_start();
+    let lead = text.len() - t.len();
+    let q = ["\"\"\"", "'''"].into_iter().find(|q| t.starts_with(q))?;
+    let close = lead + q.len() + t[q.len()..].find(q)? + q.len();
+    Some(
+        text[close..]
+            .find('\n')
+            .map_or(text.len(), |n| close + n + 1),
+    )
 }
 
 fn scale_text(factors: &[Expr]) -> Result<String, NoFix> {
@@ -201,6 +216,7 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         format!("{a_s} @ {b_s}")
     };
     let alpha = scale_text(&p.alpha)?;
+    let plain = alpha.is_empty() && !p.negate;
     let scaled = match (alpha.is_empty(), p.negate) {
         (true, false) => product.clone(),
         (true, true) => format!("-({product})"),
@@ -224,7 +240,7 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         edits.push(TextEdit {
             start,
             end,
-            new_text: format!("({scaled}).tolist()"),
+            new_text: tolist(&scaled, plain),
         });
         title = "Replace the comprehension with np.matmul(...).tolist()".to_string();
     } else {
@@ -249,7 +265,7 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
             });
             title = "Replace the loop nest with one `@` (NumPy matmul)".to_string();
         } else {
-            let rows = format!("({scaled}).tolist()");
+            let rows = tolist(&scaled, plain);
             // A fresh zero list right before the nest goes with it.
             if let Some((start, _)) = fresh {
                 edits.push(TextEdit {
@@ -315,6 +331,15 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
             "results differ in the last bits (NumPy sums in a different order)".into(),
         ],
     }])
+}
+
+/// `x.tolist()`, parenthesised unless `x` is a plain call.
+fn tolist(x: &str, plain: bool) -> String {
+    if plain {
+        format!("{x}.tolist()")
+    } else {
+        format!("({x}).tolist()")
+    }
 }
 
 /// `(row index, column slice)` of a list output `C[i + r][j + c]`.
