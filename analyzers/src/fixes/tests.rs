@@ -78,7 +78,7 @@ fn python_lists_and_arrays() {
     let out = only_fix("a.py", src);
     assert!(out.starts_with("import numpy as np\n"), "{out}");
     assert!(
-        out.contains("    C = (np.matmul(np.asarray(A, dtype=float)[:n, :n], np.asarray(B)[:n, :n])).tolist()\n    return C"),
+        out.contains("    C = np.matmul(np.asarray(A, dtype=float)[:n, :n], np.asarray(B)[:n, :n]).tolist()\n    return C"),
         "{out}"
     );
     let nd = "import numpy as np\n\ndef mm(a, b, M, N, K):\n    c = np.zeros((M, N))\n    for i in range(M):\n        for k in range(K):\n            for j in range(N):\n                c[i, j] += a[i, k] * b[k, j]\n    return c\n";
