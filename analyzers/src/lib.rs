@@ -7,6 +7,7 @@
 
 pub mod detectors;
 pub mod finding;
+pub mod fixes;
 pub mod frontend;
 pub mod ir;
 pub mod normalize;

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod check;
 pub mod compdb;
 pub mod config;
+pub mod fix;
 pub mod lsp;
 pub mod report;
 pub mod speedup;

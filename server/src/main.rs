@@ -2,7 +2,7 @@
 //! language server (`serve`), `bench` and `explain`. Everything here is
 //! presentation: analysis lives in `gemmscope-analyzers`.
 
-use gemmscope::{bench, check, config, report, speedup};
+use gemmscope::{bench, check, config, fix, report, speedup};
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -210,6 +210,16 @@ struct CheckArgs {
     /// Exit 0 even when findings fail (errors still exit 2).
     #[arg(long)]
     exit_zero: bool,
+    /// Rewrite fixable findings in place with the library call (re-applied
+    /// until nothing changes), then report what is left. See docs/fixes.md.
+    #[arg(long, conflicts_with = "diff")]
+    fix: bool,
+    /// Print the fixes as a unified diff; write nothing (exit 1 when there is one).
+    #[arg(long)]
+    diff: bool,
+    /// With --fix/--diff: also apply fixes that lower precision (TF32, bf16, tensor cores).
+    #[arg(long)]
+    unsafe_fixes: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -304,6 +314,32 @@ fn run_check(args: CheckArgs) -> ExitCode {
     opts.write_baseline = args.write_baseline;
     if args.no_estimates {
         opts.sources = speedup::no_estimates;
+    }
+    if args.fix || args.diff {
+        let mode = if args.diff {
+            fix::Mode::Diff
+        } else {
+            fix::Mode::Apply
+        };
+        let mut stdout = std::io::stdout().lock();
+        let mut stderr = std::io::stderr().lock();
+        let s = match fix::run(&opts, mode, args.unsafe_fixes, &mut stdout, &mut stderr) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("gemmscope: error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if s.errors > 0 {
+            return ExitCode::from(2);
+        }
+        if mode == fix::Mode::Diff {
+            return ExitCode::from(u8::from(s.files_changed > 0));
+        }
+        eprintln!(
+            "gemmscope: {} fixes applied in {} files",
+            s.fixes_applied, s.files_changed
+        );
     }
     let to_file = args.output.is_some();
     let out: Box<dyn Write> = match &args.output {

@@ -78,6 +78,18 @@ pub struct Nest<'a> {
     /// The statement(s) as lowered, for `why`.
     pub text: String,
     pub confidence: f32,
+    /// What the rewrites (`crate::fixes`) need beyond the finding: the
+    /// output access as written, the first term's two operands oriented as
+    /// classified (A then B; for GEMV A then x; for SYRK A twice), that
+    /// term's scalar factors (a divisor `x / d` is the factor `1/d`) and
+    /// sign, how many products the statement sums, and whether the store
+    /// adds terms other than the accumulator and the output.
+    pub out: Access,
+    pub operands: [Access; 2],
+    pub factors: Vec<Expr>,
+    pub term_negated: bool,
+    pub terms: usize,
+    pub extra: bool,
 }
 
 impl Nest<'_> {
@@ -274,7 +286,7 @@ struct Mac<'a> {
     text: String,
 }
 
-fn split_sum(e: &Expr, neg: bool, out: &mut Vec<(bool, Expr)>) {
+pub(crate) fn split_sum(e: &Expr, neg: bool, out: &mut Vec<(bool, Expr)>) {
     match e {
         Expr::Binary(BinOp::Add, a, b) => {
             split_sum(a, neg, out);
@@ -290,7 +302,7 @@ fn split_sum(e: &Expr, neg: bool, out: &mut Vec<(bool, Expr)>) {
 }
 
 /// Factors of a product; a divisor `x / d` is kept as the factor `1/d`.
-fn split_prod(e: &Expr, out: &mut Vec<Expr>) {
+pub(crate) fn split_prod(e: &Expr, out: &mut Vec<Expr>) {
     match e {
         Expr::Binary(BinOp::Mul, a, b) => {
             split_prod(a, out);
@@ -324,7 +336,7 @@ fn has_access(e: &Expr) -> bool {
     found
 }
 
-fn is_zero(e: &Expr) -> bool {
+pub(crate) fn is_zero(e: &Expr) -> bool {
     match e {
         Expr::Int(0) => true,
         Expr::Float(x) => *x == 0.0,
@@ -934,7 +946,7 @@ fn same_after_rename(a: &Access, b: &Access, from: &str, to: &str) -> bool {
 }
 
 /// True if the two accesses read the same element (indices compared as polynomials).
-fn same_access(a: &Access, b: &Access) -> bool {
+pub(crate) fn same_access(a: &Access, b: &Access) -> bool {
     a.base == b.base
         && a.idx.len() == b.idx.len()
         && a.idx
@@ -1638,7 +1650,14 @@ fn build_nest<'a>(
     if mac.extra && shape != Shape::Symm {
         confidence -= 0.15;
     }
+    let terms = mac.terms.len();
     Nest {
+        out: mac.out.clone(),
+        operands: c.term.ops.clone(),
+        factors: c.term.scalars.clone(),
+        term_negated: c.term.neg,
+        terms,
+        extra: mac.extra,
         func: f,
         shape,
         tiled: mac.tiled,

@@ -7,6 +7,7 @@
 
 pub mod advisor;
 pub mod analysis;
+pub mod codeaction;
 pub mod config;
 pub mod diagnostics;
 pub mod documents;
@@ -312,6 +313,9 @@ impl LanguageServer for Backend {
     async fn inlay_hint(&self, p: InlayHintParams) -> RpcResult<Option<Vec<InlayHint>>> {
         Ok(self.core.inlay_hint(p).await)
     }
+    async fn code_action(&self, p: CodeActionParams) -> RpcResult<Option<CodeActionResponse>> {
+        Ok(self.core.code_action(p).await)
+    }
     async fn diagnostic(
         &self,
         p: DocumentDiagnosticParams,
@@ -404,6 +408,7 @@ impl Core {
                     },
                 )),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
                 inlay_hint_provider: Some(OneOf::Left(true)),
                 diagnostic_provider: c.pull_diagnostics.then(|| {
                     DiagnosticServerCapabilities::Options(DiagnosticOptions {

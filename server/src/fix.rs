@@ -1,0 +1,399 @@
+//! `gemmscope check --fix` / `--diff`: applies the analyzers' rewrites
+//! (`gemmscope_analyzers::fixes`) to the findings `check` reports, re-analysing
+//! and re-applying until no fix changes the file (ruff style, at most
+//! [`MAX_ROUNDS`] rounds), then writes the file (`--fix`) or prints a unified
+//! diff (`--diff`, nothing written). Only exact fixes are applied unless
+//! `--unsafe-fixes` (which also applies the first precision-changing one:
+//! TF32, bf16, tensor cores).
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::Write;
+
+use gemmscope_analyzers::fixes::{analyze_with_fixes, apply_edits, overlaps, Applicability, Fix};
+use gemmscope_analyzers::{BuildContext, Lang};
+
+use crate::baseline;
+use crate::check::{self, CheckOptions, FsIncludes};
+use crate::suppress;
+
+/// The most rounds of re-analysis and re-application per file.
+pub const MAX_ROUNDS: usize = 10;
+
+/// What to do with the fixed text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Write the file.
+    Apply,
+    /// Print a unified diff on stdout; write nothing.
+    Diff,
+}
+
+/// Which findings of a file may be fixed.
+pub struct Filter {
+    /// Codes of the findings `check` reports as active in this file.
+    pub codes: BTreeSet<String>,
+    /// Fingerprints of findings that are in the baseline (not fixed).
+    pub skip: HashSet<String>,
+    pub unsafe_fixes: bool,
+}
+
+/// One finding left as it was, and why.
+#[derive(Clone, Debug)]
+pub struct NotFixed {
+    pub line: usize,
+    pub code: &'static str,
+    pub reason: String,
+}
+
+/// The outcome for one file's text.
+#[derive(Clone, Debug)]
+pub struct Fixed {
+    pub text: String,
+    /// Titles of the fixes applied, in order.
+    pub applied: Vec<String>,
+    /// Rounds that changed the text.
+    pub rounds: usize,
+    /// Findings still there after the last round, with the reason.
+    pub not_fixed: Vec<NotFixed>,
+}
+
+/// Applies fixes to `text` until it stops changing.
+pub fn fix_text(path: &str, text: &str, filter: &Filter) -> Fixed {
+    let lang = Lang::from_path(path);
+    let mut cur = text.to_string();
+    let mut applied = Vec::new();
+    let mut rounds = 0;
+    let mut not_fixed = Vec::new();
+    let Some(lang) = lang else {
+        return Fixed {
+            text: cur,
+            applied,
+            rounds,
+            not_fixed,
+        };
+    };
+    for _ in 0..MAX_ROUNDS {
+        let found = analyze_with_fixes(lang, path, &cur, &FsIncludes, &BuildContext::default());
+        let (sups, _) = suppress::parse(&cur, lang);
+        let mut taken: Vec<Fix> = Vec::new();
+        not_fixed.clear();
+        for f in found {
+            let fi = &f.finding;
+            if !filter.codes.contains(fi.code)
+                || suppress::find(&sups, fi.code, fi.range.start_line).is_some()
+                || filter.skip.contains(&baseline::fingerprint(fi, &cur))
+            {
+                continue;
+            }
+            let line = fi.range.start_line;
+            let choice = match f.fixes {
+                Err(e) => Err(e.reason),
+                Ok(fixes) => fixes
+                    .into_iter()
+                    .find(|x| x.applicability == Applicability::Exact || filter.unsafe_fixes)
+                    .ok_or_else(|| {
+                        "only precision-changing fixes (TF32/bf16/tensor cores) are offered; \
+                         use --unsafe-fixes to apply them"
+                            .to_string()
+                    }),
+            };
+            match choice {
+                Ok(fix) if !taken.iter().any(|t| overlaps(t, &fix)) => taken.push(fix),
+                Ok(_) => {}
+                Err(reason) => not_fixed.push(NotFixed {
+                    line,
+                    code: fi.code,
+                    reason,
+                }),
+            }
+        }
+        let edits: Vec<_> = taken.iter().flat_map(|f| f.edits.iter().cloned()).collect();
+        let next = match apply_edits(&cur, &edits) {
+            Ok(t) => t,
+            Err(e) => {
+                not_fixed.push(NotFixed {
+                    line: 0,
+                    code: "",
+                    reason: format!("fixes not applied: {e}"),
+                });
+                break;
+            }
+        };
+        if next == cur {
+            break;
+        }
+        applied.extend(taken.into_iter().map(|f| f.title));
+        cur = next;
+        rounds += 1;
+    }
+    Fixed {
+        text: cur,
+        applied,
+        rounds,
+        not_fixed,
+    }
+}
+
+/// What `run` did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub files_changed: usize,
+    pub fixes_applied: usize,
+    pub errors: usize,
+}
+
+/// Runs `check` for the selection, then fixes each file with active
+/// findings. Diffs go to `out`; notes (applied, not fixed and why) to `err`.
+pub fn run(
+    opts: &CheckOptions,
+    mode: Mode,
+    unsafe_fixes: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Summary, String> {
+    let outcome = check::collect_all(opts)?;
+    let mut summary = Summary::default();
+    for e in &outcome.summary.errors {
+        let _ = writeln!(err, "gemmscope: error: {}: {}", e.path, e.message);
+        summary.errors += 1;
+    }
+    for report in &outcome.files {
+        let codes: BTreeSet<String> = report
+            .findings
+            .iter()
+            .filter(|r| r.is_active())
+            .map(|r| r.finding.code.to_string())
+            .collect();
+        if codes.is_empty() {
+            continue;
+        }
+        let skip: HashSet<String> = report
+            .findings
+            .iter()
+            .filter(|r| r.suppressed.is_none() && !r.is_active())
+            .map(|r| r.fingerprint.clone())
+            .collect();
+        let bytes = match std::fs::read(&report.path) {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = writeln!(err, "gemmscope: error: {}: cannot read: {e}", report.path);
+                summary.errors += 1;
+                continue;
+            }
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            let _ = writeln!(
+                err,
+                "gemmscope: warning: {}: not UTF-8; not fixed",
+                report.path
+            );
+            continue;
+        };
+        let filter = Filter {
+            codes,
+            skip,
+            unsafe_fixes,
+        };
+        let path = report.path.clone();
+        let fixed = match std::panic::catch_unwind(|| fix_text(&path, &text, &filter)) {
+            Ok(f) => f,
+            Err(_) => {
+                let _ = writeln!(
+                    err,
+                    "gemmscope: error: {path}: internal error while fixing (a bug in gemmscope)"
+                );
+                summary.errors += 1;
+                continue;
+            }
+        };
+        for n in &fixed.not_fixed {
+            let _ = writeln!(err, "{path}:{}: {} not fixed: {}", n.line, n.code, n.reason);
+        }
+        if fixed.text == text {
+            continue;
+        }
+        summary.files_changed += 1;
+        summary.fixes_applied += fixed.applied.len();
+        match mode {
+            Mode::Diff => {
+                let _ = out.write_all(unified_diff(&path, &text, &fixed.text).as_bytes());
+            }
+            Mode::Apply => {
+                if let Err(e) = std::fs::write(&path, &fixed.text) {
+                    let _ = writeln!(err, "gemmscope: error: {path}: cannot write: {e}");
+                    summary.errors += 1;
+                    continue;
+                }
+                for t in &fixed.applied {
+                    let _ = writeln!(err, "{path}: fixed: {t}");
+                }
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// A unified diff (`--- a/path`, `+++ b/path`, hunks with 3 lines of context).
+pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.split_inclusive('\n').collect();
+    let b: Vec<&str> = new.split_inclusive('\n').collect();
+    let ops = diff_lines(&a, &b);
+    // Group into hunks.
+    const CTX: usize = 3;
+    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
+    let changed: Vec<usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| !matches!(o, Op::Same(..)))
+        .map(|(i, _)| i)
+        .collect();
+    let mut i = 0;
+    while i < changed.len() {
+        let start = changed[i].saturating_sub(CTX);
+        let mut end = changed[i];
+        while i < changed.len() && changed[i] <= end + 2 * CTX + 1 {
+            end = changed[i];
+            i += 1;
+        }
+        let end = (end + CTX + 1).min(ops.len());
+        let (mut la, mut lb) = (0, 0);
+        for o in &ops[..start] {
+            match o {
+                Op::Same(..) => {
+                    la += 1;
+                    lb += 1;
+                }
+                Op::Del(_) => la += 1,
+                Op::Add(_) => lb += 1,
+            }
+        }
+        let (mut na, mut nb) = (0, 0);
+        let mut body = String::new();
+        for o in &ops[start..end] {
+            let (prefix, line) = match o {
+                Op::Same(x) => {
+                    na += 1;
+                    nb += 1;
+                    (' ', a[*x])
+                }
+                Op::Del(x) => {
+                    na += 1;
+                    ('-', a[*x])
+                }
+                Op::Add(y) => {
+                    nb += 1;
+                    ('+', b[*y])
+                }
+            };
+            body.push(prefix);
+            body.push_str(line);
+            if !line.ends_with('\n') {
+                body.push_str("\n\\ No newline at end of file\n");
+            }
+        }
+        let first = |l: usize, n: usize| if n == 0 { l } else { l + 1 };
+        out.push_str(&format!(
+            "@@ -{},{na} +{},{nb} @@\n",
+            first(la, na),
+            first(lb, nb)
+        ));
+        out.push_str(&body);
+    }
+    out
+}
+
+#[derive(Debug)]
+enum Op {
+    Same(usize),
+    Del(usize),
+    Add(usize),
+}
+
+/// Line diff: common prefix and suffix, then an LCS of the middle (or a
+/// plain replacement when the middle is too large for the table).
+fn diff_lines(a: &[&str], b: &[&str]) -> Vec<Op> {
+    let mut pre = 0;
+    while pre < a.len() && pre < b.len() && a[pre] == b[pre] {
+        pre += 1;
+    }
+    let mut suf = 0;
+    while suf < a.len() - pre && suf < b.len() - pre && a[a.len() - 1 - suf] == b[b.len() - 1 - suf]
+    {
+        suf += 1;
+    }
+    let (ma, mb) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
+    let mut ops: Vec<Op> = (0..pre).map(Op::Same).collect();
+    if ma.len().saturating_mul(mb.len()) > 4_000_000 {
+        ops.extend((0..ma.len()).map(|i| Op::Del(pre + i)));
+        ops.extend((0..mb.len()).map(|j| Op::Add(pre + j)));
+    } else {
+        let (n, m) = (ma.len(), mb.len());
+        let mut t = vec![0u32; (n + 1) * (m + 1)];
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                t[i * (m + 1) + j] = if ma[i] == mb[j] {
+                    t[(i + 1) * (m + 1) + j + 1] + 1
+                } else {
+                    t[(i + 1) * (m + 1) + j].max(t[i * (m + 1) + j + 1])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < n || j < m {
+            if i < n && j < m && ma[i] == mb[j] {
+                ops.push(Op::Same(pre + i));
+                i += 1;
+                j += 1;
+            } else if j < m && (i == n || t[i * (m + 1) + j + 1] > t[(i + 1) * (m + 1) + j]) {
+                ops.push(Op::Add(pre + j));
+                j += 1;
+            } else {
+                ops.push(Op::Del(pre + i));
+                i += 1;
+            }
+        }
+    }
+    let ea = a.len() - suf;
+    ops.extend((0..suf).map(|k| Op::Same(ea + k)));
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_of_a_replaced_block() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
+        let new = "a\nb\nc\nX\nY\nf\ng\nh\n";
+        let d = unified_diff("p.c", old, new);
+        assert_eq!(
+            d,
+            "--- a/p.c\n+++ b/p.c\n@@ -1,8 +1,8 @@\n a\n b\n c\n-d\n-e\n+X\n+Y\n f\n g\n h\n"
+        );
+        assert_eq!(unified_diff("p.c", old, old), "--- a/p.c\n+++ b/p.c\n");
+    }
+
+    #[test]
+    fn fix_text_converges_and_keeps_unselected_codes() {
+        let src = "void f(int n, const float *A, const float *B, float *C) {\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i*n + j] += A[i*n + k] * B[k*n + j];\n}\n";
+        let all = Filter {
+            codes: ["GS101".to_string()].into_iter().collect(),
+            skip: HashSet::new(),
+            unsafe_fixes: false,
+        };
+        let f = fix_text("x.c", src, &all);
+        assert_eq!(f.rounds, 1);
+        assert!(f.text.contains("cblas_sgemm("), "{}", f.text);
+        assert!(f.text.starts_with("#include <cblas.h>\n"));
+        let again = fix_text("x.c", &f.text, &all);
+        assert_eq!(again.rounds, 0);
+        assert_eq!(again.text, f.text);
+        let none = Filter {
+            codes: BTreeSet::new(),
+            skip: HashSet::new(),
+            unsafe_fixes: false,
+        };
+        assert_eq!(fix_text("x.c", src, &none).text, src);
+    }
+}

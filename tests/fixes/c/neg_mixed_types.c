@@ -1,0 +1,8 @@
+/* Negative: a float matrix times a double matrix; no one BLAS routine. */
+void kern(int M, int N, int K, const float *A, const double *B, double *C)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++)
+            for (int k = 0; k < K; k++)
+                C[i*N + j] += A[i*K + k] * B[k*N + j];
+}
