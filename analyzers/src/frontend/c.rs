@@ -693,7 +693,7 @@ impl<'r> Lowerer<'r> {
     }
 
     /// Parses `text` on its own as one expression and lowers it.
-    fn lower_snippet(&mut self, body: &str) -> Option<Expr> {
+    pub(crate) fn lower_snippet(&mut self, body: &str) -> Option<Expr> {
         let wrapped = format!("void __gs_snippet(void) {{ ({body}); }}\n");
         let tree = self.parse(&wrapped)?;
         let root = tree.root_node();

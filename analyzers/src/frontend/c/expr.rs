@@ -190,9 +190,62 @@ impl Lowerer<'_> {
             return Expr::Other(text(node, src));
         }
         self.depth += 1;
-        let e = self.lower_expr_inner(node, src);
+        let e = match self.reparsed_without_pseudo_casts(node, src) {
+            Some(e) => e,
+            None => self.lower_expr_inner(node, src),
+        };
         self.depth -= 1;
         e
+    }
+
+    /// `(r) + (c) * (ld)` parses as a cast of `+(c)` to a type named `r`
+    /// (and `(c) * (ld)` as a cast of `*ld`): the grammar cannot know that
+    /// `r` is not a type, and the precedence it builds is wrong too. At the
+    /// root of an arithmetic expression holding such a pseudo-cast, drop the
+    /// parentheses around lone names that are not types and parse the text
+    /// again: `r + c * ld`.
+    fn reparsed_without_pseudo_casts(&mut self, node: Node, src: &[u8]) -> Option<Expr> {
+        const ARITH: &[&str] = &[
+            "binary_expression",
+            "unary_expression",
+            "cast_expression",
+            "parenthesized_expression",
+            "pointer_expression",
+        ];
+        if !ARITH.contains(&node.kind()) {
+            return None;
+        }
+        if node.parent().is_some_and(|p| ARITH.contains(&p.kind())) {
+            return None;
+        }
+        if !self.has_pseudo_cast(node, src, 0) {
+            return None;
+        }
+        let cleaned = strip_name_parens(&text(node, src), &|n| self.is_type_name(n));
+        if cleaned == text(node, src) {
+            return None;
+        }
+        self.lower_snippet(&cleaned)
+    }
+
+    fn has_pseudo_cast(&self, node: Node, src: &[u8], depth: usize) -> bool {
+        if depth > 64 {
+            return false;
+        }
+        if node.kind() == "cast_expression" && self.not_a_type(node, src).is_some() {
+            let v = node.child_by_field_name("value");
+            let op = v
+                .filter(|v| matches!(v.kind(), "unary_expression" | "pointer_expression"))
+                .and_then(|v| v.child_by_field_name("operator"))
+                .map(|o| text(o, src));
+            if matches!(op.as_deref(), Some("+" | "-" | "*" | "&")) {
+                return true;
+            }
+        }
+        let mut c = node.walk();
+        let kids: Vec<Node> = node.named_children(&mut c).collect();
+        kids.into_iter()
+            .any(|k| self.has_pseudo_cast(k, src, depth + 1))
     }
 
     fn lower_expr_inner(&mut self, node: Node, src: &[u8]) -> Expr {
@@ -319,6 +372,22 @@ impl Lowerer<'_> {
             },
             _ => other(),
         }
+    }
+
+    /// The name in `(name)` of a cast expression when it is a lone
+    /// identifier that is not a type this file knows (so the "cast" is a
+    /// parenthesised operand of a binary operator).
+    fn not_a_type(&self, cast: Node, src: &[u8]) -> Option<String> {
+        let td = cast.child_by_field_name("type")?;
+        if td.named_child_count() != 1 {
+            return None;
+        }
+        let t = td.named_child(0)?;
+        if t.kind() != "type_identifier" {
+            return None;
+        }
+        let name = text(t, src);
+        (!self.is_type_name(&name)).then_some(name)
     }
 
     fn lower_field(&mut self, node: Node, src: &[u8]) -> Expr {
@@ -514,5 +583,64 @@ impl Lowerer<'_> {
             args,
             kwargs: Vec::new(),
         }
+    }
+}
+
+/// Removes the parentheses around lone names that are not types
+/// (`(r) + (c)` → `r + c`), leaving calls (`f(x)`), subscripts and casts to
+/// real types (`(float)x`) alone.
+pub(crate) fn strip_name_parens(t: &str, is_type: &dyn Fn(&str) -> bool) -> String {
+    let b = t.as_bytes();
+    let mut out = String::with_capacity(t.len());
+    let mut i = 0;
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    while i < b.len() {
+        if b[i] == b'(' {
+            // What comes before: a name, `)` or `]` makes this a call/index.
+            let prev = out.trim_end().as_bytes().last().copied();
+            let call = prev.is_some_and(|p| ident(p) || p == b')' || p == b']');
+            let mut j = i + 1;
+            while j < b.len() && b[j] == b' ' {
+                j += 1;
+            }
+            let s = j;
+            while j < b.len() && ident(b[j]) {
+                j += 1;
+            }
+            let name = &t[s..j];
+            while j < b.len() && b[j] == b' ' {
+                j += 1;
+            }
+            let lone = !name.is_empty()
+                && !name.as_bytes()[0].is_ascii_digit()
+                && j < b.len()
+                && b[j] == b')';
+            if !call && lone && !is_type(name) {
+                out.push_str(name);
+                i = j + 1;
+                continue;
+            }
+        }
+        out.push(b[i] as char);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod strip_tests {
+    use super::strip_name_parens;
+
+    #[test]
+    fn strips_only_parentheses_around_lone_non_type_names() {
+        let t = |n: &str| n == "float" || n == "T";
+        assert_eq!(strip_name_parens("((r) + (c) * (ld))", &t), "(r + c * ld)");
+        assert_eq!(strip_name_parens("f(x) + (y)", &t), "f(x) + y");
+        assert_eq!(
+            strip_name_parens("(float)(x) + a[(i)]", &t),
+            "(float)(x) + a[i]"
+        );
+        // `(T)` stays (a type); `(n)` after `)` could be a call, so it stays too.
+        assert_eq!(strip_name_parens("(T)(n) * (m)", &t), "(T)(n) * m");
     }
 }
