@@ -8,6 +8,8 @@ use tower_lsp_server::ls_types::{
     NumberOrString, Uri,
 };
 
+use crate::advice::problem_for;
+
 use super::advisor::Advice;
 use super::config::Settings;
 use super::documents::range_of;
@@ -77,6 +79,36 @@ pub fn definition_of(text: &str, name: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// The diagnostic's `data`: the problem the finding describes and the
+/// `gemmscope bench` arguments that measure it (editor clients run them for
+/// "benchmark this loop"), or why it cannot be measured.
+pub fn data_of(f: &Finding) -> serde_json::Value {
+    match problem_for(f) {
+        Ok(p) => {
+            let mut args: Vec<String> = vec!["bench".into(), "gemm".into()];
+            for (flag, v) in [
+                ("--m", p.m.to_string()),
+                ("--n", p.n.to_string()),
+                ("--k", p.k.to_string()),
+                ("--batch", p.batch.to_string()),
+                ("--dtype", p.dtype.as_str().to_string()),
+                ("--layout", p.layout.as_str().to_string()),
+                ("--order", p.loop_order.as_str().to_string()),
+            ] {
+                args.push(flag.into());
+                args.push(v);
+            }
+            serde_json::json!({
+                "m": p.m, "n": p.n, "k": p.k, "batch": p.batch,
+                "dtype": p.dtype.as_str(), "layout": p.layout.as_str(),
+                "order": p.loop_order.as_str(),
+                "benchArgs": args,
+            })
+        }
+        Err(e) => serde_json::json!({ "noBench": e.to_string() }),
+    }
+}
+
 /// One finding's diagnostic.
 pub fn diagnostic(
     uri: &Uri,
@@ -127,7 +159,7 @@ pub fn diagnostic(
         message: a.headline.clone().unwrap_or_else(|| f.message.clone()),
         related_information: (!related.is_empty()).then_some(related),
         tags: None,
-        data: None,
+        data: Some(data_of(f)),
     }
 }
 
@@ -146,6 +178,32 @@ mod tests {
         assert_eq!(&t[a..b], "K = 7");
         assert_eq!(definition_of(t, "1024"), None);
         assert_eq!(definition_of(t, "Q"), None);
+    }
+
+    #[test]
+    fn data_carries_the_bench_arguments_or_why_not() {
+        let t = "#define N 64\nfloat A[N][N],B[N][N],C[N][N];\nvoid f(void){for(int i=0;i<N;i++)for(int j=0;j<N;j++)for(int k=0;k<N;k++)C[i][j]+=A[i][k]*B[k][j];}\nvoid g(int n,float*a,float*b,float*c){for(int i=0;i<n;i++)for(int j=0;j<n;j++)for(int k=0;k<n;k++)c[i*n+j]+=a[i*n+k]*b[k*n+j];}\n";
+        let a = gemmscope_analyzers::analyze("d.c", t, &gemmscope_analyzers::NoIncludes).unwrap();
+        assert_eq!(a.findings.len(), 2, "{:#?}", a.findings);
+        let d = data_of(&a.findings[0]);
+        assert_eq!(d["m"], 64);
+        assert_eq!(d["dtype"], "f32");
+        let args: Vec<&str> = d["benchArgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "bench", "gemm", "--m", "64", "--n", "64", "--k", "64", "--batch", "1", "--dtype",
+                "f32", "--layout", "nn", "--order", "ijk"
+            ]
+        );
+        let d = data_of(&a.findings[1]);
+        assert!(d["noBench"].as_str().unwrap().contains("no value"), "{d}");
+        assert!(d.get("benchArgs").is_none());
     }
 
     #[test]
