@@ -210,6 +210,18 @@ fn kill_marked(mark: &str, root: Option<i32>) {
     }
 }
 
+/// A new private (0700, whatever the umask) directory in `root` named
+/// `prefix…`, removed when the handle drops: where generated sources and
+/// binaries go. (A plain `tempfile` directory gets the umask's default
+/// mode, usually 0755: readable by every user.)
+pub fn private_dir(prefix: &str, root: &Path) -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(root)
+}
+
 /// Caps on what is read back, so that a runaway child cannot exhaust memory.
 const MAX_STDOUT: usize = 16 << 20;
 const MAX_STDERR: usize = 64 << 10;
@@ -348,6 +360,18 @@ mod tests {
     fn sh(script: &str, limits: &Limits) -> ChildOutcome {
         let argv: Vec<OsString> = vec!["/bin/sh".into(), "-c".into(), script.into()];
         run(&argv, b"hello", Path::new("/"), limits, &[]).unwrap()
+    }
+
+    #[test]
+    fn private_dirs_are_0700_and_removed() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let d = private_dir("gemmscope-test-", root.path()).unwrap();
+        let mode = std::fs::metadata(d.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let p = d.path().to_path_buf();
+        drop(d);
+        assert!(!p.exists());
     }
 
     #[test]
