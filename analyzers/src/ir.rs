@@ -605,24 +605,73 @@ impl Poly {
         p
     }
 
+    /// The polynomial of an index expression; `None` when it is not one, or
+    /// when a coefficient overflows `i64` (`i * 9223372036854775807 * 2`).
     pub fn from_expr(e: &Expr) -> Option<Poly> {
-        Some(match e {
-            Expr::Int(v) => Poly::constant(*v),
-            Expr::Var(v) => Poly::symbol(v),
-            Expr::Unary(UnOp::Neg, a) => Poly::from_expr(a)?.scale(-1),
-            Expr::Binary(BinOp::Add, a, b) => Poly::from_expr(a)?.add(&Poly::from_expr(b)?),
+        match e {
+            Expr::Int(v) => Some(Poly::constant(*v)),
+            Expr::Var(v) => Some(Poly::symbol(v)),
+            Expr::Unary(UnOp::Neg, a) => Poly::from_expr(a)?.checked_scale(-1),
+            Expr::Binary(BinOp::Add, a, b) => Poly::from_expr(a)?.checked_add(&Poly::from_expr(b)?),
             Expr::Binary(BinOp::Sub, a, b) => {
-                Poly::from_expr(a)?.add(&Poly::from_expr(b)?.scale(-1))
+                Poly::from_expr(a)?.checked_add(&Poly::from_expr(b)?.checked_scale(-1)?)
             }
-            Expr::Binary(BinOp::Mul, a, b) => Poly::from_expr(a)?.mul(&Poly::from_expr(b)?),
+            Expr::Binary(BinOp::Mul, a, b) => Poly::from_expr(a)?.checked_mul(&Poly::from_expr(b)?),
             Expr::Binary(BinOp::Shl, a, b) => {
                 let Expr::Int(s) = b.as_ref() else {
                     return None;
                 };
-                Poly::from_expr(a)?.scale(1i64.checked_shl(u32::try_from(*s).ok()?)?)
+                let k = 1i64.checked_shl(u32::try_from(*s).ok()?)?;
+                // `1 << 63` is negative: not a stride.
+                if k <= 0 {
+                    return None;
+                }
+                Poly::from_expr(a)?.checked_scale(k)
             }
-            _ => return None,
-        })
+            _ => None,
+        }
+    }
+
+    /// `self + o`; `None` when a coefficient overflows.
+    pub fn checked_add(&self, o: &Poly) -> Option<Poly> {
+        let mut r = self.clone();
+        for (m, c) in &o.terms {
+            let e = r.terms.entry(m.clone()).or_insert(0);
+            *e = e.checked_add(*c)?;
+            if *e == 0 {
+                r.terms.remove(m);
+            }
+        }
+        Some(r)
+    }
+
+    /// `k · self`; `None` when a coefficient overflows.
+    pub fn checked_scale(&self, k: i64) -> Option<Poly> {
+        if k == 0 {
+            return Some(Poly::default());
+        }
+        let mut terms = BTreeMap::new();
+        for (m, c) in &self.terms {
+            terms.insert(m.clone(), c.checked_mul(k)?);
+        }
+        Some(Poly { terms })
+    }
+
+    /// `self · o`; `None` when a coefficient overflows.
+    pub fn checked_mul(&self, o: &Poly) -> Option<Poly> {
+        let mut r = Poly::default();
+        for (m1, c1) in &self.terms {
+            for (m2, c2) in &o.terms {
+                let mut m: Vec<String> = m1.iter().chain(m2.iter()).cloned().collect();
+                m.sort();
+                let e = r.terms.entry(m.clone()).or_insert(0);
+                *e = e.checked_add(c1.checked_mul(*c2)?)?;
+                if *e == 0 {
+                    r.terms.remove(&m);
+                }
+            }
+        }
+        Some(r)
     }
 
     pub fn is_zero(&self) -> bool {
@@ -637,11 +686,13 @@ impl Poly {
         }
     }
 
+    /// `self + o`, coefficients saturating at the `i64` range (polynomials
+    /// from [`Poly::from_expr`] never reach it).
     pub fn add(&self, o: &Poly) -> Poly {
         let mut r = self.clone();
         for (m, c) in &o.terms {
             let e = r.terms.entry(m.clone()).or_insert(0);
-            *e += c;
+            *e = e.saturating_add(*c);
             if *e == 0 {
                 r.terms.remove(m);
             }
@@ -658,7 +709,11 @@ impl Poly {
             return Poly::default();
         }
         Poly {
-            terms: self.terms.iter().map(|(m, c)| (m.clone(), c * k)).collect(),
+            terms: self
+                .terms
+                .iter()
+                .map(|(m, c)| (m.clone(), c.saturating_mul(k)))
+                .collect(),
         }
     }
 
@@ -669,7 +724,7 @@ impl Poly {
                 let mut m: Vec<String> = m1.iter().chain(m2.iter()).cloned().collect();
                 m.sort();
                 let e = r.terms.entry(m.clone()).or_insert(0);
-                *e += c1 * c2;
+                *e = e.saturating_add(c1.saturating_mul(*c2));
                 if *e == 0 {
                     r.terms.remove(&m);
                 }

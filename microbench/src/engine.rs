@@ -253,15 +253,12 @@ impl Engine {
         let (seed, timeout) = (opts.seed, opts.timeout_s);
         let root = self.temp_root.clone().unwrap_or_else(std::env::temp_dir);
         // A private (0700) directory, removed when `dir` drops.
-        let dir = tempfile::Builder::new()
-            .prefix("gemmscope-bench-")
-            .tempdir_in(&root)
-            .map_err(|e| {
-                format!(
-                    "cannot create a private work dir in {}: {e}",
-                    root.display()
-                )
-            })?;
+        let dir = sandbox::private_dir("gemmscope-bench-", &root).map_err(|e| {
+            format!(
+                "cannot create a private work dir in {}: {e}",
+                root.display()
+            )
+        })?;
         let job = Job {
             candidate: c.id().to_string(),
             problem: p.clone(),

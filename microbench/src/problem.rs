@@ -159,9 +159,10 @@ impl Problem {
         2.0 * self.m as f64 * self.n as f64 * self.k as f64 * self.batch as f64
     }
 
-    /// Number of output elements.
+    /// Number of output elements (saturating: a problem that fails
+    /// [`Problem::validate`] never panics here).
     pub fn outputs(&self) -> u64 {
-        self.m * self.n * self.batch
+        self.m.saturating_mul(self.n).saturating_mul(self.batch)
     }
 
     /// Checks the sizes; the error says what is wrong.

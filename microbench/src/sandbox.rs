@@ -2,6 +2,18 @@
 //! priority, CPU-time and address-space rlimits, no core dumps, and a
 //! wall-clock deadline after which the whole group is killed. Whatever the
 //! child does (hang, crash, fork), the caller gets a [`ChildOutcome`] back.
+//!
+//! Descendants that leave the process group (`setsid`, `setpgid`, a
+//! daemon's double fork) are found too, and killed with the child: each
+//! run marks its child's environment with a unique [`MARK`] value that its
+//! descendants inherit, and the child is a child subreaper (orphaned
+//! descendants are re-parented to it, not to init, while it lives). When
+//! the child ends or its deadline passes, every process carrying the mark
+//! and, while the child still lives, every descendant of it, is stopped
+//! and then killed. What escapes: a descendant that both clears its
+//! environment and outlives the child; it still carries the rlimits and
+//! the niceness (docs/security.md).
+//!
 //! A caller can also stop a child early: [`run_cancellable`] kills the
 //! whole group as soon as a flag is set.
 
@@ -103,6 +115,121 @@ fn signal_name(s: i32) -> String {
     }
 }
 
+/// The environment variable that marks a run's processes.
+pub const MARK: &str = "GEMMSCOPE_SANDBOX_RUN";
+
+/// A value of [`MARK`] unique to one run.
+fn new_mark() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{}-{t}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Every process (but this one) whose environment has `MARK=mark`, and
+/// every descendant of `root` (by parent pid), as far as /proc shows them.
+fn marked_or_below(mark: &str, root: Option<i32>) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let needle = format!("{MARK}={mark}");
+    let mut parent_of: Vec<(i32, i32)> = Vec::new();
+    let mut found = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) {
+            if env.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
+                found.push(pid);
+                continue;
+            }
+        }
+        if root.is_some() {
+            // `pid (comm) state ppid ...`; comm may contain spaces and ')'.
+            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                if let Some(ppid) = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, r)| r.split_whitespace().nth(1))
+                    .and_then(|p| p.parse::<i32>().ok())
+                {
+                    parent_of.push((pid, ppid));
+                }
+            }
+        }
+    }
+    if let Some(root) = root {
+        let mut tree = vec![root];
+        let mut i = 0;
+        while i < tree.len() {
+            let p = tree[i];
+            for (c, pp) in &parent_of {
+                if *pp == p && !tree.contains(c) {
+                    tree.push(*c);
+                }
+            }
+            i += 1;
+        }
+        for p in tree.into_iter().skip(1) {
+            if !found.contains(&p) {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+/// Stops every marked process and every descendant of `root` (so none can
+/// fork or exit and be re-parented meanwhile), until a scan finds no new
+/// one, then kills them all.
+fn kill_marked(mark: &str, root: Option<i32>) {
+    let mut stopped: Vec<i32> = Vec::new();
+    for _ in 0..64 {
+        let new: Vec<i32> = marked_or_below(mark, root)
+            .into_iter()
+            .filter(|p| !stopped.contains(p))
+            .collect();
+        if new.is_empty() {
+            break;
+        }
+        for p in new {
+            // SAFETY: plain syscall on a process this run started.
+            unsafe {
+                libc::kill(p, libc::SIGSTOP);
+            }
+            stopped.push(p);
+        }
+    }
+    for p in stopped {
+        // SAFETY: as above.
+        unsafe {
+            libc::kill(p, libc::SIGKILL);
+        }
+    }
+}
+
+/// A new private (0700, whatever the umask) directory in `root` named
+/// `prefix…`, removed when the handle drops: where generated sources and
+/// binaries go. (A plain `tempfile` directory gets the umask's default
+/// mode, usually 0755: readable by every user.)
+pub fn private_dir(prefix: &str, root: &Path) -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(root)
+}
+
 /// Caps on what is read back, so that a runaway child cannot exhaust memory.
 const MAX_STDOUT: usize = 16 << 20;
 const MAX_STDERR: usize = 64 << 10;
@@ -171,6 +298,8 @@ pub fn run_cancellable(
     for (k, v) in env {
         cmd.env(k, v);
     }
+    let mark = new_mark();
+    cmd.env(MARK, &mark);
     let cpu = limits.cpu_seconds;
     let aspace = limits.address_space;
     let nice = limits.nice;
@@ -180,6 +309,8 @@ pub fn run_cancellable(
             if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            // Orphaned descendants stay below the child while it lives.
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
             let set = |res, soft: u64, hard: u64| {
                 let lim = libc::rlimit {
                     rlim_cur: soft as libc::rlim_t,
@@ -227,6 +358,9 @@ pub fn run_cancellable(
             Err(_) => break Exit::Code(-1),
         }
         if start.elapsed() >= limits.wall {
+            // The child's whole tree while it still holds it together,
+            // then the group.
+            kill_marked(&mark, Some(pgid));
             // SAFETY: plain syscall; the group is the child's own.
             unsafe {
                 libc::kill(-pgid, libc::SIGKILL);
@@ -250,6 +384,8 @@ pub fn run_cancellable(
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
     }
+    // And whatever left the group but still carries this run's mark.
+    kill_marked(&mark, None);
     let wall = start.elapsed();
     let _ = writer.join();
     let stdout = out_t.join().unwrap_or_default();
@@ -270,6 +406,18 @@ mod tests {
     fn sh(script: &str, limits: &Limits) -> ChildOutcome {
         let argv: Vec<OsString> = vec!["/bin/sh".into(), "-c".into(), script.into()];
         run(&argv, b"hello", Path::new("/"), limits, &[]).unwrap()
+    }
+
+    #[test]
+    fn private_dirs_are_0700_and_removed() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let d = private_dir("gemmscope-test-", root.path()).unwrap();
+        let mode = std::fs::metadata(d.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let p = d.path().to_path_buf();
+        drop(d);
+        assert!(!p.exists());
     }
 
     #[test]

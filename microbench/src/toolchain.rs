@@ -166,10 +166,7 @@ fn openblas_include_candidates() -> Vec<Vec<String>> {
 /// Compiles and runs a tiny `cblas_sgemm` program; the config string and
 /// the flags that worked.
 fn probe_openblas(cc: &str) -> Option<(String, Vec<String>)> {
-    let dir = tempfile::Builder::new()
-        .prefix("gemmscope-probe-")
-        .tempdir()
-        .ok()?;
+    let dir = crate::sandbox::private_dir("gemmscope-probe-", &std::env::temp_dir()).ok()?;
     std::fs::write(dir.path().join("probe.c"), OPENBLAS_PROBE).ok()?;
     for inc in openblas_include_candidates() {
         let mut argv: Vec<&str> = vec![cc, "-O1", "-o", "probe", "probe.c"];
@@ -215,10 +212,7 @@ fn probe_python() -> Option<Python> {
     let path = which(name.trim())?;
     let path = path.to_string_lossy().into_owned();
     // Run it from an empty dir so that no `numpy.py` nearby shadows the real one.
-    let dir = tempfile::Builder::new()
-        .prefix("gemmscope-probe-")
-        .tempdir()
-        .ok()?;
+    let dir = crate::sandbox::private_dir("gemmscope-probe-", &std::env::temp_dir()).ok()?;
     // The same interpreter flags as the Python candidates, so that the probe
     // sees exactly the packages a run will import.
     let mut argv: Vec<&str> = vec![&path];

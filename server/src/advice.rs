@@ -16,6 +16,9 @@ pub enum NoProblem {
     DType(String),
     /// The routine has no candidates yet (GEMV, convolution, attention).
     Routine(&'static str),
+    /// The sizes are outside what the tool measures or predicts (a zero
+    /// dim, a dim over 2^20, operands over 64 GiB).
+    OutOfRange(String),
 }
 
 impl std::fmt::Display for NoProblem {
@@ -24,6 +27,7 @@ impl std::fmt::Display for NoProblem {
             NoProblem::UnresolvedDim(d, e) => write!(f, "{d} = `{e}` has no value in this file"),
             NoProblem::DType(t) => write!(f, "element type `{t}` has no benchmark candidates"),
             NoProblem::Routine(r) => write!(f, "routine `{r}` has no benchmark candidates yet"),
+            NoProblem::OutOfRange(why) => write!(f, "{why}"),
         }
     }
 }
@@ -85,7 +89,7 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
         .as_deref()
         .and_then(LoopOrder::parse)
         .unwrap_or_default();
-    Ok(Problem {
+    let p = Problem {
         op: if batch > 1 {
             Operation::GemmBatched
         } else {
@@ -98,7 +102,11 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
         dtype: dtype(&f.dtype)?,
         layout,
         loop_order,
-    })
+    };
+    // Sizes the engine would refuse are not estimated either (a dim of
+    // 5·10⁹ overflowed the output count).
+    p.validate().map_err(NoProblem::OutOfRange)?;
+    Ok(p)
 }
 
 /// The candidate that stands for the finding's code as written: the naive

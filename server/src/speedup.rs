@@ -110,7 +110,7 @@ impl EstimateSource {
             ),
             BenchMode::Cached => {
                 let machine = Machine::detect(&Toolchain::probe());
-                let store = Store::open_default().ok().map(|(s, _)| s);
+                let store = open_store();
                 (
                     Estimator::new(machine, store, None, None),
                     MeasurePolicy::Cached,
@@ -118,7 +118,10 @@ impl EstimateSource {
             }
             BenchMode::On => {
                 let setup = crate::bench::setup(false)?;
-                let store = Store::open_default().ok().map(|(s, _)| s);
+                for w in &setup.warnings {
+                    eprintln!("gemmscope: warning: {w}");
+                }
+                let store = open_store();
                 (
                     Estimator::new(setup.machine, store, Some(setup.engine), None),
                     MeasurePolicy::Always,
@@ -130,6 +133,23 @@ impl EstimateSource {
             policy,
             one_at_a_time: (mode == BenchMode::On).then(|| Mutex::new(())),
         })
+    }
+}
+
+/// The result store, its warnings (a damaged file moved aside) and errors
+/// on stderr: estimates go on without it.
+fn open_store() -> Option<Store> {
+    match Store::open_default() {
+        Ok((s, warnings)) => {
+            for w in warnings {
+                eprintln!("gemmscope: warning: {w}");
+            }
+            Some(s)
+        }
+        Err(e) => {
+            eprintln!("gemmscope: warning: estimates without this machine's results: {e}");
+            None
+        }
     }
 }
 

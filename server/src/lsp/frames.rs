@@ -12,6 +12,12 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 /// The internal method a malformed message is turned into.
 pub const MALFORMED_METHOD: &str = "gemmscope/malformedMessage";
 
+/// A request (with an id) for a `$/` method gets this prefix: the framework
+/// drops its own "method not found" answer for `$/` methods, which the
+/// protocol allows only for notifications, so the client would wait for
+/// ever; renamed, the request is answered with -32601.
+pub const DOLLAR_REQUEST_PREFIX: &str = "gemmscope/unsupportedRequest:";
+
 /// Frames larger than this are refused (and skipped) as malformed.
 pub const MAX_FRAME: usize = 256 << 20;
 
@@ -58,12 +64,21 @@ pub fn check_body(body: &[u8]) -> Option<Vec<u8>> {
                 && (v.get("method").is_some_and(Value::is_string)
                     || v.get("result").is_some()
                     || v.get("error").is_some());
-            (!ok).then(|| {
-                malformed(
+            if !ok {
+                return Some(malformed(
                     v.get("id").cloned().unwrap_or(Value::Null),
                     "not a JSON-RPC 2.0 message",
-                )
-            })
+                ));
+            }
+            let dollar = v["method"].as_str().filter(|m| m.starts_with("$/"));
+            match (dollar, v.get("id").filter(|i| !i.is_null())) {
+                (Some(m), Some(_)) => {
+                    let mut v = v.clone();
+                    v["method"] = Value::String(format!("{DOLLAR_REQUEST_PREFIX}{m}"));
+                    Some(frame(v.to_string().as_bytes()))
+                }
+                _ => None,
+            }
         }
     }
 }
@@ -161,6 +176,15 @@ mod tests {
         assert_eq!(v["method"], MALFORMED_METHOD);
         let m = String::from_utf8(check_body(br#"{"id":"x","foo":1}"#).unwrap()).unwrap();
         assert!(m.contains("\"id\":\"x\"") && m.contains("not a JSON-RPC"));
+        // `$/` requests are renamed (so they are answered); `$/`
+        // notifications pass.
+        let m = check_body(br#"{"jsonrpc":"2.0","id":4,"method":"$/x"}"#).unwrap();
+        let m = String::from_utf8(m).unwrap();
+        assert!(m.contains(&format!("{DOLLAR_REQUEST_PREFIX}$/x")), "{m}");
+        assert!(
+            check_body(br#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#)
+                .is_none()
+        );
     }
 
     #[tokio::test]

@@ -238,9 +238,7 @@ const PY_PROBE: &str = "import json, sys\nr = {'version': sys.version.split()[0]
 
 /// The configured Python: its version and which array libraries it imports.
 fn probe_python(path: &str) -> Result<Python, String> {
-    let dir = tempfile::Builder::new()
-        .prefix("gemmscope-probe-")
-        .tempdir()
+    let dir = sandbox::private_dir("gemmscope-probe-", &std::env::temp_dir())
         .map_err(|e| e.to_string())?;
     let mut argv: Vec<OsString> = vec![path.into()];
     argv.extend(

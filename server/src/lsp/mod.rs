@@ -219,6 +219,8 @@ pub struct Core {
     events_tx: tokio::sync::mpsc::UnboundedSender<Event>,
     events_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Event>>>,
     folders: Mutex<Vec<PathBuf>>,
+    /// Held while publishing, so that diagnostics go out in version order.
+    publishing: tokio::sync::Mutex<()>,
 }
 
 /// The `LanguageServer` implementation: one-line forwards into [`Core`].
@@ -258,6 +260,7 @@ impl Backend {
                 events_tx: tx,
                 events_rx: Mutex::new(Some(rx)),
                 folders: Mutex::default(),
+                publishing: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -725,7 +728,16 @@ impl Core {
             return;
         }
         let version = a.version;
-        let d = self.diagnostics_of(uri, a).await;
+        let d = self.diagnostics_of(uri, a.clone()).await;
+        // Another task may have committed (and published) a newer analysis
+        // while these diagnostics were computed: then these are stale.
+        let _turn = self.publishing.lock().await;
+        let newest = lock(&self.analyses)
+            .get(uri)
+            .is_some_and(|x| Arc::ptr_eq(x, &a));
+        if !newest {
+            return;
+        }
         self.client
             .publish_diagnostics(uri.clone(), d, version)
             .await;
