@@ -14,9 +14,36 @@ use gemmscope_analyzers::Lang;
 /// names that collide with keywords of the other language, and non-ASCII
 /// ones (byte and UTF-16 offsets differ).
 const NAMES: &[&str] = &[
-    "M", "N", "K", "i", "j", "k", "A", "B", "C", "n", "lda", "x", "sum", "tmp", "row", "col",
-    "batch", "b", "alpha", "beta", "np", "torch", "self", "float", "range", "len", "é", "𝔸",
-    "_", "l0ng_name_with_digits_123",
+    "M",
+    "N",
+    "K",
+    "i",
+    "j",
+    "k",
+    "A",
+    "B",
+    "C",
+    "n",
+    "lda",
+    "x",
+    "sum",
+    "tmp",
+    "row",
+    "col",
+    "batch",
+    "b",
+    "alpha",
+    "beta",
+    "np",
+    "torch",
+    "self",
+    "float",
+    "range",
+    "len",
+    "é",
+    "𝔸",
+    "_",
+    "l0ng_name_with_digits_123",
 ];
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -278,7 +305,7 @@ impl R {
         match a {
             Access::Two(n, i, j) => {
                 self.out.push_str(n.s());
-                if self.py && self.fuel % 2 == 0 {
+                if self.py && self.fuel.is_multiple_of(2) {
                     self.out.push('[');
                     self.index(i);
                     self.out.push_str(", ");
@@ -372,9 +399,7 @@ impl R {
             Bracket::Brace | Bracket::Paren => ('(', ')'),
             Bracket::Square => ('[', ']'),
         };
-        if self.py {
-            self.out.push_str("x = ");
-        } else if o != '{' {
+        if self.py || o != '{' {
             self.out.push_str("x = ");
         }
         self.out.extend(std::iter::repeat_n(o, d));
