@@ -17,6 +17,10 @@ fn sh(script: &str, limits: &Limits) -> ChildOutcome {
     run(&argv, b"", Path::new("/"), limits, &[]).unwrap()
 }
 
+/// Shell: wait until the descendant has written its pid to `{PF}` (so
+/// that it is not killed before the test can know it).
+const WAIT: &str = "while [ ! -s {PF} ]; do sleep 0.01; done";
+
 fn short(wall_ms: u64) -> Limits {
     Limits {
         wall: Duration::from_millis(wall_ms),
@@ -80,10 +84,11 @@ fn a_setsid_grandchild_of_a_hung_child_is_killed_at_the_deadline() {
     // setsid(1) forks when it is a group leader; `exec` makes the pid the
     // sleeper's either way.
     let script = format!(
-        "setsid sh -c 'echo $$ > {}; exec sleep 1000' & sleep 1000",
-        pf.display()
-    );
-    let o = sh(&script, &short(500));
+        "setsid sh -c 'echo $$ > {p}; exec sleep 1000' & {WAIT}; sleep 1000",
+        p = pf.display()
+    )
+    .replace("{PF}", &pf.display().to_string());
+    let o = sh(&script, &short(3000));
     assert_eq!(o.exit, Exit::TimedOut);
     let gc = pid_from(&pf);
     assert_gone(gc, "setsid grandchild of a hung child");
@@ -101,9 +106,10 @@ fn a_daemon_left_by_a_child_that_exits_at_once_is_killed() {
     // the child exits 0 at once; the daemon is an orphan in another group
     // with its output closed.
     let script = format!(
-        "(setsid sh -c 'echo $$ > {}; exec sleep 1000' </dev/null >/dev/null 2>&1 &); exit 0",
-        pf.display()
-    );
+        "(setsid sh -c 'echo $$ > {p}; exec sleep 1000' </dev/null >/dev/null 2>&1 &); {WAIT}; exit 0",
+        p = pf.display()
+    )
+    .replace("{PF}", &pf.display().to_string());
     let o = sh(&script, &short(20_000));
     assert_eq!(o.exit, Exit::Code(0));
     let d = pid_from(&pf);
@@ -121,10 +127,11 @@ fn a_descendant_that_clears_its_environment_is_killed_while_the_child_lives() {
     // No mark in its environment, a new session, and its parent (the
     // subshell) gone: the child, a subreaper, still holds it in its tree.
     let script = format!(
-        "(env -i setsid sh -c 'echo $$ > {}; exec sleep 1000' </dev/null >/dev/null 2>&1 &); sleep 1000",
-        pf.display()
-    );
-    let o = sh(&script, &short(800));
+        "(env -i setsid sh -c 'echo $$ > {p}; exec sleep 1000' </dev/null >/dev/null 2>&1 &); {WAIT}; sleep 1000",
+        p = pf.display()
+    )
+    .replace("{PF}", &pf.display().to_string());
+    let o = sh(&script, &short(3000));
     assert_eq!(o.exit, Exit::TimedOut);
     let d = pid_from(&pf);
     assert_gone(d, "environment-clearing descendant");
