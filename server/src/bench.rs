@@ -212,21 +212,8 @@ pub fn write_text(out: &mut dyn Write, t: &Table) -> io::Result<()> {
                 .unwrap_or_default(),
         );
     }
-    let mut width = header.map(|h| h.chars().count());
-    for l in &lines {
-        for (w, c) in width.iter_mut().zip(l.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
-    let row = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(width.iter())
-            .map(|(c, w)| pad(c, *w))
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
+    let table = Columns::new(header, lines.iter());
+    let row = |cells: &[String]| table.row(cells);
     writeln!(out)?;
     writeln!(out, "{}", row(&header.map(String::from)))?;
     for (l, h) in lines.iter().zip(&how) {
@@ -465,21 +452,8 @@ pub fn write_estimate(out: &mut dyn Write, e: &Estimate) -> io::Result<()> {
     for l in alts {
         lines.push(fmt(l, ""));
     }
-    let mut width = header.map(|h| h.chars().count());
-    for (l, _) in &lines {
-        for (w, c) in width.iter_mut().zip(l.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
-    let row = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(width.iter())
-            .map(|(c, w)| pad(c, *w))
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
+    let table = Columns::new(header, lines.iter().map(|(l, _)| l));
+    let row = |cells: &[String]| table.row(cells);
     writeln!(out, "{}", row(&header.map(String::from)))?;
     for (l, how) in &lines {
         writeln!(out, "{}", row(l).trim_end())?;
@@ -518,4 +492,31 @@ pub fn write_estimate(out: &mut dyn Write, e: &Estimate) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "headline: {}", e.headline)?;
     Ok(())
+}
+
+/// Left-aligned text columns, each as wide as its widest cell (header
+/// included), separated by two spaces.
+struct Columns<const N: usize> {
+    width: [usize; N],
+}
+
+impl<const N: usize> Columns<N> {
+    fn new<'a>(header: [&str; N], rows: impl Iterator<Item = &'a [String; N]>) -> Columns<N> {
+        let mut width = header.map(|h| h.chars().count());
+        for r in rows {
+            for (w, c) in width.iter_mut().zip(r.iter()) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        Columns { width }
+    }
+
+    fn row(&self, cells: &[String]) -> String {
+        cells
+            .iter()
+            .zip(self.width.iter())
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w.saturating_sub(c.chars().count()))))
+            .collect::<Vec<_>>()
+            .join("  ")
+    }
 }
