@@ -115,6 +115,9 @@ pub struct FileReport {
     pub syntax_problems: Vec<SyntaxProblem>,
     /// The configuration file that applied.
     pub config: Option<PathBuf>,
+    /// The compile_commands.json flags the file was analysed with (`--fix`
+    /// re-analyses with the same ones: `-D` can change sizes and types).
+    pub flags: Option<Arc<compdb::Flags>>,
 }
 
 impl FileReport {
@@ -407,6 +410,7 @@ fn check_one(job: &Job, sources: &HashMap<BenchMode, Box<dyn SpeedupSource>>) ->
             findings,
             syntax_problems: a.syntax_problems,
             config: s.config_path.clone(),
+            flags: job.flags.clone(),
         },
         problems,
     )

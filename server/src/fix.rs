@@ -13,7 +13,8 @@ use gemmscope_analyzers::fixes::{analyze_with_fixes, apply_edits, overlaps, Appl
 use gemmscope_analyzers::{BuildContext, Lang};
 
 use crate::baseline;
-use crate::check::{self, CheckOptions, FsIncludes};
+use crate::check::{self, CheckOptions};
+use crate::compdb::{Flags, ProjectIncludes};
 use crate::suppress;
 
 /// The most rounds of re-analysis and re-application per file.
@@ -57,8 +58,12 @@ pub struct Fixed {
     pub not_fixed: Vec<NotFixed>,
 }
 
-/// Applies fixes to `text` until it stops changing.
-pub fn fix_text(path: &str, text: &str, filter: &Filter) -> Fixed {
+/// Applies fixes to `text` until it stops changing, analysing it with the
+/// file's build flags (`None`: no compile_commands.json entry).
+pub fn fix_text(path: &str, text: &str, filter: &Filter, flags: Option<&Flags>) -> Fixed {
+    let empty = BuildContext::default();
+    let build = flags.map(|f| &f.build).unwrap_or(&empty);
+    let includes = ProjectIncludes { flags };
     let lang = Lang::from_path(path);
     let mut cur = text.to_string();
     let mut applied = Vec::new();
@@ -73,7 +78,7 @@ pub fn fix_text(path: &str, text: &str, filter: &Filter) -> Fixed {
         };
     };
     for _ in 0..MAX_ROUNDS {
-        let found = analyze_with_fixes(lang, path, &cur, &FsIncludes, &BuildContext::default());
+        let found = analyze_with_fixes(lang, path, &cur, &includes, build);
         let (sups, _) = suppress::parse(&cur, lang);
         let mut taken: Vec<Fix> = Vec::new();
         not_fixed.clear();
@@ -195,7 +200,9 @@ pub fn run(
             unsafe_fixes,
         };
         let path = report.path.clone();
-        let fixed = match std::panic::catch_unwind(|| fix_text(&path, &text, &filter)) {
+        let fixed = match std::panic::catch_unwind(|| {
+            fix_text(&path, &text, &filter, report.flags.as_deref())
+        }) {
             Ok(f) => f,
             Err(_) => {
                 let _ = writeln!(
@@ -382,11 +389,11 @@ mod tests {
             skip: HashSet::new(),
             unsafe_fixes: false,
         };
-        let f = fix_text("x.c", src, &all);
+        let f = fix_text("x.c", src, &all, None);
         assert_eq!(f.rounds, 1);
         assert!(f.text.contains("cblas_sgemm("), "{}", f.text);
         assert!(f.text.starts_with("#include <cblas.h>\n"));
-        let again = fix_text("x.c", &f.text, &all);
+        let again = fix_text("x.c", &f.text, &all, None);
         assert_eq!(again.rounds, 0);
         assert_eq!(again.text, f.text);
         let none = Filter {
@@ -394,6 +401,6 @@ mod tests {
             skip: HashSet::new(),
             unsafe_fixes: false,
         };
-        assert_eq!(fix_text("x.c", src, &none).text, src);
+        assert_eq!(fix_text("x.c", src, &none, None).text, src);
     }
 }

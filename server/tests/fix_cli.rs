@@ -67,3 +67,30 @@ fn diff_prints_and_writes_nothing_then_fix_rewrites_and_converges() {
     );
     assert_eq!(out, "");
 }
+
+/// `--fix` analyses with the file's compile_commands.json flags, as `check`
+/// does: a `-D` that switches the element type to double must give
+/// `cblas_dgemm`, not the `cblas_sgemm` of the default build.
+#[test]
+fn fix_uses_the_compile_commands_defines() {
+    const TYPED: &str = "#ifdef USE_DOUBLE\ntypedef double real;\n#else\ntypedef float real;\n#endif\n\nvoid mm(int n, const real *A, const real *B, real *C)\n{\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i*n + j] += A[i*n + k] * B[k*n + j];\n}\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mm.c"), TYPED).unwrap();
+    let (rc, out, err) = gemmscope(dir.path(), &["check", "--no-estimates", "--diff", "mm.c"]);
+    assert_eq!(rc, 1, "{out}{err}");
+    assert!(out.contains("+    cblas_sgemm("), "{out}");
+
+    let root = dir.path().display().to_string();
+    std::fs::write(
+        dir.path().join("compile_commands.json"),
+        format!(
+            "[{{\"directory\": \"{root}\", \"file\": \"mm.c\", \
+             \"command\": \"cc -O2 -DUSE_DOUBLE -c mm.c\"}}]"
+        ),
+    )
+    .unwrap();
+    let (rc, out, err) = gemmscope(dir.path(), &["check", "--no-estimates", "--diff", "mm.c"]);
+    assert_eq!(rc, 1, "{out}{err}");
+    assert!(out.contains("+    cblas_dgemm(CblasRowMajor"), "{out}");
+    assert!(!out.contains("cblas_sgemm"), "{out}");
+}
