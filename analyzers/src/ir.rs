@@ -989,6 +989,12 @@ pub struct VarInfo {
     pub shared: bool,
     /// Python: a NumPy array / PyTorch tensor rather than a list.
     pub ndarray: bool,
+    /// C++: the outermost container template that holds the elements
+    /// (`"vector"`, `"array"`, `"deque"`, `"device_vector"`, `"unique_ptr"`,
+    /// ...), `None` for built-in arrays and pointers. Rewrites need it: a
+    /// `deque` is not contiguous, a `device_vector` is GPU memory, and a
+    /// vector's elements are reached with `.data()`.
+    pub container: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -349,7 +349,7 @@ fn fixture_cases() -> Vec<CCase> {
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".c") && !n.starts_with("neg_"))
+        .filter(|n| (n.ends_with(".c") || n.ends_with(".cpp")) && !n.starts_with("neg_"))
         .collect();
     names.sort();
     for n in names {
@@ -530,6 +530,7 @@ fn c_negatives_get_no_fix_and_a_reason() {
         ("neg_index_read_after.c", "read after the nest"),
         ("neg_mixed_types.c", "mix element types"),
         ("neg_strided_start.c", "steps of 1"),
+        ("neg_std_deque.cpp", "not one contiguous block"),
     ]
     .into_iter()
     .collect();

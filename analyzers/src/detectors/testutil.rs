@@ -273,6 +273,7 @@ impl<'s> Parser<'s> {
                     is_array: !dims.is_empty(),
                     shared,
                     ndarray: false,
+                    container: None,
                 },
             );
             StmtKind::Decl {

@@ -214,6 +214,7 @@ pub fn nd(elem: Option<ElemType>, shape: Vec<Expr>) -> VarInfo {
         is_array: true,
         shared: false,
         ndarray: true,
+        container: None,
     }
 }
 
@@ -226,6 +227,7 @@ pub fn nd_rank(elem: Option<ElemType>, rank: usize) -> VarInfo {
         is_array: true,
         shared: false,
         ndarray: true,
+        container: None,
     }
 }
 
@@ -238,6 +240,7 @@ pub fn ptr(elem: ElemType) -> VarInfo {
         is_array: true,
         shared: false,
         ndarray: false,
+        container: None,
     }
 }
 

@@ -14,7 +14,7 @@ use crate::fixes::{
     factor_text, indent_at, offset_of, printable, prove, Applicability, Beta, Fix, FixResult,
     NoFix, Proven, TextEdit,
 };
-use crate::ir::{Access, ElemType, Expr, File, Function, Poly};
+use crate::ir::{Access, ElemType, Expr, File, Function, Poly, VarInfo};
 
 /// A BLAS matrix operand: pointer expression, leading dimension, and
 /// whether it is stored column-major relative to its logical (row, col).
@@ -134,7 +134,7 @@ fn matrix(
                 return Err(NoFix::new(format!("`{name}`'s stride cannot be printed")));
             }
             Ok(Operand {
-                ptr: format!("&{name}[{off_e}]"),
+                ptr: element_address(info, name, &off_e.to_string())?,
                 ld: ld_e.to_string(),
                 col_major,
             })
@@ -147,7 +147,7 @@ fn matrix(
 }
 
 /// A vector operand `x[k*inc + off]`: (pointer, increment).
-fn vector(a: &Access, var: &str, vars: &[String]) -> Result<(String, String), NoFix> {
+fn vector(f: &Function, a: &Access, var: &str, vars: &[String]) -> Result<(String, String), NoFix> {
     let name = &a.base;
     if a.idx.len() != 1 || !printable(&Expr::Var(name.clone()), false) {
         return Err(NoFix::new(format!("`{name}` is not a plain 1-D vector")));
@@ -169,7 +169,34 @@ fn vector(a: &Access, var: &str, vars: &[String]) -> Result<(String, String), No
             "`{name}`'s index is not affine in the loops"
         )));
     }
-    Ok((format!("&{name}[{}]", off.to_expr()), inc.to_string()))
+    let ptr = element_address(f.vars.get(name), name, &off.to_expr().to_string())?;
+    Ok((ptr, inc.to_string()))
+}
+
+/// The address of element `off` of the 1-D storage `name`: `&name[off]` for
+/// built-in arrays and pointers, `name.data() + off` for contiguous C++
+/// containers (valid even when the container is empty, unlike `&v[0]`),
+/// `name.get() + off` for smart pointers; refused for storage BLAS cannot
+/// read (a `deque` is not contiguous, a `device_vector` is GPU memory).
+fn element_address(info: Option<&VarInfo>, name: &str, off: &str) -> Result<String, NoFix> {
+    let plus = |base: String| {
+        if off == "0" {
+            base
+        } else {
+            format!("{base} + {off}")
+        }
+    };
+    match info.and_then(|v| v.container.as_deref()) {
+        None | Some("valarray") => Ok(format!("&{name}[{off}]")),
+        Some("vector" | "array" | "span" | "host_vector") => Ok(plus(format!("{name}.data()"))),
+        Some("unique_ptr" | "shared_ptr") => Ok(plus(format!("{name}.get()"))),
+        Some("device_vector") => Err(NoFix::new(format!(
+            "`{name}` is a device_vector (GPU memory); a host BLAS call cannot read it"
+        ))),
+        Some(other) => Err(NoFix::new(format!(
+            "`{name}` is a std::{other}, whose elements are not one contiguous block"
+        ))),
+    }
 }
 
 /// The element type the routine letter stands for.
@@ -324,8 +351,8 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         )
     } else {
         let am = matrix(f, file, a, &p.m, &p.k, &p, &vars)?;
-        let (x, incx) = vector(b, &p.k, &vars)?;
-        let (y, incy) = vector(out, &p.m, &vars)?;
+        let (x, incx) = vector(f, b, &p.k, &vars)?;
+        let (y, incy) = vector(f, out, &p.m, &vars)?;
         // Row-major A (M×K) is NoTrans; column-major is the transpose of a
         // row-major K×M matrix.
         let (rows, cols, trans) = if am.col_major {

@@ -144,6 +144,8 @@ struct TypeInfo {
     rank: usize,
     /// Known extents of the container levels (`std::array<float, N>`).
     shape: Vec<Option<Expr>>,
+    /// The outermost container template (`vector` of `vector<vector<T>>`).
+    container: Option<String>,
 }
 
 /// What a declarator says: name, pointer levels, array extents, initialiser.
@@ -1019,6 +1021,7 @@ impl<'r> Lowerer<'r> {
                     };
                     info.rank += 1;
                     info.shape.insert(0, ext);
+                    info.container = Some(last.to_string());
                     return info;
                 }
                 return TypeInfo {
@@ -1172,6 +1175,12 @@ impl<'r> Lowerer<'r> {
             is_array: rank > 0,
             shared,
             ndarray: false,
+            // `std::vector<float> *v` or `vector<float> v[4]`: the
+            // elements are not the container's.
+            container: ty
+                .container
+                .clone()
+                .filter(|_| d.pointers == 0 && d.dims.is_empty()),
         }
     }
 

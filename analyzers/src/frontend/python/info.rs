@@ -80,6 +80,7 @@ fn array(shape: Vec<Expr>, elem: Option<ElemType>, ndarray: bool) -> VarInfo {
         is_array: true,
         shared: false,
         ndarray,
+        container: None,
     }
 }
 
@@ -128,6 +129,7 @@ fn matmul(a: Option<VarInfo>, b: Option<VarInfo>) -> Option<VarInfo> {
         is_array: true,
         shared: false,
         ndarray: true,
+        container: None,
     })
 }
 
