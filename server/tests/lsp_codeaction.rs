@@ -112,3 +112,59 @@ async fn the_quick_fix_for_a_diagnostic_applies_the_library_call() {
     );
     c.shutdown().await;
 }
+
+/// A file on disk is analysed, and fixed, with the flags of the
+/// compile_commands.json found above it (as clangd finds it): `-DN=96`
+/// gives the diagnostic its size, and `-DUSE_DOUBLE` makes the quick fix
+/// `cblas_dgemm`, where the default build would say `cblas_sgemm`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_on_disk_use_their_compile_commands_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = "#ifdef USE_DOUBLE\ntypedef double real;\n#else\ntypedef float real;\n#endif\n\nvoid mm(const real *A, const real *B, real *C)\n{\n    for (int i = 0; i < N; i++)\n        for (int j = 0; j < N; j++)\n            for (int k = 0; k < N; k++)\n                C[i*N + j] += A[i*N + k] * B[k*N + j];\n}\n";
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::create_dir_all(dir.path().join("build")).unwrap();
+    let file = dir.path().join("src/mm.c");
+    std::fs::write(&file, src).unwrap();
+    let root = dir.path().display();
+    std::fs::write(
+        dir.path().join("build/compile_commands.json"),
+        format!(
+            "[{{\"directory\": \"{root}/build\", \"file\": \"../src/mm.c\", \
+             \"command\": \"cc -O2 -DN=96 -DUSE_DOUBLE -c ../src/mm.c\"}}]"
+        ),
+    )
+    .unwrap();
+    let mut c = start();
+    c.initialize(json!({}), json!({"textDocument": {"diagnostic": {}}}))
+        .await;
+    let uri = format!("file://{}", file.display());
+    c.open(&uri, "c", 1, src).await;
+    let d = c
+        .request(
+            "textDocument/diagnostic",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let diag = d["result"]["items"][0].clone();
+    assert_eq!(diag["code"], "GS101", "{d}");
+    assert!(
+        diag["message"].as_str().unwrap().contains("96×96×96"),
+        "{diag}"
+    );
+    let r = c
+        .request(
+            "textDocument/codeAction",
+            json!({
+                "textDocument": {"uri": uri},
+                "range": diag["range"],
+                "context": {"diagnostics": [diag]}
+            }),
+        )
+        .await;
+    let edits = r["result"][0]["edit"]["changes"][&uri]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r}"));
+    let fixed = apply(src, edits);
+    assert!(fixed.contains("cblas_dgemm(CblasRowMajor"), "{fixed}");
+    c.shutdown().await;
+}

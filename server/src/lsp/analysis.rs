@@ -9,7 +9,7 @@ use gemmscope_analyzers::{
     analyze_parsed, parse, BuildContext, Finding, IncludeResolver, Lang, NoIncludes, Parsed,
 };
 
-use crate::check::FsIncludes;
+use crate::compdb::{Flags, ProjectIncludes};
 
 /// What bounds one analysis.
 #[derive(Clone, Copy, Debug)]
@@ -72,7 +72,7 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 /// Analyses `text` as the file at `path`. `from_disk`: resolve
 /// `#include "x.h"` next to it.
 pub fn run(path: &str, text: &str, from_disk: bool, limits: Limits) -> Outcome {
-    run_incremental(path, text, None, from_disk, limits).0
+    run_incremental(path, text, None, from_disk, None, limits).0
 }
 
 /// [`run`], re-parsing from `old` — the tree of an earlier text with every
@@ -84,6 +84,7 @@ pub fn run_incremental(
     text: &str,
     old: Option<Parsed>,
     from_disk: bool,
+    flags: Option<&Flags>,
     limits: Limits,
 ) -> (Outcome, Option<Parsed>) {
     let skipped = |why: String| (Outcome::Skipped(why), None);
@@ -106,10 +107,13 @@ pub fn run_incremental(
             limits.max_nesting
         ));
     }
-    let includes: &dyn IncludeResolver = if from_disk { &FsIncludes } else { &NoIncludes };
+    let disk = ProjectIncludes { flags };
+    let includes: &dyn IncludeResolver = if from_disk { &disk } else { &NoIncludes };
+    let empty = BuildContext::default();
+    let build = flags.map(|f| &f.build).unwrap_or(&empty);
     let work = || {
         let parsed = parse(lang, text, old.as_ref());
-        let a = analyze_parsed(path, text, &parsed, includes, &BuildContext::default());
+        let a = analyze_parsed(path, text, &parsed, includes, build);
         (a, parsed)
     };
     match catch_unwind(AssertUnwindSafe(work)) {

@@ -19,7 +19,7 @@ use tower_lsp_server::ls_types::{
 use super::analysis::nesting_depth;
 use super::documents::{line_starts, range_of};
 use super::{guard, lock, path_of, Core};
-use crate::check::FsIncludes;
+use crate::compdb::{Flags, ProjectIncludes};
 
 fn meets(a: &Range, b: &Range) -> bool {
     let key = |p: &tower_lsp_server::ls_types::Position| (p.line, p.character);
@@ -34,16 +34,20 @@ pub fn actions(
     path: &str,
     text: &str,
     from_disk: bool,
+    flags: Option<&Flags>,
     range: Range,
     diagnostics: &[Diagnostic],
 ) -> Vec<CodeActionOrCommand> {
     let Some(lang) = Lang::from_path(path) else {
         return vec![];
     };
-    let includes: &dyn IncludeResolver = if from_disk { &FsIncludes } else { &NoIncludes };
+    let disk = ProjectIncludes { flags };
+    let includes: &dyn IncludeResolver = if from_disk { &disk } else { &NoIncludes };
+    let empty = BuildContext::default();
+    let build = flags.map(|f| &f.build).unwrap_or(&empty);
     let starts = line_starts(text);
     let mut out = Vec::new();
-    for f in analyze_with_fixes(lang, path, text, includes, &BuildContext::default()) {
+    for f in analyze_with_fixes(lang, path, text, includes, build) {
         let fr = range_of(
             text,
             &starts,
@@ -128,9 +132,18 @@ impl Core {
         }
         let range = p.range;
         let diags = p.context.diagnostics;
+        let flags = self.build_flags(&path, from_disk).await;
         tokio::task::spawn_blocking(move || {
             guard("codeAction", || {
-                actions(&uri, &path, &text, from_disk, range, &diags)
+                actions(
+                    &uri,
+                    &path,
+                    &text,
+                    from_disk,
+                    flags.as_deref(),
+                    range,
+                    &diags,
+                )
             })
         })
         .await
@@ -171,7 +184,15 @@ mod tests {
         let uri: Uri = "file:///tmp/gemmscope-ca/a.c".parse().unwrap();
         let text = "#include <stdlib.h>\nvoid f(int n, const double *A, const double *B, double *C, double **E) {\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i*n + j] += A[i*n + k] * B[k*n + j];\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                E[i][j] += A[i*n + k] * B[k*n + j];\n}\n";
         let on_line = |l| Range::new(Position::new(l, 4), Position::new(l, 4));
-        let acts = actions(&uri, "/tmp/gemmscope-ca/a.c", text, false, on_line(2), &[]);
+        let acts = actions(
+            &uri,
+            "/tmp/gemmscope-ca/a.c",
+            text,
+            false,
+            None,
+            on_line(2),
+            &[],
+        );
         assert_eq!(acts.len(), 1, "{acts:#?}");
         let CodeActionOrCommand::CodeAction(a) = &acts[0] else {
             panic!()
@@ -189,7 +210,15 @@ mod tests {
             "{fixed}"
         );
         // The jagged nest gets a disabled action that says why.
-        let acts = actions(&uri, "/tmp/gemmscope-ca/a.c", text, false, on_line(6), &[]);
+        let acts = actions(
+            &uri,
+            "/tmp/gemmscope-ca/a.c",
+            text,
+            false,
+            None,
+            on_line(6),
+            &[],
+        );
         assert_eq!(acts.len(), 1, "{acts:#?}");
         let CodeActionOrCommand::CodeAction(a) = &acts[0] else {
             panic!()
@@ -198,7 +227,16 @@ mod tests {
         let why = &a.disabled.as_ref().unwrap().reason;
         assert!(why.contains("separate allocations"), "{why}");
         // Nothing on a line without a finding.
-        assert!(actions(&uri, "/tmp/gemmscope-ca/a.c", text, false, on_line(0), &[]).is_empty());
+        assert!(actions(
+            &uri,
+            "/tmp/gemmscope-ca/a.c",
+            text,
+            false,
+            None,
+            on_line(0),
+            &[]
+        )
+        .is_empty());
     }
 
     #[test]
@@ -206,7 +244,7 @@ mod tests {
         let uri: Uri = "file:///tmp/gemmscope-ca/b.cu".parse().unwrap();
         let text = "#include <cublas_v2.h>\nvoid f(cublasHandle_t h, int n, const float *a, const float *b, float *c, const float *one, const float *zero) {\n    cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, one, a, n, b, n, zero, c, n);\n}\n";
         let r = Range::new(Position::new(2, 0), Position::new(2, 10));
-        let acts = actions(&uri, "/tmp/gemmscope-ca/b.cu", text, false, r, &[]);
+        let acts = actions(&uri, "/tmp/gemmscope-ca/b.cu", text, false, None, r, &[]);
         assert_eq!(acts.len(), 2);
         for a in &acts {
             let CodeActionOrCommand::CodeAction(a) = a else {

@@ -219,6 +219,9 @@ pub struct Core {
     events_tx: tokio::sync::mpsc::UnboundedSender<Event>,
     events_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Event>>>,
     folders: Mutex<Vec<PathBuf>>,
+    /// compile_commands.json files found walking up from each document (as
+    /// `check` and clangd find them), loaded once.
+    compdb: Mutex<crate::compdb::Databases>,
     /// Held while publishing, so that diagnostics go out in version order.
     publishing: tokio::sync::Mutex<()>,
 }
@@ -260,6 +263,9 @@ impl Backend {
                 events_tx: tx,
                 events_rx: Mutex::new(Some(rx)),
                 folders: Mutex::default(),
+                compdb: Mutex::new(
+                    crate::compdb::Databases::new(None).expect("no explicit database to load"),
+                ),
                 publishing: tokio::sync::Mutex::new(()),
             }),
         }
@@ -478,6 +484,25 @@ impl Core {
 
     /// Reads the supported files under `folders` (honouring .gitignore) and
     /// analyses them.
+    /// The compile_commands.json flags of the file at `path` (only for
+    /// files on disk); a broken database is logged once and ignored.
+    pub(super) async fn build_flags(
+        &self,
+        path: &str,
+        on_disk: bool,
+    ) -> Option<Arc<crate::compdb::Flags>> {
+        if !on_disk || matches!(Lang::from_path(path), None | Some(Lang::Python)) {
+            return None;
+        }
+        let mut warnings = Vec::new();
+        let flags = lock(&self.compdb).flags_for(Path::new(path), None, &mut warnings);
+        for w in warnings {
+            self.log(MessageType::WARNING, format!("compile_commands.json: {w}"))
+                .await;
+        }
+        flags
+    }
+
     async fn scan_folders(self: &Arc<Self>, folders: Vec<PathBuf>) {
         if folders.is_empty() {
             return;
@@ -641,8 +666,9 @@ impl Core {
             let timeout = Duration::from_millis(read(&self.settings).analysis_timeout_ms);
             let text = doc.text.clone();
             let old = doc.parsed.clone();
+            let flags = self.build_flags(&path, on_disk).await;
             let job = tokio::task::spawn_blocking(move || {
-                analysis::run_incremental(&path, &text, old, on_disk, limits)
+                analysis::run_incremental(&path, &text, old, on_disk, flags.as_deref(), limits)
             });
             let outcome = match tokio::time::timeout(timeout, job).await {
                 Ok(Ok((o, parsed))) => {
