@@ -183,3 +183,103 @@ pub struct Finding {
     /// The headline message.
     pub message: String,
 }
+
+impl Finding {
+    /// Replaces the Python front end's synthetic names (see
+    /// `frontend/python.rs`) in the texts shown to people by what they stand
+    /// for: the index of `for row in A` (`__i_row`) and of `zip` / `_`
+    /// clauses (`__k`) by its letter, a `sum(...)` accumulator (`__acc1`) by
+    /// `sum`, a comprehension's result (`__comp1`) by `result`.
+    pub fn readable_names(&mut self) {
+        self.why = readable(&self.why);
+        self.message = readable(&self.message);
+        for l in &mut self.layouts {
+            l.name = readable(&l.name);
+        }
+        for s in [&mut self.alpha, &mut self.beta].into_iter().flatten() {
+            *s = readable(s);
+        }
+    }
+}
+
+/// `s` with each synthetic identifier replaced (see
+/// [`Finding::readable_names`]); dunder names (`__init__`) are left alone.
+pub fn readable(s: &str) -> String {
+    let b = s.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        if !ident(b[i]) {
+            let ch = s[i..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
+            continue;
+        }
+        let start = i;
+        while i < b.len() && ident(b[i]) {
+            i += 1;
+        }
+        let word = &s[start..i];
+        // `self.__w` is a user's private attribute, not a synthetic name.
+        let attribute = start > 0 && b[start - 1] == b'.';
+        match synthetic(word).filter(|_| !attribute) {
+            Some(r) => out.push_str(&r),
+            None => out.push_str(word),
+        }
+    }
+    out
+}
+
+fn synthetic(word: &str) -> Option<String> {
+    let rest = word.strip_prefix("__")?;
+    if rest.is_empty() || rest.ends_with("__") {
+        return None;
+    }
+    let numbered = |p: &str| {
+        rest.strip_prefix(p)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+    };
+    if numbered("acc") {
+        return Some("sum".into());
+    }
+    if numbered("comp") {
+        return Some("result".into());
+    }
+    // `__<l>` or `__<l>_<name>`, `<l>` a letter or `d<depth>`.
+    let letter = rest.split('_').next().unwrap_or("");
+    let is_letter = (letter.len() == 1 && letter.bytes().all(|c| c.is_ascii_lowercase()))
+        || (letter.len() > 1
+            && letter.starts_with('d')
+            && letter[1..].bytes().all(|c| c.is_ascii_digit()));
+    if is_letter && (rest.len() == letter.len() || rest.as_bytes()[letter.len()] == b'_') {
+        return Some(letter.to_string());
+    }
+    None
+}
+
+#[cfg(test)]
+mod readable_tests {
+    use super::readable;
+
+    #[test]
+    fn synthetic_names_become_what_they_stand_for() {
+        assert_eq!(
+            readable(
+                "__acc1 += A[__i_row][__k]*B[__k][__j_col]; __comp1[__i_row][__j_col] = __acc1"
+            ),
+            "sum += A[i][k]*B[k][j]; result[i][j] = sum"
+        );
+        assert_eq!(readable("x[__d12_v] + __m"), "x[d12] + m");
+        // Left alone: dunders, user names, C identifiers, non-ASCII text.
+        assert_eq!(
+            readable("self.__init__(a_b) __global__ ×"),
+            "self.__init__(a_b) __global__ ×"
+        );
+        assert_eq!(
+            readable("__gs_unnamed0 __accx __Big"),
+            "__gs_unnamed0 __accx __Big"
+        );
+        assert_eq!(readable("self.__w[__i_r]"), "self.__w[i]");
+    }
+}

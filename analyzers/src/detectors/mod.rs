@@ -182,5 +182,8 @@ pub fn run_all(file: &File, text: &str) -> Vec<Finding> {
     for r in all_rules() {
         r.check(&cx, &mut out);
     }
+    if file.lang == crate::ir::Lang::Python {
+        out.iter_mut().for_each(Finding::readable_names);
+    }
     out
 }
