@@ -2,7 +2,8 @@
 //!
 //! - NumPy arrays: `C[:M, :N] += A[:M, :K] @ B[:K, :N]` (slices dropped
 //!   where the loop covers the whole declared extent; `=` where the output
-//!   is overwritten; `alpha * (...) + beta * C[...]` where scaled).
+//!   is overwritten, into the array (`C[...] = ...`: its dtype and identity
+//!   kept); `alpha * (...) + beta * C[...]` where scaled).
 //! - Lists of lists: `np.matmul(np.asarray(A), np.asarray(B)).tolist()`,
 //!   which keeps a list of Python numbers (floats stay floats, ints stay
 //!   ints; `dtype=float` where the loop starts from `0.0`). A list freshly
@@ -250,12 +251,20 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         let c_dims: Vec<&str> = if gemm { vec![&p.m, &n_var] } else { vec![&p.m] };
         let c_s = operand(f, out, &c_dims, &p, &vars, false, false)?;
         if !lists {
+            // Assign into the array, never rebind the name: `C = A @ B`
+            // would drop C's dtype (a float32 C of float64 operands) and
+            // leave the caller's array unwritten.
+            let c_t = if c_s.contains('[') {
+                c_s.clone()
+            } else {
+                format!("{c_s}[...]")
+            };
             let stmt = match &p.beta {
-                Beta::Zero => format!("{c_s} = {scaled}"),
+                Beta::Zero => format!("{c_t} = {scaled}"),
                 Beta::One if p.negate && alpha.is_empty() => format!("{c_s} -= {product}"),
                 Beta::One => format!("{c_s} += {scaled}"),
                 Beta::Scaled(fs) => {
-                    format!("{c_s} = {scaled} + {} * {c_s}", scale_text(fs)?)
+                    format!("{c_t} = {scaled} + {} * {c_s}", scale_text(fs)?)
                 }
             };
             edits.push(TextEdit {

@@ -4,9 +4,30 @@
 use tree_sitter::Node;
 
 use super::{named, Bind, Ctx, Lowerer, MAX_DEPTH};
-use crate::ir::{BinOp, Expr, UnOp};
+use crate::ir::{AssignOp, BinOp, Expr, Loop, LoopKind, Stmt, StmtKind, UnOp};
 
 /// Whole-array products, by resolved name.
+/// Functions that are a plain dot product on two 1-D arrays.
+const DOT_FNS: &[&str] = &[
+    "numpy.dot",
+    "numpy.inner",
+    "numpy.vdot",
+    "numpy.matmul",
+    "torch.dot",
+    "torch.inner",
+    "torch.matmul",
+    "cupy.dot",
+    "jax.numpy.dot",
+];
+
+/// A 1-D view of an array: its length, its element `k`, and whether it is
+/// known to be 1-D.
+struct View {
+    len: Expr,
+    at: Box<dyn Fn(Expr) -> Expr>,
+    certain: bool,
+}
+
 const MATMUL_FNS: &[&str] = &[
     "numpy.dot",
     "numpy.matmul",
@@ -84,6 +105,9 @@ impl<'a> Lowerer<'a> {
                     "^" => BinOp::BitXor,
                     "@" => {
                         let (a, b) = (self.expr(cx, l), self.expr(cx, r));
+                        if let Some(acc) = self.scalar_dot(cx, &a, &b, true) {
+                            return acc;
+                        }
                         return Expr::MatMul(Box::new(a), Box::new(b));
                     }
                     _ => return self.other(n),
@@ -441,6 +465,18 @@ impl<'a> Lowerer<'a> {
             }
             if builtin || module_fn {
                 let (a, k) = self.args(cx, &pos, &kw);
+                if module_fn && k.is_empty() {
+                    let dot = match (resolved.as_str(), a.as_slice()) {
+                        (r, [x, y]) if DOT_FNS.contains(&r) => self.scalar_dot(cx, x, y, true),
+                        ("numpy.sum" | "torch.sum", [Expr::Binary(BinOp::Mul, x, y)]) => {
+                            self.scalar_dot(cx, x, y, false)
+                        }
+                        _ => None,
+                    };
+                    if let Some(acc) = dot {
+                        return acc;
+                    }
+                }
                 if let Some(e) = self.special_fn(cx, &resolved, &a, &k) {
                     return e;
                 }
@@ -463,6 +499,19 @@ impl<'a> Lowerer<'a> {
             let recv = self.expr(cx, obj);
             let (a, k) = self.args(cx, &pos, &kw);
             match attr {
+                "dot" if a.len() == 1 && k.is_empty() => {
+                    if let Some(acc) = self.scalar_dot(cx, &recv, &a[0], true) {
+                        return acc;
+                    }
+                    return Expr::MatMul(Box::new(recv), Box::new(a[0].clone()));
+                }
+                "sum" if a.is_empty() && k.is_empty() => {
+                    if let Expr::Binary(BinOp::Mul, x, y) = &recv {
+                        if let Some(acc) = self.scalar_dot(cx, x, y, false) {
+                            return acc;
+                        }
+                    }
+                }
                 "dot" | "matmul" | "mm" | "bmm" if a.len() == 1 && k.is_empty() => {
                     return Expr::MatMul(Box::new(recv), Box::new(a[0].clone()));
                 }
@@ -565,6 +614,160 @@ impl<'a> Lowerer<'a> {
             _ => 0,
         } as i64;
         rank >= 2 && (lo, hi) == (rank - 2, rank - 1)
+    }
+
+    /// A dot product of two 1-D views — `np.dot(A[i, :], B[:, j])`,
+    /// `A[i] @ B[:, j]`, `np.sum(A[i, :] * B[:, j])`, `(x * B[:, j]).sum()`,
+    /// `np.inner`/`np.vdot` — lowered as the `sum(...)` generator it is:
+    /// `__accN = 0; for __k_dotN in range(len): __accN += x[k] * y[k]`
+    /// hoisted into `cx.pre`, and `__accN` returned. A view is a row
+    /// (`A[i, :]`, `A[i][:]`, or `A[i]` of a 2-D array), a column
+    /// (`B[:, j]`) or a 1-D array; at least one of the two must be known to
+    /// be 1-D (a slice, or a declared rank), so that `np.dot(X[r], W)` (a
+    /// row times a matrix: GS401) and `np.dot(X[r], Y[r])` (ranks unknown)
+    /// are left as they are. `product`: a dot/matmul call (not an
+    /// element-wise product summed), where a name of unknown rank beside a
+    /// known 1-D view must itself be 1-D for the result to be the scalar
+    /// the loop stores (`np.dot(x, W[:, j])`); `(x * W[:, j]).sum()` would
+    /// broadcast a 2-D `x` instead, so there the name's rank must be known.
+    fn scalar_dot(&self, cx: &mut Ctx<'a>, x: &Expr, y: &Expr, product: bool) -> Option<Expr> {
+        let loose = |e: &Expr, other: &Expr| -> Option<View> {
+            let other_certain = self.view(cx, other).is_some_and(|v| v.certain);
+            match e {
+                Expr::Var(v)
+                    if product
+                        && other_certain
+                        && self
+                            .lookup(cx, v)
+                            .is_none_or(|i| i.rank == 0 || i.rank == 1) =>
+                {
+                    let (v2, len) = (v.clone(), self.len_of(cx, e.clone()));
+                    Some(View {
+                        len,
+                        at: Box::new(move |k| Expr::Index {
+                            base: Box::new(Expr::Var(v2.clone())),
+                            idx: vec![k],
+                        }),
+                        certain: false,
+                    })
+                }
+                _ => None,
+            }
+        };
+        let vx = self.view(cx, x).or_else(|| loose(x, y))?;
+        let vy = self.view(cx, y).or_else(|| loose(y, x))?;
+        if !(vx.certain || vy.certain) {
+            return None;
+        }
+        let n = cx.next_acc;
+        cx.next_acc += 1;
+        let acc = format!("__acc{n}");
+        let k = format!("__k_dot{n}");
+        let kv = Expr::Var(k.clone());
+        let product = Expr::bin(BinOp::Mul, (vx.at)(kv.clone()), (vy.at)(kv));
+        let assign = |target: Expr, op: AssignOp, value: Expr| Stmt {
+            kind: StmtKind::Assign { target, op, value },
+            span: cx.span,
+        };
+        let init = assign(Expr::Var(acc.clone()), AssignOp::Set, Expr::Int(0));
+        let body = vec![assign(Expr::Var(acc.clone()), AssignOp::Add, product)];
+        let lp = Stmt {
+            kind: StmtKind::Loop(Loop {
+                var: k,
+                start: Expr::Int(0),
+                end: vx.len,
+                step: Expr::Int(1),
+                kind: LoopKind::Comprehension,
+                header: cx.span,
+                body,
+            }),
+            span: cx.span,
+        };
+        cx.pre.push(init);
+        cx.pre.push(lp);
+        cx.vars.entry(acc.clone()).or_default();
+        Some(Expr::Var(acc))
+    }
+
+    /// `e` as a 1-D view for [`Self::scalar_dot`].
+    fn view(&self, cx: &Ctx<'a>, e: &Expr) -> Option<View> {
+        let is_slice = |x: &Expr| matches!(x, Expr::Other(s) if s == ":");
+        let shape_of = |base: &str, d: usize| -> Expr {
+            self.known_shape(cx, base)
+                .get(d)
+                .cloned()
+                .unwrap_or_else(|| Expr::Index {
+                    base: Box::new(Expr::Var(format!("{base}.shape"))),
+                    idx: vec![Expr::Int(d as i64)],
+                })
+        };
+        let rank = |base: &str| self.lookup(cx, base).map(|v| v.rank).filter(|r| *r > 0);
+        let index = |base: &str, idx: Vec<Expr>| Expr::Index {
+            base: Box::new(Expr::Var(base.to_string())),
+            idx,
+        };
+        match e {
+            Expr::Var(v) if rank(v) == Some(1) => {
+                let v2 = v.clone();
+                Some(View {
+                    len: shape_of(v, 0),
+                    at: Box::new(move |k| index(&v2, vec![k])),
+                    certain: true,
+                })
+            }
+            Expr::Index { base, idx } => match (base.as_ref(), idx.as_slice()) {
+                // `A[i, :]` / `B[:, j]`
+                (Expr::Var(a), [r, c])
+                    if is_slice(c) && !is_slice(r) && rank(a).unwrap_or(2) == 2 =>
+                {
+                    let (a2, r) = (a.clone(), r.clone());
+                    Some(View {
+                        len: shape_of(a, 1),
+                        at: Box::new(move |k| index(&a2, vec![r.clone(), k])),
+                        certain: true,
+                    })
+                }
+                (Expr::Var(b), [r, c])
+                    if is_slice(r) && !is_slice(c) && rank(b).unwrap_or(2) == 2 =>
+                {
+                    let (b2, c) = (b.clone(), c.clone());
+                    Some(View {
+                        len: shape_of(b, 0),
+                        at: Box::new(move |k| index(&b2, vec![k, c.clone()])),
+                        certain: true,
+                    })
+                }
+                // `A[i][:]`
+                (
+                    Expr::Index {
+                        base: inner,
+                        idx: i1,
+                    },
+                    [c],
+                ) if is_slice(c) => match (inner.as_ref(), i1.as_slice()) {
+                    (Expr::Var(a), [r]) if !is_slice(r) && rank(a).unwrap_or(2) == 2 => {
+                        let (a2, r) = (a.clone(), r.clone());
+                        Some(View {
+                            len: shape_of(a, 1),
+                            at: Box::new(move |k| index(&a2, vec![r.clone(), k])),
+                            certain: true,
+                        })
+                    }
+                    _ => None,
+                },
+                // `A[i]`: a row if `A` is 2-D (known: certain; unknown: not).
+                (Expr::Var(a), [r]) if !is_slice(r) && rank(a).unwrap_or(2) == 2 => {
+                    let (a2, r) = (a.clone(), r.clone());
+                    Some(View {
+                        len: shape_of(a, 1),
+                        at: Box::new(move |k| index(&a2, vec![r.clone(), k])),
+                        certain: rank(a) == Some(2),
+                    })
+                }
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     fn len_call(&self, cx: &mut Ctx<'a>, arg: Node<'a>) -> Expr {
