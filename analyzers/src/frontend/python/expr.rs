@@ -665,6 +665,9 @@ impl<'a> Lowerer<'a> {
         let k = format!("__k_dot{n}");
         let kv = Expr::Var(k.clone());
         let product = Expr::bin(BinOp::Mul, (vx.at)(kv.clone()), (vy.at)(kv));
+        // The length from a view known to be 1-D (`B[:, j]` → `B.shape[0]`,
+        // valid since `B` is an array); `A[i]` may be a list's row.
+        let len = if vx.certain { vx.len } else { vy.len };
         let assign = |target: Expr, op: AssignOp, value: Expr| Stmt {
             kind: StmtKind::Assign { target, op, value },
             span: cx.span,
@@ -675,7 +678,7 @@ impl<'a> Lowerer<'a> {
             kind: StmtKind::Loop(Loop {
                 var: k,
                 start: Expr::Int(0),
-                end: vx.len,
+                end: len,
                 step: Expr::Int(1),
                 kind: LoopKind::Comprehension,
                 header: cx.span,

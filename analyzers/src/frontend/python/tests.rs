@@ -764,14 +764,17 @@ return __comp1
 C = [[0.0 for _ in range(len(B[0]))] for _ in range(len(A))]
 for __i_r in 0..len(A) step 1 comp
   for __j_c in 0..len(B[0]) step 1 comp
-    __comp1[__i_r][__j_c] = (A[__i_r] @ B[:][__j_c])
+    __acc1 = 0
+    for __k_dot1 in 0..B.shape[0] step 1 comp
+      __acc1 += A[__i_r][__k_dot1]*B[__k_dot1][__j_c]
+    __comp1[__i_r][__j_c] = __acc1
 Z = np.array(__comp1)
 for i in 0..len(A) step 1
   for j in 0..len(B[0]) step 1
-    __acc1 = 0
+    __acc2 = 0
     for __k in 0..len(A[0]) step 1 comp
-      __acc1 += A[i][__k]*B[__k][j]
-    C[i][j] = __acc1
+      __acc2 += A[i][__k]*B[__k][j]
+    C[i][j] = __acc2
 return C
 "
     );
