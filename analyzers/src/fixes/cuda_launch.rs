@@ -932,6 +932,19 @@ fn find_launches(file: &File, text: &str, name: &str) -> Result<Vec<Launch>, NoF
             continue;
         }
         let line = line_at(text, start);
+        // Inside a macro: the line or a continued one starts with `#`.
+        let mut ls = text[..start].rfind('\n').map_or(0, |x| x + 1);
+        loop {
+            if text[ls..].trim_start().starts_with('#') {
+                return Err(NoFix::new(format!(
+                    "the launch at line {line} is inside a macro; expand it by hand first"
+                )));
+            }
+            if ls == 0 || !text[..ls - 1].trim_end_matches(['\r']).ends_with('\\') {
+                break;
+            }
+            ls = text[..ls - 1].rfind('\n').map_or(0, |x| x + 1);
+        }
         let cfg_start = q + 3;
         let Some(cfg_len) = find_sub(&m[cfg_start..], b">>>") else {
             return Err(NoFix::new(format!(
@@ -955,19 +968,6 @@ fn find_launches(file: &File, text: &str, name: &str) -> Result<Vec<Launch>, NoF
                 "the launch at line {line} is part of a larger expression; only a launch \
                  statement `k<<<...>>>(...);` is replaced"
             )));
-        }
-        // Inside a macro: the line or a continued one starts with `#`.
-        let mut ls = text[..start].rfind('\n').map_or(0, |x| x + 1);
-        loop {
-            if text[ls..].trim_start().starts_with('#') {
-                return Err(NoFix::new(format!(
-                    "the launch at line {line} is inside a macro; expand it by hand first"
-                )));
-            }
-            if ls == 0 || !text[..ls - 1].trim_end_matches(['\r']).ends_with('\\') {
-                break;
-            }
-            ls = text[..ls - 1].rfind('\n').map_or(0, |x| x + 1);
         }
         if file.functions.iter().any(|f| {
             matches!(f.kind, FnKind::CudaKernel | FnKind::CudaDevice)
