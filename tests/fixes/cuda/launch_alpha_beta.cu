@@ -28,14 +28,19 @@ void run(int M, int N, int K, const float *A, const float *B, float *C)
     float scale = 0.5f;
     dim3 block(8, 8), grid((N + 7) / 8, (M + 7) / 8);
     mm_ab<<<grid, block>>>(A, B, C, M, N, K, 2.0f * scale - 3.0f, scale + 0.25f);
+    cudaDeviceSynchronize();
     // A second product into the same C, accumulating in double on copies.
-    double *a = new double[M * K], *b = new double[K * N], *c = new double[M * N];
+    double *a, *b, *c;
+    cudaMallocManaged(&a, sizeof(double) * M * K);
+    cudaMallocManaged(&b, sizeof(double) * K * N);
+    cudaMallocManaged(&c, sizeof(double) * M * N);
     for (int i = 0; i < M * K; ++i) a[i] = A[i];
     for (int i = 0; i < K * N; ++i) b[i] = B[i];
     for (int i = 0; i < M * N; ++i) c[i] = C[i];
     mm_acc<<<grid, block>>>(a, b, c, M, N, K);
+    cudaDeviceSynchronize();
     for (int i = 0; i < M * N; ++i) C[i] = (float)c[i];
-    delete[] a;
-    delete[] b;
-    delete[] c;
+    cudaFree(a);
+    cudaFree(b);
+    cudaFree(c);
 }
