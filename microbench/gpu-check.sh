@@ -95,4 +95,86 @@ for s in "${sizes[@]}"; do
     end=$(date +%s.%N)
     awk -v a="$start" -v b="$end" 'BEGIN { printf "(table took %.1f s)\n", b - a }'
 done
+# The kernel-launch rewrites (GS102/GS103 → cublasGemmEx): the development
+# machine has no nvcc, so their tests there emulate CUDA and cuBLAS on the
+# CPU (tests/tests/fixes_cuda.rs). Here, where nvcc exists: copies of the
+# fixtures are fixed with `check --fix` (exact FP32/FP64) and
+# `check --fix --unsafe-fixes` (TF32), compiled with nvcc -lcublas, and run
+# against the original on the same inputs (managed memory).
+echo
+echo "== kernel-launch rewrites compiled with nvcc (GS102/GS103 → cublasGemmEx)"
+if command -v nvcc >/dev/null 2>&1; then
+    tmp="$(mktemp -d)"
+    for f in tests/fixes/cuda/launch_*.cu; do
+        ty=float
+        grep -q 'run(int M, int N, int K, const double' "$f" && ty=double
+        cat >"$tmp/main.inc" <<EOF
+#include <cstdio>
+#include <cstdlib>
+typedef $ty gs_t;
+int main(int argc, char **argv) {
+    int M = atoi(argv[1]), N = atoi(argv[2]), K = atoi(argv[3]);
+    int mx = M > N ? M : N; mx = mx > K ? mx : K;
+    size_t sz = (size_t)(mx + 4) * (mx + 4);
+    gs_t *A, *B, *C;
+    cudaMallocManaged(&A, sz * sizeof(gs_t));
+    cudaMallocManaged(&B, sz * sizeof(gs_t));
+    cudaMallocManaged(&C, sz * sizeof(gs_t));
+    unsigned long s = 12345;
+    for (size_t i = 0; i < 3 * sz; ++i) {
+        s = s * 6364136223846793005ul + 1442695040888963407ul;
+        gs_t v = (gs_t)((double)(s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+        (i < sz ? A[i] : i < 2 * sz ? B[i - sz] : C[i - 2 * sz]) = v;
+    }
+    run(M, N, K, A, B, C);
+    if (cudaDeviceSynchronize() != cudaSuccess) { fprintf(stderr, "CUDA error\\n"); return 1; }
+    for (size_t i = 0; i < sz; ++i) printf("%.17g\\n", (double)C[i]);
+    return 0;
+}
+EOF
+        for mode in orig exact tf32; do
+            cp "$f" "$tmp/$mode.cu"
+            case "$mode" in
+            exact) "$bin" check --fix "$tmp/$mode.cu" >/dev/null 2>&1 || true ;;
+            tf32) "$bin" check --fix --unsafe-fixes "$tmp/$mode.cu" >/dev/null 2>&1 || true ;;
+            esac
+            if [ "$mode" != orig ] && grep -q '<<<' "$tmp/$mode.cu"; then
+                echo "FAIL $f ($mode): a launch was not rewritten"
+                status=1
+                continue 2
+            fi
+            cat "$tmp/main.inc" >>"$tmp/$mode.cu"
+            if ! nvcc -O2 -o "$tmp/$mode" "$tmp/$mode.cu" -lcublas 2>"$tmp/$mode.err"; then
+                echo "FAIL $f ($mode): nvcc"
+                cat "$tmp/$mode.err"
+                status=1
+                continue 2
+            fi
+        done
+        tol=1e-4
+        [ "$ty" = double ] && tol=1e-10
+        for size in "1 1 1" "3 5 7" "17 9 33" "40 24 16" "33 35 20" "200 120 96"; do
+            for mode in orig exact tf32; do
+                # shellcheck disable=SC2086
+                "$tmp/$mode" $size >"$tmp/$mode.txt" || echo "FAIL $f ($mode, $size): exit $?"
+            done
+            for mode in exact tf32; do
+                t=$tol
+                [ "$mode" = tf32 ] && [ "$ty" = float ] && t=3e-2
+                if paste "$tmp/orig.txt" "$tmp/$mode.txt" | awk -v t="$t" '
+                    { d = $1 - $2; if (d < 0) d = -d; a = $1 < 0 ? -$1 : $1
+                      if (d > t * (1 + a)) { bad = 1 } }
+                    END { exit bad }'; then
+                    echo "ok   $f ($mode, $size)"
+                else
+                    echo "FAIL $f ($mode, $size): outputs differ beyond $t"
+                    status=1
+                fi
+            done
+        done
+    done
+    rm -rf "$tmp"
+else
+    echo "skipped: nvcc is not on PATH"
+fi
 exit "$status"

@@ -9,6 +9,8 @@
 //! - [`numpy`]: Python loops and comprehensions → `@` / `np.matmul`;
 //! - [`cublas`]: cuBLAS calls on slow settings → the tensor-core compute
 //!   type or math mode (accuracy cost stated, [`Applicability::ChangesPrecision`]);
+//! - [`cuda_launch`]: launches of naive/tiled CUDA matmul kernels →
+//!   `cublasGemmEx` (TF32 or exact FP32; FP64 for double kernels);
 //! - [`torch`]: FP32 CUDA matmuls in PyTorch → TF32 or bf16 autocast
 //!   (two alternative actions, both [`Applicability::ChangesPrecision`]).
 //!
@@ -28,6 +30,7 @@
 
 pub mod cblas;
 pub mod cublas;
+pub mod cuda_launch;
 pub mod numpy;
 pub mod torch;
 
@@ -131,10 +134,10 @@ pub fn fixes_for(file: &File, text: &str, finding: &Finding) -> FixResult {
                 _ => cblas::fix(file, text, &nest),
             }
         }
-        "GS102" | "GS103" => Err(NoFix::new(
-            "replacing a CUDA kernel's launches with cublasGemmEx is not implemented yet: \
-             gemmscope does not yet map the kernel's parameters onto its launch sites",
-        )),
+        "GS102" | "GS103" => {
+            let nest = find_nest(file, finding)?;
+            cuda_launch::fix(file, text, &nest)
+        }
         "GS104" => Err(NoFix::new(
             "batched GEMMs and tensor contractions are not rewritten yet (a loop of \
              cblas_?gemm calls needs the per-batch strides proven); see docs/fixes.md",
@@ -692,7 +695,7 @@ fn has_index(e: &Expr) -> bool {
 
 /// Splits a store `C = a1*acc + b1*C` into (alpha factors, negated, beta factors).
 #[allow(clippy::type_complexity)]
-fn store_parts(
+pub(crate) fn store_parts(
     value: &Expr,
     acc: &str,
     out: &Access,
