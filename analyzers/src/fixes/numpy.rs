@@ -96,7 +96,7 @@ fn operand(
 
 /// True if the extent `ext` of subscript `pos` is the whole dimension:
 /// `len(A)`, `len(A[0])`, `A.shape[d]`, or the declared shape.
-fn covers(shape: Option<&[Expr]>, name: &str, pos: usize, ext: &Expr) -> bool {
+pub(crate) fn covers(shape: Option<&[Expr]>, name: &str, pos: usize, ext: &Expr) -> bool {
     let t = ext.to_string();
     let lens = [format!("len({name})"), format!("len({name}[0])")];
     if pos < 2 && t == lens[pos] {
@@ -109,7 +109,7 @@ fn covers(shape: Option<&[Expr]>, name: &str, pos: usize, ext: &Expr) -> bool {
 }
 
 /// True when the file binds `np` to NumPy at the top level.
-fn imports_np(text: &str) -> bool {
+pub(crate) fn imports_np(text: &str) -> bool {
     text.lines().any(|l| {
         let t = l.trim_end();
         t == "import numpy as np" || t.starts_with("import numpy as np ")
@@ -118,7 +118,7 @@ fn imports_np(text: &str) -> bool {
 
 /// `import numpy as np` before the first top-level import (or after a
 /// module docstring).
-fn import_edit(text: &str) -> TextEdit {
+pub(crate) fn import_edit(text: &str) -> TextEdit {
     let mut off = 0;
     for line in text.split_inclusive('\n') {
         let t = line.trim_end();
@@ -153,7 +153,7 @@ fn docstring_end(text: &str) -> Option<usize> {
     )
 }
 
-fn scale_text(factors: &[Expr]) -> Result<String, NoFix> {
+pub(crate) fn scale_text(factors: &[Expr]) -> Result<String, NoFix> {
     for f in factors {
         if !printable(f, true) {
             return Err(NoFix::new(format!("the scaling `{f}` cannot be printed")));
