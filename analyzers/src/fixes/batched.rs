@@ -485,6 +485,7 @@ fn py_operand(
     col: &str,
     p: &Proven,
     vars: &[String],
+    dtype_float: bool,
 ) -> Result<(String, bool, usize), NoFix> {
     let name = &a.base;
     if name.starts_with("__") || !printable(&Expr::Var(name.clone()), true) {
@@ -545,6 +546,8 @@ fn py_operand(
     let ndarray = info.is_some_and(|v| v.ndarray);
     let base = if ndarray {
         name.clone()
+    } else if dtype_float {
+        format!("np.asarray({name}, dtype=float)")
     } else {
         format!("np.asarray({name})")
     };
@@ -582,12 +585,13 @@ fn py_fix(text: &str, nest: &Nest<'_>, s: &Split<'_>) -> FixResult {
     if out.base.starts_with("__comp") {
         return Err(NoFix::new("batched comprehensions are not rewritten"));
     }
-    if !f.vars.get(&out.base).is_some_and(|v| v.ndarray) {
-        return Err(NoFix::new(format!(
-            "the output `{}` is not known to be a NumPy array (batched lists of lists are \
-             not rewritten: the result would have to be copied back level by level)",
-            out.base
-        )));
+    let is_nd = |x: &Access| f.vars.get(&x.base).is_some_and(|v| v.ndarray);
+    let lists = !is_nd(out);
+    if lists && (is_nd(a) || is_nd(bm)) {
+        return Err(NoFix::new(
+            "the output is a list but an operand is a NumPy array; the result's type would \
+             change",
+        ));
     }
     let beta_fs: &[Expr] = match &p.beta {
         Beta::Scaled(fs) => fs,
@@ -602,66 +606,157 @@ fn py_fix(text: &str, nest: &Nest<'_>, s: &Split<'_>) -> FixResult {
     }
     // Distinct batches write distinct outputs: the batch index is the
     // output's first subscript, `b + offset` (checked by `py_operand`), and
-    // NumPy refuses indices past the end.
+    // Python refuses indices past the end.
     if !out.idx.first().is_some_and(|e| e.mentions(b)) {
         return Err(NoFix::new(format!(
             "the output's first subscript is not the batch index `{b}`; np.matmul batches \
              over the leading axis"
         )));
     }
+    let (_, only_ws) = indent_at(text, s.outer.span.start_byte);
+    if !only_ws {
+        return Err(NoFix::new("the nest does not start its own line"));
+    }
     let n_var = p.n.clone().unwrap_or_default();
     let vars = vec![b.clone(), p.m.clone(), n_var.clone(), p.k.clone()];
-    let (c_s, c_nat, _) = py_operand(f, out, b, &l.end, &p.m, &n_var, p, &vars)?;
-    let (a_s, a_nat, a_rank) = py_operand(f, a, b, &l.end, &p.m, &p.k, p, &vars)?;
-    let (b_s, b_nat, b_rank) = py_operand(f, bm, b, &l.end, &p.k, &n_var, p, &vars)?;
-    let product = if c_nat {
+    // Lists: the result's element type as the loop makes it (numpy.rs's
+    // rule): an overwrite takes the accumulator's start (`0.0` → float), an
+    // accumulation into fresh zeros takes theirs.
+    let float_zero = matches!(p.zero, Some(Expr::Float(_)));
+    let fresh = if lists {
+        fresh_zeros3(f, text, nest, s, &l.end)
+    } else {
+        None
+    };
+    let float_result = lists
+        && match (&p.beta, fresh) {
+            (Beta::Zero, _) => float_zero,
+            (_, Some((_, zero_float))) => zero_float || float_zero,
+            _ => false,
+        };
+    let (c_s, c_nat, _) = py_operand(f, out, b, &l.end, &p.m, &n_var, p, &vars, false)?;
+    let (a_s, a_nat, a_rank) = py_operand(f, a, b, &l.end, &p.m, &p.k, p, &vars, float_result)?;
+    let (b_s, b_nat, b_rank) = py_operand(f, bm, b, &l.end, &p.k, &n_var, p, &vars, false)?;
+    let (x, y) = if c_nat {
         let x = if a_nat { a_s } else { swapped(&a_s, a_rank) };
         let y = if b_nat { b_s } else { swapped(&b_s, b_rank) };
-        format!("{x} @ {y}")
+        (x, y)
     } else {
         // The output is stored transposed: Cᵀ = Bᵀ @ Aᵀ.
         let x = if b_nat { swapped(&b_s, b_rank) } else { b_s };
         let y = if a_nat { swapped(&a_s, a_rank) } else { a_s };
+        (x, y)
+    };
+    let product = if lists {
+        format!("np.matmul({x}, {y})")
+    } else {
         format!("{x} @ {y}")
     };
     let alpha = numpy::scale_text(&p.alpha)?;
+    let plain = alpha.is_empty() && !p.negate;
     let scaled = match (alpha.is_empty(), p.negate) {
         (true, false) => product.clone(),
         (true, true) => format!("-({product})"),
         (false, false) => format!("{alpha} * ({product})"),
         (false, true) => format!("-{alpha} * ({product})"),
     };
-    // Assign into the array (never rebind the name): the caller's array
-    // and its dtype stay.
-    let target = if c_s == out.base {
-        format!("{c_s}[...]")
-    } else {
-        c_s.clone()
-    };
-    let stmt = match &p.beta {
-        Beta::Zero => format!("{target} = {scaled}"),
-        Beta::One if p.negate && alpha.is_empty() => format!("{c_s} -= {product}"),
-        Beta::One => format!("{c_s} += {scaled}"),
-        Beta::Scaled(fs) => format!("{target} = {scaled} + {} * {c_s}", numpy::scale_text(fs)?),
-    };
-    let (_, only_ws) = indent_at(text, s.outer.span.start_byte);
-    if !only_ws {
-        return Err(NoFix::new("the nest does not start its own line"));
-    }
     let mut edits = Vec::new();
     if !numpy::imports_np(text) {
         edits.push(numpy::import_edit(text));
     }
-    edits.push(TextEdit {
-        start: s.outer.span.start_byte,
-        end: s.outer.span.end_byte,
-        new_text: stmt,
-    });
+    let (indent, _) = indent_at(text, s.outer.span.start_byte);
+    let title;
+    if !lists {
+        // Assign into the array (never rebind the name): the caller's
+        // array and its dtype stay.
+        let target = if c_s == out.base {
+            format!("{c_s}[...]")
+        } else {
+            c_s.clone()
+        };
+        let stmt = match &p.beta {
+            Beta::Zero => format!("{target} = {scaled}"),
+            Beta::One if p.negate && alpha.is_empty() => format!("{c_s} -= {product}"),
+            Beta::One => format!("{c_s} += {scaled}"),
+            Beta::Scaled(fs) => {
+                format!("{target} = {scaled} + {} * {c_s}", numpy::scale_text(fs)?)
+            }
+        };
+        edits.push(TextEdit {
+            start: s.outer.span.start_byte,
+            end: s.outer.span.end_byte,
+            new_text: stmt,
+        });
+        title = "Replace the batched loop nest with one `@` (NumPy matmul broadcasts over \
+                 the batch)";
+    } else {
+        let rows = numpy::tolist(&scaled, plain);
+        if let Some((start, _)) = fresh {
+            // The fresh zero list right before the nest goes with it.
+            edits.push(TextEdit {
+                start,
+                end: s.outer.span.end_byte,
+                new_text: format!("{} = {rows}", out.base),
+            });
+            title = "Replace the list and the batched loop nest with np.matmul(...).tolist()";
+        } else {
+            // In place, row by row: other references to the rows see the
+            // result as before.
+            let at = |e: &Expr, var: &str, it: &str| -> Result<String, NoFix> {
+                let off = offset_of(e, var, &vars).ok_or_else(|| {
+                    NoFix::new(format!("the output is not indexed as [{var} + offset]"))
+                })?;
+                if !printable(&off.to_expr(), true) {
+                    return Err(NoFix::new("the output's offset cannot be printed"));
+                }
+                Ok(if off.is_zero() {
+                    it.to_string()
+                } else {
+                    format!("{} + {it}", factor_text(&off.to_expr()))
+                })
+            };
+            let (v1, v2) = if c_nat {
+                (&p.m, &n_var)
+            } else {
+                (&n_var, &p.m)
+            };
+            let bi = at(&out.idx[0], b, "_gs_b")?;
+            let ri = at(&out.idx[1], v1, "_gs_i")?;
+            let off = offset_of(&out.idx[2], v2, &vars)
+                .ok_or_else(|| NoFix::new("the output is not indexed as [j + offset]"))?;
+            let ext = p.extent[v2.as_str()].to_string();
+            let col = if off.is_zero() {
+                format!(":{ext}")
+            } else {
+                let o = off.to_expr();
+                format!("{o}:{} + {ext}", factor_text(&o))
+            };
+            let target = format!("{}[{bi}][{ri}][{col}]", out.base);
+            let value = match &p.beta {
+                Beta::Zero => "_gs_row".to_string(),
+                Beta::One => {
+                    format!("[_gs_c + _gs_p for _gs_c, _gs_p in zip({target}, _gs_row)]")
+                }
+                Beta::Scaled(fs) => format!(
+                    "[{} * _gs_c + _gs_p for _gs_c, _gs_p in zip({target}, _gs_row)]",
+                    numpy::scale_text(fs)?
+                ),
+            };
+            edits.push(TextEdit {
+                start: s.outer.span.start_byte,
+                end: s.outer.span.end_byte,
+                new_text: format!(
+                    "for _gs_b, _gs_m in enumerate({rows}):\n{indent}    for _gs_i, _gs_row in \
+                     enumerate(_gs_m):\n{indent}        {target} = {value}"
+                ),
+            });
+            title = "Replace the batched loop nest with np.matmul(...).tolist(), assigned in \
+                     place row by row";
+        }
+    }
     edits.sort_by_key(|e| e.start);
     Ok(vec![Fix {
-        title: "Replace the batched loop nest with one `@` (NumPy matmul broadcasts over the \
-                batch)"
-            .into(),
+        title: title.into(),
         edits,
         applicability: Applicability::Exact,
         assumes: vec![
@@ -669,4 +764,62 @@ fn py_fix(text: &str, nest: &Nest<'_>, s: &Split<'_>) -> FixResult {
             "results differ in the last bits (NumPy sums in a different order)".into(),
         ],
     }])
+}
+
+/// The statement right before the nest, if it is a fresh zero list with
+/// exactly the output's extents (`C = [[[0.0] * N for _ in range(M)] for _
+/// in range(NB)]`): its start byte and whether the zero is a float.
+fn fresh_zeros3(
+    f: &Function,
+    text: &str,
+    nest: &Nest<'_>,
+    s: &Split<'_>,
+    batch_end: &Expr,
+) -> Option<(usize, bool)> {
+    let out = &nest.out;
+    let p = &s.p;
+    if out.idx.len() != 3 {
+        return None;
+    }
+    let mut ext = Vec::new();
+    for e in &out.idx {
+        let Expr::Var(v) = e else { return None };
+        let x = if *v == s.var {
+            batch_end
+        } else {
+            p.extent.get(v)?
+        };
+        ext.push(x.to_string().replace(' ', ""));
+    }
+    let prev = numpy::prev_stmt(&f.body, s.outer.span.start_byte)?;
+    let StmtKind::Assign {
+        target: Expr::Var(v),
+        op: crate::ir::AssignOp::Set,
+        ..
+    } = &prev.kind
+    else {
+        return None;
+    };
+    if *v != out.base
+        || !text[prev.span.end_byte..s.outer.span.start_byte]
+            .trim()
+            .is_empty()
+    {
+        return None;
+    }
+    let src: String = text[prev.span.start_byte..prev.span.end_byte]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let (e0, e1, e2) = (&ext[0], &ext[1], &ext[2]);
+    for (z, is_float) in [("0.0", true), ("0.", true), ("0", false)] {
+        let forms = [
+            format!("{v}=[[[{z}]*{e2}for_inrange({e1})]for_inrange({e0})]"),
+            format!("{v}=[[[{z}for_inrange({e2})]for_inrange({e1})]for_inrange({e0})]"),
+        ];
+        if forms.contains(&src) {
+            return Some((prev.span.start_byte, is_float));
+        }
+    }
+    None
 }

@@ -334,7 +334,7 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
 }
 
 /// `x.tolist()`, parenthesised unless `x` is a plain call.
-fn tolist(x: &str, plain: bool) -> String {
+pub(crate) fn tolist(x: &str, plain: bool) -> String {
     if plain {
         format!("{x}.tolist()")
     } else {
@@ -430,7 +430,7 @@ fn fresh_zeros(
 
 /// The statement (at any depth) that ends last before `at`, among the
 /// siblings of the statement starting at `at`.
-fn prev_stmt(body: &[Stmt], at: usize) -> Option<&Stmt> {
+pub(crate) fn prev_stmt(body: &[Stmt], at: usize) -> Option<&Stmt> {
     for (n, s) in body.iter().enumerate() {
         if s.span.start_byte == at {
             return n.checked_sub(1).map(|p| &body[p]);

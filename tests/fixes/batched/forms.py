@@ -82,3 +82,39 @@ def bmm_subtract(a, b, c):
                 for p in range(k):
                     z[t][i][j] -= x[t][i][p] * y[t][p][j]
     return z
+
+
+def lists_accumulate_int(A, B, C):
+    # Lists of ints accumulated in place: ints stay ints, rows keep identity.
+    nb, m, k, n = len(A), len(A[0]), len(B[0]), len(B[0][0])
+    for t in range(nb):
+        for i in range(m):
+            for j in range(n):
+                for p in range(k):
+                    C[t][i][j] += A[t][i][p] * B[t][p][j]
+    return C
+
+
+def lists_fresh_float(A, B):
+    # A fresh float zero list replaced with the product: int inputs give floats.
+    nb, m, k, n = len(A), len(A[0]), len(B[0]), len(B[0][0])
+    C = [[[0.0] * n for _ in range(m)] for _ in range(nb)]
+    for t in range(nb):
+        for i in range(m):
+            for j in range(n):
+                for p in range(k):
+                    C[t][i][j] += A[t][i][p] * B[t][p][j]
+    return C
+
+
+def lists_overwrite_offset(A, B, C):
+    # Overwritten from a float accumulator into a sub-block of a larger C.
+    nb, m, k, n = len(A), len(A[0]), len(B[0]), len(B[0][0])
+    for t in range(nb):
+        for i in range(m):
+            for j in range(n):
+                s = 0.0
+                for p in range(k):
+                    s += A[t][i][p] * B[t][p][j]
+                C[t + 1][i][j + 2] = s
+    return C
