@@ -195,6 +195,7 @@ fn c_cases() -> Vec<CCase> {
         ),
         fixture("fixes/batched/s_batch_middle_minus.c", VLA),
         fixture("fixes/batched/d_pointer_zero_init.c", PLAIN),
+        fixture("fixes/batched/s_shared_w_rows_outer.c", PLAIN),
     ]
 }
 
@@ -364,6 +365,11 @@ fn corpus_batched_files_get_the_expected_calls() {
         (
             "fixes/batched/s_batch_middle_minus.c",
             "cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, -1.0f, &A[b][0][0], k, &B[0][b][0], nb * n, 1.0f, &C[0][b][0], nb * n);",
+        ),
+        (
+            // Row loop outside: per i, the rows b interleave (stride n in C).
+            "fixes/batched/s_shared_w_rows_outer.c",
+            "cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, n, k, 1.0f, &A[i*k], k*m, &W[0], n, 1.0f, &C[i*n], m*n);",
         ),
         (
             "fixes/batched/s_shared_b.c",
@@ -670,5 +676,5 @@ fn batched_fixes_converge_and_parse() {
             );
         }
     }
-    assert_eq!(rewritten, 7);
+    assert_eq!(rewritten, 8);
 }

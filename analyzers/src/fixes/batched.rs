@@ -214,6 +214,7 @@ fn distinct_outputs(
     f: &Function,
     out: &Access,
     b: &str,
+    batch_extent: Option<&Expr>,
     p: &Proven,
 ) -> Result<(), NoFix> {
     let name = &out.base;
@@ -272,6 +273,16 @@ fn distinct_outputs(
         || non_negative(&sb.scale(-1).sub(&footprint), file, &sizes)
     {
         return Ok(());
+    }
+    // Interleaved: every batch's row fits between two rows of one matrix
+    // (stride >= the row length, and all batches' rows within one ld).
+    let (ld, row_len) = if cc == one { (&cr, &en) } else { (&cc, &em) };
+    if let Some(nb) = batch_extent.and_then(Poly::from_expr) {
+        if non_negative(&sb.sub(row_len), file, &sizes)
+            && non_negative(&ld.sub(&nb.mul(&sb)), file, &sizes)
+        {
+            return Ok(());
+        }
     }
     let detail = if sb.is_zero() {
         format!("`{b}` does not index `{name}`")
@@ -397,7 +408,12 @@ fn c_matrix(
 fn c_fix(file: &File, text: &str, nest: &Nest<'_>, s: &Split<'_>) -> FixResult {
     let p = &s.p;
     let f = nest.func;
-    distinct_outputs(file, f, &nest.out, &s.var, p)?;
+    // The batch loop's trip count where it runs from 0 in steps of 1.
+    let batch_extent = match &s.outer.kind {
+        StmtKind::Loop(l) if l.start == Expr::Int(0) && l.step == Expr::Int(1) => Some(&l.end),
+        _ => None,
+    };
+    distinct_outputs(file, f, &nest.out, &s.var, batch_extent, p)?;
     let n_var = p.n.clone().unwrap_or_default();
     let vars = vec![p.m.clone(), n_var.clone(), p.k.clone()];
     let (out, a, b) = (&nest.out, &nest.operands[0], &nest.operands[1]);
@@ -822,4 +838,72 @@ fn fresh_zeros3(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fixes::{analyze_with_fixes, apply_edits, FixResult};
+    use crate::{BuildContext, Lang, NoIncludes};
+
+    fn fixes(text: &str) -> FixResult {
+        let v = analyze_with_fixes(Lang::C, "a.c", text, &NoIncludes, &BuildContext::default());
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].finding.code, "GS104");
+        v[0].fixes.clone()
+    }
+
+    fn nest(index_c: &str) -> String {
+        format!(
+            "#define NB 4\n#define M 8\n#define N 6\n#define K 5\n\
+             void f(const float *A, const float *B, float *C) {{\n\
+             for (int b = 0; b < NB; b++)\n  for (int i = 0; i < M; i++)\n    \
+             for (int j = 0; j < N; j++)\n      for (int k = 0; k < K; k++)\n        \
+             C[{index_c}] += A[b*M*K + i*K + k] * B[b*K*N + k*N + j];\n}}\n"
+        )
+    }
+
+    #[test]
+    fn padded_batch_stride_is_proven_with_the_defined_sizes() {
+        let src = nest("b*(M*N + 3) + i*N + j");
+        let f = fixes(&src).unwrap_or_else(|e| panic!("{}", e.reason));
+        let out = apply_edits(&src, &f[0].edits).unwrap();
+        assert!(
+            out.contains("for (int b = 0; b < NB; b++)\n  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, &A[K*M*b], K, &B[K*N*b], N, 1.0f, &C[M*N*b+3*b], N);"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_batch_stride_one_short_of_a_matrix_is_refused() {
+        let e = fixes(&nest("b*(M*N - 1) + i*N + j")).unwrap_err();
+        assert!(e.reason.contains("outputs may overlap"), "{}", e.reason);
+    }
+
+    #[test]
+    fn two_batch_loops_are_refused() {
+        let src = "void f(int P, int Q, int M, int N, int K, float A[P][Q][M][K], float B[P][Q][K][N], float C[P][Q][M][N]) {\n\
+                   for (int p = 0; p < P; p++)\n for (int q = 0; q < Q; q++)\n  for (int i = 0; i < M; i++)\n   \
+                   for (int j = 0; j < N; j++)\n    for (int k = 0; k < K; k++)\n     \
+                   C[p][q][i][j] += A[p][q][i][k] * B[p][q][k][j];\n}\n";
+        let e = fixes(src).unwrap_err();
+        assert!(
+            e.reason.contains("several batch loops (`p`, `q`)"),
+            "{}",
+            e.reason
+        );
+    }
+
+    #[test]
+    fn the_batch_index_read_after_the_nest_is_refused() {
+        let src = "int f(int nb, int n, const float *A, const float *B, float *C) {\n\
+                   int b;\n  for (b = 0; b < nb; b++)\n    for (int i = 0; i < n; i++)\n      \
+                   for (int j = 0; j < n; j++)\n        for (int k = 0; k < n; k++)\n          \
+                   C[b*n*n + i*n + j] += A[b*n*n + i*n + k] * B[b*n*n + k*n + j];\n  return b;\n}\n";
+        let e = fixes(src).unwrap_err();
+        assert!(
+            e.reason.contains("`b` is read after the nest"),
+            "{}",
+            e.reason
+        );
+    }
 }
