@@ -129,7 +129,11 @@ fn split<'s>(file: &File, nest: &Nest<'s>) -> Result<Split<'s>, NoFix> {
         return Err(NoFix::new("the nest's outer loop was not found"));
     };
     if l.var != b {
-        return Err(NoFix::new("the nest's outer loop was not found"));
+        return Err(NoFix::new(format!(
+            "the nest's outermost loop over `{}` is not one of its index loops (a blocked \
+             or tiled nest)",
+            l.var
+        )));
     }
     let inner_stmt = match &l.body[..] {
         [one] if matches!(one.kind, StmtKind::Loop(_)) => one,
