@@ -550,7 +550,6 @@ fn c_negatives_get_no_fix_and_a_reason() {
         ("corpus/c/vector_vector_double.cpp", "separate allocations"),
         ("corpus/c/syrk.c", "SYRK is not rewritten"),
         ("corpus/c/trmm.c", "TRMM is not rewritten"),
-        ("corpus/c/batched_gemm.c", "batched"),
         (
             "corpus/python/dense_layer_class.py",
             "starts at `self.b[j]`",

@@ -18,13 +18,13 @@ use crate::ir::{Access, ElemType, Expr, File, Function, Poly, VarInfo};
 
 /// A BLAS matrix operand: pointer expression, leading dimension, and
 /// whether it is stored column-major relative to its logical (row, col).
-struct Operand {
-    ptr: String,
-    ld: String,
-    col_major: bool,
+pub(crate) struct Operand {
+    pub(crate) ptr: String,
+    pub(crate) ld: String,
+    pub(crate) col_major: bool,
 }
 
-fn matrix(
+pub(crate) fn matrix(
     f: &Function,
     file: &File,
     a: &Access,
@@ -200,7 +200,7 @@ fn element_address(info: Option<&VarInfo>, name: &str, off: &str) -> Result<Stri
 }
 
 /// The element type the routine letter stands for.
-fn routine_letter(f: &Function, names: &[&str]) -> Result<(char, &'static str), NoFix> {
+pub(crate) fn routine_letter(f: &Function, names: &[&str]) -> Result<(char, &'static str), NoFix> {
     let mut ty: Option<ElemType> = None;
     for n in names {
         let t = f.vars.get(*n).and_then(|v| v.elem.clone());
@@ -233,7 +233,7 @@ fn routine_letter(f: &Function, names: &[&str]) -> Result<(char, &'static str), 
     }
 }
 
-fn scalar(factors: &[Expr], negate: bool, suffix: &str) -> Result<String, NoFix> {
+pub(crate) fn scalar(factors: &[Expr], negate: bool, suffix: &str) -> Result<String, NoFix> {
     for f in factors {
         if !printable(f, false) {
             return Err(NoFix::new(format!(
@@ -288,7 +288,7 @@ pub(crate) fn include_edit(file: &File, text: &str, header: &str) -> Option<Text
     })
 }
 
-fn extent_text(p: &Proven, v: &str) -> Result<String, NoFix> {
+pub(crate) fn extent_text(p: &Proven, v: &str) -> Result<String, NoFix> {
     let e = &p.extent[v];
     if !printable(e, false) {
         return Err(NoFix::new(format!(

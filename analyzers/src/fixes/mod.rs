@@ -7,6 +7,8 @@
 //! One file per rewrite kind, like one file per rule:
 //! - [`cblas`]: C/C++ GEMM and GEMV loop nests → `cblas_?gemm` / `cblas_?gemv`;
 //! - [`numpy`]: Python loops and comprehensions → `@` / `np.matmul`;
+//! - [`batched`]: batched GEMMs (GS104) → a loop of `cblas_?gemm` calls (C)
+//!   or one broadcasting `@` (NumPy);
 //! - [`cublas`]: cuBLAS calls on slow settings → the tensor-core compute
 //!   type or math mode (accuracy cost stated, [`Applicability::ChangesPrecision`]);
 //! - [`cuda_launch`]: launches of naive/tiled CUDA matmul kernels →
@@ -28,6 +30,7 @@
 //! The entry points are [`fixes_for`] (one finding, given the lowered file
 //! it came from) and [`analyze_with_fixes`] (a whole file).
 
+pub mod batched;
 pub mod cblas;
 pub mod cublas;
 pub mod cuda_launch;
@@ -138,10 +141,10 @@ pub fn fixes_for(file: &File, text: &str, finding: &Finding) -> FixResult {
             let nest = find_nest(file, finding)?;
             cuda_launch::fix(file, text, &nest)
         }
-        "GS104" => Err(NoFix::new(
-            "batched GEMMs and tensor contractions are not rewritten yet (a loop of \
-             cblas_?gemm calls needs the per-batch strides proven); see docs/fixes.md",
-        )),
+        "GS104" => {
+            let nest = find_nest(file, finding)?;
+            batched::fix(file, text, &nest)
+        }
         "GS105" | "GS106" | "GS107" | "GS108" => Err(NoFix::new(format!(
             "{} is not rewritten: the nest must match the BLAS routine's triangle, \
              uplo/side/diag convention and in-place semantics exactly, which gemmscope \

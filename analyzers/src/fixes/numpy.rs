@@ -97,7 +97,7 @@ fn operand(
 
 /// True if the extent `ext` of subscript `pos` is the whole dimension:
 /// `len(A)`, `len(A[0])`, `A.shape[d]`, or the declared shape.
-fn covers(shape: Option<&[Expr]>, name: &str, pos: usize, ext: &Expr) -> bool {
+pub(crate) fn covers(shape: Option<&[Expr]>, name: &str, pos: usize, ext: &Expr) -> bool {
     let t = ext.to_string();
     let lens = [format!("len({name})"), format!("len({name}[0])")];
     if pos < 2 && t == lens[pos] {
@@ -110,7 +110,7 @@ fn covers(shape: Option<&[Expr]>, name: &str, pos: usize, ext: &Expr) -> bool {
 }
 
 /// True when the file binds `np` to NumPy at the top level.
-fn imports_np(text: &str) -> bool {
+pub(crate) fn imports_np(text: &str) -> bool {
     text.lines().any(|l| {
         let t = l.trim_end();
         t == "import numpy as np" || t.starts_with("import numpy as np ")
@@ -119,7 +119,7 @@ fn imports_np(text: &str) -> bool {
 
 /// `import numpy as np` before the first top-level import (or after a
 /// module docstring).
-fn import_edit(text: &str) -> TextEdit {
+pub(crate) fn import_edit(text: &str) -> TextEdit {
     let mut off = 0;
     for line in text.split_inclusive('\n') {
         let t = line.trim_end();
@@ -154,7 +154,7 @@ fn docstring_end(text: &str) -> Option<usize> {
     )
 }
 
-fn scale_text(factors: &[Expr]) -> Result<String, NoFix> {
+pub(crate) fn scale_text(factors: &[Expr]) -> Result<String, NoFix> {
     for f in factors {
         if !printable(f, true) {
             return Err(NoFix::new(format!("the scaling `{f}` cannot be printed")));
@@ -343,7 +343,7 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
 }
 
 /// `x.tolist()`, parenthesised unless `x` is a plain call.
-fn tolist(x: &str, plain: bool) -> String {
+pub(crate) fn tolist(x: &str, plain: bool) -> String {
     if plain {
         format!("{x}.tolist()")
     } else {
@@ -439,7 +439,7 @@ fn fresh_zeros(
 
 /// The statement (at any depth) that ends last before `at`, among the
 /// siblings of the statement starting at `at`.
-fn prev_stmt(body: &[Stmt], at: usize) -> Option<&Stmt> {
+pub(crate) fn prev_stmt(body: &[Stmt], at: usize) -> Option<&Stmt> {
     for (n, s) in body.iter().enumerate() {
         if s.span.start_byte == at {
             return n.checked_sub(1).map(|p| &body[p]);

@@ -1,0 +1,680 @@
+//! Differential tests of the GS104 rewrite (`fixes::batched`): batched
+//! GEMMs and tensor contractions that are one GEMM per iteration of their
+//! outermost loop. For each fixture a program is generated around the
+//! original and around the rewritten code; both get the same random inputs
+//! at several sizes (batch 1 and 3, non-square matrices) and their outputs
+//! must agree within 1e-4 (float) or 1e-10 (double). C is compiled with gcc
+//! against OpenBLAS (`-lopenblas`), Python runs with NumPy; where a tool is
+//! missing the test prints `SKIPPED ...` (CI installs them: .ci/run).
+//!
+//! Also: the negatives get no fix and the expected reason, the corpus's
+//! batched files are rewritten to the expected calls, and the fixes
+//! converge (a second pass changes nothing, the result parses, and for C
+//! passes `gcc -fsyntax-only`).
+//!
+//! The helpers are a minimal copy of those in `fixes.rs` (with a fourth
+//! size, the batch).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gemmscope_analyzers::fixes::{analyze_with_fixes, apply_edits, Applicability, FixedFinding};
+use gemmscope_analyzers::{BuildContext, Lang, NoIncludes};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn analyse(path: &Path, text: &str) -> Vec<FixedFinding> {
+    let p = path.to_string_lossy();
+    let lang = Lang::from_path(&p).unwrap();
+    analyze_with_fixes(lang, &p, text, &NoIncludes, &BuildContext::default())
+}
+
+/// Applies every exact fix, re-analysing until the text stops changing.
+/// Returns the text and the number of rounds that changed it.
+fn fix_until_stable(path: &Path, text: &str, rounds: usize) -> (String, usize) {
+    let mut text = text.to_string();
+    for n in 0..rounds {
+        let mut edits = Vec::new();
+        let mut taken: Vec<gemmscope_analyzers::fixes::Fix> = Vec::new();
+        for f in analyse(path, &text) {
+            let Ok(fixes) = f.fixes else { continue };
+            let Some(fix) = fixes
+                .into_iter()
+                .find(|x| x.applicability == Applicability::Exact)
+            else {
+                continue;
+            };
+            if taken
+                .iter()
+                .any(|t| gemmscope_analyzers::fixes::overlaps(t, &fix))
+            {
+                continue;
+            }
+            edits.extend(fix.edits.iter().cloned());
+            taken.push(fix);
+        }
+        let next = apply_edits(&text, &edits).unwrap();
+        if next == text {
+            return (text, n);
+        }
+        text = next;
+    }
+    (text, rounds)
+}
+
+fn have(cmd: &str, args: &[&str]) -> bool {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "gemmscope-fixes-batched-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// gcc that can compile and link a CBLAS call, or why not.
+fn c_toolchain(dir: &Path) -> Result<(), String> {
+    if !have("gcc", &["--version"]) {
+        return Err("gcc not found".into());
+    }
+    let probe = dir.join("probe.c");
+    std::fs::write(
+        &probe,
+        "#include <cblas.h>\nint main(void){float a=1,b=2,c=0;cblas_sgemm(CblasRowMajor,CblasNoTrans,CblasNoTrans,1,1,1,1.0f,&a,1,&b,1,0.0f,&c,1);return c==2.0f?0:1;}\n",
+    )
+    .unwrap();
+    let exe = dir.join("probe");
+    let ok = Command::new("gcc")
+        .arg(&probe)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-lopenblas")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && Command::new(&exe).status().is_ok_and(|s| s.success());
+    if ok {
+        Ok(())
+    } else {
+        Err("OpenBLAS (cblas.h, -lopenblas) not usable".into())
+    }
+}
+
+fn python() -> Result<String, String> {
+    let py = std::env::var("GEMMSCOPE_PYTHON").unwrap_or_else(|_| "python3".into());
+    if have(&py, &["-c", "import numpy"]) {
+        Ok(py)
+    } else {
+        Err(format!("{py} with NumPy not found"))
+    }
+}
+
+fn agree(a: &[f64], b: &[f64], rel: f64) -> Result<(), String> {
+    if a.len() != b.len() {
+        return Err(format!("{} values vs {}", a.len(), b.len()));
+    }
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        if (x - y).abs() > rel * (1.0 + x.abs().max(y.abs())) {
+            return Err(format!("value {i}: {x} vs {y}"));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// C
+
+/// How to drive one C fixture.
+struct CCase {
+    /// Relative to tests/.
+    file: &'static str,
+    ty: &'static str,
+    /// `#define NAME ...` lines set to the sizes (batch, M, N, K in order).
+    defines: &'static [&'static str],
+    /// Global arrays filled and printed through `sizeof`; when empty, heap
+    /// arrays `A`, `B`, `C` of `HEAP` elements.
+    globals: &'static [&'static str],
+    call: &'static str,
+    outputs: &'static [&'static str],
+}
+
+/// (batch, M, N, K): batch 1 and 3, square and non-square.
+const SIZES: &[[u32; 4]] = &[[1, 1, 1, 1], [3, 5, 7, 4], [1, 17, 9, 33], [3, 8, 3, 12]];
+const HEAP: &str = "(gs_b + 2) * (gs_m + 3) * (gs_n + 3) * (gs_k + 3)";
+
+fn fixture(file: &'static str, call: &'static str) -> CCase {
+    CCase {
+        file,
+        ty: if file.contains("/s_") {
+            "float"
+        } else {
+            "double"
+        },
+        defines: &[],
+        globals: &[],
+        call,
+        outputs: &["C"],
+    }
+}
+
+const PLAIN: &str = "kern(gs_b, gs_m, gs_n, gs_k, A, B, C);";
+const VLA: &str = "kern(gs_b, gs_m, gs_n, gs_k, (void *)A, (void *)B, (void *)C);";
+
+fn c_cases() -> Vec<CCase> {
+    vec![
+        CCase {
+            file: "corpus/c/batched_gemm.c",
+            ty: "float",
+            defines: &["BATCH", "M", "N", "K"],
+            globals: &["A", "B", "C"],
+            call: "batched_matmul();",
+            outputs: &["C"],
+        },
+        CCase {
+            file: "corpus/c/tensor_contraction.c",
+            ty: "double",
+            defines: &["DI", "DJ", "DL", "DK"],
+            globals: &["X", "U", "Y"],
+            call: "ttm_mode2();",
+            outputs: &["Y"],
+        },
+        fixture("fixes/batched/s_flat_accumulate.c", PLAIN),
+        fixture("fixes/batched/d_vla_overwrite.c", VLA),
+        fixture("fixes/batched/s_shared_b.c", PLAIN),
+        fixture(
+            "fixes/batched/d_colmajor_padded_alpha_beta.c",
+            "kern(gs_b, gs_m, gs_n, gs_k, A, B, C, 0.75, -1.25);",
+        ),
+        fixture("fixes/batched/s_batch_middle_minus.c", VLA),
+        fixture("fixes/batched/d_pointer_zero_init.c", PLAIN),
+        fixture("fixes/batched/s_shared_w_rows_outer.c", PLAIN),
+    ]
+}
+
+fn set_defines(text: &str, names: &[&str], size: [u32; 4]) -> String {
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        let hit = names.iter().enumerate().find(|(_, n)| {
+            t.strip_prefix("#define ")
+                .is_some_and(|r| r.starts_with(**n) && r[n.len()..].starts_with([' ', '\t']))
+        });
+        match hit {
+            Some((i, n)) => out.push_str(&format!("#define {n} {}\n", size[i])),
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+fn harness(case: &CCase, source: &Path) -> String {
+    let t = case.ty;
+    let mut s = format!(
+        "#define main gs_fixture_main\n#include \"{}\"\n#undef main\n#include <stdio.h>\n#include <stdlib.h>\n\
+         static unsigned long long gs_s = 88172645463325252ULL;\n\
+         static double gs_rand(void) {{ gs_s ^= gs_s << 13; gs_s ^= gs_s >> 7; gs_s ^= gs_s << 17; return (double)(gs_s % 2001) / 1000.0 - 1.0; }}\n\
+         int main(int argc, char **argv) {{\n  int gs_b = atoi(argv[1]), gs_m = atoi(argv[2]), gs_n = atoi(argv[3]), gs_k = atoi(argv[4]);\n  (void)gs_b; (void)gs_m; (void)gs_n; (void)gs_k;\n",
+        source.display()
+    );
+    if case.globals.is_empty() {
+        for name in ["A", "B", "C"] {
+            s.push_str(&format!(
+                "  long gs_c_{name} = {HEAP};\n  {t} *{name} = ({t} *)malloc(sizeof({t}) * (size_t)gs_c_{name});\n  for (long t = 0; t < gs_c_{name}; t++) {name}[t] = ({t})gs_rand();\n"
+            ));
+        }
+    }
+    for g in case.globals {
+        s.push_str(&format!(
+            "  long gs_c_{g} = (long)(sizeof({g}) / sizeof({t}));\n  {{ {t} *p = ({t} *)(void *){g}; for (long t = 0; t < gs_c_{g}; t++) p[t] = ({t})gs_rand(); }}\n"
+        ));
+    }
+    s.push_str(&format!("  {}\n", case.call));
+    for o in case.outputs {
+        s.push_str(&format!(
+            "  {{ {t} *p = ({t} *)(void *){o}; for (long t = 0; t < gs_c_{o}; t++) printf(\"%.17g\\n\", (double)p[t]); }}\n"
+        ));
+    }
+    s.push_str("  return 0;\n}\n");
+    s
+}
+
+fn compile_run(
+    dir: &Path,
+    tag: &str,
+    case: &CCase,
+    text: &str,
+    size: [u32; 4],
+) -> Result<Vec<f64>, String> {
+    let src = dir.join(format!("{tag}.c"));
+    std::fs::write(&src, set_defines(text, case.defines, size)).unwrap();
+    let h = dir.join(format!("{tag}_main.c"));
+    std::fs::write(&h, harness(case, &src)).unwrap();
+    let exe = dir.join(tag);
+    let out = Command::new("gcc")
+        .arg("-O1")
+        .arg("-w")
+        .arg(&h)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-lopenblas")
+        .arg("-lm")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "{tag}: compile failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let run = Command::new(&exe)
+        .args(size.iter().map(|x| x.to_string()))
+        .env("OPENBLAS_NUM_THREADS", "1")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !run.status.success() {
+        return Err(format!("{tag}: run failed: {:?}", run.status));
+    }
+    String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| {
+            l.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{tag}: unexpected output line {l:?}"))
+        })
+        .collect()
+}
+
+#[test]
+fn c_batched_rewrites_compute_what_the_loops_computed() {
+    let dir = tempdir("c");
+    if let Err(why) = c_toolchain(&dir) {
+        println!("SKIPPED c_batched_rewrites_compute_what_the_loops_computed: {why}");
+        return;
+    }
+    let cases = c_cases();
+    let mut failures = Vec::new();
+    let (mut files, mut runs) = (0, 0);
+    for case in &cases {
+        let path = root().join(case.file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (fixed, rounds) = fix_until_stable(&path, &text, 5);
+        let calls = fixed.matches("cblas_sgemm(").count() + fixed.matches("cblas_dgemm(").count();
+        // One call, still inside the kept batch loop.
+        if rounds == 0
+            || calls != 1
+            || fixed.matches("for (").count() != text.matches("for (").count() - 3
+        {
+            failures.push(format!(
+                "{}: not rewritten as expected:\n{fixed}",
+                case.file
+            ));
+            continue;
+        }
+        files += 1;
+        let tol = if case.ty == "float" { 1e-4 } else { 1e-10 };
+        for (n, size) in SIZES.iter().enumerate() {
+            let tag = format!("{}_{n}", case.file.replace(['/', '.'], "_"));
+            let a = compile_run(&dir, &format!("{tag}_orig"), case, &text, *size);
+            let b = compile_run(&dir, &format!("{tag}_fixed"), case, &fixed, *size);
+            match (a, b) {
+                (Ok(a), Ok(b)) => {
+                    runs += 1;
+                    if a.is_empty() {
+                        failures.push(format!("{} {size:?}: no output", case.file));
+                    } else if let Err(e) = agree(&a, &b, tol) {
+                        failures.push(format!(
+                            "{} {size:?}: {e}\n--- rewritten:\n{fixed}",
+                            case.file
+                        ));
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => failures.push(format!("{}: {e}", case.file)),
+            }
+        }
+    }
+    println!("C batched differential: {files} files, {runs} size runs agree");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_eq!(files, cases.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn corpus_batched_files_get_the_expected_calls() {
+    for (file, call) in [
+        (
+            "corpus/c/batched_gemm.c",
+            "    for (int b = 0; b < BATCH; b++)   // expect: GS104 routine=gemm_batched idiom=gemm dims=16x(32x48x64) dtype=f32\n        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, &A[b][0][0], K, &B[b][0][0], N, 0.0f, &C[b][0][0], N);\n}",
+        ),
+        (
+            // Y[i] (DJ x DL, l contiguous) is column-major DL x DJ: Y[i]ᵀ = X[i]ᵀ-as-stored · Uᵀ.
+            "corpus/c/tensor_contraction.c",
+            "cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, DL, DJ, DK, 1.0, &X[i][0][0], DL, &U[0][0], DK, 0.0, &Y[i][0][0], DL);",
+        ),
+        (
+            "corpus/python/batched_loops.py",
+            "    C = np.zeros((BATCH, M, N))\n    C += np.asarray(A)[:BATCH, :M, :K] @ np.asarray(B)[:BATCH, :K, :N]\n    return C\n",
+        ),
+        (
+            "fixes/batched/s_batch_middle_minus.c",
+            "cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, -1.0f, &A[b][0][0], k, &B[0][b][0], nb * n, 1.0f, &C[0][b][0], nb * n);",
+        ),
+        (
+            // Row loop outside: per i, the rows b interleave (stride n in C).
+            "fixes/batched/s_shared_w_rows_outer.c",
+            "cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, n, k, 1.0f, &A[i*k], k*m, &W[0], n, 1.0f, &C[i*n], m*n);",
+        ),
+        (
+            "fixes/batched/s_shared_b.c",
+            "&W[0], n, 1.0f,",
+        ),
+        (
+            "fixes/batched/forms.py",
+            "    Y[:X.shape[0], :U.shape[0], :X.shape[2]] = U[:, :X.shape[1]] @ X\n",
+        ),
+    ] {
+        let path = root().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v = analyse(&path, &text);
+        assert!(v.iter().any(|f| f.finding.code == "GS104"), "{file}");
+        let (fixed, rounds) = fix_until_stable(&path, &text, 5);
+        assert_eq!(rounds, 1, "{file}");
+        assert!(fixed.contains(call), "{file}:\n{fixed}");
+    }
+}
+
+#[test]
+fn batched_negatives_get_no_fix_and_a_reason() {
+    for (file, why) in [
+        (
+            "neg_reduction_over_batch.c",
+            "does not index the output `C`",
+        ),
+        (
+            "neg_overlapping_batches.c",
+            "outputs may overlap: `C`'s per-batch stride `n`",
+        ),
+        ("neg_extra_statement.c", "also contains other code (line 5)"),
+        (
+            "neg_batch_not_outermost.c",
+            "is not the outermost loop of the nest (loop order i-b-j-k)",
+        ),
+        (
+            "neg_two_contracted.c",
+            "contracts over several indices (`p`, `q`)",
+        ),
+    ] {
+        let path = root().join("fixes/batched").join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v = analyse(&path, &text);
+        assert_eq!(v.len(), 1, "{file}: {v:#?}");
+        assert_eq!(v[0].finding.code, "GS104", "{file}");
+        match &v[0].fixes {
+            Ok(f) => panic!("{file}: unexpected fix {f:#?}"),
+            Err(e) => assert!(e.reason.contains(why), "{file}: {}", e.reason),
+        }
+    }
+    let path = root().join("fixes/batched/neg_forms.py");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let v = analyse(&path, &text);
+    for (func, why) in [
+        ("strided_batch_loop", "does not run from 0 in steps of 1"),
+        (
+            "batch_axis_in_the_middle",
+            "first subscript is not the batch index `t`",
+        ),
+        ("batch_reduction", "does not index the output `z`"),
+    ] {
+        let f = v
+            .iter()
+            .find(|f| f.finding.function.as_deref() == Some(func))
+            .unwrap_or_else(|| panic!("{func}: no finding: {v:#?}"));
+        assert_eq!(f.finding.code, "GS104", "{func}");
+        match &f.fixes {
+            Ok(x) => panic!("{func}: unexpected fix {x:#?}"),
+            Err(e) => assert!(e.reason.contains(why), "{func}: {}", e.reason),
+        }
+    }
+    assert_eq!(v.len(), 3, "{v:#?}");
+}
+
+// ---------------------------------------------------------------------------
+// Python
+
+struct PyCase {
+    file: &'static str,
+    func: &'static str,
+    /// Python code building `args` from `rng` (a NumPy Generator), `s`
+    /// (batch, M, N, K) and `mod` (the module).
+    make: &'static str,
+}
+
+fn py_cases() -> Vec<PyCase> {
+    vec![
+        PyCase {
+            file: "corpus/python/batched_loops.py",
+            func: "bmm",
+            make: "[setattr(mod, n, v) for n, v in zip(['BATCH', 'M', 'N', 'K'], s)] and [rng.uniform(-1, 1, (s[0], s[1], s[3])), rng.uniform(-1, 1, (s[0], s[3], s[2]))]",
+        },
+        PyCase {
+            file: "fixes/batched/forms.py",
+            func: "bmm_accumulate",
+            make: "[rng.uniform(-1, 1, (s[0], s[1], s[3])), rng.uniform(-1, 1, (s[0], s[3], s[2])), rng.uniform(-1, 1, (s[0], s[1], s[2]))]",
+        },
+        PyCase {
+            file: "fixes/batched/forms.py",
+            func: "bmm_shared_weight_overwrite",
+            make: "[rng.uniform(-1, 1, (s[0], s[1], s[3])), rng.uniform(-1, 1, (s[3], s[2]))]",
+        },
+        PyCase {
+            file: "fixes/batched/forms.py",
+            func: "bmm_transposed_block_scaled",
+            make: "[rng.uniform(-1, 1, (s[0], s[3], s[1])).astype(np.float32), rng.uniform(-1, 1, (s[0], s[3], s[2])).astype(np.float32), rng.uniform(-1, 1, (s[0] + 1, s[1] + 2, s[2] + 1)).astype(np.float32), 0.5, 2.0]",
+        },
+        PyCase {
+            file: "fixes/batched/forms.py",
+            func: "ttm_mode2",
+            make: "[rng.uniform(-1, 1, (s[0], s[3], s[2])), rng.uniform(-1, 1, (s[1], s[3]))]",
+        },
+        PyCase {
+            // Integers: the result stays an int array, exactly.
+            file: "fixes/batched/forms.py",
+            func: "bmm_subtract",
+            make: "[rng.integers(-4, 4, (s[0], s[1], s[3])), rng.integers(-4, 4, (s[0], s[3], s[2])), rng.integers(-4, 4, (s[0], s[1], s[2]))]",
+        },
+        PyCase {
+            file: "fixes/batched/forms.py",
+            func: "lists_accumulate_int",
+            make: "[rng.integers(-4, 4, (s[0], s[1], s[3])).tolist(), rng.integers(-4, 4, (s[0], s[3], s[2])).tolist(), rng.integers(-4, 4, (s[0], s[1], s[2])).tolist()]",
+        },
+        PyCase {
+            file: "fixes/batched/forms.py",
+            func: "lists_fresh_float",
+            make: "[rng.integers(-4, 4, (s[0], s[1], s[3])).tolist(), rng.integers(-4, 4, (s[0], s[3], s[2])).tolist()]",
+        },
+        PyCase {
+            file: "fixes/batched/forms.py",
+            func: "lists_overwrite_offset",
+            make: "[rng.uniform(-1, 1, (s[0], s[1], s[3])).tolist(), rng.uniform(-1, 1, (s[0], s[3], s[2])).tolist(), rng.uniform(-1, 1, (s[0] + 2, s[1], s[2] + 3)).tolist()]",
+        },
+    ]
+}
+
+const PY_DRIVER: &str = r#"
+import importlib.util, sys
+import numpy as np
+
+def load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
+def same(a, b, path="result"):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        assert isinstance(a, np.ndarray) and isinstance(b, np.ndarray), f"{path}: {type(a)} vs {type(b)}"
+        assert a.dtype == b.dtype and a.shape == b.shape, f"{path}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
+        tol = 1e-4 if a.dtype == np.float32 else 1e-10
+        assert np.allclose(a, b, rtol=tol, atol=tol), f"{path}: max diff {np.max(np.abs(a - b))}"
+        return
+    assert type(a) is type(b), f"{path}: {type(a).__name__} vs {type(b).__name__}"
+    if isinstance(a, (list, tuple)):
+        assert len(a) == len(b), f"{path}: length {len(a)} vs {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            same(x, y, f"{path}[{i}]")
+    elif isinstance(a, float):
+        assert abs(a - b) <= 1e-10 * (1 + abs(a)), f"{path}: {a} vs {b}"
+    else:
+        assert a == b, f"{path}: {a!r} vs {b!r}"
+
+orig, new, func, make = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+runs = 0
+for s in [(1, 1, 1, 1), (3, 5, 7, 4), (1, 8, 2, 5), (3, 13, 11, 6)]:
+    outs = []
+    for path, name in [(orig, "gs_orig"), (new, "gs_new")]:
+        mod = load(path, name)
+        rng = np.random.default_rng(7)
+        args = eval(make)
+        res = getattr(mod, func)(*args)
+        outs.append((res, args))
+    same(outs[0][0], outs[1][0])
+    same(outs[0][1], outs[1][1], "arguments after the call")
+    runs += 1
+print(runs)
+"#;
+
+#[test]
+fn python_batched_rewrites_compute_what_the_loops_computed() {
+    let py = match python() {
+        Ok(p) => p,
+        Err(why) => {
+            println!("SKIPPED python_batched_rewrites_compute_what_the_loops_computed: {why}");
+            return;
+        }
+    };
+    let dir = tempdir("py");
+    let driver = dir.join("driver.py");
+    std::fs::write(&driver, PY_DRIVER).unwrap();
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    let cases = py_cases();
+    for (n, case) in cases.iter().enumerate() {
+        let path = root().join(case.file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (fixed, rounds) = fix_until_stable(&path, &text, 8);
+        let body = fixed
+            .split(&format!("def {}(", case.func))
+            .nth(1)
+            .unwrap_or("")
+            .lines()
+            .skip(1)
+            .take_while(|l| l.is_empty() || l.starts_with([' ', '\t']))
+            .collect::<Vec<_>>()
+            .join("\n");
+        // The function's own loops are gone (the rewrite's row loop over a
+        // list result is `for _gs_...`), replaced by one product.
+        let loops = body.lines().any(|l| {
+            let t = l.trim_start();
+            t.starts_with("for ") && !t.starts_with("for _gs_")
+        });
+        let products = body.matches(" @ ").count() + body.matches("np.matmul(").count();
+        if rounds == 0 || loops || products != 1 {
+            failures.push(format!(
+                "{} {}: not rewritten:\n{body}",
+                case.file, case.func
+            ));
+            continue;
+        }
+        let new = dir.join(format!("fixed_{n}.py"));
+        std::fs::write(&new, &fixed).unwrap();
+        let out = Command::new(&py)
+            .arg(&driver)
+            .arg(&path)
+            .arg(&new)
+            .arg(case.func)
+            .arg(case.make)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            failures.push(format!(
+                "{} {}: {}\n--- rewritten:\n{fixed}",
+                case.file,
+                case.func,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        } else {
+            runs += String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .last()
+                .and_then(|l| l.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+        }
+    }
+    println!(
+        "Python batched differential: {} cases, {runs} size runs agree",
+        cases.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_eq!(runs, 4 * cases.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------
+// Convergence
+
+#[test]
+fn batched_fixes_converge_and_parse() {
+    let gcc = have("gcc", &["--version"]);
+    let mut rewritten = 0;
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("fixes/batched"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    for path in paths {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (fixed, rounds) = fix_until_stable(&path, &text, 10);
+        assert!(rounds < 10, "{name}: did not converge");
+        assert_eq!(rounds == 0, name.starts_with("neg_"), "{name}");
+        if rounds == 0 {
+            continue;
+        }
+        rewritten += 1;
+        let (again, more) = fix_until_stable(&path, &fixed, 10);
+        assert_eq!(more, 0, "{name}");
+        assert_eq!(again, fixed);
+        let left = analyse(&path, &fixed);
+        assert!(left.is_empty(), "{name}: findings left: {left:#?}");
+        let problems = |t: &str| {
+            gemmscope_analyzers::analyze(&path.to_string_lossy(), t, &NoIncludes)
+                .unwrap()
+                .syntax_problems
+                .len()
+        };
+        assert_eq!(problems(&fixed), 0, "{name}: syntax problems\n{fixed}");
+        if gcc && name.ends_with(".c") {
+            let dir = tempdir("syntax");
+            let f = dir.join(&name);
+            std::fs::write(&f, &fixed).unwrap();
+            let out = Command::new("gcc")
+                .arg("-fsyntax-only")
+                .arg(&f)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: gcc -fsyntax-only: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    assert_eq!(rewritten, 8);
+}
