@@ -360,7 +360,7 @@ fn corpus_batched_files_get_the_expected_calls() {
         ),
         (
             "corpus/python/batched_loops.py",
-            "    C = np.zeros((BATCH, M, N))\n    C += np.asarray(A)[:BATCH, :M, :K] @ np.asarray(B)[:BATCH, :K, :N]\n    return C\n",
+            "    C = np.zeros((BATCH, M, N))\n    C += A[:BATCH, :M, :K] @ B[:BATCH, :K, :N]\n    return C\n",
         ),
         (
             "fixes/batched/s_batch_middle_minus.c",
