@@ -177,4 +177,28 @@ EOF
 else
     echo "skipped: nvcc is not on PATH"
 fi
+
+# The PyTorch setting rewrite (GS602 → torch.backends.cuda.matmul.allow_tf32):
+# the fixture fixed with `check --fix --unsafe-fixes` (the TF32 alternative)
+# against the original on CUDA; the printed relative errors are the
+# accuracy cost the fix's title states (~1e-3). The CPU tests can only show
+# that the rewritten module runs (tests/tests/fixes_torch_settings.rs).
+echo
+echo "== PyTorch TF32 rewrite on CUDA (GS602)"
+py="${GEMMSCOPE_TEST_TORCH_PYTHON:-python3}"
+if "$py" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+    tmp="$(mktemp -d)"
+    cp tests/fixes/torch/fp32_mm.py "$tmp/tf32.py"
+    "$bin" check --fix --unsafe-fixes "$tmp/tf32.py" >/dev/null 2>&1 || true
+    if grep -q 'allow_tf32 = True' "$tmp/tf32.py"; then
+        GEMMSCOPE_TORCH_DEVICE=cuda "$py" tests/fixes/torch/compare.py \
+            tests/fixes/torch/fp32_mm.py "$tmp/tf32.py" 1e-2 || status=1
+    else
+        echo "FAIL: check --fix --unsafe-fixes did not add allow_tf32"
+        status=1
+    fi
+    rm -rf "$tmp"
+else
+    echo "skipped: $py has no PyTorch with CUDA"
+fi
 exit "$status"
