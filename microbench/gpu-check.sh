@@ -102,10 +102,13 @@ done
 # `check --fix --unsafe-fixes` (TF32), compiled with nvcc -lcublas, and run
 # against the original on the same inputs (managed memory).
 echo
-echo "== kernel-launch rewrites compiled with nvcc (GS102/GS103 → cublasGemmEx)"
+echo "== CUDA rewrites compiled with nvcc (GS102/GS103 → cublasGemmEx, GS601 → TF32)"
 if command -v nvcc >/dev/null 2>&1; then
     tmp="$(mktemp -d)"
-    for f in tests/fixes/cuda/launch_*.cu; do
+    # (settings_*.cu: the GS601 compute-type / math-mode rewrites, through the
+    # same driver; `check --fix` leaves them as they are, --unsafe-fixes
+    # switches them to TF32.)
+    for f in tests/fixes/cuda/launch_*.cu tests/fixes/cuda/settings_*.cu; do
         ty=float
         grep -q 'run(int M, int N, int K, const double' "$f" && ty=double
         cat >"$tmp/main.inc" <<EOF

@@ -521,3 +521,86 @@ fn rewritten_cuda_files_pass_gxx_syntax_check() {
     assert!(checked >= 20, "only {checked} checked");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The GS601 rewrites (`fixes::cublas`: an FP32 cuBLAS call on slow
+/// settings → the TF32 compute type, or the handle's TF32 math mode), every
+/// alternative, run against the CPU cuBLAS of `shim/cpu`, which rounds the
+/// inputs to TF32 exactly where the real library is documented to: each
+/// rewrite must agree with the original within TF32's error, and at the
+/// larger sizes must differ from it (the setting took effect; the printed
+/// worst error is the emulated accuracy cost the fix's title states).
+#[test]
+fn cublas_setting_rewrites_switch_to_tf32_and_stay_within_its_error() {
+    if !have_gxx() {
+        println!("SKIPPED cublas_setting_rewrites: g++ not found");
+        return;
+    }
+    let dir = tempdir("settings");
+    let mut failures = Vec::new();
+    let (mut runs, mut alternatives) = (0, 0);
+    for file in [
+        "fixes/cuda/settings_sgemm_rowmajor.cu",
+        "fixes/cuda/settings_gemmex_pedantic.cu",
+    ] {
+        let path = root().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let found = analyse(&path, &text);
+        let Some(f) = found.iter().find(|f| f.finding.code == "GS601") else {
+            failures.push(format!("{file}: no GS601 finding"));
+            continue;
+        };
+        let fixes = match &f.fixes {
+            Ok(x) => x.clone(),
+            Err(e) => {
+                failures.push(format!("{file}: no fix: {}", e.reason));
+                continue;
+            }
+        };
+        let h = harness("float", "run(M, N, K, A, B, C)");
+        let orig = format!("{text}\n{h}");
+        let tag = file.replace(['/', '.'], "_");
+        for (vi, fix) in fixes.iter().enumerate() {
+            alternatives += 1;
+            assert_eq!(
+                fix.applicability,
+                Applicability::ChangesPrecision,
+                "{}",
+                fix.title
+            );
+            let fixed = apply_edits(&text, &fix.edits).unwrap();
+            let new = format!("{fixed}\n{h}");
+            let mut worst: f64 = 0.0;
+            for size in SIZES.iter().chain([[64, 48, 256]].iter()) {
+                let a = compile_run(&dir, &format!("{tag}_o"), &orig, *size);
+                let b = compile_run(&dir, &format!("{tag}_{vi}"), &new, *size);
+                match (a, b) {
+                    (Ok(a), Ok(b)) => {
+                        runs += 1;
+                        if let Err(e) = agree(&a, &b, 3e-2) {
+                            failures.push(format!("{file} `{}` {size:?}: {e}", fix.title));
+                        }
+                        let err = a
+                            .iter()
+                            .zip(&b)
+                            .map(|(x, y)| (x - y).abs() / (1.0 + x.abs()))
+                            .fold(0.0, f64::max);
+                        worst = worst.max(err);
+                    }
+                    (Err(e), _) | (_, Err(e)) => failures.push(format!("{file}: {e}")),
+                }
+            }
+            if worst == 0.0 {
+                failures.push(format!(
+                    "{file} `{}`: the rewritten call computed exactly the FP32 result; \
+                     the TF32 setting had no effect",
+                    fix.title
+                ));
+            }
+            println!("{file}: `{}`: worst relative error {worst:.2e}", fix.title);
+        }
+    }
+    println!("cuBLAS setting differential: {alternatives} rewrites, {runs} size runs");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(alternatives >= 3, "only {alternatives} rewrites");
+    let _ = std::fs::remove_dir_all(&dir);
+}

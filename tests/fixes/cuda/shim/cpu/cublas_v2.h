@@ -6,11 +6,21 @@
  * C is not read. Argument errors (leading dimensions below the stored
  * rows, mismatched data/compute types, no handle) abort with exit code 3,
  * so a wrong mapping fails the test instead of computing something.
- * CUBLAS_COMPUTE_32F_FAST_TF32 rounds A and B to TF32 (10-bit mantissa). */
+ * CUBLAS_COMPUTE_32F_FAST_TF32 rounds A and B to TF32 (10-bit mantissa).
+ * cublasSgemm computes as cublasGemmEx with CUBLAS_COMPUTE_32F, or with
+ * ..._FAST_TF32 when the handle's math mode is CUBLAS_TF32_TENSOR_OP_MATH
+ * (the documented effect of that mode on SGEMM). */
 #pragma once
 #include "cuda_runtime.h"
+typedef enum {
+    CUBLAS_DEFAULT_MATH = 0,
+    CUBLAS_TENSOR_OP_MATH = 1,
+    CUBLAS_PEDANTIC_MATH = 2,
+    CUBLAS_TF32_TENSOR_OP_MATH = 3
+} cublasMath_t;
 struct cublasContext {
     cudaStream_t stream;
+    cublasMath_t math;
 };
 typedef cublasContext *cublasHandle_t;
 typedef enum { CUBLAS_STATUS_SUCCESS = 0, CUBLAS_STATUS_INVALID_VALUE = 7 } cublasStatus_t;
@@ -32,7 +42,7 @@ static int gs_cublas_handles = 0;
 static cudaStream_t gs_cublas_last_stream = 0;
 
 static inline cublasStatus_t cublasCreate(cublasHandle_t *h) {
-    *h = new cublasContext{0};
+    *h = new cublasContext{0, CUBLAS_DEFAULT_MATH};
     ++gs_cublas_handles;
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -101,4 +111,19 @@ static inline cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta
             }
         }
     return CUBLAS_STATUS_SUCCESS;
+}
+
+static inline cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t mode) {
+    if (!h) { fprintf(stderr, "cublasSetMathMode: no handle\n"); exit(3); }
+    h->math = mode;
+    return CUBLAS_STATUS_SUCCESS;
+}
+static inline cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                                         int m, int n, int k, const float *alpha, const float *A, int lda,
+                                         const float *B, int ldb, const float *beta, float *C, int ldc) {
+    if (!h) gs_cublas_fail("no handle");
+    cublasComputeType_t comp =
+        h->math == CUBLAS_TF32_TENSOR_OP_MATH ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    return cublasGemmEx(h, ta, tb, m, n, k, alpha, A, CUDA_R_32F, lda, B, CUDA_R_32F, ldb, beta, C,
+                        CUDA_R_32F, ldc, comp, CUBLAS_GEMM_DEFAULT);
 }
