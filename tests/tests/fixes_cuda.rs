@@ -420,7 +420,16 @@ fn kernel_launch_fixes_offer_tf32_and_exact_and_say_the_cost() {
     assert_eq!(fixes[0].applicability, Applicability::ChangesPrecision);
     assert!(fixes[0].title.contains("10-bit mantissa") && fixes[0].title.contains("1e-3"));
     assert_eq!(fixes[1].applicability, Applicability::Exact);
-    assert!(fixes[1].title.contains("kernel definition stays"));
+    // The kernel is named nowhere else: it is deleted with its launch.
+    assert!(
+        fixes[1].title.contains("delete the kernel"),
+        "{}",
+        fixes[1].title
+    );
+    assert!(fixes[1]
+        .assumes
+        .iter()
+        .any(|a| a.contains("not launched from another file")));
     assert!(fixes[1]
         .assumes
         .iter()
@@ -429,6 +438,14 @@ fn kernel_launch_fixes_offer_tf32_and_exact_and_say_the_cost() {
     assert!(fixed.contains("gemmscope_cublas(stream)"), "{fixed}");
     assert!(fixed.contains("CUBLAS_COMPUTE_32F,"), "{fixed}");
     assert_eq!(fixed.matches("#include <cublas_v2.h>").count(), 1);
+    assert!(!fixed.contains("__global__"), "{fixed}");
+    // ... and the kernel's finding is gone (the exact FP32 call is GS601's
+    // next advice: TF32).
+    let left: Vec<&str> = analyse(&path, &fixed)
+        .iter()
+        .map(|f| f.finding.code)
+        .collect();
+    assert_eq!(left, ["GS601"], "{fixed}");
     // Double kernels: one exact FP64 fix.
     let path = root().join("fixes/cuda/launch_colmajor_double.cu");
     let text = std::fs::read_to_string(&path).unwrap();

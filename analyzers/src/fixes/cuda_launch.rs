@@ -4,7 +4,8 @@
 //! `cublasGemmEx` call, plus `#include <cublas_v2.h>` and a small helper
 //! block (a file-static handle created on first use and set to the launch's
 //! stream; a `float`/`double` → cuBLAS type trait for templated kernels)
-//! inserted once after the includes. The kernel definition stays.
+//! inserted once after the includes. The kernel definition goes with its
+//! launches when nothing else in the file names it; otherwise it stays.
 //!
 //! The GEMM is read off the kernel's analysed nest: the output's and the
 //! operands' flattened accesses give each operand's offset, leading
@@ -72,7 +73,7 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         return Err(NoFix::new(format!(
             "`{}` has no launch in this file (none is left, or the kernel is launched from \
              another file: replace that launch); a launch is what becomes the cuBLAS call, \
-             the kernel definition stays",
+             the kernel definition is kept",
             kernel.name
         )));
     }
@@ -117,9 +118,22 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         Elem::F64 => variants.push((false, Applicability::Exact)),
     }
     let helper = helper_edit(file, text);
+    // Once its launches are rewritten, a kernel nothing else in the file
+    // names is dead code: it goes with them (else `check` would go on
+    // reporting it). Were it launched from another file, the link fails
+    // loudly; it never computes a wrong result.
+    let delete = unused_after(text, &kernel.name, launches.len())
+        .then(|| definition_span(text, kernel.span.start_byte, kernel.span.end_byte));
     let mut out = Vec::new();
     for (fast, applicability) in variants {
         let mut edits: Vec<TextEdit> = helper.iter().cloned().collect();
+        if let Some((start, end)) = delete {
+            edits.push(TextEdit {
+                start,
+                end,
+                new_text: String::new(),
+            });
+        }
         for l in &launches {
             let ty = match (&elem, &l.targ) {
                 (Elem::Generic(p), Some(t)) if p == &kernel.template_params[0] => {
@@ -171,13 +185,18 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         };
         let n = launches.len();
         let title = format!(
-            "Replace {} of `{}` with {what}{cost} (the kernel definition stays)",
+            "Replace {} of `{}` with {what}{cost} ({})",
             if n == 1 {
                 "the launch".to_string()
             } else {
                 format!("the {n} launches")
             },
-            kernel.name
+            kernel.name,
+            if delete.is_some() {
+                "and delete the kernel, used nowhere else in this file"
+            } else {
+                "the kernel definition stays: the file names it elsewhere"
+            }
         );
         let mut assumes = vec![
             format!(
@@ -193,6 +212,13 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
              kernel; results differ in the last bits (summation order)"
                 .into(),
         ];
+        if delete.is_some() {
+            assumes.push(format!(
+                "`{}` is not launched from another file (its definition is deleted; such a \
+                 launch would fail to link)",
+                kernel.name
+            ));
+        }
         if let Some(t) = g.tiled_block {
             assumes.push(format!(
                 "the launch's block is {t}×{t} threads (the kernel indexes its tiles with \
@@ -827,6 +853,74 @@ fn mask(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// True when `name` occurs in the code (comments and strings aside) only
+/// in its definition and its `launches` launches.
+fn unused_after(text: &str, name: &str, launches: usize) -> bool {
+    let m = mask(text);
+    let nb = name.as_bytes();
+    let mut count = 0;
+    let mut i = 0;
+    while i + nb.len() <= m.len() {
+        if &m[i..i + nb.len()] == nb
+            && (i == 0 || !is_ident(m[i - 1]))
+            && m.get(i + nb.len()).is_none_or(|c| !is_ident(*c))
+        {
+            count += 1;
+            i += nb.len();
+        } else {
+            i += 1;
+        }
+    }
+    count == launches + 1
+}
+
+/// The bytes to delete for the definition `start..end`: from the start of
+/// its line (or of a `template <...>` line before it) to the end of its
+/// last line, with one blank line after it.
+fn definition_span(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let m = mask(text);
+    let mut s = start;
+    // `template <typename T>` before the definition.
+    let before = text[..s].trim_end();
+    if before.ends_with('>') {
+        let mut depth = 0;
+        let mut j = before.len();
+        while j > 0 {
+            j -= 1;
+            match m[j] {
+                b'>' => depth += 1,
+                b'<' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if text[..j].trim_end().ends_with("template") {
+            s = text[..j].trim_end().len() - "template".len();
+        }
+    }
+    let line_start = text[..s].rfind('\n').map_or(0, |x| x + 1);
+    if text[line_start..s].trim().is_empty() {
+        s = line_start;
+    }
+    let mut e = end;
+    if let Some(nl) = text[e..].find('\n') {
+        if text[e..e + nl].trim().is_empty() {
+            e += nl + 1;
+            // and one blank line after it
+            if let Some(nl2) = text[e..].find('\n') {
+                if text[e..e + nl2].trim().is_empty() {
+                    e += nl2 + 1;
+                }
+            }
+        }
+    }
+    (s, e)
 }
 
 fn is_ident(c: u8) -> bool {
