@@ -711,8 +711,9 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
     let last = *chain.last().ok_or_else(|| NoFix::new("?"))?;
 
     // Statements in between must not touch any name of the chain.
+    // (The last statement stays where it is: only what the others read moves.)
     let mut names: Vec<String> = Vec::new();
-    for s in &chain {
+    for s in &chain[..chain.len() - 1] {
         let mut ids = Vec::new();
         identifiers(*s, &mut ids);
         names.extend(ids.iter().map(|i| src(*i, text).to_string()));

@@ -513,6 +513,12 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
              would not set"
         )));
     }
+    if let Some(l) = read_later(floop, text, r) {
+        return Err(NoFix::new(format!(
+            "the loop variable `{r}` is read after the loop (line {l}), which one matrix \
+             product would not set"
+        )));
+    }
     if enclosing_loop_reads(floop, text, r) {
         return Err(NoFix::new(format!(
             "an enclosing loop reads `{r}` outside this loop (its value from the last \
@@ -546,6 +552,9 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
         "the rows the loop visits exist in `{x_name}` and `{out_name}` (the loop raises \
          IndexError past the end; a slice is cut short)"
     ));
+    if out_rank.is_none() {
+        assumes.push(format!("`{out_name}` is 2-D"));
+    }
     if x_rank.is_none() || w_rank.is_none() {
         assumes.push(format!(
             "`{x_name}` is 2-D (rows of length K) and `{w_name}` a 2-D matrix: their types \
@@ -626,6 +635,36 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
         applicability: Applicability::Exact,
         assumes,
     }])
+}
+
+/// The line of the first read of `r` after the loop in its scope, unless
+/// a statement of the loop's own block sets `r` first.
+fn read_later(floop: Node<'_>, text: &str, r: &str) -> Option<usize> {
+    let scope = scope_of(floop);
+    let mut ids = Vec::new();
+    identifiers(scope, &mut ids);
+    let first = ids
+        .into_iter()
+        .filter(|i| i.start_byte() >= floop.end_byte() && src(*i, text) == r)
+        .min_by_key(|i| i.start_byte())?;
+    // `r = ...` or `for r in ...` in the same block, not reading `r`.
+    let p = first.parent()?;
+    let rebinds = match p.kind() {
+        "assignment" => {
+            p.child_by_field_name("left") == Some(first)
+                && p.child_by_field_name("right")
+                    .is_some_and(|v| !mentions(v, text, r))
+                && p.parent().and_then(|s| s.parent()) == floop.parent()
+        }
+        "for_statement" => {
+            p.child_by_field_name("left") == Some(first)
+                && p.child_by_field_name("right")
+                    .is_some_and(|v| !mentions(v, text, r))
+                && p.parent() == floop.parent()
+        }
+        _ => false,
+    };
+    (!rebinds).then(|| line(first))
 }
 
 fn collect_comments<'t>(n: Node<'t>, out: &mut Vec<Node<'t>>) {
