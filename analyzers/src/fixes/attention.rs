@@ -30,6 +30,7 @@
 //! touch any name of the chain, and NumPy code (NumPy has no fused
 //! attention).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tree_sitter::Node;
@@ -76,7 +77,42 @@ struct Cx<'a> {
     file: &'a File,
     start: usize,
     env: HashMap<String, Att>,
+    /// Functions called by the mask and the scale, which move to the last
+    /// statement.
+    moved_calls: RefCell<Vec<String>>,
 }
+
+/// Calls without effects that a mask or a scale may make.
+const PURE_CALLS: &[&str] = &[
+    "math.sqrt",
+    "np.sqrt",
+    "numpy.sqrt",
+    "float",
+    "int",
+    "len",
+    "size",
+    "dim",
+    "torch.ones",
+    "torch.ones_like",
+    "torch.zeros",
+    "torch.full",
+    "torch.tril",
+    "torch.triu",
+    "tril",
+    "triu",
+    "bool",
+    "logical_not",
+    "torch.finfo",
+    "torch.tensor",
+    "torch.arange",
+    "view",
+    "unsqueeze",
+    "to",
+    "type_as",
+    "reshape",
+    "expand",
+    "expand_as",
+];
 
 fn strip_parens(mut n: Node<'_>) -> Node<'_> {
     while n.kind() == "parenthesized_expression" {
@@ -367,7 +403,25 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Notes the calls in a part that moves to the last statement.
+    fn note_calls(&self, n: Node<'_>) {
+        if n.kind() == "call" {
+            if let Some(f) = n.child_by_field_name("function") {
+                let name = match f.kind() {
+                    "attribute" => f.child_by_field_name("attribute").map_or("", |a| self.t(a)),
+                    _ => self.t(f),
+                };
+                self.moved_calls.borrow_mut().push(name.to_string());
+            }
+        }
+        let mut c = n.walk();
+        for k in n.named_children(&mut c) {
+            self.note_calls(k);
+        }
+    }
+
     fn scale_text(&self, n: Node<'_>) -> Result<String, NoFix> {
+        self.note_calls(n);
         if self.in_chain(n) {
             return Err(NoFix::new(format!(
                 "the scale `{}` depends on the attention",
@@ -423,6 +477,7 @@ impl<'a> Cx<'a> {
             if self.in_chain(cond) {
                 return Err(NoFix::new("the mask depends on the attention"));
             }
+            self.note_calls(cond);
             s.mask = Some(self.negate(cond));
             return Ok(s);
         }
@@ -558,7 +613,11 @@ fn default_scale(q: &str, scale: &[(bool, String, bool)]) -> bool {
 
 /// The fix for a GS501 finding.
 pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
-    if !imports_torch(text) {
+    let torch_file = text.lines().any(|l| {
+        let t = l.trim_start();
+        t.starts_with("import torch") || t.starts_with("from torch")
+    });
+    if !torch_file {
         return Err(NoFix::new(
             "NumPy has no fused attention kernel: every spelling of this in NumPy still \
              writes the query×key score matrix; port it to PyTorch's \
@@ -595,6 +654,7 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
         file,
         start: first.start_byte(),
         env: HashMap::new(),
+        moved_calls: RefCell::new(Vec::new()),
     };
     let mut chain: Vec<Node<'_>> = Vec::new();
     let mut unrelated: Vec<Node<'_>> = Vec::new();
@@ -726,6 +786,19 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
             )));
         }
     }
+    if let (Some(u), Some(c)) = (
+        unrelated.first(),
+        cx.moved_calls
+            .borrow()
+            .iter()
+            .find(|c| !PURE_CALLS.contains(&c.as_str())),
+    ) {
+        return Err(NoFix::new(format!(
+            "the mask or the scale calls `{c}`, which would move past line {} (its effects, \
+             random numbers for one, could be reordered)",
+            line(*u)
+        )));
+    }
     // The intermediates must not be read anywhere else.
     let final_target = kids(last)
         .first()
@@ -760,8 +833,12 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
     // The call.
     let func = if imports_f(text) {
         "F.scaled_dot_product_attention"
-    } else {
+    } else if imports_torch(text) {
         "torch.nn.functional.scaled_dot_product_attention"
+    } else {
+        return Err(NoFix::new(
+            "neither `torch` nor `torch.nn.functional as F` is imported by name",
+        ));
     };
     let v = att.v.clone().unwrap_or_default();
     let mut args = vec![att.q.clone(), att.k.clone(), v];
