@@ -942,3 +942,51 @@ fn has_product(n: Node<'_>, text: &str) -> bool {
     let any = n.named_children(&mut c).any(|k| has_product(k, text));
     any
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::fixes::{analyze_with_fixes, apply_edits};
+    use crate::{BuildContext, Lang, NoIncludes};
+
+    fn one(src: &str) -> Result<String, String> {
+        let v = analyze_with_fixes(
+            Lang::Python,
+            "a.py",
+            src,
+            &NoIncludes,
+            &BuildContext::default(),
+        );
+        let v: Vec<_> = v
+            .into_iter()
+            .filter(|f| f.finding.code == "GS501")
+            .collect();
+        assert_eq!(v.len(), 1, "{v:#?}");
+        match &v[0].fixes {
+            Ok(f) => Ok(apply_edits(src, &f[0].edits).unwrap()),
+            Err(e) => Err(e.reason.clone()),
+        }
+    }
+
+    #[test]
+    fn nanogpt_causal_block_without_dropout() {
+        let src = "import math\nimport torch\nfrom torch.nn import functional as F\n\nclass A(torch.nn.Module):\n    def forward(self, q, k, v, T):\n        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))\n        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float('-inf'))\n        att = F.softmax(att, dim=-1)\n        y = att @ v  # (B, nh, T, hs)\n        return y\n";
+        let out = one(src).unwrap();
+        assert!(out.contains("        y = F.scaled_dot_product_attention(q, k, v, scale=(1.0 / math.sqrt(k.size(-1))), attn_mask=self.bias[:, :, :T, :T] != 0)  # (B, nh, T, hs)\n        return y\n"), "{out}");
+    }
+
+    #[test]
+    fn torch_only_import_default_scale_and_compound_statement() {
+        let src = "import math\nimport torch\n\ndef f(q, k, v):\n    s = torch.matmul(q, torch.transpose(k, -1, -2)) / q.shape[-1] ** 0.5\n    p = torch.softmax(s, -1)\n    return torch.matmul(p, v)\n";
+        let out = one(src).unwrap();
+        assert!(
+            out.contains(
+                "def f(q, k, v):\n    return torch.nn.functional.scaled_dot_product_attention(q, k, v)\n"
+            ),
+            "{out}"
+        );
+        let src = "import torch\n\ndef f(q, k, v, c):\n    s = q @ k.mT\n    if c:\n        print(s)\n    p = torch.softmax(s, -1)\n    return p @ v\n";
+        assert!(one(src).unwrap_err().contains("compound statement"));
+        let src = "import torch\n\ndef f(q, k, v, c):\n    s = self.wq(q) @ k.mT\n    p = torch.softmax(s, -1)\n    return p @ v\n";
+        assert!(one(src).unwrap_err().contains("is a call"));
+    }
+}

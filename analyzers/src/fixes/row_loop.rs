@@ -703,3 +703,64 @@ fn enclosing_loop_reads(floop: Node<'_>, text: &str, r: &str) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::fixes::{analyze_with_fixes, apply_edits};
+    use crate::{BuildContext, Lang, NoIncludes};
+
+    fn one(src: &str) -> Result<String, String> {
+        let v = analyze_with_fixes(
+            Lang::Python,
+            "a.py",
+            src,
+            &NoIncludes,
+            &BuildContext::default(),
+        );
+        let v: Vec<_> = v
+            .into_iter()
+            .filter(|f| f.finding.code == "GS401")
+            .collect();
+        assert_eq!(v.len(), 1, "{v:#?}");
+        match &v[0].fixes {
+            Ok(f) => Ok(apply_edits(src, &f[0].edits).unwrap()),
+            Err(e) => Err(e.reason.clone()),
+        }
+    }
+
+    const HEAD: &str = "import numpy as np\n\ndef f(X, W, n):\n    out = np.zeros((n, 4))\n";
+
+    #[test]
+    fn header_comment_is_kept_and_zero_start_dropped() {
+        let src = format!(
+            "{HEAD}    for r in range(0, n):  # rows\n        out[r] = X[r] @ W\n    return out\n"
+        );
+        let out = one(&src).unwrap();
+        assert!(
+            out.contains("    # rows\n    out[:n] = X[:n] @ W\n    return out\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn else_clause_enclosing_loop_and_torch_spelling() {
+        let src = format!("{HEAD}    for r in range(n):\n        out[r] = X[r] @ W\n    else:\n        pass\n    return out\n");
+        assert!(one(&src).unwrap_err().contains("`else:`"));
+        let src = format!("{HEAD}    for t in range(3):\n        print(r if t else 0)\n        for r in range(n):\n            out[r] = X[r] @ W\n    return out\n");
+        assert!(one(&src).unwrap_err().contains("enclosing loop"));
+        let src = "import torch\n\ndef f(X, W, n):\n    out = torch.zeros((n, 4))\n    for r in range(2, n):\n        out[r] = torch.mm(X[r], W)\n    return out\n";
+        let out = one(src).unwrap();
+        assert!(
+            out.contains("    out[2:n] = torch.matmul(X[2:n], W)\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn rebinding_after_the_loop_is_not_a_read() {
+        let src = format!("{HEAD}    for r in range(n):\n        out[r] = X[r] @ W\n    r = 0\n    return out, r\n");
+        assert!(one(&src).is_ok());
+        let src = format!("{HEAD}    for r in range(n):\n        out[r] = X[r] @ W\n    r = r + 1\n    return out, r\n");
+        assert!(one(&src).unwrap_err().contains("read after the loop"));
+    }
+}
