@@ -14,7 +14,10 @@
 //! - [`cuda_launch`]: launches of naive/tiled CUDA matmul kernels →
 //!   `cublasGemmEx` (TF32 or exact FP32; FP64 for double kernels);
 //! - [`torch`]: FP32 CUDA matmuls in PyTorch → TF32 or bf16 autocast
-//!   (two alternative actions, both [`Applicability::ChangesPrecision`]).
+//!   (two alternative actions, both [`Applicability::ChangesPrecision`]);
+//! - [`row_loop`]: a Python loop of row products → one matrix product;
+//! - [`attention`]: hand-written PyTorch attention →
+//!   `scaled_dot_product_attention`.
 //!
 //! Every other finding gets a [`NoFix`] whose reason says why. A fix is
 //! offered only where the rewrite is exact for what was proven: the nest
@@ -30,11 +33,13 @@
 //! The entry points are [`fixes_for`] (one finding, given the lowered file
 //! it came from) and [`analyze_with_fixes`] (a whole file).
 
+pub mod attention;
 pub mod batched;
 pub mod cblas;
 pub mod cublas;
 pub mod cuda_launch;
 pub mod numpy;
+pub mod row_loop;
 pub mod torch;
 
 use std::collections::{BTreeSet, HashMap};
@@ -155,14 +160,8 @@ pub fn fixes_for(file: &File, text: &str, finding: &Finding) -> FixResult {
             "convolutions are not rewritten (im2col + GEMM or a cuDNN call changes the \
              data layout and needs workspace)",
         )),
-        "GS401" => Err(NoFix::new(
-            "a loop of row products is not rewritten yet: the loop body must be proven \
-             to do nothing else",
-        )),
-        "GS501" => Err(NoFix::new(
-            "manual attention is not rewritten yet: scaled_dot_product_attention's \
-             scale, mask and dropout must be matched to the three statements exactly",
-        )),
+        "GS401" => row_loop::fix(file, text, finding),
+        "GS501" => attention::fix(file, text, finding),
         "GS601" => cublas::fix(file, text, finding),
         "GS602" => torch::fix(file, text, finding),
         other => Err(NoFix::new(format!("no rewrite is known for {other}"))),
@@ -793,7 +792,7 @@ fn mentions_in_list(root: &Stmt, name: &str) -> bool {
 }
 
 /// The first of `vars` that a statement after `span` reads before setting it.
-fn read_after(f: &Function, span: Span, vars: &[String]) -> Option<String> {
+pub(crate) fn read_after(f: &Function, span: Span, vars: &[String]) -> Option<String> {
     let mut set: BTreeSet<String> = BTreeSet::new();
     let mut hit = None;
     f.walk(&mut |s| {
