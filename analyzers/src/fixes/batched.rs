@@ -563,7 +563,7 @@ fn py_operand(
             format!("{o}:{} + {ext}", factor_text(&o))
         });
     }
-    let ndarray = info.is_some_and(|v| v.ndarray);
+    let ndarray = crate::fixes::is_ndarray(f, name);
     let base = if ndarray {
         name.clone()
     } else if dtype_float {
@@ -605,7 +605,7 @@ fn py_fix(text: &str, nest: &Nest<'_>, s: &Split<'_>) -> FixResult {
     if out.base.starts_with("__comp") {
         return Err(NoFix::new("batched comprehensions are not rewritten"));
     }
-    let is_nd = |x: &Access| f.vars.get(&x.base).is_some_and(|v| v.ndarray);
+    let is_nd = |x: &Access| crate::fixes::is_ndarray(f, &x.base);
     let lists = !is_nd(out);
     if lists && (is_nd(a) || is_nd(bm)) {
         return Err(NoFix::new(

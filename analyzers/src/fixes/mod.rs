@@ -168,6 +168,45 @@ pub fn fixes_for(file: &File, text: &str, finding: &Finding) -> FixResult {
     }
 }
 
+/// True if `name` is a NumPy array / tensor in `f`: declared so, or used as
+/// only one can be (`name.shape`, `.ndim`, `.dtype`, `.T`, `.astype(...)`,
+/// `.reshape(...)`, a tuple subscript `name[i, j]`: a list raises on
+/// those). Kept out of the front end's `VarInfo`, where a rank inferred
+/// from use would then be taken for a declared one.
+pub(crate) fn is_ndarray(f: &Function, name: &str) -> bool {
+    if f.vars.get(name).is_some_and(|v| v.ndarray) {
+        return true;
+    }
+    if f.kind != crate::ir::FnKind::Python {
+        return false;
+    }
+    let attrs = ["shape", "ndim", "dtype", "T"].map(|a| format!("{name}.{a}"));
+    let mut found = false;
+    f.walk(&mut |s| {
+        for e in s.exprs() {
+            e.walk(&mut |x| match x {
+                Expr::Var(v) if attrs.contains(v) => found = true,
+                Expr::Index { base, idx } if idx.len() >= 2 => {
+                    if matches!(base.as_ref(), Expr::Var(v) if v == name) {
+                        found = true;
+                    }
+                }
+                Expr::Call {
+                    func,
+                    recv: Some(r),
+                    ..
+                } if matches!(func.as_str(), "astype" | "reshape")
+                    && matches!(r.as_ref(), Expr::Var(v) if v == name) =>
+                {
+                    found = true
+                }
+                _ => {}
+            });
+        }
+    });
+    found
+}
+
 /// The analysed nest a finding came from.
 fn find_nest<'a>(file: &'a File, finding: &Finding) -> Result<Nest<'a>, NoFix> {
     contraction::analyze(file)

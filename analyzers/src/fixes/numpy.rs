@@ -16,8 +16,8 @@
 
 use crate::detectors::contraction::{Nest, Shape};
 use crate::fixes::{
-    factor_text, indent_at, offset_of, printable, prove, Applicability, Beta, Fix, FixResult,
-    NoFix, Proven, TextEdit,
+    factor_text, indent_at, is_ndarray, offset_of, printable, prove, Applicability, Beta, Fix,
+    FixResult, NoFix, Proven, TextEdit,
 };
 use crate::ir::{Access, Expr, File, Function, Stmt, StmtKind};
 
@@ -43,7 +43,7 @@ fn operand(
         )));
     }
     let info = f.vars.get(name);
-    let ndarray = info.is_some_and(|v| v.ndarray);
+    let ndarray = is_ndarray(f, name);
     // Which subscript holds which loop variable (a transposed read swaps them).
     let mut order: Vec<usize> = Vec::new();
     for e in &a.idx {
@@ -176,12 +176,9 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         .flatten()
         .collect();
     let (out, a, b) = (&nest.out, &nest.operands[0], &nest.operands[1]);
-    let out_info = f.vars.get(&out.base);
     let comprehension = out.base.starts_with("__comp");
-    let out_ndarray = out_info.is_some_and(|v| v.ndarray);
-    let any_ndarray = [a, b]
-        .iter()
-        .any(|x| f.vars.get(&x.base).is_some_and(|v| v.ndarray));
+    let out_ndarray = is_ndarray(f, &out.base);
+    let any_ndarray = [a, b].iter().any(|x| is_ndarray(f, &x.base));
     if !out_ndarray && !comprehension && any_ndarray {
         return Err(NoFix::new(
             "the output is a list but an operand is a NumPy array; the result's type \

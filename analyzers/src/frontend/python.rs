@@ -253,54 +253,6 @@ impl<'a> Lowerer<'a> {
         self.module_vars.get(name)
     }
 
-    /// True if the body of `def` node `func` uses the unannotated parameter
-    /// `name` as only a NumPy array / tensor can be used: `name.shape`,
-    /// `.ndim`, `.T`, `.dtype`, `.astype(...)`, `.reshape(...)`, or a tuple
-    /// subscript `name[i, j]` (a list raises on those).
-    fn used_as_ndarray(&self, func: Node<'_>, name: &str) -> bool {
-        let Some(body) = func.child_by_field_name("body") else {
-            return false;
-        };
-        let mut stack = vec![body];
-        let mut seen = 0;
-        while let Some(n) = stack.pop() {
-            seen += 1;
-            if seen > 200_000 {
-                return false;
-            }
-            let is_name = |c: Option<Node<'_>>| {
-                c.is_some_and(|c| c.kind() == "identifier" && self.text(c) == name)
-            };
-            match n.kind() {
-                "attribute" if is_name(n.child_by_field_name("object")) => {
-                    let attr = n.child_by_field_name("attribute").map(|a| self.text(a));
-                    if matches!(
-                        attr,
-                        Some("shape" | "ndim" | "T" | "dtype" | "astype" | "reshape")
-                    ) {
-                        return true;
-                    }
-                }
-                "subscript" if is_name(n.child_by_field_name("value")) => {
-                    let mut w = n.walk();
-                    if n.children_by_field_name("subscript", &mut w)
-                        .filter(|c| c.kind() != "comment")
-                        .count()
-                        >= 2
-                    {
-                        return true;
-                    }
-                }
-                // A nested scope may bind the name to something else.
-                "function_definition" | "class_definition" | "lambda" => continue,
-                _ => {}
-            }
-            let mut c = n.walk();
-            stack.extend(n.named_children(&mut c));
-        }
-        false
-    }
-
     /// True if `head` (the first name of a dotted chain) is a module.
     pub fn is_module(&self, cx: &Ctx<'_>, head: &str) -> bool {
         !cx.is_local(head)
@@ -367,15 +319,9 @@ impl<'a> Lowerer<'a> {
                 if pname.is_empty() {
                     continue;
                 }
-                let vi = match ann {
-                    Some(t) => info::annotation_info(self.text(t)),
-                    None if self.used_as_ndarray(node, pname) => VarInfo {
-                        is_array: true,
-                        ndarray: true,
-                        ..Default::default()
-                    },
-                    None => VarInfo::default(),
-                };
+                let vi = ann
+                    .map(|t| info::annotation_info(self.text(t)))
+                    .unwrap_or_default();
                 cx.params.push(pname.to_string());
                 cx.vars.insert(pname.to_string(), vi);
             }
