@@ -27,7 +27,9 @@ def mm_matmul_row(A, B):
     return C
 
 
-def gemv_dot(W, x):
+def gemv_dot(W, x0):
+    x = np.zeros(W.shape[0])
+    x[:] = x0
     y = np.zeros(W.shape[1])
     for j in range(W.shape[1]):  # expect: GS201 routine=gemv
         y[j] = np.dot(x, W[:, j])

@@ -105,7 +105,7 @@ impl<'a> Lowerer<'a> {
                     "^" => BinOp::BitXor,
                     "@" => {
                         let (a, b) = (self.expr(cx, l), self.expr(cx, r));
-                        if let Some(acc) = self.scalar_dot(cx, &a, &b, true) {
+                        if let Some(acc) = self.scalar_dot(cx, &a, &b) {
                             return acc;
                         }
                         return Expr::MatMul(Box::new(a), Box::new(b));
@@ -467,9 +467,9 @@ impl<'a> Lowerer<'a> {
                 let (a, k) = self.args(cx, &pos, &kw);
                 if module_fn && k.is_empty() {
                     let dot = match (resolved.as_str(), a.as_slice()) {
-                        (r, [x, y]) if DOT_FNS.contains(&r) => self.scalar_dot(cx, x, y, true),
+                        (r, [x, y]) if DOT_FNS.contains(&r) => self.scalar_dot(cx, x, y),
                         ("numpy.sum" | "torch.sum", [Expr::Binary(BinOp::Mul, x, y)]) => {
-                            self.scalar_dot(cx, x, y, false)
+                            self.scalar_dot(cx, x, y)
                         }
                         _ => None,
                     };
@@ -500,14 +500,14 @@ impl<'a> Lowerer<'a> {
             let (a, k) = self.args(cx, &pos, &kw);
             match attr {
                 "dot" if a.len() == 1 && k.is_empty() => {
-                    if let Some(acc) = self.scalar_dot(cx, &recv, &a[0], true) {
+                    if let Some(acc) = self.scalar_dot(cx, &recv, &a[0]) {
                         return acc;
                     }
                     return Expr::MatMul(Box::new(recv), Box::new(a[0].clone()));
                 }
                 "sum" if a.is_empty() && k.is_empty() => {
                     if let Expr::Binary(BinOp::Mul, x, y) = &recv {
-                        if let Some(acc) = self.scalar_dot(cx, x, y, false) {
+                        if let Some(acc) = self.scalar_dot(cx, x, y) {
                             return acc;
                         }
                     }
@@ -625,37 +625,10 @@ impl<'a> Lowerer<'a> {
     /// (`B[:, j]`) or a 1-D array; at least one of the two must be known to
     /// be 1-D (a slice, or a declared rank), so that `np.dot(X[r], W)` (a
     /// row times a matrix: GS401) and `np.dot(X[r], Y[r])` (ranks unknown)
-    /// are left as they are. `product`: a dot/matmul call (not an
-    /// element-wise product summed), where a name of unknown rank beside a
-    /// known 1-D view must itself be 1-D for the result to be the scalar
-    /// the loop stores (`np.dot(x, W[:, j])`); `(x * W[:, j]).sum()` would
-    /// broadcast a 2-D `x` instead, so there the name's rank must be known.
-    fn scalar_dot(&self, cx: &mut Ctx<'a>, x: &Expr, y: &Expr, product: bool) -> Option<Expr> {
-        let loose = |e: &Expr, other: &Expr| -> Option<View> {
-            let other_certain = self.view(cx, other).is_some_and(|v| v.certain);
-            match e {
-                Expr::Var(v)
-                    if product
-                        && other_certain
-                        && self
-                            .lookup(cx, v)
-                            .is_none_or(|i| i.rank == 0 || i.rank == 1) =>
-                {
-                    let (v2, len) = (v.clone(), self.len_of(cx, e.clone()));
-                    Some(View {
-                        len,
-                        at: Box::new(move |k| Expr::Index {
-                            base: Box::new(Expr::Var(v2.clone())),
-                            idx: vec![k],
-                        }),
-                        certain: false,
-                    })
-                }
-                _ => None,
-            }
-        };
-        let vx = self.view(cx, x).or_else(|| loose(x, y))?;
-        let vy = self.view(cx, y).or_else(|| loose(y, x))?;
+    /// are left as they are. A name of unknown rank is not a view: in
+    /// `out[r] = X[:, r] @ W` the `W` may be a matrix and `out[r]` a row.
+    fn scalar_dot(&self, cx: &mut Ctx<'a>, x: &Expr, y: &Expr) -> Option<Expr> {
+        let (vx, vy) = (self.view(cx, x)?, self.view(cx, y)?);
         if !(vx.certain || vy.certain) {
             return None;
         }
