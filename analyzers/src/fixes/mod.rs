@@ -29,6 +29,7 @@
 pub mod cblas;
 pub mod cublas;
 pub mod numpy;
+pub mod symmetric;
 pub mod torch;
 
 use std::collections::{BTreeSet, HashMap};
@@ -139,12 +140,15 @@ pub fn fixes_for(file: &File, text: &str, finding: &Finding) -> FixResult {
             "batched GEMMs and tensor contractions are not rewritten yet (a loop of \
              cblas_?gemm calls needs the per-batch strides proven); see docs/fixes.md",
         )),
-        "GS105" | "GS106" | "GS107" | "GS108" => Err(NoFix::new(format!(
-            "{} is not rewritten: the nest must match the BLAS routine's triangle, \
-             uplo/side/diag convention and in-place semantics exactly, which gemmscope \
-             does not prove yet",
-            finding.routine.as_str().to_uppercase()
-        ))),
+        "GS105" | "GS106" | "GS107" | "GS108" => match file.lang {
+            Lang::Python => Err(NoFix::new(format!(
+                "{} is not rewritten in Python: the nest must match the BLAS routine's \
+                 triangle, uplo/side/diag convention and in-place semantics exactly, which \
+                 gemmscope proves for C/C++ only",
+                finding.routine.as_str().to_uppercase()
+            ))),
+            _ => symmetric::fix(file, text, &find_nest(file, finding)?),
+        },
         "GS301" => Err(NoFix::new(
             "convolutions are not rewritten (im2col + GEMM or a cuDNN call changes the \
              data layout and needs workspace)",
@@ -692,7 +696,7 @@ fn has_index(e: &Expr) -> bool {
 
 /// Splits a store `C = a1*acc + b1*C` into (alpha factors, negated, beta factors).
 #[allow(clippy::type_complexity)]
-fn store_parts(
+pub(crate) fn store_parts(
     value: &Expr,
     acc: &str,
     out: &Access,
@@ -787,7 +791,7 @@ fn mentions_in_list(root: &Stmt, name: &str) -> bool {
 }
 
 /// The first of `vars` that a statement after `span` reads before setting it.
-fn read_after(f: &Function, span: Span, vars: &[String]) -> Option<String> {
+pub(crate) fn read_after(f: &Function, span: Span, vars: &[String]) -> Option<String> {
     let mut set: BTreeSet<String> = BTreeSet::new();
     let mut hit = None;
     f.walk(&mut |s| {
