@@ -91,9 +91,9 @@ fn collect<'a>(
                 if l.kind != LoopKind::Serial {
                     return Err(NoFix::new("CUDA kernels are not rewritten in place"));
                 }
-                if !matches!(l.step, Expr::Int(1)) {
+                if !matches!(l.step, Expr::Int(1)) && !down(l) {
                     return Err(NoFix::new(format!(
-                        "the loop over `{}` (line {}) does not run upwards in steps of 1",
+                        "the loop over `{}` (line {}) does not run in steps of 1",
                         l.var, s.span.start_line
                     )));
                 }
@@ -120,6 +120,29 @@ fn collect<'a>(
             }
         }
         path.pop();
+    }
+    Ok(())
+}
+
+/// The loop runs downwards in steps of 1 (`for (i = n - 1; i >= 0; i--)`).
+fn down(l: &Loop) -> bool {
+    match &l.step {
+        Expr::Int(-1) => true,
+        Expr::Unary(UnOp::Neg, e) => matches!(**e, Expr::Int(1)),
+        _ => false,
+    }
+}
+
+/// Only TRMM's row loop may run downwards; elsewhere the order is not
+/// proven to be irrelevant.
+fn upwards(ls: &[Leaf]) -> Result<(), NoFix> {
+    for l in ls {
+        if let Some(d) = l.loops.iter().find(|x| down(x)) {
+            return Err(NoFix::new(format!(
+                "the loop over `{}` runs downwards; only upward loops are rewritten here",
+                d.var
+            )));
+        }
     }
     Ok(())
 }
@@ -310,23 +333,11 @@ impl<'n, 'a> Cx<'n, 'a> {
     /// Classifies the statements of a product into the output
     /// (`nest.out`): see [`Update`].
     fn gather(&self, ls: &[Leaf]) -> Result<Update, NoFix> {
-        let mut u = Update::default();
-        // The accumulator: the scalar that is `+=`-ed.
-        for l in ls {
-            if let StmtKind::Assign {
-                target: Expr::Var(v),
-                op: AssignOp::Add | AssignOp::Sub,
-                ..
-            } = &l.stmt.kind
-            {
-                if u.acc.as_ref().is_some_and(|a| a != v) {
-                    return Err(NoFix::new(format!(
-                        "the nest accumulates into `{v}` as well"
-                    )));
-                }
-                u.acc = Some(v.clone());
-            }
-        }
+        // The accumulator: the scalar that is `+=`-ed and stored into C.
+        let mut u = Update {
+            acc: self.accumulator(ls)?,
+            ..Update::default()
+        };
         let acc = u.acc.clone();
         let mentions_acc = |e: &Expr| acc.as_ref().is_some_and(|a| e.mentions(a));
         for (n, l) in ls.iter().enumerate() {
@@ -429,6 +440,37 @@ impl<'n, 'a> Cx<'n, 'a> {
             ));
         }
         Ok(u)
+    }
+
+    /// The scalar that is `+=`-ed in the nest and whose value is stored
+    /// into the output, if there is one.
+    fn accumulator(&self, ls: &[Leaf]) -> Result<Option<String>, NoFix> {
+        let stored = |v: &str| {
+            ls.iter().any(|l| {
+                matches!(&l.stmt.kind, StmtKind::Assign { target, value, .. }
+                    if self.is_out(target) && value.mentions(v))
+            })
+        };
+        let mut acc: Option<String> = None;
+        for l in ls {
+            if let StmtKind::Assign {
+                target: Expr::Var(v),
+                op: AssignOp::Add | AssignOp::Sub,
+                ..
+            } = &l.stmt.kind
+            {
+                if !stored(v) {
+                    continue;
+                }
+                if acc.as_ref().is_some_and(|a| a != v) {
+                    return Err(NoFix::new(format!(
+                        "the nest accumulates into `{v}` as well"
+                    )));
+                }
+                acc = Some(v.clone());
+            }
+        }
+        Ok(acc)
     }
 
     /// `C = 0` → zero; `C *= s` / `C = s*C` → scale by `s`.
@@ -699,8 +741,14 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         ext: HashMap::new(),
     };
     let (call, title, names, acc) = match nest.shape {
-        Shape::Syrk | Shape::Syr2k => rank_k(cx, &ls)?,
-        Shape::Symm => symm(cx, &ls)?,
+        Shape::Syrk | Shape::Syr2k => {
+            upwards(&ls)?;
+            rank_k(cx, &ls)?
+        }
+        Shape::Symm => {
+            upwards(&ls)?;
+            symm(cx, &ls)?
+        }
         Shape::Trmm => trmm(cx, &ls)?,
         _ => return Err(NoFix::new("not a SYRK, SYR2K, SYMM or TRMM nest")),
     };
@@ -1412,17 +1460,7 @@ fn trmm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
     let k = role(nest, 'k')?;
     // Classify: the product (into B or an accumulator), the accumulator's
     // start and store, a scaling of B afterwards.
-    let mut acc: Option<String> = None;
-    for l in ls {
-        if let StmtKind::Assign {
-            target: Expr::Var(v),
-            op: AssignOp::Add,
-            ..
-        } = &l.stmt.kind
-        {
-            acc = Some(v.clone());
-        }
-    }
+    let acc = cx.accumulator(ls)?;
     let mut mac: Option<(usize, Term)> = None;
     let mut init: Option<(usize, bool)> = None; // (leaf, starts from B[i][j])
     let mut store: Option<(usize, AssignOp, Expr)> = None;
@@ -1576,14 +1614,29 @@ fn trmm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
     let kl = ml.loops[pk];
     let n = cx.ext[&t].clone();
     cx.ext.insert(k.clone(), n.clone());
-    let (strict, incl) = (
-        is_var_plus(&kl.start, &t, 1) && same_poly(&kl.end, &n),
-        is_var_plus(&kl.start, &t, 0) && same_poly(&kl.end, &n),
-    );
+    // In place, row `t` may read only rows not yet overwritten: those after
+    // it when `t` ascends, before it when it descends.
+    let t_down = down(ml.loops[pt]);
+    let (strict, incl) = if t_down {
+        (
+            is_zero(&kl.start) && is_var_plus(&kl.end, &t, 0),
+            is_zero(&kl.start) && is_var_plus(&kl.end, &t, 1),
+        )
+    } else {
+        (
+            is_var_plus(&kl.start, &t, 1) && same_poly(&kl.end, &n),
+            is_var_plus(&kl.start, &t, 0) && same_poly(&kl.end, &n),
+        )
+    };
     if !strict && !incl {
+        let (dir, ok) = if t_down {
+            ("descending", format!("from 0 up to `{t}` or `{t} + 1`"))
+        } else {
+            ("ascending", format!("from `{t}` or `{t} + 1` up to `{n}`"))
+        };
         return Err(NoFix::new(format!(
-            "the loop over `{k}` runs from `{}` to `{}`: in place with `{t}` ascending, only \
-             `{k}` from `{t}` or `{t} + 1` up to {n} reads rows not yet overwritten",
+            "the loop over `{k}` runs from `{}` to `{}`: in place with `{t}` {dir}, only `{k}` \
+             {ok} reads rows not yet overwritten",
             kl.start, kl.end
         )));
     }
@@ -1597,11 +1650,13 @@ fn trmm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
     };
     let after =
         |a: &Leaf, b: &Leaf| before(a, b) && shared(a, b).iter().all(|l| l.var == i || l.var == j);
-    let unit: bool;
-    let mut alpha: Vec<Expr> = term.factors.clone();
-    let mut neg = term.neg;
-    if let Some(a) = &acc {
-        let (ni, from_b) = init.expect("checked");
+    let post_leaf = post.as_ref().map(|(np, _)| &ls[*np]);
+    // B_new = post * (sa * (kept_inside*B + fac*sum) + kept_outside*B),
+    // `fac` the product's own factors; TRMM is alpha*(B + sum) (unit, k > t)
+    // or alpha*sum over k >= t (non-unit).
+    let fac_one = key(&term.factors).is_empty() && !term.neg;
+    let (unit, mut alpha, neg) = if let Some(a) = &acc {
+        let (ni, kept_inside) = init.expect("checked");
         let (ns, op, value) = store.clone().expect("checked");
         let (li, lst) = (&ls[ni], &ls[ns]);
         if !out_loops(li)
@@ -1623,59 +1678,61 @@ fn trmm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
                 )));
             }
         }
-        let mut keeps = usize::from(from_b);
-        match op {
-            AssignOp::Add => keeps += 1,
+        if post_leaf.is_some_and(|p| !after(lst, p) || !out_loops(p)) {
+            return Err(NoFix::new(
+                "the scaling of B does not come after each element's store",
+            ));
+        }
+        let (sa, sneg, kept_outside) = match op {
+            AssignOp::Add => (Vec::new(), false, true),
             AssignOp::Set => {
                 let access = |e: &Expr| cx.access(e);
                 let (sa, sneg, sb) = store_parts(&value, a, &out, &access)?;
                 for x in &sa {
                     cx.check_scalar(x, Some(a))?;
                 }
-                match sb {
-                    None => {}
-                    Some(b) if key(&b).is_empty() => keeps += 1,
+                let kept = match sb {
+                    None => false,
+                    Some(b) if key(&b).is_empty() => true,
                     Some(_) => {
                         return Err(NoFix::new(
-                            "the store scales the old B and the product differently",
+                            "the store scales the old B[i][j] by another factor than the \
+                             product; TRMM scales both by alpha",
                         ))
                     }
-                }
-                if !sa.is_empty() || sneg {
-                    if keeps > 0 {
-                        return Err(NoFix::new(
-                            "the product is scaled but the kept B[i][j] is not; TRMM \
-                             scales both by alpha",
-                        ));
-                    }
-                    alpha.extend(sa);
-                    neg ^= sneg;
-                }
+                };
+                (sa, sneg, kept)
             }
             _ => return Err(NoFix::new("the output is stored with an unusual operator")),
-        }
-        unit = match (keeps, strict) {
-            (1, true) => true,
-            (0, false) => false,
-            (0, true) => {
+        };
+        match (kept_inside, kept_outside, strict) {
+            (true, true, _) => return Err(NoFix::new("B[i][j] is added twice")),
+            (true, false, true) if fac_one => (true, sa, sneg),
+            (false, true, true) if fac_one && key(&sa).is_empty() && !sneg => {
+                (true, Vec::new(), false)
+            }
+            (true, _, true) | (_, true, true) => {
+                return Err(NoFix::new(
+                    "the product is scaled but the kept B[i][j] is not; TRMM scales both \
+                     by alpha",
+                ))
+            }
+            (false, false, false) => {
+                let mut al = term.factors.clone();
+                al.extend(sa);
+                (false, al, sneg ^ term.neg)
+            }
+            (false, false, true) => {
                 return Err(NoFix::new(
                     "the product skips the diagonal and B[i][j] is not kept: a strictly \
                      triangular product, which TRMM does not compute",
                 ))
             }
-            (1, false) => {
+            (_, _, false) => {
                 return Err(NoFix::new(
                     "B[i][j] is both kept and multiplied by the diagonal (1 + A(i,i)); \
                      TRMM uses one of the two",
                 ))
-            }
-            _ => return Err(NoFix::new("B[i][j] is added more than once")),
-        };
-        if let Some((np, _)) = &post {
-            if !after(lst, &ls[*np]) || !out_loops(&ls[*np]) {
-                return Err(NoFix::new(
-                    "the scaling of B does not come after each element's store",
-                ));
             }
         }
     } else {
@@ -1685,23 +1742,18 @@ fn trmm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
                  TRMM's diagonal is A(i,i)·B(i,j) or B(i,j) (unit)"
             )));
         }
-        unit = true;
-        if let Some((np, _)) = &post {
-            if !after(ml, &ls[*np]) || !out_loops(&ls[*np]) {
-                return Err(NoFix::new(
-                    "the scaling of B does not come after each element's product",
-                ));
-            }
+        if post_leaf.is_some_and(|p| !after(ml, p) || !out_loops(p)) {
+            return Err(NoFix::new(
+                "the scaling of B does not come after each element's product",
+            ));
         }
-    }
-    if unit && (!key(&alpha).is_empty() || neg) {
-        return Err(NoFix::new(
-            "the product is scaled but the kept B[i][j] is not; TRMM scales both by alpha",
-        ));
-    }
-    if unit {
-        alpha.clear();
-    }
+        if !fac_one {
+            return Err(NoFix::new(
+                "the product is scaled but the kept B[i][j] is not; TRMM scales both by alpha",
+            ));
+        }
+        (true, Vec::new(), false)
+    };
     if let Some((_, fs)) = &post {
         alpha.extend(fs.iter().cloned());
     }
@@ -1716,11 +1768,11 @@ fn trmm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
             "B is read at other places than it is written (not one in-place matrix)",
         ));
     }
-    // Left: op(A)(i,k) with k > i is upper; Right: op(A)(k,j), k > j, lower.
-    let logical = if side == "CblasLeft" {
-        Tri::Upper
-    } else {
-        Tri::Lower
+    // Left: op(A)(i,k) with k > i is upper; Right: op(A)(k,j), k > j, lower;
+    // the other way round when the rows are walked downwards (k < t).
+    let logical = match (side == "CblasLeft", t_down) {
+        (true, false) | (false, true) => Tri::Upper,
+        _ => Tri::Lower,
     };
     let tr = trans(&a_op, &b);
     let uplo = if tr == "CblasTrans" {
