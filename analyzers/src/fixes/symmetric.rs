@@ -768,17 +768,18 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
     finish(file, text, outer.span, call, title, names)
 }
 
-type Rewrite = (String, String, Vec<String>, Option<String>);
+/// (the calls, the title, the arrays (output first), the accumulator).
+type Rewrite = (Vec<String>, String, Vec<String>, Option<String>);
 
 fn finish(
     file: &File,
     text: &str,
     outer: Span,
-    call: String,
+    calls: Vec<String>,
     title: String,
     names: Vec<String>,
 ) -> FixResult {
-    let (_, only_ws) = indent_at(text, outer.start_byte);
+    let (indent, only_ws) = indent_at(text, outer.start_byte);
     if !only_ws {
         return Err(NoFix::new("the nest does not start its own line"));
     }
@@ -789,7 +790,7 @@ fn finish(
     edits.push(TextEdit {
         start: outer.start_byte,
         end: outer.end_byte,
-        new_text: call,
+        new_text: calls.join(&format!("\n{indent}")),
     });
     let (out, ins) = names.split_first().expect("the output is named");
     let ins: Vec<String> = ins.iter().map(|n| format!("`{n}`")).collect();
@@ -838,18 +839,6 @@ fn rank_k(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
         }
     }
     let (tri, n) = tri.ok_or_else(|| NoFix::new("no statement runs over the output"))?;
-    let letter_up = if nest.shape == Shape::Syrk {
-        "SYRK"
-    } else {
-        "SYR2K"
-    };
-    let Some(tri) = tri else {
-        return Err(NoFix::new(format!(
-            "the nest computes the full square of C (both triangles); {letter_up} writes one \
-             triangle and would leave the other unset (loop `j <= i` for the lower one, or \
-             keep the GEMM)"
-        )));
-    };
     // The k loops: 0..K, K the same for every product.
     let mut kk: Option<(String, Expr)> = None;
     for (m, _) in &u.macs {
@@ -970,32 +959,66 @@ fn rank_k(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
     let alpha = scalar(&t0.factors, t0.neg, suffix)?;
     let beta = beta_text(&beta, suffix)?;
     let (n_t, k_t) = (text_of(&n)?, text_of(&kext)?);
-    let call = match &b_op {
-        None => format!(
-            "cblas_{letter}syrk({}, {}, {}, {n_t}, {k_t}, {alpha}, {}, {}, {beta}, {}, {});",
+    let tr = trans(&a_op, &c);
+    let call = match (tri, &b_op) {
+        (Some(tri), None) => vec![format!(
+            "cblas_{letter}syrk({}, {}, {tr}, {n_t}, {k_t}, {alpha}, {}, {}, {beta}, {}, {});",
             order(&c),
             tri.cblas(),
-            trans(&a_op, &c),
             a_op.ptr,
             a_op.ld,
             c.ptr,
             c.ld
-        ),
-        Some(b) => format!(
-            "cblas_{letter}syr2k({}, {}, {}, {n_t}, {k_t}, {alpha}, {}, {}, {}, {}, {beta}, {}, \
-             {});",
+        )],
+        (Some(tri), Some(b)) => vec![format!(
+            "cblas_{letter}syr2k({}, {}, {tr}, {n_t}, {k_t}, {alpha}, {}, {}, {}, {}, {beta}, \
+             {}, {});",
             order(&c),
             tri.cblas(),
-            trans(&a_op, &c),
             a_op.ptr,
             a_op.ld,
             b.ptr,
             b.ld,
             c.ptr,
             c.ld
+        )],
+        // The full square: GEMM with the second operand read as (k, j),
+        // i.e. transposed relative to how it is read as (j, k).
+        (None, b) => {
+            let other = if tr == "CblasTrans" {
+                "CblasNoTrans"
+            } else {
+                "CblasTrans"
+            };
+            let gemm = |x: &Operand, y: &Operand, beta: &str| {
+                format!(
+                    "cblas_{letter}gemm({}, {tr}, {other}, {n_t}, {n_t}, {k_t}, {alpha}, {}, {}, \
+                     {}, {}, {beta}, {}, {});",
+                    order(&c),
+                    x.ptr,
+                    x.ld,
+                    y.ptr,
+                    y.ld,
+                    c.ptr,
+                    c.ld
+                )
+            };
+            match b {
+                None => vec![gemm(&a_op, &a_op, &beta)],
+                Some(b) => vec![
+                    gemm(&a_op, b, &beta),
+                    gemm(b, &a_op, &format!("1.0{suffix}")),
+                ],
+            }
+        }
+    };
+    let title = match tri {
+        Some(_) => format!("Replace the loop nest with cblas_{letter}{routine}"),
+        None => format!(
+            "Replace the loop nest with cblas_{letter}gemm (it fills the full square, where \
+             {routine} would set one triangle)"
         ),
     };
-    let title = format!("Replace the loop nest with cblas_{letter}{routine}");
     Ok((call, title, names, u.acc.clone()))
 }
 
@@ -1162,7 +1185,7 @@ fn symm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
         c.ld
     );
     Ok((
-        call,
+        vec![call],
         format!("Replace the loop nest with cblas_{letter}symm"),
         names,
         u.acc.clone(),
@@ -1443,7 +1466,7 @@ fn symm_rank_update(mut cx: Cx<'_, '_>, ls: &[Leaf], i: &str, j: &str) -> Result
         c.ld
     );
     Ok((
-        call,
+        vec![call],
         format!("Replace the loop nest with cblas_{letter}symm"),
         names,
         Some(aname),
@@ -1797,7 +1820,7 @@ fn trmm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
         b.ld
     );
     Ok((
-        call,
+        vec![call],
         format!("Replace the loop nest with cblas_{letter}trmm"),
         names,
         acc,
