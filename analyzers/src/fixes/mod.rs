@@ -6,6 +6,8 @@
 //!
 //! One file per rewrite kind, like one file per rule:
 //! - [`cblas`]: C/C++ GEMM and GEMV loop nests → `cblas_?gemm` / `cblas_?gemv`;
+//! - [`symmetric`]: C/C++ SYRK, SYR2K, SYMM and TRMM nests →
+//!   `cblas_?syrk/syr2k/symm/trmm` (or GEMM for a full-square rank update);
 //! - [`numpy`]: Python loops and comprehensions → `@` / `np.matmul`;
 //! - [`cublas`]: cuBLAS calls on slow settings → the tensor-core compute
 //!   type or math mode (accuracy cost stated, [`Applicability::ChangesPrecision`]);
