@@ -399,6 +399,15 @@ impl<'n, 'a> Cx<'n, 'a> {
                             })?;
                             u.pre = Some((n, pre));
                         }
+                        AssignOp::Set | AssignOp::Mul
+                            if self.is_out(target) && !u.macs.is_empty() =>
+                        {
+                            return Err(NoFix::new(format!(
+                                "the output is set to `{value}` after the product (line {}); \
+                                 the routine's beta scales C before it",
+                                l.line()
+                            )))
+                        }
                         _ => {
                             return Err(NoFix::new(format!(
                                 "the nest also assigns `{target}` (line {}); a library call \
@@ -1027,6 +1036,20 @@ fn rank_k(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
 
 fn symm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
     let nest = cx.nest;
+    // C written at two different elements: the PolyBench form.
+    let mut c_targets: Vec<Access> = Vec::new();
+    for l in ls {
+        if let StmtKind::Assign { target, .. } = &l.stmt.kind {
+            if let Some(a) = cx.access(target) {
+                if a.base == nest.out.base && !c_targets.iter().any(|t| same_access(t, &a)) {
+                    c_targets.push(a);
+                }
+            }
+        }
+    }
+    if c_targets.len() > 1 {
+        return symm_rank_update(cx, ls);
+    }
     let (i, j) = (role(nest, 'i')?, role(nest, 'j')?);
     // The output's loops: rectangular.
     for l in ls {
@@ -1041,14 +1064,6 @@ fn symm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
                 }
             }
         }
-    }
-    // A direct update of C at another element than C[i][j]: the PolyBench form.
-    let other_c = ls.iter().any(|l| {
-        matches!(&l.stmt.kind, StmtKind::Assign { target, op: AssignOp::Add, .. }
-            if cx.access(target).is_some_and(|a| a.base == nest.out.base) && !cx.is_out(target))
-    });
-    if other_c {
-        return symm_rank_update(cx, ls, &i, &j);
     }
     let u = cx.gather(ls)?;
     if u.macs.len() != 2 || u.macs.iter().any(|(_, t)| t.len() != 1) {
@@ -1229,9 +1244,50 @@ impl Renamed for Access {
 /// The PolyBench form: for `k < i`, `C[k][j] += alpha*B[i][j]*A[i][k]` and
 /// `t += B[k][j]*A[i][k]`; then `C[i][j] = beta*C[i][j] +
 /// alpha*B[i][j]*A[i][i] + alpha*t`.
-fn symm_rank_update(mut cx: Cx<'_, '_>, ls: &[Leaf], i: &str, j: &str) -> Result<Rewrite, NoFix> {
+fn symm_rank_update(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
     let nest = cx.nest;
-    let out = nest.out.clone();
+    let form = || {
+        NoFix::new(
+            "the nest is not the SYMM rank-update form (accumulator set to 0, the two updates \
+             over k < i, the store of C[i][j])",
+        )
+    };
+    // The store `C[i][j] = ...`: its element is the output, its loops `i`, `j`.
+    let stores: Vec<&Leaf> = ls
+        .iter()
+        .filter(|l| {
+            matches!(&l.stmt.kind, StmtKind::Assign { target, op: AssignOp::Set, .. }
+                if cx.access(target).is_some_and(|a| a.base == nest.out.base))
+        })
+        .collect();
+    let [st] = stores[..] else {
+        return Err(form());
+    };
+    let StmtKind::Assign { target, .. } = &st.stmt.kind else {
+        return Err(form());
+    };
+    let out = cx.access(target).ok_or_else(form)?;
+    let func = cx.f;
+    let c_el = out.clone();
+    let is_c = move |e: &Expr| {
+        Access::of(e, &|n| func.is_array(n)).is_some_and(|a| same_access(&a, &c_el))
+    };
+    // `i` bounds the reduction loop (`k < i`), `j` is the other.
+    let kloop = ls
+        .iter()
+        .find(|l| l.loops.len() == 3)
+        .map(|l| l.loops[2])
+        .ok_or_else(form)?;
+    let sv = st.vars();
+    let (i, j) = match sv[..] {
+        [a, b] if kloop.end.mentions(a) && !kloop.end.mentions(b) => (a, b),
+        [a, b] if kloop.end.mentions(b) && !kloop.end.mentions(a) => (b, a),
+        _ => return Err(form()),
+    };
+    for l in &st.loops {
+        let e = full(l)?.clone();
+        cx.ext.insert(l.var.clone(), e);
+    }
     let mut init = None;
     let mut acc: Option<(usize, String, Term)> = None;
     let mut upd: Option<(usize, Access, Term)> = None;
@@ -1266,7 +1322,7 @@ fn symm_rank_update(mut cx: Cx<'_, '_>, ls: &[Leaf], i: &str, j: &str) -> Result
                 value,
             } if upd.is_none()
                 && cx.access(target).is_some_and(|a| a.base == out.base)
-                && !cx.is_out(target) =>
+                && !is_c(target) =>
             {
                 let ts = cx.terms(value, false, None)?;
                 if ts.len() != 1 {
@@ -1278,7 +1334,7 @@ fn symm_rank_update(mut cx: Cx<'_, '_>, ls: &[Leaf], i: &str, j: &str) -> Result
                 target,
                 op: AssignOp::Set,
                 value,
-            } if store.is_none() && cx.is_out(target) => store = Some((n, value.clone())),
+            } if store.is_none() && is_c(target) => store = Some((n, value.clone())),
             _ => {
                 return Err(NoFix::new(format!(
                     "the statement on line {} is not part of the SYMM rank-update form",
@@ -1396,8 +1452,8 @@ fn symm_rank_update(mut cx: Cx<'_, '_>, ls: &[Leaf], i: &str, j: &str) -> Result
                 factors: fs,
                 neg,
             });
-        } else if fs.iter().filter(|f| cx.is_out(f)).count() == 1 && beta.is_none() && !neg {
-            fs.retain(|f| !cx.is_out(f));
+        } else if fs.iter().filter(|f| is_c(f)).count() == 1 && beta.is_none() && !neg {
+            fs.retain(|f| !is_c(f));
             for f in &fs {
                 cx.check_scalar(f, None)?;
             }
