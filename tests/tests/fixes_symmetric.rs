@@ -486,7 +486,7 @@ fn the_comparison_catches_a_wrong_triangle() {
 #[test]
 fn negatives_get_no_fix_and_the_reason() {
     let files = fixture_files(true);
-    assert!(files.len() >= 11, "{files:?}");
+    assert!(files.len() >= 12, "{files:?}");
     for file in files {
         let path = root().join(&file);
         let text = std::fs::read_to_string(&path).unwrap();

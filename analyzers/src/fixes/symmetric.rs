@@ -742,6 +742,10 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
             }
         }
     }
+    // Hoisted locals (`double a = alpha*A[i][k];`) that the normaliser has
+    // substituted into their uses: dead once the nest goes, as long as
+    // nothing reads them after it.
+    let (dead, ls) = drop_dead_locals(nest.func, ls, &vars);
     let cx = Cx {
         file,
         f: nest.func,
@@ -769,12 +773,71 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         }
     }
     watch.extend(acc);
+    watch.extend(dead);
     if let Some(v) = read_after(nest.func, outer.span, &watch) {
         return Err(NoFix::new(format!(
             "`{v}` is read after the nest, which a library call would not set"
         )));
     }
     finish(file, text, outer.span, call, title, names)
+}
+
+/// Splits off the declarations and assignments of scalar locals that no
+/// other statement of the nest mentions and whose value calls nothing;
+/// returns their names and the remaining statements.
+fn drop_dead_locals<'a>(
+    f: &Function,
+    ls: Vec<Leaf<'a>>,
+    vars: &[String],
+) -> (Vec<String>, Vec<Leaf<'a>>) {
+    let local = |l: &Leaf| -> Option<(String, Option<Expr>)> {
+        match &l.stmt.kind {
+            StmtKind::Decl {
+                name, init, dims, ..
+            } if dims.is_empty() => Some((name.clone(), init.clone())),
+            StmtKind::Assign {
+                target: Expr::Var(v),
+                op: AssignOp::Set,
+                value,
+            } => Some((v.clone(), Some(value.clone()))),
+            _ => None,
+        }
+    };
+    let mut dead = Vec::new();
+    let mut keep = Vec::new();
+    for (n, l) in ls.iter().enumerate() {
+        let is_dead = local(l).is_some_and(|(name, value)| {
+            let mut call = false;
+            if let Some(v) = &value {
+                v.walk(&mut |x| call |= matches!(x, Expr::Call { .. }));
+            }
+            !call
+                && !f.is_array(&name)
+                && !vars.contains(&name)
+                && !value.as_ref().is_some_and(|v| v.mentions(&name))
+                && ls.iter().enumerate().all(|(m, o)| {
+                    m == n
+                        || local(o).is_some_and(|(x, v)| {
+                            x == name && !v.as_ref().is_some_and(|v| v.mentions(&name))
+                        })
+                        || !o.stmt.exprs().iter().any(|e| e.mentions(&name))
+                })
+        });
+        if is_dead {
+            if let Some((name, _)) = local(l) {
+                dead.push(name);
+            }
+        } else {
+            keep.push(n);
+        }
+    }
+    let ls = ls
+        .into_iter()
+        .enumerate()
+        .filter(|(n, _)| keep.contains(n))
+        .map(|(_, l)| l)
+        .collect();
+    (dead, ls)
 }
 
 /// (the calls, the title, the arrays (output first), the accumulator).
