@@ -1945,3 +1945,72 @@ fn trmm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
         acc,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Unit tests on real source; the differential tests that compile and
+    //! run both versions are in `tests/tests/fixes_symmetric.rs`.
+    use crate::fixes::{analyze_with_fixes, apply_edits};
+    use crate::{BuildContext, Lang, NoIncludes};
+
+    /// The rewritten text, or the reason there is none.
+    fn fixed(text: &str) -> Result<String, String> {
+        let v = analyze_with_fixes(Lang::C, "a.c", text, &NoIncludes, &BuildContext::default());
+        assert_eq!(v.len(), 1, "{v:#?}");
+        match &v[0].fixes {
+            Ok(f) => Ok(apply_edits(text, &f[0].edits).unwrap()),
+            Err(e) => Err(e.reason.clone()),
+        }
+    }
+
+    fn syrk(j_loop: &str) -> Result<String, String> {
+        fixed(&format!(
+            "void f(int n, int m, double A[n][m], double C[n][n]) {{\n    for (int i = 0; i < n; i++)\n        for ({j_loop})\n            for (int k = 0; k < m; k++)\n                C[i][j] += A[i][k] * A[j][k];\n}}\n"
+        ))
+    }
+
+    #[test]
+    fn the_triangle_picks_uplo_and_the_full_square_is_a_gemm() {
+        let lower = syrk("int j = 0; j <= i; j++").unwrap();
+        assert!(lower.contains("cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, n, m, 1.0, &A[0][0], m, 1.0, &C[0][0], n);"), "{lower}");
+        let upper = syrk("int j = i; j < n; j++").unwrap();
+        assert!(upper.contains("CblasUpper"), "{upper}");
+        let full = syrk("int j = 0; j < n; j++").unwrap();
+        assert!(full.contains("cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, m, 1.0, &A[0][0], m, &A[0][0], m, 1.0, &C[0][0], n);"), "{full}");
+        let strict = syrk("int j = 0; j < i; j++").unwrap_err();
+        assert!(strict.contains("leaves out the diagonal"), "{strict}");
+        let odd = syrk("int j = 1; j <= i; j++").unwrap_err();
+        assert!(odd.contains("not one triangle"), "{odd}");
+    }
+
+    #[test]
+    fn trmm_in_place_order_and_diagonal() {
+        let t = |k_loop: &str, body: &str| {
+            fixed(&format!(
+                "void f(int m, int n, double A[m][m], double B[m][n]) {{\n    for (int i = 0; i < m; i++)\n        for (int j = 0; j < n; j++)\n            for ({k_loop})\n                {body}\n}}\n"
+            ))
+        };
+        let unit = t("int k = i + 1; k < m; k++", "B[i][j] += A[i][k] * B[k][j];").unwrap();
+        assert!(unit.contains("cblas_dtrmm(CblasRowMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasUnit, m, n, 1.0, &A[0][0], m, &B[0][0], n);"), "{unit}");
+        let scaled = t(
+            "int k = i + 1; k < m; k++",
+            "B[i][j] += 3.0 * A[i][k] * B[k][j];",
+        )
+        .unwrap_err();
+        assert!(scaled.contains("the kept B[i][j] is not"), "{scaled}");
+    }
+
+    #[test]
+    fn python_nests_are_not_rewritten() {
+        let py = "def f(C, A, n, m):\n    for i in range(n):\n        for j in range(i + 1):\n            for k in range(m):\n                C[i][j] += A[i][k] * A[j][k]\n";
+        let v = analyze_with_fixes(
+            Lang::Python,
+            "a.py",
+            py,
+            &NoIncludes,
+            &BuildContext::default(),
+        );
+        let why = v[0].fixes.as_ref().unwrap_err();
+        assert!(why.reason.contains("C/C++ only"), "{}", why.reason);
+    }
+}
