@@ -9,13 +9,13 @@
 //! `float A[][K]`, `float (*A)[K]`, a VLA), or the stride of a flattened
 //! access (`A[i*lda + k]`, `A[IDX(i, k, lda)]`, `*(A + i*lda + k)`).
 
+use std::collections::HashMap;
+
 use crate::detectors::contraction::{Nest, Shape};
 use crate::fixes::{
     factor_text, indent_at, offset_of, printable, prove, Applicability, Beta, Fix, FixResult,
     NoFix, Proven, TextEdit,
 };
-use std::collections::HashMap;
-
 use crate::ir::{Access, ElemType, Expr, File, Function, Poly};
 
 /// A BLAS matrix operand: pointer expression, leading dimension, and
