@@ -548,8 +548,6 @@ fn c_negatives_get_no_fix_and_a_reason() {
     for (file, why) in [
         ("corpus/c/gemm_double_ptr.c", "separate allocations"),
         ("corpus/c/vector_vector_double.cpp", "separate allocations"),
-        ("corpus/c/syrk.c", "SYRK is not rewritten"),
-        ("corpus/c/trmm.c", "TRMM is not rewritten"),
         (
             "corpus/python/dense_layer_class.py",
             "starts at `self.b[j]`",
@@ -726,6 +724,7 @@ fn fixable_files() -> Vec<PathBuf> {
         "corpus/cuda",
         "corpus/python",
         "fixes/c",
+        "fixes/symmetric",
         "fixes/python",
         "fixes/cuda",
     ] {

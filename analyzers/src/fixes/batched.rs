@@ -316,7 +316,7 @@ fn c_matrix(
     vars: &[String],
 ) -> Result<Operand, NoFix> {
     if a.idx.len() <= 2 {
-        return cblas::matrix(f, file, a, row, col, p, vars);
+        return cblas::matrix(f, file, a, row, col, &p.extent, vars);
     }
     let name = &a.base;
     if !printable(&Expr::Var(name.clone()), false) {

@@ -9,6 +9,8 @@
 //! `float A[][K]`, `float (*A)[K]`, a VLA), or the stride of a flattened
 //! access (`A[i*lda + k]`, `A[IDX(i, k, lda)]`, `*(A + i*lda + k)`).
 
+use std::collections::HashMap;
+
 use crate::detectors::contraction::{Nest, Shape};
 use crate::fixes::{
     factor_text, indent_at, offset_of, printable, prove, Applicability, Beta, Fix, FixResult,
@@ -18,19 +20,23 @@ use crate::ir::{Access, ElemType, Expr, File, Function, Poly, VarInfo};
 
 /// A BLAS matrix operand: pointer expression, leading dimension, and
 /// whether it is stored column-major relative to its logical (row, col).
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Operand {
     pub(crate) ptr: String,
     pub(crate) ld: String,
     pub(crate) col_major: bool,
 }
 
+/// Maps the access `a`, read at logical (`row`, `col`), onto a BLAS
+/// matrix operand; `extent` holds each loop variable's extent (for the
+/// `ld >= row length` check where both are known).
 pub(crate) fn matrix(
     f: &Function,
     file: &File,
     a: &Access,
     row: &str,
     col: &str,
-    p: &Proven,
+    extent: &HashMap<String, Expr>,
     vars: &[String],
 ) -> Result<Operand, NoFix> {
     let info = f.vars.get(&a.base);
@@ -46,7 +52,7 @@ pub(crate) fn matrix(
         }
         // Where both are known, BLAS needs ld >= the contiguous extent.
         let env = |n: &str| file.const_value(n);
-        if let (Some(l), Some(e)) = (ld.eval(&env), p.extent[contiguous].eval(&env)) {
+        if let (Some(l), Some(e)) = (ld.eval(&env), extent[contiguous].eval(&env)) {
             if l < e.max(1) {
                 return Err(NoFix::new(format!(
                     "`{name}`'s rows overlap (stride {l} < {e} elements); BLAS needs \
@@ -319,9 +325,9 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
     let (call, title) = if nest.shape == Shape::Gemm {
         let n_var = p.n.clone().unwrap_or_default();
         let n = extent_text(&p, &n_var)?;
-        let c = matrix(f, file, out, &p.m, &n_var, &p, &vars)?;
-        let am = matrix(f, file, a, &p.m, &p.k, &p, &vars)?;
-        let bm = matrix(f, file, b, &p.k, &n_var, &p, &vars)?;
+        let c = matrix(f, file, out, &p.m, &n_var, &p.extent, &vars)?;
+        let am = matrix(f, file, a, &p.m, &p.k, &p.extent, &vars)?;
+        let bm = matrix(f, file, b, &p.k, &n_var, &p.extent, &vars)?;
         let order = if c.col_major {
             "CblasColMajor"
         } else {
@@ -350,7 +356,7 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
             format!("Replace the loop nest with cblas_{letter}gemm"),
         )
     } else {
-        let am = matrix(f, file, a, &p.m, &p.k, &p, &vars)?;
+        let am = matrix(f, file, a, &p.m, &p.k, &p.extent, &vars)?;
         let (x, incx) = vector(f, b, &p.k, &vars)?;
         let (y, incy) = vector(f, out, &p.m, &vars)?;
         // Row-major A (M×K) is NoTrans; column-major is the transpose of a

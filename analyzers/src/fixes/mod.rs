@@ -6,6 +6,8 @@
 //!
 //! One file per rewrite kind, like one file per rule:
 //! - [`cblas`]: C/C++ GEMM and GEMV loop nests → `cblas_?gemm` / `cblas_?gemv`;
+//! - [`symmetric`]: C/C++ SYRK, SYR2K, SYMM and TRMM nests →
+//!   `cblas_?syrk/syr2k/symm/trmm` (or GEMM for a full-square rank update);
 //! - [`numpy`]: Python loops and comprehensions → `@` / `np.matmul`;
 //! - [`batched`]: batched GEMMs (GS104) → a loop of `cblas_?gemm` calls (C)
 //!   or one broadcasting `@` (NumPy);
@@ -40,6 +42,7 @@ pub mod cublas;
 pub mod cuda_launch;
 pub mod numpy;
 pub mod row_loop;
+pub mod symmetric;
 pub mod torch;
 
 use std::collections::{BTreeSet, HashMap};
@@ -150,12 +153,15 @@ pub fn fixes_for(file: &File, text: &str, finding: &Finding) -> FixResult {
             let nest = find_nest(file, finding)?;
             batched::fix(file, text, &nest)
         }
-        "GS105" | "GS106" | "GS107" | "GS108" => Err(NoFix::new(format!(
-            "{} is not rewritten: the nest must match the BLAS routine's triangle, \
-             uplo/side/diag convention and in-place semantics exactly, which gemmscope \
-             does not prove yet",
-            finding.routine.as_str().to_uppercase()
-        ))),
+        "GS105" | "GS106" | "GS107" | "GS108" => match file.lang {
+            Lang::Python => Err(NoFix::new(format!(
+                "{} is not rewritten in Python: the nest must match the BLAS routine's \
+                 triangle, uplo/side/diag convention and in-place semantics exactly, which \
+                 gemmscope proves for C/C++ only",
+                finding.routine.as_str().to_uppercase()
+            ))),
+            _ => symmetric::fix(file, text, &find_nest(file, finding)?),
+        },
         "GS301" => Err(NoFix::new(
             "convolutions are not rewritten (im2col + GEMM or a cuDNN call changes the \
              data layout and needs workspace)",

@@ -1,0 +1,526 @@
+//! Differential tests of the SYRK / SYR2K / SYMM / TRMM rewrites
+//! (`gemmscope_analyzers::fixes::symmetric`): for each fixture a program is
+//! generated around the original code and around the rewritten one (a
+//! `cblas_?syrk/syr2k/symm/trmm` call), both are compiled with gcc against
+//! OpenBLAS and fed the same random inputs at several sizes (non-square:
+//! n ≠ k for the rank updates, m ≠ n for SYMM and TRMM). Every array is
+//! random, the output included, and the WHOLE output is compared: the
+//! triangle SYRK/SYR2K must leave alone, the padding past the leading
+//! dimension, and for SYMM the triangle of A that neither code may read
+//! (A is filled completely at random, not symmetric, so reading the
+//! wrong triangle changes the result).
+//!
+//! Fixtures (`tests/fixes/symmetric/*.c`) say how to drive them in `// gs-`
+//! lines: `gs-type`, `gs-heap: NAME COUNT` (a heap array of COUNT elements
+//! in terms of `gs_m`, `gs_n`, `gs_k`), `gs-call`, `gs-out`, and
+//! `gs-expect: TEXT` (the call the rewrite must produce, so that uplo,
+//! trans, side and diag are asserted too). `neg_*.c` fixtures have
+//! `gs-nofix: CODE REASON`: the finding must have no fix, and its reason
+//! must contain REASON.
+//!
+//! Where gcc or OpenBLAS are missing the differential test prints why and
+//! skips (CI installs them: .ci/run).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gemmscope_analyzers::fixes::{analyze_with_fixes, apply_edits, Applicability, FixedFinding};
+use gemmscope_analyzers::{BuildContext, Lang, NoIncludes};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn analyse(path: &Path, text: &str) -> Vec<FixedFinding> {
+    let p = path.to_string_lossy();
+    let lang = Lang::from_path(&p).unwrap();
+    analyze_with_fixes(lang, &p, text, &NoIncludes, &BuildContext::default())
+}
+
+/// Applies every exact fix until the text stops changing; the text and the
+/// number of rounds that changed it.
+fn fix_until_stable(path: &Path, text: &str, rounds: usize) -> (String, usize) {
+    let mut text = text.to_string();
+    for n in 0..rounds {
+        let mut edits = Vec::new();
+        let mut taken: Vec<gemmscope_analyzers::fixes::Fix> = Vec::new();
+        for f in analyse(path, &text) {
+            let Ok(fixes) = f.fixes else { continue };
+            let Some(fix) = fixes
+                .into_iter()
+                .find(|x| x.applicability == Applicability::Exact)
+            else {
+                continue;
+            };
+            if taken
+                .iter()
+                .any(|t| gemmscope_analyzers::fixes::overlaps(t, &fix))
+            {
+                continue;
+            }
+            edits.extend(fix.edits.iter().cloned());
+            taken.push(fix);
+        }
+        let next = apply_edits(&text, &edits).unwrap();
+        if next == text {
+            return (text, n);
+        }
+        text = next;
+    }
+    (text, rounds)
+}
+
+/// gcc that can compile and link a CBLAS call, or why not.
+fn c_toolchain(dir: &Path) -> Result<(), String> {
+    let probe = dir.join("probe.c");
+    std::fs::write(
+        &probe,
+        "#include <cblas.h>\nint main(void){double a=2,c=1;cblas_dsyrk(CblasRowMajor,CblasLower,CblasNoTrans,1,1,1.0,&a,1,0.0,&c,1);return c==4.0?0:1;}\n",
+    )
+    .unwrap();
+    let exe = dir.join("probe");
+    let built = Command::new("gcc")
+        .arg(&probe)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-lopenblas")
+        .output();
+    match built {
+        Err(e) => return Err(format!("gcc not found: {e}")),
+        Ok(o) if !o.status.success() => {
+            return Err("OpenBLAS (cblas.h, -lopenblas) not usable".into())
+        }
+        Ok(_) => {}
+    }
+    if Command::new(&exe).status().is_ok_and(|s| s.success()) {
+        Ok(())
+    } else {
+        Err("the OpenBLAS probe did not run correctly".into())
+    }
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "gemmscope-fixes-symmetric-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// How to drive one C file.
+#[derive(Debug, Default)]
+struct Case {
+    /// Relative to tests/.
+    file: String,
+    ty: String,
+    /// `#define NAME ...` lines set to the size triple's entries, in order.
+    defines: Vec<String>,
+    /// Heap arrays: (name, element count in terms of gs_m, gs_n, gs_k).
+    heap: Vec<(String, String)>,
+    /// Global arrays, filled and printed by `sizeof`.
+    globals: Vec<String>,
+    call: String,
+    outputs: Vec<String>,
+    /// The call the rewrite must contain.
+    expect: Option<String>,
+    sizes: Vec<[u32; 3]>,
+}
+
+/// (m, n, k): non-square ones included.
+const SIZES: &[[u32; 3]] = &[[1, 1, 1], [3, 5, 7], [17, 9, 33], [40, 24, 16]];
+
+fn fixture(file: &str) -> Case {
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    let mut c = Case {
+        file: file.into(),
+        sizes: SIZES.to_vec(),
+        ..Case::default()
+    };
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("// gs-") else {
+            continue;
+        };
+        let (key, val) = rest.split_once(':').unwrap();
+        let val = val.trim().to_string();
+        match key {
+            "type" => c.ty = val,
+            "heap" => {
+                let (n, count) = val.split_once(' ').unwrap();
+                c.heap.push((n.into(), count.into()));
+            }
+            "call" => c.call = val,
+            "out" => c.outputs.push(val),
+            "expect" => c.expect = Some(val),
+            other => panic!("{file}: unknown directive gs-{other}"),
+        }
+    }
+    c
+}
+
+fn fixture_files(neg: bool) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("fixes/symmetric"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".c") && n.starts_with("neg_") == neg)
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| format!("fixes/symmetric/{n}"))
+        .collect()
+}
+
+/// Sizes of the corpus files: their two `#define`s, in order (non-square).
+const TWO: &[[u32; 3]] = &[[1, 1, 0], [5, 3, 0], [17, 33, 0], [40, 16, 0]];
+
+fn corpus(
+    file: &str,
+    ty: &str,
+    defines: &[&str],
+    globals: &[&str],
+    call: &str,
+    out: &str,
+    expect: &str,
+) -> Case {
+    Case {
+        file: format!("corpus/c/{file}"),
+        ty: ty.into(),
+        defines: defines.iter().map(|s| s.to_string()).collect(),
+        heap: vec![],
+        globals: globals.iter().map(|s| s.to_string()).collect(),
+        call: call.into(),
+        outputs: vec![out.into()],
+        expect: Some(expect.into()),
+        sizes: TWO.to_vec(),
+    }
+}
+
+fn corpus_cases() -> Vec<Case> {
+    vec![
+        corpus(
+            "syrk.c",
+            "double",
+            &["N", "M"],
+            &["C", "A"],
+            "syrk_lower(1.5, 1.2);",
+            "C",
+            "cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, N, M, alpha, &A[0][0], M, \
+             beta, &C[0][0], N);",
+        ),
+        corpus(
+            "syr2k.c",
+            "float",
+            &["N", "M"],
+            &["C", "A", "B"],
+            "syr2k(0.75f, -1.25f);",
+            "C",
+            "cblas_ssyr2k(CblasRowMajor, CblasLower, CblasNoTrans, N, M, alpha, &A[0][0], M, \
+             &B[0][0], M, beta, &C[0][0], N);",
+        ),
+        corpus(
+            "symm_scaled.c",
+            "double",
+            &["M", "N"],
+            &["A", "B", "C"],
+            "symm(0.5, 1.5);",
+            "C",
+            "cblas_dsymm(CblasRowMajor, CblasLeft, CblasLower, M, N, alpha, &A[0][0], M, \
+             &B[0][0], N, beta, &C[0][0], N);",
+        ),
+        corpus(
+            "symm_lower_two_loops.c",
+            "float",
+            &["N", "P"],
+            &["S", "B", "C"],
+            "symm_lower();",
+            "C",
+            "cblas_ssymm(CblasRowMajor, CblasLeft, CblasLower, N, P, 1.0f, &S[0][0], N, \
+             &B[0][0], P, 0.0f, &C[0][0], P);",
+        ),
+        corpus(
+            "trmm.c",
+            "double",
+            &["M", "N"],
+            &["A", "B"],
+            "trmm_upper_unit(1.25);",
+            "B",
+            "cblas_dtrmm(CblasRowMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasUnit, M, N, \
+             alpha, &A[0][0], M, &B[0][0], N);",
+        ),
+    ]
+}
+
+fn set_defines(text: &str, names: &[String], size: [u32; 3]) -> String {
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        let hit = names.iter().enumerate().find(|(_, n)| {
+            t.strip_prefix("#define ")
+                .is_some_and(|r| r.starts_with(n.as_str()) && r[n.len()..].starts_with([' ', '\t']))
+        });
+        match hit {
+            Some((i, n)) => out.push_str(&format!("#define {n} {}\n", size[i])),
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+fn harness(case: &Case, source: &Path) -> String {
+    let t = &case.ty;
+    let mut s = format!(
+        "#define main gs_fixture_main\n#include \"{}\"\n#undef main\n#include <stdio.h>\n#include <stdlib.h>\n\
+         static unsigned long long gs_s = 88172645463325252ULL;\n\
+         static double gs_rand(void) {{ gs_s ^= gs_s << 13; gs_s ^= gs_s >> 7; gs_s ^= gs_s << 17; return (double)(gs_s % 2001) / 1000.0 - 1.0; }}\n\
+         int main(int argc, char **argv) {{\n  int gs_m = atoi(argv[1]), gs_n = atoi(argv[2]), gs_k = atoi(argv[3]);\n  (void)gs_m; (void)gs_n; (void)gs_k;\n",
+        source.display()
+    );
+    for (name, count) in &case.heap {
+        s.push_str(&format!(
+            "  long gs_c_{name} = {count};\n  {t} *{name} = ({t} *)malloc(sizeof({t}) * (size_t)gs_c_{name});\n  for (long t = 0; t < gs_c_{name}; t++) {name}[t] = ({t})gs_rand();\n"
+        ));
+    }
+    for g in &case.globals {
+        s.push_str(&format!(
+            "  long gs_c_{g} = (long)(sizeof({g}) / sizeof({t}));\n  {{ {t} *p = ({t} *)(void *){g}; for (long t = 0; t < gs_c_{g}; t++) p[t] = ({t})gs_rand(); }}\n"
+        ));
+    }
+    s.push_str(&format!("  {}\n", case.call));
+    for o in &case.outputs {
+        s.push_str(&format!(
+            "  {{ {t} *p = ({t} *)(void *){o}; for (long t = 0; t < gs_c_{o}; t++) printf(\"%.17g\\n\", (double)p[t]); }}\n"
+        ));
+    }
+    s.push_str("  return 0;\n}\n");
+    s
+}
+
+fn compile_run(
+    dir: &Path,
+    tag: &str,
+    case: &Case,
+    text: &str,
+    size: [u32; 3],
+) -> Result<Vec<f64>, String> {
+    let src = dir.join(format!("{tag}.c"));
+    std::fs::write(&src, set_defines(text, &case.defines, size)).unwrap();
+    let h = dir.join(format!("{tag}_main.c"));
+    std::fs::write(&h, harness(case, &src)).unwrap();
+    let exe = dir.join(tag);
+    let inc = root().join(&case.file);
+    let out = Command::new("gcc")
+        .arg("-O1")
+        .arg("-w")
+        .arg("-I")
+        .arg(inc.parent().unwrap())
+        .arg(&h)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-lopenblas")
+        .arg("-lm")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "{tag}: compile failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let run = Command::new(&exe)
+        .args(size.iter().map(|x| x.to_string()))
+        .env("OPENBLAS_NUM_THREADS", "1")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !run.status.success() {
+        return Err(format!("{tag}: run failed: {:?}", run.status));
+    }
+    Ok(String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| l.trim().parse::<f64>().unwrap())
+        .collect())
+}
+
+fn agree(a: &[f64], b: &[f64], rel: f64) -> Result<(), String> {
+    if a.len() != b.len() {
+        return Err(format!("{} values vs {}", a.len(), b.len()));
+    }
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        if (x - y).abs() > rel * (1.0 + x.abs().max(y.abs())) {
+            return Err(format!("value {i}: {x} vs {y}"));
+        }
+    }
+    Ok(())
+}
+
+/// The rewrite of every positive fixture and corpus file is the expected
+/// call, and it is stable (a second pass changes nothing).
+fn rewritten(case: &Case) -> Result<(String, String), String> {
+    let path = root().join(&case.file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (fixed, rounds) = fix_until_stable(&path, &text, 5);
+    if rounds != 1 {
+        return Err(format!("{}: {rounds} rounds of fixes (want 1)", case.file));
+    }
+    let (_, more) = fix_until_stable(&path, &fixed, 5);
+    if more != 0 {
+        return Err(format!("{}: a second pass changed the rewrite", case.file));
+    }
+    if let Some(e) = &case.expect {
+        if !fixed.contains(e.as_str()) {
+            return Err(format!("{}: the rewrite lacks `{e}`:\n{fixed}", case.file));
+        }
+    }
+    Ok((text, fixed))
+}
+
+#[test]
+fn fixtures_rewrite_to_the_expected_call() {
+    let mut cases = corpus_cases();
+    cases.extend(fixture_files(false).iter().map(|f| fixture(f)));
+    let mut failures = Vec::new();
+    for case in &cases {
+        if case.expect.is_none() {
+            failures.push(format!("{}: no gs-expect line", case.file));
+        }
+        if let Err(e) = rewritten(case) {
+            failures.push(e);
+        }
+    }
+    assert!(cases.len() >= 20, "only {} cases", cases.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn symmetric_rewrites_compute_what_the_loops_computed() {
+    let dir = tempdir("c");
+    if let Err(why) = c_toolchain(&dir) {
+        println!("SKIPPED symmetric_rewrites_compute_what_the_loops_computed: {why}");
+        return;
+    }
+    let mut cases = corpus_cases();
+    cases.extend(fixture_files(false).iter().map(|f| fixture(f)));
+    let mut failures = Vec::new();
+    let (mut files, mut runs) = (0, 0);
+    for case in &cases {
+        let (text, fixed) = match rewritten(case) {
+            Ok(x) => x,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        files += 1;
+        let tol = if case.ty == "float" { 1e-4 } else { 1e-10 };
+        for (n, size) in case.sizes.iter().enumerate() {
+            let tag = format!("{}_{n}", case.file.replace(['/', '.'], "_"));
+            let a = compile_run(&dir, &format!("{tag}_orig"), case, &text, *size);
+            let b = compile_run(&dir, &format!("{tag}_fixed"), case, &fixed, *size);
+            match (a, b) {
+                (Ok(a), Ok(b)) => {
+                    runs += 1;
+                    if a.is_empty() || a.iter().all(|x| *x == 0.0) {
+                        failures.push(format!(
+                            "{} {size:?}: the original printed nothing useful",
+                            case.file
+                        ));
+                    } else if let Err(e) = agree(&a, &b, tol) {
+                        failures.push(format!(
+                            "{} {size:?}: {e}\n--- rewritten:\n{fixed}",
+                            case.file
+                        ));
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => failures.push(format!("{}: {e}", case.file)),
+            }
+        }
+    }
+    println!("symmetric differential: {files} files, {runs} size runs agree");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The differential harness can fail: a rewrite that reads the wrong
+/// triangle, or writes the triangle SYRK must leave alone, is caught.
+#[test]
+fn the_comparison_catches_a_wrong_triangle() {
+    let dir = tempdir("wrong");
+    if let Err(why) = c_toolchain(&dir) {
+        println!("SKIPPED the_comparison_catches_a_wrong_triangle: {why}");
+        return;
+    }
+    for (file, right, wrong) in [
+        (
+            "fixes/symmetric/d_syrk_lower_flat.c",
+            "CblasLower",
+            "CblasUpper",
+        ),
+        (
+            "fixes/symmetric/d_symm_left_upper.c",
+            "CblasUpper",
+            "CblasLower",
+        ),
+        (
+            "fixes/symmetric/d_trmm_right_lower.c",
+            "CblasUnit",
+            "CblasNonUnit",
+        ),
+    ] {
+        let case = fixture(file);
+        let (text, fixed) = rewritten(&case).unwrap();
+        assert!(fixed.contains(right), "{file}");
+        // The last occurrence is the call (the first may be the gs-expect line).
+        let at = fixed.rfind(right).unwrap();
+        let broken = format!("{}{wrong}{}", &fixed[..at], &fixed[at + right.len()..]);
+        let size = [17, 9, 33];
+        let tag = file.replace(['/', '.'], "_");
+        let a = compile_run(&dir, &format!("{tag}_orig"), &case, &text, size).unwrap();
+        let b = compile_run(&dir, &format!("{tag}_broken"), &case, &broken, size).unwrap();
+        assert!(
+            agree(&a, &b, 1e-10).is_err(),
+            "{file}: {wrong} instead of {right} went unnoticed"
+        );
+    }
+}
+
+#[test]
+fn negatives_get_no_fix_and_the_reason() {
+    let files = fixture_files(true);
+    assert!(files.len() >= 12, "{files:?}");
+    for file in files {
+        let path = root().join(&file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let want = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("// gs-nofix:"))
+            .unwrap_or_else(|| panic!("{file}: no gs-nofix line"))
+            .trim();
+        let (code, why) = want.split_once(' ').unwrap();
+        let v = analyse(&path, &text);
+        let f = v
+            .iter()
+            .find(|f| f.finding.code == code)
+            .unwrap_or_else(|| panic!("{file}: no {code} finding: {v:#?}"));
+        match &f.fixes {
+            Ok(x) => panic!("{file}: unexpected fix {x:#?}"),
+            Err(e) => assert!(
+                e.reason.contains(why),
+                "{file}: reason {:?} lacks {why:?}",
+                e.reason
+            ),
+        }
+    }
+}
+
+/// Python nests of these shapes are not rewritten, and say so.
+#[test]
+fn python_symmetric_nests_say_why_not() {
+    let text = "def syrk(C, A, n, m):\n    for i in range(n):\n        for j in range(i + 1):\n            for k in range(m):\n                C[i][j] += A[i][k] * A[j][k]\n";
+    let v = analyse(Path::new("syrk.py"), text);
+    let f = v
+        .iter()
+        .find(|f| f.finding.code == "GS105")
+        .unwrap_or_else(|| panic!("no GS105: {v:#?}"));
+    let e = f.fixes.as_ref().unwrap_err();
+    assert!(e.reason.contains("C/C++ only"), "{}", e.reason);
+}
