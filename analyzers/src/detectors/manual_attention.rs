@@ -48,7 +48,9 @@ declare_rule! {
     /// `1/sqrt(head_dim)`: pass `scale=` when the code uses another one. A
     /// boolean `attn_mask` means *keep where True* (the opposite of
     /// `masked_fill(mask, -inf)`); a float mask is added. Dropout on the
-    /// weights maps to `dropout_p` (only while training). If the attention
+    /// weights corresponds to `dropout_p` (only while training), but draws
+    /// from a different random stream, so gemmscope's quick fix refuses
+    /// that form rather than change training results. If the attention
     /// weights themselves are used afterwards (returned, visualised), the
     /// fused kernel does not give them back. NumPy has no fused attention: the
     /// advice there is PyTorch's kernel, or at least batching heads into one
