@@ -144,18 +144,26 @@ pub fn rules_markdown() -> String {
         "# gemmscope rules\n\n\
          Generated from the detectors' doc comments (`analyzers/src/detectors/`); \
          do not edit by hand: run `GEMMSCOPE_UPDATE_DOCS=1 cargo test -p gemmscope-tests --test rules_doc`.\n\n\
-         | code | name | idiom | summary |\n|---|---|---|---|\n",
+         Quick fixes (`check --fix`, the editor's code action): [fixes.md](fixes.md); each is \
+         offered only where the rewrite is exact for what the analysis proved, else the \
+         finding says why not.\n\n\
+         | code | name | idiom | summary | quick fix |\n|---|---|---|---|---|\n",
     );
     let rules = all_rules();
     for r in &rules {
         let m = r.meta();
+        let fix = crate::fixes::QUICK_FIXES
+            .iter()
+            .find(|(c, _)| *c == m.code)
+            .map_or("none", |(_, f)| f);
         out.push_str(&format!(
-            "| [{}](#{}) | `{}` | {} | {} |\n",
+            "| [{}](#{}) | `{}` | {} | {} | {} |\n",
             m.code,
             m.code.to_ascii_lowercase(),
             m.name,
             m.idiom.as_str(),
-            m.summary()
+            m.summary(),
+            fix
         ));
     }
     for r in &rules {

@@ -54,6 +54,49 @@ use crate::finding::Finding;
 use crate::ir::{Access, AssignOp, Expr, File, Function, Lang, Poly, Span, Stmt, StmtKind};
 use crate::{BuildContext, IncludeResolver};
 
+/// What the quick fix of each rule does, for the codes table of
+/// docs/rules.md (`exact` or `changes precision`, and the file).
+pub const QUICK_FIXES: &[(&str, &str)] = &[
+    (
+        "GS101",
+        "`cblas_?gemm` (C/C++), `@` / `np.matmul` (Python) · exact · `cblas.rs`, `numpy.rs`",
+    ),
+    (
+        "GS102",
+        "launch → `cublasGemmEx` · TF32 or exact FP32/FP64 · `cuda_launch.rs`",
+    ),
+    (
+        "GS103",
+        "launch → `cublasGemmEx` · TF32 or exact FP32/FP64 · `cuda_launch.rs`",
+    ),
+    (
+        "GS104",
+        "a loop of `cblas_?gemm` (C/C++), one broadcasting `@` (Python) · exact · `batched.rs`",
+    ),
+    ("GS105", "`cblas_?syrk` (C/C++) · exact · `symmetric.rs`"),
+    ("GS106", "`cblas_?syr2k` (C/C++) · exact · `symmetric.rs`"),
+    ("GS107", "`cblas_?symm` (C/C++) · exact · `symmetric.rs`"),
+    ("GS108", "`cblas_?trmm` (C/C++) · exact · `symmetric.rs`"),
+    (
+        "GS201",
+        "`cblas_?gemv` (C/C++), `@` (Python) · exact · `cblas.rs`, `numpy.rs`",
+    ),
+    ("GS301", "none (im2col/cuDNN change the layout)"),
+    ("GS401", "one matmul over all rows · exact · `row_loop.rs`"),
+    (
+        "GS501",
+        "`F.scaled_dot_product_attention` (PyTorch) · exact · `attention.rs`",
+    ),
+    (
+        "GS601",
+        "TF32 compute type or math mode · changes precision · `cublas.rs`",
+    ),
+    (
+        "GS602",
+        "`allow_tf32` or bf16 autocast · changes precision · `torch.rs`",
+    ),
+];
+
 /// Replace the bytes `start..end` of the file's text with `new_text`
 /// (an insertion when `start == end`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -122,3 +122,13 @@ fn apply_edits_rejects_overlap_and_dedups() {
     );
     assert!(apply_edits("abcdef", &[e(0, 3, "x"), e(2, 4, "Y")]).is_err());
 }
+
+#[test]
+fn every_rule_has_a_quick_fix_row() {
+    let codes: Vec<&str> = crate::detectors::all_rules()
+        .iter()
+        .map(|r| r.meta().code)
+        .collect();
+    let rows: Vec<&str> = crate::fixes::QUICK_FIXES.iter().map(|(c, _)| *c).collect();
+    assert_eq!(codes, rows, "fixes::QUICK_FIXES must list every rule, in order");
+}
