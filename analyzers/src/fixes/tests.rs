@@ -130,5 +130,8 @@ fn every_rule_has_a_quick_fix_row() {
         .map(|r| r.meta().code)
         .collect();
     let rows: Vec<&str> = crate::fixes::QUICK_FIXES.iter().map(|(c, _)| *c).collect();
-    assert_eq!(codes, rows, "fixes::QUICK_FIXES must list every rule, in order");
+    assert_eq!(
+        codes, rows,
+        "fixes::QUICK_FIXES must list every rule, in order"
+    );
 }
