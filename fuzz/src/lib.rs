@@ -168,6 +168,7 @@ pub fn pipeline(lang: Lang, text: &str) {
         findings,
         syntax_problems: a.syntax_problems,
         config: None,
+        flags: None,
     };
     let mut text_out = Vec::new();
     render(&mut Text::new(&mut text_out, true), &file, &summary);
