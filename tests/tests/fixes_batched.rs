@@ -12,122 +12,16 @@
 //! converge (a second pass changes nothing, the result parses, and for C
 //! passes `gcc -fsyntax-only`).
 //!
-//! The helpers are a minimal copy of those in `fixes.rs` (with a fourth
-//! size, the batch).
+//! Shared helpers are in `common/`; the harness here has a fourth size,
+//! the batch.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gemmscope_analyzers::fixes::{analyze_with_fixes, apply_edits, Applicability, FixedFinding};
-use gemmscope_analyzers::{BuildContext, Lang, NoIncludes};
+use gemmscope_analyzers::NoIncludes;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn analyse(path: &Path, text: &str) -> Vec<FixedFinding> {
-    let p = path.to_string_lossy();
-    let lang = Lang::from_path(&p).unwrap();
-    analyze_with_fixes(lang, &p, text, &NoIncludes, &BuildContext::default())
-}
-
-/// Applies every exact fix, re-analysing until the text stops changing.
-/// Returns the text and the number of rounds that changed it.
-fn fix_until_stable(path: &Path, text: &str, rounds: usize) -> (String, usize) {
-    let mut text = text.to_string();
-    for n in 0..rounds {
-        let mut edits = Vec::new();
-        let mut taken: Vec<gemmscope_analyzers::fixes::Fix> = Vec::new();
-        for f in analyse(path, &text) {
-            let Ok(fixes) = f.fixes else { continue };
-            let Some(fix) = fixes
-                .into_iter()
-                .find(|x| x.applicability == Applicability::Exact)
-            else {
-                continue;
-            };
-            if taken
-                .iter()
-                .any(|t| gemmscope_analyzers::fixes::overlaps(t, &fix))
-            {
-                continue;
-            }
-            edits.extend(fix.edits.iter().cloned());
-            taken.push(fix);
-        }
-        let next = apply_edits(&text, &edits).unwrap();
-        if next == text {
-            return (text, n);
-        }
-        text = next;
-    }
-    (text, rounds)
-}
-
-fn have(cmd: &str, args: &[&str]) -> bool {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "gemmscope-fixes-batched-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// gcc that can compile and link a CBLAS call, or why not.
-fn c_toolchain(dir: &Path) -> Result<(), String> {
-    if !have("gcc", &["--version"]) {
-        return Err("gcc not found".into());
-    }
-    let probe = dir.join("probe.c");
-    std::fs::write(
-        &probe,
-        "#include <cblas.h>\nint main(void){float a=1,b=2,c=0;cblas_sgemm(CblasRowMajor,CblasNoTrans,CblasNoTrans,1,1,1,1.0f,&a,1,&b,1,0.0f,&c,1);return c==2.0f?0:1;}\n",
-    )
-    .unwrap();
-    let exe = dir.join("probe");
-    let ok = Command::new("gcc")
-        .arg(&probe)
-        .arg("-o")
-        .arg(&exe)
-        .arg("-lopenblas")
-        .output()
-        .is_ok_and(|o| o.status.success())
-        && Command::new(&exe).status().is_ok_and(|s| s.success());
-    if ok {
-        Ok(())
-    } else {
-        Err("OpenBLAS (cblas.h, -lopenblas) not usable".into())
-    }
-}
-
-fn python() -> Result<String, String> {
-    let py = std::env::var("GEMMSCOPE_PYTHON").unwrap_or_else(|_| "python3".into());
-    if have(&py, &["-c", "import numpy"]) {
-        Ok(py)
-    } else {
-        Err(format!("{py} with NumPy not found"))
-    }
-}
-
-fn agree(a: &[f64], b: &[f64], rel: f64) -> Result<(), String> {
-    if a.len() != b.len() {
-        return Err(format!("{} values vs {}", a.len(), b.len()));
-    }
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        if (x - y).abs() > rel * (1.0 + x.abs().max(y.abs())) {
-            return Err(format!("value {i}: {x} vs {y}"));
-        }
-    }
-    Ok(())
-}
+mod common;
+use common::*;
 
 // ---------------------------------------------------------------------------
 // C
@@ -552,7 +446,7 @@ print(runs)
 
 #[test]
 fn python_batched_rewrites_compute_what_the_loops_computed() {
-    let py = match python() {
+    let py = match numpy_python() {
         Ok(p) => p,
         Err(why) => {
             println!("SKIPPED python_batched_rewrites_compute_what_the_loops_computed: {why}");

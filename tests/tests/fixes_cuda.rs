@@ -24,31 +24,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gemmscope_analyzers::fixes::{analyze_with_fixes, apply_edits, Applicability, FixedFinding};
-use gemmscope_analyzers::{BuildContext, Lang, NoIncludes};
+use gemmscope_analyzers::fixes::{apply_edits, Applicability};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn analyse(path: &Path, text: &str) -> Vec<FixedFinding> {
-    let p = path.to_string_lossy();
-    let lang = Lang::from_path(&p).unwrap();
-    analyze_with_fixes(lang, &p, text, &NoIncludes, &BuildContext::default())
-}
+mod common;
+use common::*;
 
 fn have_gxx() -> bool {
     Command::new("g++")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gemmscope-cuda-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn shim() -> PathBuf {
@@ -305,18 +290,6 @@ fn compile_run(dir: &Path, name: &str, src: &str, size: [usize; 3]) -> Result<Ve
         .lines()
         .map(|l| l.parse().unwrap())
         .collect())
-}
-
-fn agree(a: &[f64], b: &[f64], rel: f64) -> Result<(), String> {
-    if a.len() != b.len() {
-        return Err(format!("{} vs {} values", a.len(), b.len()));
-    }
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        if (x - y).abs() > rel * (1.0 + x.abs()) {
-            return Err(format!("element {i}: {x} vs {y}"));
-        }
-    }
-    Ok(())
 }
 
 #[test]

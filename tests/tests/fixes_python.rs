@@ -8,104 +8,10 @@
 //! else `python3` if it imports torch. Without them the test prints why and
 //! skips that part. Negatives get no fix and the asserted reason.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gemmscope_analyzers::fixes::{analyze_with_fixes, apply_edits, Applicability, FixedFinding};
-use gemmscope_analyzers::{BuildContext, Lang};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn analyse(path: &Path, text: &str) -> Vec<FixedFinding> {
-    let p = path.to_string_lossy();
-    let lang = Lang::from_path(&p).unwrap();
-    analyze_with_fixes(
-        lang,
-        &p,
-        text,
-        &gemmscope_analyzers::NoIncludes,
-        &BuildContext::default(),
-    )
-}
-
-/// Applies every exact fix until the text stops changing; returns the text
-/// and the rounds that changed it.
-fn fix_until_stable(path: &Path, text: &str, rounds: usize) -> (String, usize) {
-    let mut text = text.to_string();
-    for n in 0..rounds {
-        let mut edits = Vec::new();
-        let mut taken: Vec<gemmscope_analyzers::fixes::Fix> = Vec::new();
-        for f in analyse(path, &text) {
-            let Ok(fixes) = f.fixes else { continue };
-            let Some(fix) = fixes
-                .into_iter()
-                .find(|x| x.applicability == Applicability::Exact)
-            else {
-                continue;
-            };
-            if taken
-                .iter()
-                .any(|t| gemmscope_analyzers::fixes::overlaps(t, &fix))
-            {
-                continue;
-            }
-            edits.extend(fix.edits.iter().cloned());
-            taken.push(fix);
-        }
-        let next = apply_edits(&text, &edits).unwrap();
-        if next == text {
-            return (text, n);
-        }
-        text = next;
-    }
-    (text, rounds)
-}
-
-fn runs(py: &str, code: &str) -> bool {
-    Command::new(py)
-        .args(["-c", code])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn numpy_python() -> Result<String, String> {
-    let py = std::env::var("GEMMSCOPE_PYTHON").unwrap_or_else(|_| "python3".into());
-    if runs(&py, "import numpy") {
-        Ok(py)
-    } else {
-        Err(format!("{py} with NumPy not found"))
-    }
-}
-
-fn torch_python() -> Result<String, String> {
-    if let Ok(py) = std::env::var("GEMMSCOPE_TEST_TORCH_PYTHON") {
-        return if runs(&py, "import torch, numpy") {
-            Ok(py)
-        } else {
-            Err(format!(
-                "GEMMSCOPE_TEST_TORCH_PYTHON={py} cannot import torch and numpy"
-            ))
-        };
-    }
-    if runs("python3", "import torch, numpy") {
-        Ok("python3".into())
-    } else {
-        Err(
-            "no Python with PyTorch: set GEMMSCOPE_TEST_TORCH_PYTHON (python3 cannot \
-             import torch)"
-                .into(),
-        )
-    }
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gemmscope-fixes-py-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod common;
+use common::*;
 
 /// One function to drive: `make` is Python evaluated with `mod` (the
 /// loaded module), `s` (the size tuple), `rng` (a NumPy Generator, seeded

@@ -21,54 +21,11 @@
 //! Where gcc or OpenBLAS are missing the differential test prints why and
 //! skips (CI installs them: .ci/run).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use gemmscope_analyzers::fixes::{analyze_with_fixes, apply_edits, Applicability, FixedFinding};
-use gemmscope_analyzers::{BuildContext, Lang, NoIncludes};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn analyse(path: &Path, text: &str) -> Vec<FixedFinding> {
-    let p = path.to_string_lossy();
-    let lang = Lang::from_path(&p).unwrap();
-    analyze_with_fixes(lang, &p, text, &NoIncludes, &BuildContext::default())
-}
-
-/// Applies every exact fix until the text stops changing; the text and the
-/// number of rounds that changed it.
-fn fix_until_stable(path: &Path, text: &str, rounds: usize) -> (String, usize) {
-    let mut text = text.to_string();
-    for n in 0..rounds {
-        let mut edits = Vec::new();
-        let mut taken: Vec<gemmscope_analyzers::fixes::Fix> = Vec::new();
-        for f in analyse(path, &text) {
-            let Ok(fixes) = f.fixes else { continue };
-            let Some(fix) = fixes
-                .into_iter()
-                .find(|x| x.applicability == Applicability::Exact)
-            else {
-                continue;
-            };
-            if taken
-                .iter()
-                .any(|t| gemmscope_analyzers::fixes::overlaps(t, &fix))
-            {
-                continue;
-            }
-            edits.extend(fix.edits.iter().cloned());
-            taken.push(fix);
-        }
-        let next = apply_edits(&text, &edits).unwrap();
-        if next == text {
-            return (text, n);
-        }
-        text = next;
-    }
-    (text, rounds)
-}
+mod common;
+use common::*;
 
 /// gcc that can compile and link a CBLAS call, or why not.
 fn c_toolchain(dir: &Path) -> Result<(), String> {
@@ -97,16 +54,6 @@ fn c_toolchain(dir: &Path) -> Result<(), String> {
     } else {
         Err("the OpenBLAS probe did not run correctly".into())
     }
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "gemmscope-fixes-symmetric-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// How to drive one C file.
@@ -340,18 +287,6 @@ fn compile_run(
         .lines()
         .map(|l| l.trim().parse::<f64>().unwrap())
         .collect())
-}
-
-fn agree(a: &[f64], b: &[f64], rel: f64) -> Result<(), String> {
-    if a.len() != b.len() {
-        return Err(format!("{} values vs {}", a.len(), b.len()));
-    }
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        if (x - y).abs() > rel * (1.0 + x.abs().max(y.abs())) {
-            return Err(format!("value {i}: {x} vs {y}"));
-        }
-    }
-    Ok(())
 }
 
 /// The rewrite of every positive fixture and corpus file is the expected

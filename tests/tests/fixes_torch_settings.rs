@@ -14,38 +14,13 @@
 //! venv), else `python3` if it imports torch; otherwise the test prints
 //! `SKIPPED ...` and why.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gemmscope_analyzers::fixes::{analyze_with_fixes, apply_edits, Applicability};
 use gemmscope_analyzers::{BuildContext, Lang, NoIncludes};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn torch_python() -> Result<String, String> {
-    let works = |py: &str| {
-        Command::new(py)
-            .args(["-c", "import torch"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if let Ok(py) = std::env::var("GEMMSCOPE_TEST_TORCH_PYTHON") {
-        return if works(&py) {
-            Ok(py)
-        } else {
-            Err(format!(
-                "GEMMSCOPE_TEST_TORCH_PYTHON={py} cannot import torch"
-            ))
-        };
-    }
-    if works("python3") {
-        Ok("python3".into())
-    } else {
-        Err("no Python with PyTorch (set GEMMSCOPE_TEST_TORCH_PYTHON)".into())
-    }
-}
+mod common;
+use common::*;
 
 #[test]
 fn tf32_and_bf16_rewrites_run_and_compute_the_same_product_on_the_cpu() {
