@@ -508,52 +508,6 @@ fn py_cases() -> Vec<PyCase> {
     ]
 }
 
-const PY_DRIVER: &str = r#"
-import copy, importlib.util, sys
-import numpy as np
-
-def load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    return m
-
-def same(a, b, path="result"):
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        assert isinstance(a, np.ndarray) and isinstance(b, np.ndarray), f"{path}: {type(a)} vs {type(b)}"
-        assert a.dtype == b.dtype and a.shape == b.shape, f"{path}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
-        # float32 arithmetic anywhere (output or inputs) sets the tolerance.
-        tol = 1e-4 if a.dtype == np.float32 or F32_INPUTS else 1e-10
-        assert np.allclose(a, b, rtol=tol, atol=tol), f"{path}: max diff {np.max(np.abs(a - b))}"
-        return
-    assert type(a) is type(b), f"{path}: {type(a).__name__} vs {type(b).__name__}"
-    if isinstance(a, (list, tuple)):
-        assert len(a) == len(b), f"{path}: length {len(a)} vs {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float):
-        assert abs(a - b) <= 1e-10 * (1 + abs(a)), f"{path}: {a} vs {b}"
-    else:
-        assert a == b, f"{path}: {a!r} vs {b!r}"
-
-orig, new, func, make = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-F32_INPUTS = False
-runs = 0
-for s in [(1, 1, 1), (3, 5, 7), (8, 2, 5), (13, 11, 6)]:
-    outs = []
-    for path, name in [(orig, "gs_orig"), (new, "gs_new")]:
-        mod = load(path, name)
-        rng = np.random.default_rng(7)
-        args = eval(make)
-        F32_INPUTS = any(isinstance(x, np.ndarray) and x.dtype == np.float32 for x in args)
-        res = getattr(mod, func)(*args)
-        outs.append((res, args))
-    same(outs[0][0], outs[1][0])
-    same(outs[0][1], outs[1][1], "arguments after the call")
-    runs += 1
-print(runs)
-"#;
-
 #[test]
 fn python_rewrites_compute_what_the_loops_computed() {
     let py = match numpy_python() {
@@ -578,29 +532,17 @@ fn python_rewrites_compute_what_the_loops_computed() {
             continue;
         }
         let new = dir.join(format!("fixed_{n}.py"));
-        std::fs::write(&new, &fixed).unwrap();
-        let out = Command::new(&py)
-            .arg(&driver)
-            .arg(&path)
-            .arg(&new)
-            .arg(case.func)
-            .arg(case.make)
-            .output()
-            .unwrap();
-        if !out.status.success() {
-            failures.push(format!(
-                "{} {}: {}\n--- rewritten:\n{fixed}",
-                case.file,
-                case.func,
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        } else {
-            // Modules may print at import; the driver's count is the last line.
-            runs += String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .last()
-                .and_then(|l| l.trim().parse::<usize>().ok())
-                .unwrap_or(0);
+        let call = (case.func, case.make);
+        match run_py_driver(
+            &py,
+            &driver,
+            &path,
+            (&new, &fixed),
+            call,
+            "[(1, 1, 1), (3, 5, 7), (8, 2, 5), (13, 11, 6)]",
+        ) {
+            Ok(n) => runs += n,
+            Err(e) => failures.push(format!("{} {}: {e}", case.file, case.func)),
         }
     }
     println!(

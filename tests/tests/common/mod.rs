@@ -146,3 +146,94 @@ pub fn agree(a: &[f64], b: &[f64], rel: f64) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A Python driver for one function of an original and a rewritten module:
+/// `driver.py ORIG NEW FUNC MAKE SIZES` builds the arguments with `MAKE`
+/// (Python code over `rng`, a seeded NumPy Generator, `s`, the size tuple,
+/// and `mod`, the module) for each size in `SIZES` (a Python list of
+/// tuples), calls `FUNC` in both modules and compares the results and the
+/// arguments after the call: values (1e-4 where float32 arithmetic is
+/// involved, else 1e-10), dtypes, shapes, list/array/int/float types.
+/// Prints the number of sizes that agree.
+pub const PY_DRIVER: &str = r#"
+import ast, importlib.util, sys
+import numpy as np
+
+def load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
+def same(a, b, path="result"):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        assert isinstance(a, np.ndarray) and isinstance(b, np.ndarray), f"{path}: {type(a)} vs {type(b)}"
+        assert a.dtype == b.dtype and a.shape == b.shape, f"{path}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
+        # float32 arithmetic anywhere (output or inputs) sets the tolerance.
+        tol = 1e-4 if a.dtype == np.float32 or F32_INPUTS else 1e-10
+        assert np.allclose(a, b, rtol=tol, atol=tol), f"{path}: max diff {np.max(np.abs(a - b))}"
+        return
+    assert type(a) is type(b), f"{path}: {type(a).__name__} vs {type(b).__name__}"
+    if isinstance(a, (list, tuple)):
+        assert len(a) == len(b), f"{path}: length {len(a)} vs {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            same(x, y, f"{path}[{i}]")
+    elif isinstance(a, float):
+        assert abs(a - b) <= 1e-10 * (1 + abs(a)), f"{path}: {a} vs {b}"
+    else:
+        assert a == b, f"{path}: {a!r} vs {b!r}"
+
+orig, new, func, make = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+sizes = ast.literal_eval(sys.argv[5])
+F32_INPUTS = False
+runs = 0
+for s in sizes:
+    outs = []
+    for path, name in [(orig, "gs_orig"), (new, "gs_new")]:
+        mod = load(path, name)
+        rng = np.random.default_rng(7)
+        args = eval(make)
+        F32_INPUTS = any(isinstance(x, np.ndarray) and x.dtype == np.float32 for x in args)
+        res = getattr(mod, func)(*args)
+        outs.append((res, args))
+    same(outs[0][0], outs[1][0])
+    same(outs[0][1], outs[1][1], "arguments after the call")
+    runs += 1
+print(runs)
+"#;
+
+/// Runs [`PY_DRIVER`] (written to `driver`) on `orig` and the rewritten
+/// text (written to `new`) for `call` = (function, MAKE code) at `sizes`:
+/// the number of sizes that agree, or the driver's error with the
+/// rewritten text.
+pub fn run_py_driver(
+    py: &str,
+    driver: &Path,
+    orig: &Path,
+    (new, fixed): (&Path, &str),
+    (func, make): (&str, &str),
+    sizes: &str,
+) -> Result<usize, String> {
+    std::fs::write(new, fixed).unwrap();
+    let out = Command::new(py)
+        .arg(driver)
+        .arg(orig)
+        .arg(new)
+        .arg(func)
+        .arg(make)
+        .arg(sizes)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "{}\n--- rewritten:\n{fixed}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    // Modules may print at import; the driver's count is the last line.
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse::<usize>().ok())
+        .unwrap_or(0))
+}
