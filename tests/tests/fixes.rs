@@ -274,51 +274,6 @@ fn fixture_cases() -> Vec<CCase> {
     v
 }
 
-fn set_defines(text: &str, names: &[&str], size: [u32; 3]) -> String {
-    let mut out = String::new();
-    for line in text.split_inclusive('\n') {
-        let t = line.trim_start();
-        let hit = names.iter().enumerate().find(|(_, n)| {
-            t.strip_prefix("#define ")
-                .is_some_and(|r| r.starts_with(**n) && r[n.len()..].starts_with([' ', '\t']))
-        });
-        match hit {
-            Some((i, n)) => out.push_str(&format!("#define {n} {}\n", size[i])),
-            None => out.push_str(line),
-        }
-    }
-    out
-}
-
-fn harness(case: &CCase, source: &Path) -> String {
-    let t = case.ty;
-    let mut s = format!(
-        "#define main gs_fixture_main\n#include \"{}\"\n#undef main\n#include <stdio.h>\n#include <stdlib.h>\n\
-         static unsigned long long gs_s = 88172645463325252ULL;\n\
-         static double gs_rand(void) {{ gs_s ^= gs_s << 13; gs_s ^= gs_s >> 7; gs_s ^= gs_s << 17; return (double)(gs_s % 2001) / 1000.0 - 1.0; }}\n\
-         int main(int argc, char **argv) {{\n  int gs_m = atoi(argv[1]), gs_n = atoi(argv[2]), gs_k = atoi(argv[3]);\n  (void)gs_m; (void)gs_n; (void)gs_k;\n",
-        source.display()
-    );
-    for (name, count) in case.heap {
-        s.push_str(&format!(
-            "  long gs_c_{name} = {count};\n  {t} *{name} = ({t} *)malloc(sizeof({t}) * (size_t)gs_c_{name});\n  for (long t = 0; t < gs_c_{name}; t++) {name}[t] = ({t})gs_rand();\n"
-        ));
-    }
-    for g in case.globals {
-        s.push_str(&format!(
-            "  long gs_c_{g} = (long)(sizeof({g}) / sizeof({t}));\n  {{ {t} *p = ({t} *)(void *){g}; for (long t = 0; t < gs_c_{g}; t++) p[t] = ({t})gs_rand(); }}\n"
-        ));
-    }
-    s.push_str(&format!("  {}\n", case.call));
-    for o in case.outputs {
-        s.push_str(&format!(
-            "  {{ {t} *p = ({t} *)(void *){o}; for (long t = 0; t < gs_c_{o}; t++) printf(\"%.17g\\n\", (double)p[t]); }}\n"
-        ));
-    }
-    s.push_str("  return 0;\n}\n");
-    s
-}
-
 fn compile_run(
     dir: &Path,
     tag: &str,
@@ -326,47 +281,26 @@ fn compile_run(
     text: &str,
     size: [u32; 3],
 ) -> Result<Vec<f64>, String> {
+    let d = CDriver {
+        ty: case.ty,
+        dims: &["gs_m", "gs_n", "gs_k"],
+        heap: case
+            .heap
+            .iter()
+            .map(|(n, c)| (n.to_string(), c.to_string()))
+            .collect(),
+        globals: case.globals.iter().map(|g| g.to_string()).collect(),
+        call: case.call,
+        outputs: case.outputs.iter().map(|o| o.to_string()).collect(),
+    };
     let ext = if case.file.ends_with(".cpp") {
         "cpp"
     } else {
         "c"
     };
-    let src = dir.join(format!("{tag}.{ext}"));
-    std::fs::write(&src, set_defines(text, case.defines, size)).unwrap();
-    let h = dir.join(format!("{tag}_main.{ext}"));
-    std::fs::write(&h, harness(case, &src)).unwrap();
-    let exe = dir.join(tag);
     let inc = root().join(case.file);
-    let out = Command::new(if ext == "c" { "gcc" } else { "g++" })
-        .arg("-O1")
-        .arg("-w")
-        .arg("-I")
-        .arg(inc.parent().unwrap())
-        .arg(&h)
-        .arg("-o")
-        .arg(&exe)
-        .arg("-lopenblas")
-        .arg("-lm")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "{tag}: compile failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let run = Command::new(&exe)
-        .args(size.iter().map(|x| x.to_string()))
-        .env("OPENBLAS_NUM_THREADS", "1")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !run.status.success() {
-        return Err(format!("{tag}: run failed: {:?}", run.status));
-    }
-    Ok(String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .map(|l| l.trim().parse::<f64>().unwrap())
-        .collect())
+    let text = set_defines(text, case.defines, &size);
+    compile_run_c(dir, tag, &d, &text, ext, inc.parent(), &size)
 }
 
 #[test]

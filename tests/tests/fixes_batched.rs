@@ -93,53 +93,6 @@ fn c_cases() -> Vec<CCase> {
     ]
 }
 
-fn set_defines(text: &str, names: &[&str], size: [u32; 4]) -> String {
-    let mut out = String::new();
-    for line in text.split_inclusive('\n') {
-        let t = line.trim_start();
-        let hit = names.iter().enumerate().find(|(_, n)| {
-            t.strip_prefix("#define ")
-                .is_some_and(|r| r.starts_with(**n) && r[n.len()..].starts_with([' ', '\t']))
-        });
-        match hit {
-            Some((i, n)) => out.push_str(&format!("#define {n} {}\n", size[i])),
-            None => out.push_str(line),
-        }
-    }
-    out
-}
-
-fn harness(case: &CCase, source: &Path) -> String {
-    let t = case.ty;
-    let mut s = format!(
-        "#define main gs_fixture_main\n#include \"{}\"\n#undef main\n#include <stdio.h>\n#include <stdlib.h>\n\
-         static unsigned long long gs_s = 88172645463325252ULL;\n\
-         static double gs_rand(void) {{ gs_s ^= gs_s << 13; gs_s ^= gs_s >> 7; gs_s ^= gs_s << 17; return (double)(gs_s % 2001) / 1000.0 - 1.0; }}\n\
-         int main(int argc, char **argv) {{\n  int gs_b = atoi(argv[1]), gs_m = atoi(argv[2]), gs_n = atoi(argv[3]), gs_k = atoi(argv[4]);\n  (void)gs_b; (void)gs_m; (void)gs_n; (void)gs_k;\n",
-        source.display()
-    );
-    if case.globals.is_empty() {
-        for name in ["A", "B", "C"] {
-            s.push_str(&format!(
-                "  long gs_c_{name} = {HEAP};\n  {t} *{name} = ({t} *)malloc(sizeof({t}) * (size_t)gs_c_{name});\n  for (long t = 0; t < gs_c_{name}; t++) {name}[t] = ({t})gs_rand();\n"
-            ));
-        }
-    }
-    for g in case.globals {
-        s.push_str(&format!(
-            "  long gs_c_{g} = (long)(sizeof({g}) / sizeof({t}));\n  {{ {t} *p = ({t} *)(void *){g}; for (long t = 0; t < gs_c_{g}; t++) p[t] = ({t})gs_rand(); }}\n"
-        ));
-    }
-    s.push_str(&format!("  {}\n", case.call));
-    for o in case.outputs {
-        s.push_str(&format!(
-            "  {{ {t} *p = ({t} *)(void *){o}; for (long t = 0; t < gs_c_{o}; t++) printf(\"%.17g\\n\", (double)p[t]); }}\n"
-        ));
-    }
-    s.push_str("  return 0;\n}\n");
-    s
-}
-
 fn compile_run(
     dir: &Path,
     tag: &str,
@@ -147,43 +100,23 @@ fn compile_run(
     text: &str,
     size: [u32; 4],
 ) -> Result<Vec<f64>, String> {
-    let src = dir.join(format!("{tag}.c"));
-    std::fs::write(&src, set_defines(text, case.defines, size)).unwrap();
-    let h = dir.join(format!("{tag}_main.c"));
-    std::fs::write(&h, harness(case, &src)).unwrap();
-    let exe = dir.join(tag);
-    let out = Command::new("gcc")
-        .arg("-O1")
-        .arg("-w")
-        .arg(&h)
-        .arg("-o")
-        .arg(&exe)
-        .arg("-lopenblas")
-        .arg("-lm")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "{tag}: compile failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let run = Command::new(&exe)
-        .args(size.iter().map(|x| x.to_string()))
-        .env("OPENBLAS_NUM_THREADS", "1")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !run.status.success() {
-        return Err(format!("{tag}: run failed: {:?}", run.status));
-    }
-    String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .map(|l| {
-            l.trim()
-                .parse::<f64>()
-                .map_err(|_| format!("{tag}: unexpected output line {l:?}"))
-        })
-        .collect()
+    let heap = if case.globals.is_empty() {
+        ["A", "B", "C"]
+            .map(|n| (n.to_string(), HEAP.to_string()))
+            .to_vec()
+    } else {
+        Vec::new()
+    };
+    let d = CDriver {
+        ty: case.ty,
+        dims: &["gs_b", "gs_m", "gs_n", "gs_k"],
+        heap,
+        globals: case.globals.iter().map(|g| g.to_string()).collect(),
+        call: case.call,
+        outputs: case.outputs.iter().map(|o| o.to_string()).collect(),
+    };
+    let text = set_defines(text, case.defines, &size);
+    compile_run_c(dir, tag, &d, &text, "c", None, &size)
 }
 
 #[test]

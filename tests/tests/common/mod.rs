@@ -237,3 +237,129 @@ pub fn run_py_driver(
         .and_then(|l| l.trim().parse::<usize>().ok())
         .unwrap_or(0))
 }
+
+/// How a generated C program drives one fixture: it reads the sizes from
+/// its arguments into `dims` (`gs_m`, ...), fills the `heap` arrays
+/// (name, element count in terms of `dims`) and the `globals` with
+/// xorshift values in [-1, 1], makes `call`, and prints every element of
+/// `outputs`.
+pub struct CDriver<'a> {
+    pub ty: &'a str,
+    pub dims: &'a [&'a str],
+    pub heap: Vec<(String, String)>,
+    pub globals: Vec<String>,
+    pub call: &'a str,
+    pub outputs: Vec<String>,
+}
+
+/// `text` with each `#define NAME ...` of `names` set to the matching size.
+pub fn set_defines<S: AsRef<str>>(text: &str, names: &[S], size: &[u32]) -> String {
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        let hit = names.iter().enumerate().find(|(_, n)| {
+            let n = n.as_ref();
+            t.strip_prefix("#define ")
+                .is_some_and(|r| r.starts_with(n) && r[n.len()..].starts_with([' ', '\t']))
+        });
+        match hit {
+            Some((i, n)) => out.push_str(&format!("#define {} {}\n", n.as_ref(), size[i])),
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// The driver program around `source` (which it `#include`s, its own
+/// `main` renamed away).
+pub fn c_harness(d: &CDriver<'_>, source: &Path) -> String {
+    let t = d.ty;
+    let reads: Vec<String> = d
+        .dims
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{v} = atoi(argv[{}])", i + 1))
+        .collect();
+    let voids: String = d.dims.iter().map(|v| format!(" (void){v};")).collect();
+    let mut s = format!(
+        "#define main gs_fixture_main\n#include \"{}\"\n#undef main\n#include <stdio.h>\n#include <stdlib.h>\n\
+         static unsigned long long gs_s = 88172645463325252ULL;\n\
+         static double gs_rand(void) {{ gs_s ^= gs_s << 13; gs_s ^= gs_s >> 7; gs_s ^= gs_s << 17; return (double)(gs_s % 2001) / 1000.0 - 1.0; }}\n\
+         int main(int argc, char **argv) {{\n  int {};\n {voids}\n",
+        source.display(),
+        reads.join(", ")
+    );
+    for (name, count) in &d.heap {
+        s.push_str(&format!(
+            "  long gs_c_{name} = {count};\n  {t} *{name} = ({t} *)malloc(sizeof({t}) * (size_t)gs_c_{name});\n  for (long t = 0; t < gs_c_{name}; t++) {name}[t] = ({t})gs_rand();\n"
+        ));
+    }
+    for g in &d.globals {
+        s.push_str(&format!(
+            "  long gs_c_{g} = (long)(sizeof({g}) / sizeof({t}));\n  {{ {t} *p = ({t} *)(void *){g}; for (long t = 0; t < gs_c_{g}; t++) p[t] = ({t})gs_rand(); }}\n"
+        ));
+    }
+    s.push_str(&format!("  {}\n", d.call));
+    for o in &d.outputs {
+        s.push_str(&format!(
+            "  {{ {t} *p = ({t} *)(void *){o}; for (long t = 0; t < gs_c_{o}; t++) printf(\"%.17g\\n\", (double)p[t]); }}\n"
+        ));
+    }
+    s.push_str("  return 0;\n}\n");
+    s
+}
+
+/// Writes `text` (the fixture, original or rewritten) as `tag.ext` in
+/// `dir`, compiles it inside its driver with gcc (g++ for `cpp`) against
+/// OpenBLAS, headers also from `include`, runs it at `size` (one thread)
+/// and returns the printed values.
+pub fn compile_run_c(
+    dir: &Path,
+    tag: &str,
+    d: &CDriver<'_>,
+    text: &str,
+    ext: &str,
+    include: Option<&Path>,
+    size: &[u32],
+) -> Result<Vec<f64>, String> {
+    let src = dir.join(format!("{tag}.{ext}"));
+    std::fs::write(&src, text).unwrap();
+    let h = dir.join(format!("{tag}_main.{ext}"));
+    std::fs::write(&h, c_harness(d, &src)).unwrap();
+    let exe = dir.join(tag);
+    let mut cc = Command::new(if ext == "cpp" { "g++" } else { "gcc" });
+    cc.arg("-O1").arg("-w");
+    if let Some(inc) = include {
+        cc.arg("-I").arg(inc);
+    }
+    let out = cc
+        .arg(&h)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-lopenblas")
+        .arg("-lm")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "{tag}: compile failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let run = Command::new(&exe)
+        .args(size.iter().map(|x| x.to_string()))
+        .env("OPENBLAS_NUM_THREADS", "1")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !run.status.success() {
+        return Err(format!("{tag}: run failed: {:?}", run.status));
+    }
+    String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| {
+            l.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{tag}: unexpected output line {l:?}"))
+        })
+        .collect()
+}
