@@ -151,19 +151,9 @@ fn c_batched_rewrites_compute_what_the_loops_computed() {
             let tag = format!("{}_{n}", case.file.replace(['/', '.'], "_"));
             let a = compile_run(&dir, &format!("{tag}_orig"), case, &text, *size);
             let b = compile_run(&dir, &format!("{tag}_fixed"), case, &fixed, *size);
-            match (a, b) {
-                (Ok(a), Ok(b)) => {
-                    runs += 1;
-                    if a.is_empty() {
-                        failures.push(format!("{} {size:?}: no output", case.file));
-                    } else if let Err(e) = agree(&a, &b, tol) {
-                        failures.push(format!(
-                            "{} {size:?}: {e}\n--- rewritten:\n{fixed}",
-                            case.file
-                        ));
-                    }
-                }
-                (Err(e), _) | (_, Err(e)) => failures.push(format!("{}: {e}", case.file)),
+            match check_run(a, b, tol, &format!("{} {size:?}", case.file), &fixed) {
+                Ok(()) => runs += 1,
+                Err(e) => failures.push(e),
             }
         }
     }

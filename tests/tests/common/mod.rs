@@ -363,3 +363,21 @@ pub fn compile_run_c(
         })
         .collect()
 }
+
+/// The outputs of one size run, original (`a`) and rewritten (`b`), agree
+/// within `tol`, and the original printed something other than zeros (a
+/// driver that prints nothing proves nothing). `what` names the run in the
+/// error; `fixed` is shown with a disagreement.
+pub fn check_run(
+    a: Result<Vec<f64>, String>,
+    b: Result<Vec<f64>, String>,
+    tol: f64,
+    what: &str,
+    fixed: &str,
+) -> Result<(), String> {
+    let (a, b) = (a?, b?);
+    if a.is_empty() || a.iter().all(|x| *x == 0.0) {
+        return Err(format!("{what}: the original printed nothing useful"));
+    }
+    agree(&a, &b, tol).map_err(|e| format!("{what}: {e}\n--- rewritten:\n{fixed}"))
+}
