@@ -117,7 +117,7 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         }
         Elem::F64 => variants.push((false, Applicability::Exact)),
     }
-    let helper = helper_edit(file, text);
+    let (helper, type_trait) = helper_edits(file, text);
     // Once its launches are rewritten, a kernel nothing else in the file
     // names is dead code: it goes with them (else `check` would go on
     // reporting it). Were it launched from another file, the link fails
@@ -171,6 +171,16 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
                 end: l.end,
                 new_text: body,
             });
+        }
+        if let Some(t) = &type_trait {
+            if edits
+                .iter()
+                .any(|e| e.new_text.contains("gemmscope_cuda_type<"))
+            {
+                // After the handle helper (edits at one offset keep their order).
+                let pos = usize::from(helper.is_some());
+                edits.insert(pos, t.clone());
+            }
         }
         let (what, cost) = match (&elem, fast) {
             (Elem::F64, _) => ("cublasGemmEx (FP64)".to_string(), String::new()),
@@ -1283,10 +1293,21 @@ fn call_text(
 }
 
 /// `#include <cublas_v2.h>` and the helpers, once, after the last include.
-fn helper_edit(file: &File, text: &str) -> Option<TextEdit> {
-    if text.contains(HELPER_MARK) {
-        return None;
-    }
+/// The edits that insert the handle helper (with `#include
+/// <cublas_v2.h>`) and the element-type trait after the last `#include`,
+/// each `None` where the file has it already. Both insert at one place;
+/// identical edits of several fixes count once when applied.
+fn helper_edits(file: &File, text: &str) -> (Option<TextEdit>, Option<TextEdit>) {
+    let at = after_includes(text);
+    let trait_edit = (!text.contains(TRAIT_MARK)).then(|| TextEdit {
+        start: at,
+        end: at,
+        new_text: TRAIT.to_string(),
+    });
+    (helper_edit(file, text, at), trait_edit)
+}
+
+fn after_includes(text: &str) -> usize {
     let mut at = 0;
     let mut off = 0;
     for line in text.split_inclusive('\n') {
@@ -1295,6 +1316,13 @@ fn helper_edit(file: &File, text: &str) -> Option<TextEdit> {
         if t.starts_with("#include") || t.starts_with("# include") {
             at = off;
         }
+    }
+    at
+}
+
+fn helper_edit(file: &File, text: &str, at: usize) -> Option<TextEdit> {
+    if text.contains(HELPER_MARK) {
+        return None;
     }
     let mut new_text = String::new();
     if at > 0 && !text[..at].ends_with('\n') {
@@ -1313,9 +1341,9 @@ fn helper_edit(file: &File, text: &str) -> Option<TextEdit> {
 
 const HELPER_MARK: &str = "static cublasHandle_t gemmscope_cublas(cudaStream_t stream)";
 
-/// The handle helper and the element-type trait the rewritten launches use.
+/// The handle helper the rewritten launches use.
 const HELPER: &str = "
-// gemmscope: cuBLAS helpers for the kernel launches replaced by cublasGemmEx.
+// gemmscope: cuBLAS helper for the kernel launches replaced by cublasGemmEx.
 // One handle for the file, created on first use; each call sets its stream.
 static cublasHandle_t gemmscope_cublas(cudaStream_t stream)
 {
@@ -1325,6 +1353,14 @@ static cublasHandle_t gemmscope_cublas(cudaStream_t stream)
     cublasSetStream(handle, stream);
     return handle;
 }
+";
+
+const TRAIT_MARK: &str = "struct gemmscope_cuda_type";
+
+/// The element-type trait, inserted only for launches of a templated
+/// kernel with a template parameter (`k<T><<<...>>>`).
+const TRAIT: &str = "
+// gemmscope: cuBLAS data and compute types of a kernel's element type.
 template <typename T> struct gemmscope_cuda_type;
 template <> struct gemmscope_cuda_type<float> {
     static constexpr cudaDataType data = CUDA_R_32F;
@@ -1336,5 +1372,4 @@ template <> struct gemmscope_cuda_type<double> {
     static constexpr cublasComputeType_t exact = CUBLAS_COMPUTE_64F;
     static constexpr cublasComputeType_t fast = CUBLAS_COMPUTE_64F;
 };
-
 ";

@@ -268,9 +268,16 @@ fn find_nest<'a>(file: &'a File, finding: &Finding) -> Result<Nest<'a>, NoFix> {
 /// `#include` inserted by two fixes, count once). Overlapping edits are
 /// an error.
 pub fn apply_edits(text: &str, edits: &[TextEdit]) -> Result<String, String> {
-    let mut es: Vec<&TextEdit> = edits.iter().collect();
+    // Identical edits count once wherever they are in the list (two fixes
+    // inserting the same helper); the sort is stable, so edits at one
+    // offset keep their order.
+    let mut es: Vec<&TextEdit> = Vec::new();
+    for e in edits {
+        if !es.contains(&e) {
+            es.push(e);
+        }
+    }
     es.sort_by_key(|e| (e.start, e.end));
-    es.dedup_by(|a, b| a == b);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for e in es {

@@ -135,3 +135,24 @@ fn every_rule_has_a_quick_fix_row() {
         "fixes::QUICK_FIXES must list every rule, in order"
     );
 }
+
+#[test]
+fn identical_edits_count_once_wherever_they_are() {
+    use crate::fixes::{apply_edits, TextEdit};
+    let ins = |at: usize, t: &str| TextEdit {
+        start: at,
+        end: at,
+        new_text: t.into(),
+    };
+    // Two fixes insert the same helper at 0; one also inserts a second part
+    // there. The helper appears once, before the second part.
+    let edits = [ins(0, "H;"), ins(0, "T;"), ins(3, "x"), ins(0, "H;")];
+    assert_eq!(apply_edits("abc", &edits).unwrap(), "H;T;abcx");
+    // Overlapping replacements are an error.
+    let r = |s: usize, e: usize| TextEdit {
+        start: s,
+        end: e,
+        new_text: String::new(),
+    };
+    assert!(apply_edits("abcdef", &[r(0, 3), r(2, 4)]).is_err());
+}
