@@ -551,7 +551,11 @@ impl<'n, 'a> Cx<'n, 'a> {
             return Ok((terms, beta_pre));
         }
         let acc = u.acc.clone().unwrap_or_default();
-        let (init, (st, op, value)) = (&ls[u.init.unwrap_or(0)], u.store.as_ref().unwrap());
+        let store = u
+            .store
+            .as_ref()
+            .ok_or_else(|| NoFix::new("the accumulator is never stored into C"))?;
+        let (init, (st, op, value)) = (&ls[u.init.unwrap_or(0)], store);
         let store = &ls[*st];
         let same_loops = |a: &Leaf, b: &Leaf| {
             a.loops.len() == b.loops.len() && shared(a, b).len() == a.loops.len()
@@ -937,7 +941,7 @@ fn rank_k(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
             }
         }
     }
-    let (k, kext) = kk.expect("a product");
+    let (k, kext) = kk.ok_or_else(|| NoFix::new("the nest has no product"))?;
     cx.ext = HashMap::from([
         (i.clone(), n.clone()),
         (j.clone(), n.clone()),
@@ -1523,7 +1527,10 @@ fn symm_rank_update(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
             beta = Some(fs);
         } else if d.is_none() {
             let ts = cx.terms(&t, neg, Some(&aname))?;
-            let t = ts.into_iter().next().expect("one term");
+            let t = ts
+                .into_iter()
+                .next()
+                .ok_or_else(|| NoFix::new("a term of the update is not a product"))?;
             let ok = t.ops.iter().any(|a| same_access(a, &diag))
                 && t.ops.iter().any(|a| same_access(a, &b_ij));
             if !ok {
@@ -1798,8 +1805,11 @@ fn trmm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
     // or alpha*sum over k >= t (non-unit).
     let fac_one = key(&term.factors).is_empty() && !term.neg;
     let (unit, mut alpha, neg) = if let Some(a) = &acc {
-        let (ni, kept_inside) = init.expect("checked");
-        let (ns, op, value) = store.clone().expect("checked");
+        let (ni, kept_inside) =
+            init.ok_or_else(|| NoFix::new("the accumulator has no initialisation"))?;
+        let (ns, op, value) = store
+            .clone()
+            .ok_or_else(|| NoFix::new("the accumulator is never stored into B"))?;
         let (li, lst) = (&ls[ni], &ls[ns]);
         if !out_loops(li)
             || shared(li, lst).len() != li.loops.len()
