@@ -9,7 +9,9 @@
 use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
 
-use gemmscope_analyzers::fixes::{analyze_with_fixes, apply_edits, overlaps, Applicability, Fix};
+use gemmscope_analyzers::fixes::{
+    analyze_with_fixes, apply_edits, overlaps, Applicability, Fix, TextEdit,
+};
 use gemmscope_analyzers::{BuildContext, Lang};
 
 use crate::baseline;
@@ -69,6 +71,10 @@ pub fn fix_text(path: &str, text: &str, filter: &Filter, flags: Option<&Flags>) 
     let mut applied = Vec::new();
     let mut rounds = 0;
     let mut not_fixed = Vec::new();
+    // Each round's edits (as applied), to map what is left back onto the
+    // lines of the file as it was.
+    let mut history: Vec<Vec<TextEdit>> = Vec::new();
+    let mut left_at: Vec<usize> = Vec::new();
     let Some(lang) = lang else {
         return Fixed {
             text: cur,
@@ -82,6 +88,7 @@ pub fn fix_text(path: &str, text: &str, filter: &Filter, flags: Option<&Flags>) 
         let (sups, _) = suppress::parse(&cur, lang);
         let mut taken: Vec<Fix> = Vec::new();
         not_fixed.clear();
+        left_at.clear();
         for f in found {
             let fi = &f.finding;
             if !filter.codes.contains(fi.code)
@@ -105,17 +112,21 @@ pub fn fix_text(path: &str, text: &str, filter: &Filter, flags: Option<&Flags>) 
             match choice {
                 Ok(fix) if !taken.iter().any(|t| overlaps(t, &fix)) => taken.push(fix),
                 Ok(_) => {}
-                Err(reason) => not_fixed.push(NotFixed {
-                    line,
-                    code: fi.code,
-                    reason,
-                }),
+                Err(reason) => {
+                    left_at.push(fi.range.start_byte);
+                    not_fixed.push(NotFixed {
+                        line,
+                        code: fi.code,
+                        reason,
+                    })
+                }
             }
         }
         let edits: Vec<_> = taken.iter().flat_map(|f| f.edits.iter().cloned()).collect();
         let next = match apply_edits(&cur, &edits) {
             Ok(t) => t,
             Err(e) => {
+                left_at.push(usize::MAX);
                 not_fixed.push(NotFixed {
                     line: 0,
                     code: "",
@@ -128,8 +139,16 @@ pub fn fix_text(path: &str, text: &str, filter: &Filter, flags: Option<&Flags>) 
             break;
         }
         applied.extend(taken.into_iter().map(|f| f.title));
+        history.push(normalized(&edits));
         cur = next;
         rounds += 1;
+    }
+    // Lines of what is left, in the file as it was (not as rewritten).
+    for (n, at) in not_fixed.iter_mut().zip(left_at) {
+        if at != usize::MAX && rounds > 0 {
+            let orig = history.iter().rev().fold(at, |off, es| map_back(off, es));
+            n.line = text[..orig.min(text.len())].matches('\n').count() + 1;
+        }
     }
     Fixed {
         text: cur,
@@ -137,6 +156,35 @@ pub fn fix_text(path: &str, text: &str, filter: &Filter, flags: Option<&Flags>) 
         rounds,
         not_fixed,
     }
+}
+
+/// The edits as `apply_edits` applies them: identical ones once, by start.
+fn normalized(edits: &[TextEdit]) -> Vec<TextEdit> {
+    let mut es: Vec<TextEdit> = Vec::new();
+    for e in edits {
+        if !es.contains(e) {
+            es.push(e.clone());
+        }
+    }
+    es.sort_by_key(|e| (e.start, e.end));
+    es
+}
+
+/// The offset in the text before `edits` of offset `off` in the text after
+/// them (inside an edit's new text: where that edit started).
+fn map_back(off: usize, edits: &[TextEdit]) -> usize {
+    let mut delta: isize = 0;
+    for e in edits {
+        let new_start = (e.start as isize + delta) as usize;
+        if off < new_start {
+            break;
+        }
+        if off < new_start + e.new_text.len() {
+            return e.start;
+        }
+        delta += e.new_text.len() as isize - (e.end - e.start) as isize;
+    }
+    (off as isize - delta).max(0) as usize
 }
 
 /// What `run` did.
@@ -402,5 +450,38 @@ mod tests {
             unsafe_fixes: false,
         };
         assert_eq!(fix_text("x.c", src, &none, None).text, src);
+    }
+
+    /// What is left is reported at its line in the file as it was, not in
+    /// the text the earlier fixes (an `#include`, a shorter nest) produced.
+    #[test]
+    fn not_fixed_lines_are_the_original_ones() {
+        let src = "void f(int n, const float *A, const float *B, float *C) {\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i*n + j] += A[i*n + k] * B[k*n + j];\n}\n\nvoid g(int n, float **A, float **B, float **C) {\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i][j] += A[i][k] * B[k][j];\n}\n";
+        let all = Filter {
+            codes: ["GS101".to_string()].into_iter().collect(),
+            skip: HashSet::new(),
+            unsafe_fixes: false,
+        };
+        let f = fix_text("x.c", src, &all, None);
+        assert_eq!(f.rounds, 1);
+        assert_eq!(f.not_fixed.len(), 1, "{:?}", f.not_fixed);
+        assert_eq!(f.not_fixed[0].line, 9, "{}", f.text);
+    }
+
+    #[test]
+    fn offsets_map_back_through_edits() {
+        let e = |start, end, t: &str| TextEdit {
+            start,
+            end,
+            new_text: t.into(),
+        };
+        // "abcdef" → "XYabZf": insert "XY" at 0, replace "cde" by "Z".
+        let es = [e(0, 0, "XY"), e(2, 5, "Z")];
+        assert_eq!(apply_edits("abcdef", &es).unwrap(), "XYabZf");
+        assert_eq!(map_back(0, &es), 0); // inside the insert
+        assert_eq!(map_back(2, &es), 0); // 'a'
+        assert_eq!(map_back(3, &es), 1); // 'b'
+        assert_eq!(map_back(4, &es), 2); // 'Z' → where "cde" was
+        assert_eq!(map_back(5, &es), 5); // 'f'
     }
 }
