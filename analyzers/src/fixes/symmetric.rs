@@ -1172,17 +1172,10 @@ fn symm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
             "the two halves read different matrices; SYMM reads one symmetric matrix",
         ));
     }
-    let mentions = |a: &Access, v: &str| a.idx.iter().any(|e| e.mentions(v));
     // Left: C(i,j) = S(i,k)·B(k,j); Right: C(i,j) = B(i,k)·S(k,j).
-    let (side, s_var) = if mentions(b0, &j) && !mentions(b0, &i) {
-        ("CblasLeft", i.clone())
-    } else if mentions(b0, &i) && !mentions(b0, &j) {
-        ("CblasRight", j.clone())
-    } else {
-        return Err(NoFix::new(
-            "the general operand is not indexed by one of the output's loops",
-        ));
-    };
+    let (side, s_var) = side_of(b0, &i, &j).ok_or_else(|| {
+        NoFix::new("the general operand is not indexed by one of the output's loops")
+    })?;
     let n = cx.ext[&s_var].clone();
     let c = {
         cx.ext.insert(kv0.clone(), n.clone());
@@ -1458,7 +1451,6 @@ fn symm_rank_update(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
     let m = cx.ext[i].clone();
     cx.ext.insert(k.clone(), m.clone());
     // The accumulation `t += S(i,k)·B(k,j)`.
-    let mentions = |a: &Access, v: &str| a.idx.iter().any(|e| e.mentions(v));
     let pick = |t: &Term, v: &str, w: &str| -> Option<(Access, Access)> {
         let [x, y] = [&t.ops[0], &t.ops[1]];
         let both = |a: &Access| mentions(a, v) && mentions(a, w);
@@ -1721,17 +1713,9 @@ fn trmm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
             "the product does not read B once and the triangular matrix once",
         ));
     }
-    let mentions = |a: &Access, v: &str| a.idx.iter().any(|e| e.mentions(v));
     // Left: B(i,j) += A(i,k)·B(k,j) (k replaces i); Right: B(i,k)·A(k,j).
-    let (side, t) = if mentions(tb, &j) && !mentions(tb, &i) {
-        ("CblasLeft", i.clone())
-    } else if mentions(tb, &i) && !mentions(tb, &j) {
-        ("CblasRight", j.clone())
-    } else {
-        return Err(NoFix::new(
-            "B is not read along one of the output's dimensions",
-        ));
-    };
+    let (side, t) = side_of(tb, &i, &j)
+        .ok_or_else(|| NoFix::new("B is not read along one of the output's dimensions"))?;
     // Loops: i and j over 0..ext everywhere; k inside the `t` loop.
     for l in ls {
         for v in [&i, &j] {
@@ -1954,6 +1938,24 @@ fn trmm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
         names,
         acc,
     ))
+}
+
+/// True if one of `a`'s subscripts mentions `v`.
+fn mentions(a: &Access, v: &str) -> bool {
+    a.idx.iter().any(|e| e.mentions(v))
+}
+
+/// The side of a SYMM/TRMM from the general operand `b` of an update of
+/// the output at (`i`, `j`): `b` read along `j` only is `CblasLeft` (the
+/// structured matrix replaces row `i`), along `i` only `CblasRight`
+/// (it replaces column `j`); with the loop variable the structured matrix
+/// runs over.
+fn side_of(b: &Access, i: &str, j: &str) -> Option<(&'static str, String)> {
+    match (mentions(b, i), mentions(b, j)) {
+        (false, true) => Some(("CblasLeft", i.to_string())),
+        (true, false) => Some(("CblasRight", j.to_string())),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
