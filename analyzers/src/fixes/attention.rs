@@ -945,26 +945,8 @@ fn has_product(n: Node<'_>, text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::fixes::{analyze_with_fixes, apply_edits};
-    use crate::{BuildContext, Lang, NoIncludes};
-
     fn one(src: &str) -> Result<String, String> {
-        let v = analyze_with_fixes(
-            Lang::Python,
-            "a.py",
-            src,
-            &NoIncludes,
-            &BuildContext::default(),
-        );
-        let v: Vec<_> = v
-            .into_iter()
-            .filter(|f| f.finding.code == "GS501")
-            .collect();
-        assert_eq!(v.len(), 1, "{v:#?}");
-        match &v[0].fixes {
-            Ok(f) => Ok(apply_edits(src, &f[0].edits).unwrap()),
-            Err(e) => Err(e.reason.clone()),
-        }
+        crate::fixes::tests::first_fix_of("GS501", "a.py", src)
     }
 
     #[test]

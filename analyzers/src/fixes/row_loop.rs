@@ -706,26 +706,8 @@ fn enclosing_loop_reads(floop: Node<'_>, text: &str, r: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::fixes::{analyze_with_fixes, apply_edits};
-    use crate::{BuildContext, Lang, NoIncludes};
-
     fn one(src: &str) -> Result<String, String> {
-        let v = analyze_with_fixes(
-            Lang::Python,
-            "a.py",
-            src,
-            &NoIncludes,
-            &BuildContext::default(),
-        );
-        let v: Vec<_> = v
-            .into_iter()
-            .filter(|f| f.finding.code == "GS401")
-            .collect();
-        assert_eq!(v.len(), 1, "{v:#?}");
-        match &v[0].fixes {
-            Ok(f) => Ok(apply_edits(src, &f[0].edits).unwrap()),
-            Err(e) => Err(e.reason.clone()),
-        }
+        crate::fixes::tests::first_fix_of("GS401", "a.py", src)
     }
 
     const HEAD: &str = "import numpy as np\n\ndef f(X, W, n):\n    out = np.zeros((n, 4))\n";

@@ -19,6 +19,20 @@ fn only_fix(path: &str, text: &str) -> String {
     apply_edits(text, &f[0].edits).unwrap()
 }
 
+/// The text after the first fix of the one `code` finding in `text`, or
+/// that finding's no-fix reason (for the rewrites' own unit tests).
+pub(super) fn first_fix_of(code: &str, path: &str, text: &str) -> Result<String, String> {
+    let v: Vec<_> = fixes(path, text)
+        .into_iter()
+        .filter(|f| f.finding.code == code)
+        .collect();
+    assert_eq!(v.len(), 1, "{v:#?}");
+    match &v[0].fixes {
+        Ok(f) => Ok(apply_edits(text, &f[0].edits).unwrap()),
+        Err(e) => Err(e.reason.clone()),
+    }
+}
+
 fn no_fix(path: &str, text: &str) -> String {
     let v = fixes(path, text);
     assert_eq!(v.len(), 1, "{v:#?}");
