@@ -324,15 +324,15 @@ fn c_rewrites_compute_what_the_loops_computed() {
         }
         files += 1;
         let tol = if case.ty == "float" { 1e-4 } else { 1e-10 };
-        for (n, size) in case.sizes.iter().enumerate() {
-            let tag = format!("{}_{n}", case.file.replace(['/', '.'], "_"));
-            let a = compile_run(&dir, &format!("{tag}_orig"), case, &text, *size);
-            let b = compile_run(&dir, &format!("{tag}_fixed"), case, &fixed, *size);
-            match check_run(a, b, tol, &format!("{} {size:?}", case.file), &fixed) {
-                Ok(()) => runs += 1,
-                Err(e) => failures.push(e),
-            }
-        }
+        let run = |tag: &str, t: &str, size| compile_run(&dir, tag, case, t, size);
+        runs += compare_sizes(
+            case.file,
+            case.sizes,
+            tol,
+            (&text, &fixed),
+            run,
+            &mut failures,
+        );
     }
     println!("C differential: {files} files, {runs} size runs agree");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -392,14 +392,6 @@ fn c_negatives_get_no_fix_and_a_reason() {
 // ---------------------------------------------------------------------------
 // Python
 
-struct PyCase {
-    file: &'static str,
-    func: &'static str,
-    /// Python code building `args` from `rng` (a NumPy Generator) and `s`
-    /// (the size triple).
-    make: &'static str,
-}
-
 fn py_cases() -> Vec<PyCase> {
     let lists =
         "[rng.uniform(-1, 1, (s[0], s[2])).tolist(), rng.uniform(-1, 1, (s[2], s[1])).tolist()]";
@@ -438,40 +430,20 @@ fn python_rewrites_compute_what_the_loops_computed() {
             return;
         }
     };
-    let dir = tempdir("py");
-    let driver = dir.join("driver.py");
-    std::fs::write(&driver, PY_DRIVER).unwrap();
-    let mut failures = Vec::new();
-    let mut runs = 0;
     let cases = py_cases();
-    for (n, case) in cases.iter().enumerate() {
-        let path = root().join(case.file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let (fixed, rounds) = fix_until_stable(&path, &text, 8);
+    let sizes = "[(1, 1, 1), (3, 5, 7), (8, 2, 5), (13, 11, 6)]";
+    let (runs, failures) = py_differential(&py, "py", &cases, sizes, |case, _, rounds| {
         if rounds == 0 {
-            failures.push(format!("{}: no rewrite", case.file));
-            continue;
+            Err(format!("{}: no rewrite", case.file))
+        } else {
+            Ok(())
         }
-        let new = dir.join(format!("fixed_{n}.py"));
-        let call = (case.func, case.make);
-        match run_py_driver(
-            &py,
-            &driver,
-            &path,
-            (&new, &fixed),
-            call,
-            "[(1, 1, 1), (3, 5, 7), (8, 2, 5), (13, 11, 6)]",
-        ) {
-            Ok(n) => runs += n,
-            Err(e) => failures.push(format!("{} {}: {e}", case.file, case.func)),
-        }
-    }
+    });
     println!(
         "Python differential: {} cases, {runs} size runs agree",
         cases.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---------------------------------------------------------------------------

@@ -147,15 +147,8 @@ fn c_batched_rewrites_compute_what_the_loops_computed() {
         }
         files += 1;
         let tol = if case.ty == "float" { 1e-4 } else { 1e-10 };
-        for (n, size) in SIZES.iter().enumerate() {
-            let tag = format!("{}_{n}", case.file.replace(['/', '.'], "_"));
-            let a = compile_run(&dir, &format!("{tag}_orig"), case, &text, *size);
-            let b = compile_run(&dir, &format!("{tag}_fixed"), case, &fixed, *size);
-            match check_run(a, b, tol, &format!("{} {size:?}", case.file), &fixed) {
-                Ok(()) => runs += 1,
-                Err(e) => failures.push(e),
-            }
-        }
+        let run = |tag: &str, t: &str, size| compile_run(&dir, tag, case, t, size);
+        runs += compare_sizes(case.file, SIZES, tol, (&text, &fixed), run, &mut failures);
     }
     println!("C batched differential: {files} files, {runs} size runs agree");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -265,14 +258,6 @@ fn batched_negatives_get_no_fix_and_a_reason() {
 // ---------------------------------------------------------------------------
 // Python
 
-struct PyCase {
-    file: &'static str,
-    func: &'static str,
-    /// Python code building `args` from `rng` (a NumPy Generator), `s`
-    /// (batch, M, N, K) and `mod` (the module).
-    make: &'static str,
-}
-
 fn py_cases() -> Vec<PyCase> {
     vec![
         PyCase {
@@ -333,16 +318,9 @@ fn python_batched_rewrites_compute_what_the_loops_computed() {
             return;
         }
     };
-    let dir = tempdir("py");
-    let driver = dir.join("driver.py");
-    std::fs::write(&driver, PY_DRIVER).unwrap();
-    let mut failures = Vec::new();
-    let mut runs = 0;
     let cases = py_cases();
-    for (n, case) in cases.iter().enumerate() {
-        let path = root().join(case.file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let (fixed, rounds) = fix_until_stable(&path, &text, 8);
+    let sizes = "[(1, 1, 1, 1), (3, 5, 7, 4), (1, 8, 2, 5), (3, 13, 11, 6)]";
+    let (runs, failures) = py_differential(&py, "py", &cases, sizes, |case, fixed, rounds| {
         let body = fixed
             .split(&format!("def {}(", case.func))
             .nth(1)
@@ -360,33 +338,20 @@ fn python_batched_rewrites_compute_what_the_loops_computed() {
         });
         let products = body.matches(" @ ").count() + body.matches("np.matmul(").count();
         if rounds == 0 || loops || products != 1 {
-            failures.push(format!(
+            Err(format!(
                 "{} {}: not rewritten:\n{body}",
                 case.file, case.func
-            ));
-            continue;
+            ))
+        } else {
+            Ok(())
         }
-        let new = dir.join(format!("fixed_{n}.py"));
-        let call = (case.func, case.make);
-        match run_py_driver(
-            &py,
-            &driver,
-            &path,
-            (&new, &fixed),
-            call,
-            "[(1, 1, 1, 1), (3, 5, 7, 4), (1, 8, 2, 5), (3, 13, 11, 6)]",
-        ) {
-            Ok(n) => runs += n,
-            Err(e) => failures.push(format!("{} {}: {e}", case.file, case.func)),
-        }
-    }
+    });
     println!(
         "Python batched differential: {} cases, {runs} size runs agree",
         cases.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert_eq!(runs, 4 * cases.len());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---------------------------------------------------------------------------

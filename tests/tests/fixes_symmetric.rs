@@ -278,15 +278,15 @@ fn symmetric_rewrites_compute_what_the_loops_computed() {
         };
         files += 1;
         let tol = if case.ty == "float" { 1e-4 } else { 1e-10 };
-        for (n, size) in case.sizes.iter().enumerate() {
-            let tag = format!("{}_{n}", case.file.replace(['/', '.'], "_"));
-            let a = compile_run(&dir, &format!("{tag}_orig"), case, &text, *size);
-            let b = compile_run(&dir, &format!("{tag}_fixed"), case, &fixed, *size);
-            match check_run(a, b, tol, &format!("{} {size:?}", case.file), &fixed) {
-                Ok(()) => runs += 1,
-                Err(e) => failures.push(e),
-            }
-        }
+        let run = |tag: &str, t: &str, size| compile_run(&dir, tag, case, t, size);
+        runs += compare_sizes(
+            &case.file,
+            &case.sizes,
+            tol,
+            (&text, &fixed),
+            run,
+            &mut failures,
+        );
     }
     println!("symmetric differential: {files} files, {runs} size runs agree");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

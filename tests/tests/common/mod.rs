@@ -381,3 +381,75 @@ pub fn check_run(
     }
     agree(&a, &b, tol).map_err(|e| format!("{what}: {e}\n--- rewritten:\n{fixed}"))
 }
+
+/// Compiles and runs the original (`text`) and the rewritten (`fixed`)
+/// fixture `file` at each size (`run(tag, text, size)` does one) and checks
+/// each pair with [`check_run`] within `tol`: the number of sizes that
+/// agree; what does not is added to `failures`.
+pub fn compare_sizes<S: Copy + std::fmt::Debug>(
+    file: &str,
+    sizes: &[S],
+    tol: f64,
+    (text, fixed): (&str, &str),
+    run: impl Fn(&str, &str, S) -> Result<Vec<f64>, String>,
+    failures: &mut Vec<String>,
+) -> usize {
+    let mut runs = 0;
+    for (n, size) in sizes.iter().enumerate() {
+        let tag = format!("{}_{n}", file.replace(['/', '.'], "_"));
+        let a = run(&format!("{tag}_orig"), text, *size);
+        let b = run(&format!("{tag}_fixed"), fixed, *size);
+        match check_run(a, b, tol, &format!("{file} {size:?}"), fixed) {
+            Ok(()) => runs += 1,
+            Err(e) => failures.push(e),
+        }
+    }
+    runs
+}
+
+/// One Python function driven by [`PY_DRIVER`]: the fixture (relative to
+/// tests/), the function, and the code that builds its arguments.
+pub struct PyCase {
+    pub file: &'static str,
+    pub func: &'static str,
+    /// Python code building the argument list from `rng` (a NumPy
+    /// Generator), `s` (the size tuple) and `mod` (the module).
+    pub make: &'static str,
+}
+
+/// Fixes each case's file until stable, lets `accept(case, fixed, rounds)`
+/// check the rewrite, and runs [`PY_DRIVER`] on the original and the
+/// rewritten module at `sizes` (a Python list of tuples): the number of
+/// size runs that agree, and the failures.
+pub fn py_differential(
+    py: &str,
+    tag: &str,
+    cases: &[PyCase],
+    sizes: &str,
+    accept: impl Fn(&PyCase, &str, usize) -> Result<(), String>,
+) -> (usize, Vec<String>) {
+    let dir = tempdir(tag);
+    let driver = dir.join("driver.py");
+    std::fs::write(&driver, PY_DRIVER).unwrap();
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for (n, case) in cases.iter().enumerate() {
+        let path = root().join(case.file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (fixed, rounds) = fix_until_stable(&path, &text, 8);
+        if let Err(e) = accept(case, &fixed, rounds) {
+            failures.push(e);
+            continue;
+        }
+        let new = dir.join(format!("fixed_{n}.py"));
+        let call = (case.func, case.make);
+        match run_py_driver(py, &driver, &path, (&new, &fixed), call, sizes) {
+            Ok(n) => runs += n,
+            Err(e) => failures.push(format!("{} {}: {e}", case.file, case.func)),
+        }
+    }
+    if failures.is_empty() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    (runs, failures)
+}
