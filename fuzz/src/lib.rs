@@ -1,17 +1,19 @@
 //! What the fuzz targets call: one front end on raw bytes, and the whole
-//! `check` pipeline (analyse, turn findings into problems and estimates,
-//! render every output format). Each also checks a few invariants that a
+//! `check` pipeline — the one per-file function that `check` and the
+//! language server call (`gemmscope::file_check::check_text`: analyse,
+//! select, levels, suppressions, fingerprints, advice), the Finding →
+//! Problem conversion, and every output format. Each also checks a few invariants that a
 //! user would notice if broken (ranges inside the text, outputs that parse
 //! as JSON), so a wrong answer is a crash too, not only a panic.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use gemmscope::check::{BaselineState, FileReport, Presenter, Reported, Summary, Suppressed};
-use gemmscope::config::Level;
+use gemmscope::advice::{Advisor, BenchMode};
+use gemmscope::check::{Presenter, Summary};
+use gemmscope::config::{Configs, Overrides, Settings};
+use gemmscope::file_check::{check_text, FileReport, Input, NotChecked};
 use gemmscope::report::{github::Github, json::Json, sarif::Sarif, text::Text};
-use gemmscope::speedup::{BenchMode, EstimateSource, SpeedupSource};
-use gemmscope_analyzers::{analyze_as, Analysis, IncludeResolver, Lang, NoIncludes};
+use gemmscope_analyzers::{analyze_as, Analysis, IncludeResolver, Lang};
 
 /// Answers every quoted include with the file's own text: include cycles,
 /// self-inclusion and many distinct header names all at once.
@@ -70,32 +72,25 @@ pub fn front_end(lang: Lang, data: &[u8]) {
     check_analysis(&a, &text);
 }
 
-fn estimates() -> &'static EstimateSource {
-    static S: OnceLock<EstimateSource> = OnceLock::new();
+fn advisor() -> &'static Advisor {
+    static A: OnceLock<Advisor> = OnceLock::new();
     // `off`: the model and the shipped reference data; nothing is probed,
     // measured or read from a store.
-    S.get_or_init(|| EstimateSource::new(BenchMode::Off).expect("estimates for --bench off"))
+    A.get_or_init(|| Advisor::for_bench(BenchMode::Off))
 }
 
-/// The lines (1-based) that the presenters show for these findings.
-fn kept_lines(text: &str, findings: &[Reported]) -> BTreeMap<usize, String> {
-    let want: std::collections::BTreeSet<usize> = findings
-        .iter()
-        .flat_map(|r| {
-            let f = &r.finding;
-            [
-                f.range.start_line,
-                f.range.end_line,
-                f.key_range.start_line,
-                f.key_range.end_line,
-            ]
-        })
-        .collect();
-    text.lines()
-        .enumerate()
-        .filter(|(i, _)| want.contains(&(i + 1)))
-        .map(|(i, l)| (i + 1, l.to_string()))
-        .collect()
+/// The settings of a run with a speed-up gate (so that the gate's paths
+/// run too) and no configuration file.
+fn settings() -> &'static Arc<Settings> {
+    static S: OnceLock<Arc<Settings>> = OnceLock::new();
+    S.get_or_init(|| {
+        let o = Overrides {
+            no_config: true,
+            fail_on_speedup: Some(2.0),
+            ..Overrides::default()
+        };
+        Arc::new(Configs::new(o).expect("no configuration file").settings(None))
+    })
 }
 
 fn render(p: &mut dyn Presenter, file: &FileReport, summary: &Summary) {
@@ -104,72 +99,55 @@ fn render(p: &mut dyn Presenter, file: &FileReport, summary: &Summary) {
 }
 
 /// The whole `check` pipeline on one file's text, as `check` runs it on a
-/// file it read (no includes: the input has no folder).
+/// file it read (no includes: the input has no folder). A panic that the
+/// per-file check caught is re-raised: it is what the fuzzer looks for.
 pub fn pipeline(lang: Lang, text: &str) {
     let path = path_for(lang);
-    let a = analyze_as(lang, path, text, &NoIncludes);
-    check_analysis(&a, text);
-    let (sups, _problems) = gemmscope::suppress::parse(text, lang);
-    let source = estimates();
+    let input = Input {
+        path,
+        text,
+        flags: None,
+        from_disk: false,
+        old_tree: None,
+    };
+    let checked = match check_text(input, settings(), Some(advisor())) {
+        Ok(c) => c,
+        Err(NotChecked::Internal(why)) => panic!("check_text caught a panic: {why}"),
+        Err(e) => panic!("{path} not checked: {e}"),
+    };
+    check_analysis(&checked.analysis, text);
+    let file: FileReport = checked.report;
     let mut summary = Summary {
         files_checked: 1,
-        syntax_problems: a.syntax_problems.len(),
+        syntax_problems: file.syntax_problems.len(),
         bench_modes: vec![BenchMode::Off],
+        speedup_gates: vec![2.0],
         ..Summary::default()
     };
-    let findings: Vec<Reported> = a
-        .findings
-        .iter()
-        .map(|f| {
-            // What the server measures for this finding; the engine checks
-            // it before running anything.
-            if let Ok(p) = gemmscope::advice::problem_for(f) {
-                let _ = p.describe();
-                let _ = gemmscope_microbench::store::problem_key(&p);
-                if p.validate().is_ok() {
-                    assert!(p.flops() > 0.0 && p.outputs() > 0, "{p:?}");
-                }
+    for r in &file.findings {
+        // What the server measures for this finding; the engine checks it
+        // before running anything.
+        if let Ok(p) = gemmscope::advice::problem_for(&r.finding) {
+            let _ = p.describe();
+            let _ = gemmscope_microbench::store::problem_key(&p);
+            if p.validate().is_ok() {
+                assert!(p.flops() > 0.0 && p.outputs() > 0, "{p:?}");
             }
-            let suppressed =
-                gemmscope::suppress::find(&sups, f.code, f.range.start_line).map(|s| Suppressed {
-                    line: s.line,
-                    reason: s.reason.clone(),
-                });
-            let estimate = source.best_speedup(f);
-            if let Some(e) = &estimate {
-                assert!(
-                    e.factor.is_finite() && e.factor > 0.0,
-                    "speed-up {e:?} for {}",
-                    f.message
-                );
-            }
-            let r = Reported {
-                finding: f.clone(),
-                level: Level::Warning,
-                fingerprint: gemmscope::baseline::fingerprint(f, text),
-                suppressed,
-                baseline: BaselineState::None,
-                estimate,
-                speedup_gate: Some(2.0),
-                fails: true,
-            };
-            if r.is_active() {
-                summary.active += 1;
-                *summary.by_code.entry(f.code.to_string()).or_default() += 1;
-            } else {
-                summary.suppressed += 1;
-            }
-            r
-        })
-        .collect();
-    let file = FileReport {
-        path: path.to_string(),
-        lines: kept_lines(text, &findings),
-        findings,
-        syntax_problems: a.syntax_problems,
-        config: None,
-        flags: None,
-    };
+        }
+        if let Some(e) = &r.advice.best {
+            assert!(
+                e.factor.is_finite() && e.factor > 0.0,
+                "speed-up {e:?} for {}",
+                r.finding.message
+            );
+        }
+        if r.is_active() {
+            summary.active += 1;
+            *summary.by_code.entry(r.finding.code.to_string()).or_default() += 1;
+        } else {
+            summary.suppressed += 1;
+        }
+    }
     let mut text_out = Vec::new();
     render(&mut Text::new(&mut text_out, true), &file, &summary);
     let mut json_out = Vec::new();

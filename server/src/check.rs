@@ -1,6 +1,7 @@
 //! `gemmscope check`: walks paths (honouring .gitignore, in parallel),
-//! finds each file's configuration and build flags, runs the analyzers on
-//! every core, and streams one [`FileReport`] per file, in path order, to a
+//! finds each file's configuration and build flags, runs the per-file check
+//! ([`crate::file_check::check_text`]) on every core, applies baselines and
+//! gates, and streams one [`FileReport`] per file, in path order, to a
 //! presenter. Only the excerpt lines a presenter needs are kept, never
 //! whole texts, so memory stays bounded on large trees. All file I/O of the
 //! CLI happens here; the analyzers only see text.
@@ -10,121 +11,21 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use gemmscope_analyzers::{
-    analyze_with, BuildContext, Finding, IncludeResolver, Lang, SyntaxProblem,
-};
+use gemmscope_analyzers::Lang;
 
+use crate::advice::{Advisor, BenchMode};
 use crate::baseline::{self, Baseline};
-use crate::compdb::{self, Databases, ProjectIncludes};
+use crate::compdb::{self, Databases};
 use crate::config::{Configs, Level, Overrides, Settings};
-use crate::speedup::{self, BenchMode, Speedup, SpeedupSource};
-use crate::suppress;
+use crate::file_check::{self, BaselineState, FileReport, Input, NotChecked, Reported};
 
 /// Files larger than this are skipped with a warning (generated code, data).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-/// Headers larger than this are not read for macros.
-const MAX_INCLUDE_BYTES: u64 = 4 * 1024 * 1024;
-
-/// Reads `#include "x.h"` relative to the including file's folder.
-pub struct FsIncludes;
-
-impl IncludeResolver for FsIncludes {
-    fn resolve(&self, from_path: &str, include: &str) -> Option<String> {
-        let dir = Path::new(from_path).parent()?;
-        let p = dir.join(include);
-        let meta = std::fs::metadata(&p).ok()?;
-        if !meta.is_file() || meta.len() > MAX_INCLUDE_BYTES {
-            return None;
-        }
-        std::fs::read(&p)
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-    }
-}
-
 /// A problem with one input path.
 #[derive(Clone, Debug)]
 pub struct PathMessage {
     pub path: String,
     pub message: String,
-}
-
-/// How a finding stands against the baseline.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BaselineState {
-    /// No baseline in use.
-    None,
-    /// Not in the baseline: it counts.
-    New,
-    /// In the baseline: reported, but does not fail the run.
-    Unchanged,
-}
-
-impl BaselineState {
-    /// SARIF's `baselineState`.
-    pub fn as_str(self) -> Option<&'static str> {
-        match self {
-            BaselineState::None => None,
-            BaselineState::New => Some("new"),
-            BaselineState::Unchanged => Some("unchanged"),
-        }
-    }
-}
-
-/// A suppression comment that applies to a finding.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Suppressed {
-    pub line: usize,
-    pub reason: Option<String>,
-}
-
-/// One finding with everything the run decided about it.
-#[derive(Clone, Debug)]
-pub struct Reported {
-    pub finding: Finding,
-    pub level: Level,
-    /// [`baseline::fingerprint`].
-    pub fingerprint: String,
-    pub suppressed: Option<Suppressed>,
-    pub baseline: BaselineState,
-    /// The best speed-up on offer, where the speed-up source has one.
-    pub estimate: Option<Speedup>,
-    /// `--fail-on-speedup` for this file, if set.
-    pub speedup_gate: Option<f64>,
-    /// Whether this finding fails the run.
-    pub fails: bool,
-}
-
-impl Reported {
-    /// Shown as a finding (not suppressed, not already in the baseline).
-    pub fn is_active(&self) -> bool {
-        self.suppressed.is_none() && self.baseline != BaselineState::Unchanged
-    }
-}
-
-/// The analysis of one file.
-#[derive(Clone, Debug)]
-pub struct FileReport {
-    /// The path as given or found by the walk (relative if the input was).
-    pub path: String,
-    /// The lines the findings start and end on (and their key statements'),
-    /// by 1-based number, without newlines: what excerpts need.
-    pub lines: BTreeMap<usize, String>,
-    /// Selected findings, suppressed ones included, in source order.
-    pub findings: Vec<Reported>,
-    pub syntax_problems: Vec<SyntaxProblem>,
-    /// The configuration file that applied.
-    pub config: Option<PathBuf>,
-    /// The compile_commands.json flags the file was analysed with (`--fix`
-    /// re-analyses with the same ones: `-D` can change sizes and types).
-    pub flags: Option<Arc<compdb::Flags>>,
-}
-
-impl FileReport {
-    /// The text of 1-based line `n` (empty where it was not kept).
-    pub fn line(&self, n: usize) -> &str {
-        self.lines.get(&n).map(String::as_str).unwrap_or("")
-    }
 }
 
 /// Totals for the whole run.
@@ -170,8 +71,13 @@ pub trait Presenter {
     fn finish(&mut self, summary: &Summary) -> std::io::Result<()>;
 }
 
-/// Makes the speed-up source for a bench mode.
-pub type SourceFactory = fn(BenchMode) -> Box<dyn SpeedupSource>;
+/// Makes the advisor for a bench mode.
+pub type AdvisorFactory = fn(BenchMode) -> Advisor;
+
+/// `--no-estimates`: findings only.
+pub fn no_estimates(_mode: BenchMode) -> Advisor {
+    Advisor::none("estimates are off (--no-estimates)")
+}
 
 /// What to check and how.
 pub struct CheckOptions {
@@ -179,8 +85,8 @@ pub struct CheckOptions {
     pub overrides: Overrides,
     /// `--write-baseline FILE`.
     pub write_baseline: Option<PathBuf>,
-    /// Where estimates come from ([`speedup::source_for`] by default).
-    pub sources: SourceFactory,
+    /// Where advice comes from ([`Advisor::for_bench`] by default).
+    pub advisors: AdvisorFactory,
 }
 
 impl CheckOptions {
@@ -189,7 +95,7 @@ impl CheckOptions {
             paths,
             overrides: Overrides::default(),
             write_baseline: None,
-            sources: speedup::source_for,
+            advisors: Advisor::for_bench,
         }
     }
 }
@@ -280,49 +186,13 @@ struct Job {
 }
 
 enum One {
-    Done(FileReport, Vec<String>),
+    Done(FileReport),
     Error(PathMessage),
     Skipped(PathMessage),
 }
 
-/// The lines that presenters show for these findings.
-fn keep_lines(text: &str, findings: &[Reported]) -> BTreeMap<usize, String> {
-    let mut want: Vec<usize> = findings
-        .iter()
-        .flat_map(|r| {
-            let f = &r.finding;
-            [
-                f.range.start_line,
-                f.range.end_line,
-                f.key_range.start_line,
-                f.key_range.end_line,
-            ]
-        })
-        .collect();
-    want.sort_unstable();
-    want.dedup();
-    let mut out = BTreeMap::new();
-    if want.is_empty() {
-        return out;
-    }
-    let mut next = want.iter().peekable();
-    for (i, line) in text.lines().enumerate() {
-        let n = i + 1;
-        while next.peek().is_some_and(|w| **w < n) {
-            next.next();
-        }
-        match next.peek() {
-            None => break,
-            Some(w) if **w == n => {
-                out.insert(n, line.to_string());
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn check_one(job: &Job, sources: &HashMap<BenchMode, Box<dyn SpeedupSource>>) -> One {
+/// Reads one file and checks it.
+fn check_one(job: &Job, advisors: &HashMap<BenchMode, Advisor>) -> One {
     let path = &job.path;
     let shown = path.display().to_string();
     match std::fs::metadata(path) {
@@ -348,72 +218,18 @@ fn check_one(job: &Job, sources: &HashMap<BenchMode, Box<dyn SpeedupSource>>) ->
         }
     };
     let text = String::from_utf8_lossy(&bytes);
-    let empty = BuildContext::default();
-    let build = job.flags.as_ref().map(|f| &f.build).unwrap_or(&empty);
-    let includes = ProjectIncludes {
-        flags: job.flags.as_deref(),
-    };
-    // A bug in a detector must not take the whole run down: report it for
-    // this file and go on with the others.
-    let result = std::panic::catch_unwind(|| analyze_with(&shown, &text, &includes, build));
-    let a = match result {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => {
-            return One::Skipped(PathMessage {
-                path: shown,
-                message: e.to_string(),
-            })
-        }
-        Err(_) => return One::Error(PathMessage {
+    let input = Input::on_disk(&shown, &text, job.flags.clone());
+    match file_check::check_text(input, &job.settings, advisors.get(&job.settings.bench)) {
+        Ok(c) => One::Done(c.report),
+        Err(e @ NotChecked::Unsupported(_)) => One::Skipped(PathMessage {
             path: shown,
-            message: "internal error while analysing this file (a bug in gemmscope; please report it with the file)".into(),
+            message: e.to_string(),
         }),
-    };
-    let s = &job.settings;
-    let (sups, problems) = suppress::parse(&text, a.lang);
-    let source = sources.get(&s.bench);
-    let findings: Vec<Reported> = a
-        .findings
-        .into_iter()
-        .filter(|f| s.selected(f.code))
-        .map(|f| {
-            let suppressed =
-                suppress::find(&sups, f.code, f.range.start_line).map(|s| Suppressed {
-                    line: s.line,
-                    reason: s.reason.clone(),
-                });
-            let estimate = match (&suppressed, source) {
-                (None, Some(src)) => {
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| src.best_speedup(&f)))
-                        .ok()
-                        .flatten()
-                }
-                _ => None,
-            };
-            Reported {
-                level: s.level(f.code),
-                fingerprint: baseline::fingerprint(&f, &text),
-                suppressed,
-                baseline: BaselineState::None,
-                estimate,
-                speedup_gate: s.fail_on_speedup,
-                fails: false,
-                finding: f,
-            }
-        })
-        .collect();
-    let lines = keep_lines(&text, &findings);
-    One::Done(
-        FileReport {
+        Err(e @ NotChecked::Internal(_)) => One::Error(PathMessage {
             path: shown,
-            lines,
-            findings,
-            syntax_problems: a.syntax_problems,
-            config: s.config_path.clone(),
-            flags: job.flags.clone(),
-        },
-        problems,
-    )
+            message: e.to_string(),
+        }),
+    }
 }
 
 /// Whether a finding fails the run under `settings`.
@@ -422,23 +238,26 @@ fn decide(r: &mut Reported, fail_on: Level) {
         && r.level >= fail_on
         && match r.speedup_gate {
             None => true,
-            Some(x) => r.estimate.as_ref().is_some_and(|e| e.factor >= x),
+            Some(x) => r.advice.best.as_ref().is_some_and(|e| e.factor >= x),
         };
 }
 
-/// Runs the check, streaming each file's report to `out` in path order.
-/// `Err` is a fatal setup error (a bad configuration file, an unreadable
-/// `--baseline` or `--compile-commands`): nothing was checked.
-pub fn run(opts: &CheckOptions, out: &mut dyn Presenter) -> Result<Summary, String> {
+/// What a run will check: the files with their settings and flags, and
+/// what applies across files (baselines, gates, bench modes).
+struct Plan {
+    jobs: Vec<Job>,
+    baselines: HashMap<PathBuf, Baseline>,
+    summary: Summary,
+}
+
+/// Finds the files, their configurations and flags, and loads the
+/// baselines. `Err`: a configuration or baseline error (all configuration
+/// errors together).
+fn plan(opts: &CheckOptions) -> Result<Plan, String> {
     let mut summary = Summary::default();
     let mut configs = Configs::new(opts.overrides.clone())?;
     let mut dbs = Databases::new(opts.overrides.compile_commands.as_deref())?;
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
-    let files = collect(&opts.paths, &mut errors, &mut warnings);
-
-    // Settings per configuration file; configuration errors are fatal and
-    // all reported together.
+    let files = collect(&opts.paths, &mut summary.errors, &mut summary.warnings);
     let mut settings_by_config: HashMap<Option<PathBuf>, Arc<Settings>> = HashMap::new();
     let mut config_errors: Vec<String> = Vec::new();
     let mut db_warnings: Vec<String> = Vec::new();
@@ -453,10 +272,8 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Presenter) -> Result<Summary, Stri
                 continue;
             }
         };
-        if let Some(l) = &loaded {
-            if Configs::excluded(l, &path) {
-                continue;
-            }
+        if loaded.as_ref().is_some_and(|l| Configs::excluded(l, &path)) {
+            continue;
         }
         let key = loaded.as_ref().map(|l| l.path.clone());
         let settings = settings_by_config
@@ -467,15 +284,15 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Presenter) -> Result<Summary, Stri
             Lang::from_path(&path.to_string_lossy()),
             Some(Lang::C | Lang::Cuda)
         );
-        let flags = if is_c {
-            dbs.flags_for(
-                &path,
-                settings.compile_commands.as_deref(),
-                &mut db_warnings,
-            )
-        } else {
-            None
-        };
+        let flags = is_c
+            .then(|| {
+                dbs.flags_for(
+                    &path,
+                    settings.compile_commands.as_deref(),
+                    &mut db_warnings,
+                )
+            })
+            .flatten();
         jobs.push(Job {
             path,
             settings,
@@ -485,13 +302,12 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Presenter) -> Result<Summary, Stri
     if !config_errors.is_empty() {
         return Err(config_errors.join("\n"));
     }
-    for w in db_warnings {
-        warnings.push(PathMessage {
+    summary
+        .warnings
+        .extend(db_warnings.into_iter().map(|w| PathMessage {
             path: "compile_commands.json".into(),
             message: w,
-        });
-    }
-
+        }));
     // Baselines: one per distinct file named by a flag or a configuration.
     let mut baselines: HashMap<PathBuf, Baseline> = HashMap::new();
     for s in settings_by_config.values() {
@@ -501,54 +317,47 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Presenter) -> Result<Summary, Stri
             }
         }
     }
-    summary.baselines = {
-        let mut v: Vec<PathBuf> = baselines.keys().map(|p| shown(p)).collect();
-        v.sort();
-        v
-    };
-    let mut writer = opts.write_baseline.as_deref().map(baseline::Writer::new);
-    {
-        let mut gates: Vec<f64> = settings_by_config
-            .values()
-            .filter_map(|s| s.fail_on_speedup)
-            .collect();
-        gates.sort_by(f64::total_cmp);
-        gates.dedup();
-        summary.speedup_gates = gates;
-        let mut modes: Vec<BenchMode> = settings_by_config.values().map(|s| s.bench).collect();
-        modes.sort_by_key(|m| m.as_str());
-        modes.dedup();
-        summary.bench_modes = modes;
-    }
-    let sources: HashMap<BenchMode, Box<dyn SpeedupSource>> = summary
-        .bench_modes
-        .iter()
-        .map(|m| (*m, (opts.sources)(*m)))
+    summary.baselines = baselines.keys().map(|p| shown(p)).collect();
+    summary.baselines.sort();
+    let mut gates: Vec<f64> = settings_by_config
+        .values()
+        .filter_map(|s| s.fail_on_speedup)
         .collect();
+    gates.sort_by(f64::total_cmp);
+    gates.dedup();
+    summary.speedup_gates = gates;
+    let mut modes: Vec<BenchMode> = settings_by_config.values().map(|s| s.bench).collect();
+    modes.sort_by_key(|m| m.as_str());
+    modes.dedup();
+    summary.bench_modes = modes;
+    Ok(Plan {
+        jobs,
+        baselines,
+        summary,
+    })
+}
 
-    // Analyse on every core; results come back through a bounded channel
-    // and are passed on in path order.
+/// Checks every job on every core and hands the results to `each` in job
+/// order (results come back through a bounded channel).
+fn check_in_order(
+    jobs: &[Job],
+    advisors: &HashMap<BenchMode, Advisor>,
+    mut each: impl FnMut(&Job, One),
+) {
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(jobs.len().max(1));
     let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, One)>(workers * 4);
-    let mut write_error: Option<std::io::Error> = None;
-    // Quiet the default panic message for panics we catch per file.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
     std::thread::scope(|sc| {
         for _ in 0..workers {
             let tx = tx.clone();
-            let jobs = &jobs;
             let next = &next;
-            let sources = &sources;
             sc.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = jobs.get(i) else { break };
-                let one = check_one(job, sources);
-                if tx.send((i, one)).is_err() {
+                if tx.send((i, check_one(job, advisors))).is_err() {
                     break;
                 }
             });
@@ -559,79 +368,102 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Presenter) -> Result<Summary, Stri
         for (i, one) in rx.iter() {
             pending.insert(i, one);
             while let Some(one) = pending.remove(&want) {
-                let job = &jobs[want];
+                each(&jobs[want], one);
                 want += 1;
-                match one {
-                    One::Error(e) => errors.push(e),
-                    One::Skipped(w) => warnings.push(w),
-                    One::Done(mut report, problems) => {
-                        for p in problems {
-                            warnings.push(PathMessage {
-                                path: report.path.clone(),
-                                message: format!("suppression comment: {p}"),
-                            });
-                        }
-                        let s = &job.settings;
-                        let mut base = s.baseline.as_ref().and_then(|b| baselines.get_mut(b));
-                        for r in &mut report.findings {
-                            if r.suppressed.is_some() {
-                                summary.suppressed += 1;
-                                continue;
-                            }
-                            if let Some(w) = &mut writer {
-                                w.add(&job.path, &r.finding, &r.fingerprint);
-                            }
-                            if let Some(b) = &mut base {
-                                r.baseline = if b.take(&job.path, r.finding.code, &r.fingerprint) {
-                                    summary.baselined += 1;
-                                    BaselineState::Unchanged
-                                } else {
-                                    BaselineState::New
-                                };
-                            }
-                            decide(r, s.fail_on);
-                            if r.is_active() {
-                                summary.active += 1;
-                                *summary
-                                    .by_code
-                                    .entry(r.finding.code.to_string())
-                                    .or_default() += 1;
-                                if r.speedup_gate.is_some() && r.estimate.is_none() {
-                                    summary.no_estimate += 1;
-                                }
-                            }
-                            if r.fails {
-                                summary.failing += 1;
-                            }
-                        }
-                        summary.files_checked += 1;
-                        summary.syntax_problems += report.syntax_problems.len();
-                        if write_error.is_none() {
-                            if let Err(e) = out.file(&report) {
-                                write_error = Some(e);
-                            }
-                        }
-                    }
-                }
             }
         }
     });
-    std::panic::set_hook(hook);
+}
+
+/// Applies the baseline and the gates to one file's findings and counts
+/// them.
+fn tally(
+    report: &mut FileReport,
+    job: &Job,
+    baselines: &mut HashMap<PathBuf, Baseline>,
+    writer: &mut Option<baseline::Writer>,
+    summary: &mut Summary,
+) {
+    for p in &report.comment_problems {
+        summary.warnings.push(PathMessage {
+            path: report.path.clone(),
+            message: format!("suppression comment: {p}"),
+        });
+    }
+    let s = &job.settings;
+    let mut base = s.baseline.as_ref().and_then(|b| baselines.get_mut(b));
+    for r in &mut report.findings {
+        if r.suppressed.is_some() {
+            summary.suppressed += 1;
+            continue;
+        }
+        if let Some(w) = writer {
+            w.add(&job.path, &r.finding, &r.fingerprint);
+        }
+        if let Some(b) = &mut base {
+            r.baseline = if b.take(&job.path, r.finding.code, &r.fingerprint) {
+                summary.baselined += 1;
+                BaselineState::Unchanged
+            } else {
+                BaselineState::New
+            };
+        }
+        decide(r, s.fail_on);
+        if r.is_active() {
+            summary.active += 1;
+            *summary
+                .by_code
+                .entry(r.finding.code.to_string())
+                .or_default() += 1;
+            if r.speedup_gate.is_some() && r.advice.best.is_none() {
+                summary.no_estimate += 1;
+            }
+        }
+        if r.fails {
+            summary.failing += 1;
+        }
+    }
+    summary.files_checked += 1;
+    summary.syntax_problems += report.syntax_problems.len();
+}
+
+/// Runs the check, streaming each file's report to `out` in path order.
+/// `Err` is a fatal setup error (a bad configuration file, an unreadable
+/// `--baseline` or `--compile-commands`): nothing was checked.
+pub fn run(opts: &CheckOptions, out: &mut dyn Presenter) -> Result<Summary, String> {
+    let Plan {
+        jobs,
+        mut baselines,
+        mut summary,
+    } = plan(opts)?;
+    let mut writer = opts.write_baseline.as_deref().map(baseline::Writer::new);
+    let advisors: HashMap<BenchMode, Advisor> = summary
+        .bench_modes
+        .iter()
+        .map(|m| (*m, (opts.advisors)(*m)))
+        .collect();
+    let mut write_error: Option<std::io::Error> = None;
+    check_in_order(&jobs, &advisors, |job, one| match one {
+        One::Error(e) => summary.errors.push(e),
+        One::Skipped(w) => summary.warnings.push(w),
+        One::Done(mut report) => {
+            tally(&mut report, job, &mut baselines, &mut writer, &mut summary);
+            if write_error.is_none() {
+                write_error = out.file(&report).err();
+            }
+        }
+    });
     if let Some(w) = writer {
         match w.write() {
             Ok(()) => summary.baseline_written = Some((w.path.clone(), w.len())),
-            Err(e) => errors.push(PathMessage {
+            Err(e) => summary.errors.push(PathMessage {
                 path: w.path.display().to_string(),
                 message: e,
             }),
         }
     }
-    summary.errors = errors;
-    summary.warnings = warnings;
     if write_error.is_none() {
-        if let Err(e) = out.finish(&summary) {
-            write_error = Some(e);
-        }
+        write_error = out.finish(&summary).err();
     }
     if let Some(e) = write_error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use gemmscope_analyzers::detectors::all_rules;
 use serde::Deserialize;
 
-use crate::speedup::BenchMode;
+use crate::advice::BenchMode;
 
 /// A finding's level (SARIF's `level`; GitHub's annotation kind).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
@@ -56,6 +56,10 @@ pub struct FileConfig {
     /// Fail only on findings where some candidate is at least this many
     /// times faster.
     pub fail_on_speedup: Option<f64>,
+    /// A finding whose best option is less than this many times faster
+    /// than the code as written (by its estimate) is a note, not a
+    /// warning: no advice to act on (default 1.5).
+    pub min_speedup: Option<f64>,
     /// `off`, `cached` or `on`.
     pub bench: Option<BenchMode>,
     /// A baseline file, relative to the configuration file.
@@ -99,6 +103,7 @@ pub struct Overrides {
     pub ignore: Option<Vec<String>>,
     pub fail_on: Option<Level>,
     pub fail_on_speedup: Option<f64>,
+    pub min_speedup: Option<f64>,
     pub bench: Option<BenchMode>,
     pub baseline: Option<PathBuf>,
     pub compile_commands: Option<PathBuf>,
@@ -107,6 +112,9 @@ pub struct Overrides {
     /// `--config FILE`: use this file for every checked file.
     pub config: Option<PathBuf>,
 }
+
+/// [`Settings::min_speedup`] where nothing sets it.
+pub const DEFAULT_MIN_SPEEDUP: f64 = 1.5;
 
 /// The settings that apply to one file.
 #[derive(Clone, Debug)]
@@ -117,6 +125,8 @@ pub struct Settings {
     pub severity: Vec<(String, Level)>,
     pub fail_on: Level,
     pub fail_on_speedup: Option<f64>,
+    /// Below this best speed-up a finding is a note ([`FileConfig::min_speedup`]).
+    pub min_speedup: f64,
     pub bench: BenchMode,
     pub baseline: Option<PathBuf>,
     pub compile_commands: Option<PathBuf>,
@@ -182,6 +192,13 @@ fn validate(c: &FileConfig) -> Result<(), String> {
     if let Some(s) = &c.severity {
         let keys: Vec<String> = s.keys().cloned().collect();
         check_codes("severity", &keys)?;
+    }
+    if let Some(x) = c.min_speedup {
+        if !(x.is_finite() && x >= 1.0) {
+            return Err(format!(
+                "`min-speedup`: {x} is not a number of times faster of at least 1"
+            ));
+        }
     }
     if let Some(x) = c.fail_on_speedup {
         if !(x.is_finite() && x > 0.0) {
@@ -361,6 +378,10 @@ impl Configs {
             fail_on_speedup: o
                 .fail_on_speedup
                 .or_else(|| c.and_then(|c| c.fail_on_speedup)),
+            min_speedup: o
+                .min_speedup
+                .or_else(|| c.and_then(|c| c.min_speedup))
+                .unwrap_or(DEFAULT_MIN_SPEEDUP),
             bench: o
                 .bench
                 .or_else(|| c.and_then(|c| c.bench))

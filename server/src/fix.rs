@@ -6,18 +6,19 @@
 //! `--unsafe-fixes` (which also applies the first precision-changing one:
 //! TF32, bf16, tensor cores).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::io::Write;
+use std::sync::Arc;
 
 use gemmscope_analyzers::fixes::{
-    analyze_with_fixes, apply_edits, overlaps, Applicability, Fix, TextEdit,
+    analyze_with_fixes, apply_edits, overlaps, Applicability, Fix, FixResult, TextEdit,
 };
 use gemmscope_analyzers::{BuildContext, Lang};
 
-use crate::baseline;
 use crate::check::{self, CheckOptions};
 use crate::compdb::{Flags, ProjectIncludes};
-use crate::suppress;
+use crate::config::Settings;
+use crate::file_check::{check_text, Checked, Input};
 
 /// The most rounds of re-analysis and re-application per file.
 pub const MAX_ROUNDS: usize = 10;
@@ -31,10 +32,9 @@ pub enum Mode {
     Diff,
 }
 
-/// Which findings of a file may be fixed.
+/// Which findings of a file may be fixed: those its settings select and
+/// no comment suppresses, except
 pub struct Filter {
-    /// Codes of the findings `check` reports as active in this file.
-    pub codes: BTreeSet<String>,
     /// Fingerprints of findings that are in the baseline (not fixed).
     pub skip: HashSet<String>,
     pub unsafe_fixes: bool,
@@ -60,13 +60,46 @@ pub struct Fixed {
     pub not_fixed: Vec<NotFixed>,
 }
 
-/// Applies fixes to `text` until it stops changing, analysing it with the
-/// file's build flags (`None`: no compile_commands.json entry).
-pub fn fix_text(path: &str, text: &str, filter: &Filter, flags: Option<&Flags>) -> Fixed {
+/// The fixes of the `index`th finding of a checked text.
+fn fixes_of(c: &Checked, path: &str, text: &str, flags: Option<&Flags>, index: usize) -> FixResult {
+    let Some(lang) = Lang::from_path(path) else {
+        return Ok(vec![]);
+    };
     let empty = BuildContext::default();
-    let build = flags.map(|f| &f.build).unwrap_or(&empty);
+    let build = flags.map_or(&empty, |f| &f.build);
     let includes = ProjectIncludes { flags };
-    let lang = Lang::from_path(path);
+    let _ = c;
+    analyze_with_fixes(lang, path, text, &includes, build)
+        .into_iter()
+        .nth(index)
+        .map_or(Ok(vec![]), |f| f.fixes)
+}
+
+/// The fix to apply for one finding, or why none.
+fn choose(fixes: FixResult, unsafe_fixes: bool) -> Result<Fix, String> {
+    match fixes {
+        Err(e) => Err(e.reason),
+        Ok(fixes) => fixes
+            .into_iter()
+            .find(|x| x.applicability == Applicability::Exact || unsafe_fixes)
+            .ok_or_else(|| {
+                "only precision-changing fixes (TF32/bf16/tensor cores) are offered; \
+                 use --unsafe-fixes to apply them"
+                    .to_string()
+            }),
+    }
+}
+
+/// Applies fixes to `text` until it stops changing, checking each round
+/// with the file's settings and build flags (`None`: no
+/// compile_commands.json entry), as `check` does.
+pub fn fix_text(
+    path: &str,
+    text: &str,
+    settings: &Arc<Settings>,
+    filter: &Filter,
+    flags: Option<Arc<Flags>>,
+) -> Fixed {
     let mut cur = text.to_string();
     let mut applied = Vec::new();
     let mut rounds = 0;
@@ -75,47 +108,27 @@ pub fn fix_text(path: &str, text: &str, filter: &Filter, flags: Option<&Flags>) 
     // lines of the file as it was.
     let mut history: Vec<Vec<TextEdit>> = Vec::new();
     let mut left_at: Vec<usize> = Vec::new();
-    let Some(lang) = lang else {
-        return Fixed {
-            text: cur,
-            applied,
-            rounds,
-            not_fixed,
-        };
-    };
     for _ in 0..MAX_ROUNDS {
-        let found = analyze_with_fixes(lang, path, &cur, &includes, build);
-        let (sups, _) = suppress::parse(&cur, lang);
+        let Ok(checked) = check_text(Input::on_disk(path, &cur, flags.clone()), settings, None)
+        else {
+            break;
+        };
         let mut taken: Vec<Fix> = Vec::new();
         not_fixed.clear();
         left_at.clear();
-        for f in found {
-            let fi = &f.finding;
-            if !filter.codes.contains(fi.code)
-                || suppress::find(&sups, fi.code, fi.range.start_line).is_some()
-                || filter.skip.contains(&baseline::fingerprint(fi, &cur))
-            {
+        for r in &checked.report.findings {
+            let fi = &r.finding;
+            if r.suppressed.is_some() || filter.skip.contains(&r.fingerprint) {
                 continue;
             }
-            let line = fi.range.start_line;
-            let choice = match f.fixes {
-                Err(e) => Err(e.reason),
-                Ok(fixes) => fixes
-                    .into_iter()
-                    .find(|x| x.applicability == Applicability::Exact || filter.unsafe_fixes)
-                    .ok_or_else(|| {
-                        "only precision-changing fixes (TF32/bf16/tensor cores) are offered; \
-                         use --unsafe-fixes to apply them"
-                            .to_string()
-                    }),
-            };
-            match choice {
+            let fixes = fixes_of(&checked, path, &cur, flags.as_deref(), r.index);
+            match choose(fixes, filter.unsafe_fixes) {
                 Ok(fix) if !taken.iter().any(|t| overlaps(t, &fix)) => taken.push(fix),
                 Ok(_) => {}
                 Err(reason) => {
                     left_at.push(fi.range.start_byte);
                     not_fixed.push(NotFixed {
-                        line,
+                        line: fi.range.start_line,
                         code: fi.code,
                         reason,
                     })
@@ -211,13 +224,7 @@ pub fn run(
         summary.errors += 1;
     }
     for report in &outcome.files {
-        let codes: BTreeSet<String> = report
-            .findings
-            .iter()
-            .filter(|r| r.is_active())
-            .map(|r| r.finding.code.to_string())
-            .collect();
-        if codes.is_empty() {
+        if report.active().next().is_none() {
             continue;
         }
         let skip: HashSet<String> = report
@@ -242,20 +249,22 @@ pub fn run(
             );
             continue;
         };
-        let filter = Filter {
-            codes,
-            skip,
-            unsafe_fixes,
-        };
+        let filter = Filter { skip, unsafe_fixes };
         let path = report.path.clone();
-        let fixed = match std::panic::catch_unwind(|| {
-            fix_text(&path, &text, &filter, report.flags.as_deref())
+        let fixed = match crate::panic_guard::catch(|| {
+            fix_text(
+                &path,
+                &text,
+                &report.settings,
+                &filter,
+                report.flags.clone(),
+            )
         }) {
             Ok(f) => f,
-            Err(_) => {
+            Err(why) => {
                 let _ = writeln!(
                     err,
-                    "gemmscope: error: {path}: internal error while fixing (a bug in gemmscope)"
+                    "gemmscope: error: {path}: internal error while fixing ({why}; a bug in gemmscope)"
                 );
                 summary.errors += 1;
                 continue;
@@ -429,27 +438,35 @@ mod tests {
         assert_eq!(unified_diff("p.c", old, old), "--- a/p.c\n+++ b/p.c\n");
     }
 
+    fn settings(select: &[&str]) -> Arc<Settings> {
+        let o = crate::config::Overrides {
+            no_config: true,
+            select: Some(select.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        };
+        Arc::new(crate::config::Configs::new(o).unwrap().settings(None))
+    }
+
+    fn all() -> Filter {
+        Filter {
+            skip: HashSet::new(),
+            unsafe_fixes: false,
+        }
+    }
+
     #[test]
     fn fix_text_converges_and_keeps_unselected_codes() {
         let src = "void f(int n, const float *A, const float *B, float *C) {\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i*n + j] += A[i*n + k] * B[k*n + j];\n}\n";
-        let all = Filter {
-            codes: ["GS101".to_string()].into_iter().collect(),
-            skip: HashSet::new(),
-            unsafe_fixes: false,
-        };
-        let f = fix_text("x.c", src, &all, None);
+        let gs101 = settings(&["GS101"]);
+        let f = fix_text("x.c", src, &gs101, &all(), None);
         assert_eq!(f.rounds, 1);
         assert!(f.text.contains("cblas_sgemm("), "{}", f.text);
         assert!(f.text.starts_with("#include <cblas.h>\n"));
-        let again = fix_text("x.c", &f.text, &all, None);
+        let again = fix_text("x.c", &f.text, &gs101, &all(), None);
         assert_eq!(again.rounds, 0);
         assert_eq!(again.text, f.text);
-        let none = Filter {
-            codes: BTreeSet::new(),
-            skip: HashSet::new(),
-            unsafe_fixes: false,
-        };
-        assert_eq!(fix_text("x.c", src, &none, None).text, src);
+        let other = settings(&["GS2"]);
+        assert_eq!(fix_text("x.c", src, &other, &all(), None).text, src);
     }
 
     /// What is left is reported at its line in the file as it was, not in
@@ -457,12 +474,7 @@ mod tests {
     #[test]
     fn not_fixed_lines_are_the_original_ones() {
         let src = "void f(int n, const float *A, const float *B, float *C) {\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i*n + j] += A[i*n + k] * B[k*n + j];\n}\n\nvoid g(int n, float **A, float **B, float **C) {\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i][j] += A[i][k] * B[k][j];\n}\n";
-        let all = Filter {
-            codes: ["GS101".to_string()].into_iter().collect(),
-            skip: HashSet::new(),
-            unsafe_fixes: false,
-        };
-        let f = fix_text("x.c", src, &all, None);
+        let f = fix_text("x.c", src, &settings(&["GS101"]), &all(), None);
         assert_eq!(f.rounds, 1);
         assert_eq!(f.not_fixed.len(), 1, "{:?}", f.not_fixed);
         assert_eq!(f.not_fixed[0].line, 9, "{}", f.text);

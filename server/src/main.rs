@@ -2,7 +2,7 @@
 //! language server (`serve`), `bench` and `explain`. Everything here is
 //! presentation: analysis lives in `gemmscope-analyzers`.
 
-use gemmscope::{bench, check, config, fix, report, speedup};
+use gemmscope::{advice, bench, check, config, fix, report};
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -184,10 +184,14 @@ struct CheckArgs {
     /// (findings with no estimate do not fail).
     #[arg(long, value_parser = parse_speedup, value_name = "X")]
     fail_on_speedup: Option<f64>,
+    /// A finding whose best option is less than X times faster than the code
+    /// as written is a note, not a warning (default 1.5).
+    #[arg(long, value_parser = parse_min_speedup, value_name = "X")]
+    min_speedup: Option<f64>,
     /// Measurement: off (model and reference data only; deterministic, for CI),
     /// cached (also results measured earlier on this machine), on (also measure).
     #[arg(long, value_parser = parse_bench, value_name = "MODE")]
-    bench: Option<speedup::BenchMode>,
+    bench: Option<advice::BenchMode>,
     /// Findings only: no cost estimates (and no speed-up gate).
     #[arg(long)]
     no_estimates: bool,
@@ -238,9 +242,8 @@ fn parse_level(s: &str) -> Result<config::Level, String> {
     config::Level::parse(s).ok_or_else(|| format!("unknown level `{s}` (note, warning, error)"))
 }
 
-fn parse_bench(s: &str) -> Result<speedup::BenchMode, String> {
-    speedup::BenchMode::parse(s)
-        .ok_or_else(|| format!("unknown bench mode `{s}` (off, cached, on)"))
+fn parse_bench(s: &str) -> Result<advice::BenchMode, String> {
+    advice::BenchMode::parse(s).ok_or_else(|| format!("unknown bench mode `{s}` (off, cached, on)"))
 }
 
 fn parse_speedup(s: &str) -> Result<f64, String> {
@@ -251,6 +254,16 @@ fn parse_speedup(s: &str) -> Result<f64, String> {
             "`{s}` is not a positive number of times faster (e.g. 10 or 2.5)"
         )),
     }
+}
+
+fn parse_min_speedup(s: &str) -> Result<f64, String> {
+    parse_speedup(s).and_then(|x| {
+        if x >= 1.0 {
+            Ok(x)
+        } else {
+            Err(format!("`{s}`: a speed-up threshold is at least 1"))
+        }
+    })
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -269,6 +282,9 @@ enum Color {
 }
 
 fn main() -> ExitCode {
+    // Panics that a per-file check catches are reported as that file's
+    // error, not printed as well.
+    gemmscope::panic_guard::install();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -305,6 +321,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
         ignore: args.ignore,
         fail_on: args.fail_on,
         fail_on_speedup: args.fail_on_speedup,
+        min_speedup: args.min_speedup,
         bench: args.bench,
         baseline: args.baseline,
         compile_commands: args.compile_commands,
@@ -313,7 +330,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     };
     opts.write_baseline = args.write_baseline;
     if args.no_estimates {
-        opts.sources = speedup::no_estimates;
+        opts.advisors = check::no_estimates;
     }
     if args.fix || args.diff {
         let mode = if args.diff {

@@ -202,63 +202,47 @@ fn speedup_gate_without_estimates_does_not_fire_and_says_so() {
     assert_eq!(o.status.code(), Some(2));
 }
 
-/// Answers 12× for GEMM findings and nothing for the rest.
-struct Fake;
-
-impl gemmscope::speedup::SpeedupSource for Fake {
-    fn best_speedup(
-        &self,
-        f: &gemmscope_analyzers::Finding,
-    ) -> Option<gemmscope::speedup::Speedup> {
-        (f.code == "GS101").then(|| gemmscope::speedup::Speedup {
-            factor: 12.0,
-            candidate: "test-blas".into(),
-            provenance: "a test's stand-in".into(),
-            headline: String::new(),
-        })
-    }
-}
-
-fn fake(_: gemmscope::speedup::BenchMode) -> Box<dyn gemmscope::speedup::SpeedupSource> {
-    Box::new(Fake)
-}
-
 #[test]
 fn speedup_gate_fires_where_the_source_has_a_big_enough_estimate() {
     use gemmscope::check::{run, CheckOptions};
     let d = project(&[("m.c", MIXED_C)]);
     let file = d.path().join("m.c");
+    // `--bench off`: the model and the shipped reference data, the same
+    // numbers on every run.
     let mut opts = CheckOptions::new(vec![file.clone()]);
-    opts.sources = fake;
     opts.overrides.no_config = true;
-    opts.overrides.fail_on_speedup = Some(10.0);
+    opts.overrides.fail_on_speedup = Some(2.0);
     let mut buf = Vec::new();
     let s = run(&opts, &mut gemmscope::report::json::Json::new(&mut buf)).unwrap();
     assert_eq!((s.active, s.failing, s.no_estimate), (2, 1, 1));
     assert_eq!(s.exit_code(), 1);
     let doc: Value = serde_json::from_slice(&buf).unwrap();
     let f = &doc["findings"][0];
-    assert_eq!(f["estimate"]["speedup"], 12.0);
-    assert_eq!(f["estimate"]["candidate"], "test-blas");
+    let factor = f["estimate"]["speedup"].as_f64().unwrap();
+    assert!(factor > 2.0, "{f}");
+    assert!(f["estimate"]["provenance"]
+        .as_str()
+        .unwrap()
+        .contains("accuracy cost"));
     assert_eq!(f["fails"], true);
     assert_eq!(doc["findings"][1]["fails"], false);
     // Above the estimate: nothing fails.
-    opts.overrides.fail_on_speedup = Some(20.0);
+    opts.overrides.fail_on_speedup = Some(factor * 2.0);
     let s = run(&opts, &mut gemmscope::report::json::Json::new(Vec::new())).unwrap();
     assert_eq!(s.failing, 0);
-    // The estimate is in SARIF's properties, and the log is valid.
-    opts.overrides.fail_on_speedup = Some(10.0);
+    // The same estimate is in SARIF's properties, and the log is valid.
+    opts.overrides.fail_on_speedup = Some(2.0);
     let mut buf = Vec::new();
     run(&opts, &mut gemmscope::report::sarif::Sarif::new(&mut buf)).unwrap();
     let log: Value = serde_json::from_slice(&buf).unwrap();
     let r = &log["runs"][0]["results"][0];
-    assert_eq!(r["properties"]["estimate"]["speedup"], 12.0);
+    assert_eq!(r["properties"]["estimate"]["speedup"], factor);
     assert_eq!(
         r["properties"]["estimate"]["provenance"],
-        "a test's stand-in"
+        f["estimate"]["provenance"]
     );
     validate_sarif(&log);
-    // Text shows it with its provenance.
+    // Text shows its headline, every number with its provenance.
     let mut buf = Vec::new();
     run(
         &opts,
@@ -267,7 +251,7 @@ fn speedup_gate_fires_where_the_source_has_a_big_enough_estimate() {
     .unwrap();
     let text = String::from_utf8(buf).unwrap();
     assert!(
-        text.contains("= speed-up: 12× with test-blas (a test's stand-in)"),
+        text.contains("= estimate: ~") && text.contains("faster (reference data: "),
         "{text}"
     );
 }

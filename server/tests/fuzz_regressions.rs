@@ -7,9 +7,9 @@
 
 use std::path::Path;
 
+use gemmscope::advice::{Advisor, BenchMode};
 use gemmscope::check::{CheckOptions, Presenter};
 use gemmscope::report::{github::Github, json::Json, sarif::Sarif, text::Text};
-use gemmscope::speedup::{BenchMode, EstimateSource, SpeedupSource};
 use gemmscope_analyzers::{analyze, NoIncludes};
 
 #[test]
@@ -22,7 +22,7 @@ fn fuzz_regressions_stay_fixed() {
         .collect();
     files.sort();
     assert!(files.len() >= 3, "{files:?}");
-    let est = EstimateSource::new(BenchMode::Off).unwrap();
+    let est = Advisor::for_bench(BenchMode::Off);
     for path in &files {
         let shown = path.display().to_string();
         let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
@@ -36,13 +36,12 @@ fn fuzz_regressions_stay_fixed() {
                 }
                 Err(e) => assert!(!e.to_string().is_empty()),
             }
-            if let Some(s) = est.best_speedup(f) {
+            if let Some(s) = est.advise(f).best {
                 assert!(s.factor.is_finite() && s.factor > 0.0, "{shown}: {s:?}");
             }
         }
         // The whole check, rendered in every format.
-        let mut opts = CheckOptions::new(vec![path.clone()]);
-        opts.sources = gemmscope::speedup::source_for;
+        let opts = CheckOptions::new(vec![path.clone()]);
         let out = gemmscope::check::collect_all(&opts).unwrap();
         assert!(
             out.summary.errors.is_empty(),

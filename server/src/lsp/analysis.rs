@@ -1,15 +1,16 @@
-//! One analysis of a snapshot, run on a blocking thread: size and nesting
-//! limits first (a skipped file says why), then the analyzers with any
-//! panic caught. The parse is incremental when the previous tree (edited
-//! to match the text) is given.
+//! One check of a snapshot, run on a blocking thread: the server's size
+//! and nesting limits first (a skipped file says why), then the one
+//! per-file check ([`crate::file_check::check_text`], which catches panics)
+//! — incremental when the previous tree (edited to match the text) is
+//! given. Advice is added at publish time, not here.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
-use gemmscope_analyzers::{
-    analyze_parsed, parse, BuildContext, Finding, IncludeResolver, Lang, NoIncludes, Parsed,
-};
+use gemmscope_analyzers::{Lang, Parsed};
 
-use crate::compdb::{Flags, ProjectIncludes};
+use crate::compdb::Flags;
+use crate::config::Settings;
+use crate::file_check::{check_text, Checked, Input};
 
 /// What bounds one analysis.
 #[derive(Clone, Copy, Debug)]
@@ -18,9 +19,8 @@ pub struct Limits {
     pub max_nesting: usize,
 }
 
-#[derive(Debug)]
 pub enum Outcome {
-    Findings(Vec<Finding>),
+    Checked(Box<Checked>),
     /// Not analysed; the reason is logged.
     Skipped(String),
 }
@@ -62,72 +62,61 @@ pub fn nesting_depth(text: &str, python: bool) -> usize {
     max
 }
 
-fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
-}
-
-/// Analyses `text` as the file at `path`. `from_disk`: resolve
-/// `#include "x.h"` next to it.
-pub fn run(path: &str, text: &str, from_disk: bool, limits: Limits) -> Outcome {
-    run_incremental(path, text, None, from_disk, None, limits).0
-}
-
-/// [`run`], re-parsing from `old` — the tree of an earlier text with every
-/// edit since applied, so that it matches `text` — instead of from
-/// scratch. Also returns the new tree (`None` when the file was skipped or
-/// the analyzer panicked) for the next edit.
-pub fn run_incremental(
-    path: &str,
-    text: &str,
-    old: Option<Parsed>,
-    from_disk: bool,
-    flags: Option<&Flags>,
-    limits: Limits,
-) -> (Outcome, Option<Parsed>) {
-    let skipped = |why: String| (Outcome::Skipped(why), None);
+/// Why `text` is not analysed under `limits`, if it is not.
+pub fn over_limits(path: &str, text: &str, limits: Limits) -> Option<String> {
     let Some(lang) = Lang::from_path(path) else {
-        return skipped(format!(
+        return Some(format!(
             "{path}: not a C, CUDA/C++ or Python file; not analysed"
         ));
     };
     if text.len() > limits.max_bytes {
-        return skipped(format!(
+        return Some(format!(
             "{path}: {} bytes is over the limit of {} (maxFileBytes); not analysed",
             text.len(),
             limits.max_bytes
         ));
     }
     let depth = nesting_depth(text, lang == Lang::Python);
-    if depth > limits.max_nesting {
-        return skipped(format!(
+    (depth > limits.max_nesting).then(|| {
+        format!(
             "{path}: nesting depth {depth} is over the limit of {} (maxNesting); not analysed",
             limits.max_nesting
-        ));
+        )
+    })
+}
+
+/// Checks `text` as the file at `path` under `settings`, re-parsing from
+/// `old` (the tree of an earlier text with every edit since applied) where
+/// given. `from_disk`: resolve `#include "x.h"` next to it.
+pub fn run(
+    path: &str,
+    text: &str,
+    old: Option<Parsed>,
+    from_disk: bool,
+    flags: Option<Arc<Flags>>,
+    settings: &Arc<Settings>,
+    limits: Limits,
+) -> Outcome {
+    if let Some(why) = over_limits(path, text, limits) {
+        return Outcome::Skipped(why);
     }
-    let disk = ProjectIncludes { flags };
-    let includes: &dyn IncludeResolver = if from_disk { &disk } else { &NoIncludes };
-    let empty = BuildContext::default();
-    let build = flags.map(|f| &f.build).unwrap_or(&empty);
-    let work = || {
-        let parsed = parse(lang, text, old.as_ref());
-        let a = analyze_parsed(path, text, &parsed, includes, build);
-        (a, parsed)
+    let input = Input {
+        path,
+        text,
+        flags,
+        from_disk,
+        old_tree: old,
     };
-    match catch_unwind(AssertUnwindSafe(work)) {
-        Ok((a, parsed)) => (Outcome::Findings(a.findings), Some(parsed)),
-        Err(p) => skipped(format!(
-            "{path}: the analyzer panicked ({}); not analysed",
-            panic_text(p.as_ref())
-        )),
+    match check_text(input, settings, None) {
+        Ok(c) => Outcome::Checked(Box::new(c)),
+        Err(e) => Outcome::Skipped(format!("{path}: {e}; not analysed")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Configs, Overrides};
 
     const L: Limits = Limits {
         max_bytes: 1 << 20,
@@ -136,29 +125,36 @@ mod tests {
 
     #[test]
     fn limits_skip_with_a_reason() {
+        let s = Arc::new(
+            Configs::new(Overrides {
+                no_config: true,
+                ..Overrides::default()
+            })
+            .unwrap()
+            .settings(None),
+        );
+        let run = |p: &str, t: &str| run(p, t, None, false, None, &s, L);
         let deep = format!("void f(void){}{}", "{".repeat(60), "}".repeat(61));
-        let Outcome::Skipped(why) = run("a.c", &deep, false, L) else {
+        let Outcome::Skipped(why) = run("a.c", &deep) else {
             panic!()
         };
         assert!(why.contains("nesting depth 60"), "{why}");
         let big = "x".repeat(2 << 20);
-        let Outcome::Skipped(why) = run("a.c", &big, false, L) else {
+        let Outcome::Skipped(why) = run("a.c", &big) else {
             panic!()
         };
         assert!(why.contains("maxFileBytes"), "{why}");
-        assert!(matches!(run("a.txt", "", false, L), Outcome::Skipped(_)));
+        assert!(matches!(run("a.txt", ""), Outcome::Skipped(_)));
         let py = (0..60)
             .map(|i| format!("{}if x:\n", " ".repeat(i)))
             .collect::<String>();
         assert!(nesting_depth(&py, true) >= 60);
-        let Outcome::Findings(f) = run(
+        let Outcome::Checked(c) = run(
             "a.c",
             "#define N 8\nfloat A[N][N],B[N][N],C[N][N];\nvoid f(void){for(int i=0;i<N;i++)for(int j=0;j<N;j++)for(int k=0;k<N;k++)C[i][j]+=A[i][k]*B[k][j];}\n",
-            false,
-            L,
         ) else {
             panic!()
         };
-        assert_eq!(f.len(), 1);
+        assert_eq!(c.report.findings.len(), 1);
     }
 }

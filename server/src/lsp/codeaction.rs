@@ -9,55 +9,43 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use gemmscope_analyzers::fixes::{analyze_with_fixes, Applicability};
-use gemmscope_analyzers::{BuildContext, IncludeResolver, Lang, NoIncludes};
+use gemmscope_analyzers::fixes::{Applicability, FixResult};
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionDisabled, CodeActionKind, CodeActionOrCommand, CodeActionParams,
     CodeActionResponse, Diagnostic, NumberOrString, Range, TextEdit, Uri, WorkspaceEdit,
 };
 
-use super::analysis::nesting_depth;
-use super::documents::{line_starts, range_of};
+use super::analysis::{self, Outcome};
+use super::documents::range_of;
 use super::{guard, lock, path_of, Core};
-use crate::compdb::{Flags, ProjectIncludes};
+use crate::file_check::Reported;
 
 fn meets(a: &Range, b: &Range) -> bool {
     let key = |p: &tower_lsp_server::ls_types::Position| (p.line, p.character);
     key(&a.start) <= key(&b.end) && key(&b.start) <= key(&a.end)
 }
 
-/// The code actions for `range` of `text` (the document at `uri`).
-/// `diagnostics` are the client's diagnostics in the request's context,
-/// attached to the actions that resolve them.
+/// The code actions for `range` of `text` (the document at `uri`) from
+/// its shown findings; `fixes` computes the fixes of the finding at an
+/// index of the analysis. `diagnostics` are the client's diagnostics in the
+/// request's context, attached to the actions that resolve them.
 pub fn actions(
     uri: &Uri,
-    path: &str,
     text: &str,
-    from_disk: bool,
-    flags: Option<&Flags>,
+    starts: &[usize],
+    findings: &[&Reported],
+    fixes: &dyn Fn(usize) -> FixResult,
     range: Range,
     diagnostics: &[Diagnostic],
 ) -> Vec<CodeActionOrCommand> {
-    let Some(lang) = Lang::from_path(path) else {
-        return vec![];
-    };
-    let disk = ProjectIncludes { flags };
-    let includes: &dyn IncludeResolver = if from_disk { &disk } else { &NoIncludes };
-    let empty = BuildContext::default();
-    let build = flags.map(|f| &f.build).unwrap_or(&empty);
-    let starts = line_starts(text);
     let mut out = Vec::new();
-    for f in analyze_with_fixes(lang, path, text, includes, build) {
-        let fr = range_of(
-            text,
-            &starts,
-            f.finding.range.start_byte,
-            f.finding.range.end_byte,
-        );
+    for r in findings {
+        let f = &r.finding;
+        let fr = range_of(text, starts, f.range.start_byte, f.range.end_byte);
         if !meets(&fr, &range) {
             continue;
         }
-        let code = f.finding.code;
+        let code = f.code;
         let diags: Vec<Diagnostic> = diagnostics
             .iter()
             .filter(|d| {
@@ -66,7 +54,7 @@ pub fn actions(
             .cloned()
             .collect();
         let diags = (!diags.is_empty()).then_some(diags);
-        match f.fixes {
+        match fixes(r.index) {
             Ok(fixes) => {
                 let mut preferred_given = false;
                 for fix in fixes {
@@ -74,7 +62,7 @@ pub fn actions(
                         .edits
                         .iter()
                         .map(|e| TextEdit {
-                            range: range_of(text, &starts, e.start, e.end),
+                            range: range_of(text, starts, e.start, e.end),
                             new_text: e.new_text.clone(),
                         })
                         .collect();
@@ -117,33 +105,48 @@ pub fn actions(
 }
 
 impl Core {
-    /// The code actions for the document's current text (analysed afresh:
-    /// fixes need the lowered file, which analyses do not keep).
+    /// The code actions for the document's current text: from its newest
+    /// check where that is of this text, else from a check made now.
     pub(super) async fn code_action(&self, p: CodeActionParams) -> Option<CodeActionResponse> {
         let uri = p.text_document.uri;
         let text: Arc<String> = lock(&self.docs).get(&uri)?.text.clone();
-        let limits = self.limits();
         let (path, from_disk) = path_of(&uri);
-        if text.len() > limits.max_bytes
-            || nesting_depth(&text, Lang::from_path(&path) == Some(Lang::Python))
-                > limits.max_nesting
-        {
-            return Some(vec![]);
-        }
         let range = p.range;
         let diags = p.context.diagnostics;
+        let current = self
+            .analysis_of(&uri)
+            .filter(|a| Arc::ptr_eq(&a.text, &text) && a.analysis.is_some());
+        let analysed = match current {
+            Some(a) => a,
+            None => {
+                let flags = self.build_flags(&path, from_disk).await;
+                let settings = self.file_settings(&path, from_disk).await;
+                let limits = self.limits();
+                let (t, pth) = (text.clone(), path.clone());
+                let outcome = tokio::task::spawn_blocking(move || {
+                    analysis::run(&pth, &t, None, from_disk, flags, &settings, limits)
+                })
+                .await
+                .ok()?;
+                let Outcome::Checked(c) = outcome else {
+                    return Some(vec![]);
+                };
+                Arc::new(super::Analyzed {
+                    version: None,
+                    starts: super::documents::line_starts(&text),
+                    text: text.clone(),
+                    report: c.report,
+                    analysis: Some(c.analysis),
+                })
+            }
+        };
         let flags = self.build_flags(&path, from_disk).await;
         tokio::task::spawn_blocking(move || {
             guard("codeAction", || {
-                actions(
-                    &uri,
-                    &path,
-                    &text,
-                    from_disk,
-                    flags.as_deref(),
-                    range,
-                    &diags,
-                )
+                let a = &analysed;
+                let findings: Vec<&Reported> = a.active().collect();
+                let fixes = |i: usize| super::fixes_of(a, &path, from_disk, flags.as_deref(), i);
+                actions(&uri, &a.text, &a.starts, &findings, &fixes, range, &diags)
             })
         })
         .await
@@ -154,7 +157,7 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use super::super::documents::offset_at;
+    use super::super::documents::{line_starts, offset_at};
     use super::*;
     use tower_lsp_server::ls_types::Position;
 
@@ -179,20 +182,46 @@ mod tests {
         out
     }
 
+    /// The actions of `text` for `range`, from the one per-file check.
+    fn actions_for(uri: &Uri, path: &str, text: &str, range: Range) -> Vec<CodeActionOrCommand> {
+        let settings = std::sync::Arc::new(
+            crate::config::Configs::new(crate::config::Overrides {
+                no_config: true,
+                ..Default::default()
+            })
+            .unwrap()
+            .settings(None),
+        );
+        let c = crate::file_check::check_text(
+            crate::file_check::Input {
+                path,
+                text,
+                flags: None,
+                from_disk: false,
+                old_tree: None,
+            },
+            &settings,
+            None,
+        )
+        .unwrap();
+        let a = super::super::Analyzed {
+            version: None,
+            text: Arc::new(text.to_string()),
+            starts: line_starts(text),
+            report: c.report,
+            analysis: Some(c.analysis),
+        };
+        let findings: Vec<&Reported> = a.active().collect();
+        let fixes = |i| super::super::fixes_of(&a, path, false, None, i);
+        actions(uri, text, &a.starts, &findings, &fixes, range, &[])
+    }
+
     #[test]
     fn a_quick_fix_yields_the_library_call_and_a_no_fix_says_why() {
         let uri: Uri = "file:///tmp/gemmscope-ca/a.c".parse().unwrap();
         let text = "#include <stdlib.h>\nvoid f(int n, const double *A, const double *B, double *C, double **E) {\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i*n + j] += A[i*n + k] * B[k*n + j];\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                E[i][j] += A[i*n + k] * B[k*n + j];\n}\n";
         let on_line = |l| Range::new(Position::new(l, 4), Position::new(l, 4));
-        let acts = actions(
-            &uri,
-            "/tmp/gemmscope-ca/a.c",
-            text,
-            false,
-            None,
-            on_line(2),
-            &[],
-        );
+        let acts = actions_for(&uri, "/tmp/gemmscope-ca/a.c", text, on_line(2));
         assert_eq!(acts.len(), 1, "{acts:#?}");
         let CodeActionOrCommand::CodeAction(a) = &acts[0] else {
             panic!()
@@ -210,15 +239,7 @@ mod tests {
             "{fixed}"
         );
         // The jagged nest gets a disabled action that says why.
-        let acts = actions(
-            &uri,
-            "/tmp/gemmscope-ca/a.c",
-            text,
-            false,
-            None,
-            on_line(6),
-            &[],
-        );
+        let acts = actions_for(&uri, "/tmp/gemmscope-ca/a.c", text, on_line(6));
         assert_eq!(acts.len(), 1, "{acts:#?}");
         let CodeActionOrCommand::CodeAction(a) = &acts[0] else {
             panic!()
@@ -227,16 +248,7 @@ mod tests {
         let why = &a.disabled.as_ref().unwrap().reason;
         assert!(why.contains("separate allocations"), "{why}");
         // Nothing on a line without a finding.
-        assert!(actions(
-            &uri,
-            "/tmp/gemmscope-ca/a.c",
-            text,
-            false,
-            None,
-            on_line(0),
-            &[]
-        )
-        .is_empty());
+        assert!(actions_for(&uri, "/tmp/gemmscope-ca/a.c", text, on_line(0)).is_empty());
     }
 
     #[test]
@@ -244,7 +256,7 @@ mod tests {
         let uri: Uri = "file:///tmp/gemmscope-ca/b.cu".parse().unwrap();
         let text = "#include <cublas_v2.h>\nvoid f(cublasHandle_t h, int n, const float *a, const float *b, float *c, const float *one, const float *zero) {\n    cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, one, a, n, b, n, zero, c, n);\n}\n";
         let r = Range::new(Position::new(2, 0), Position::new(2, 10));
-        let acts = actions(&uri, "/tmp/gemmscope-ca/b.cu", text, false, None, r, &[]);
+        let acts = actions_for(&uri, "/tmp/gemmscope-ca/b.cu", text, r);
         assert_eq!(acts.len(), 2);
         for a in &acts {
             let CodeActionOrCommand::CodeAction(a) = a else {

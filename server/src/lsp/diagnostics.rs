@@ -1,6 +1,7 @@
 //! Findings (with their advice) as LSP diagnostics: the range converted from
 //! byte offsets to UTF-16 positions, the rule code with a link to its doc,
-//! severity scaled by the speed-up, and where the dims were defined.
+//! the severity of the level `check` gives the finding, and where the dims
+//! were defined.
 
 use gemmscope_analyzers::Finding;
 use tower_lsp_server::ls_types::{
@@ -10,21 +11,29 @@ use tower_lsp_server::ls_types::{
 
 use crate::advice::problem_for;
 
-use super::advisor::Advice;
 use super::config::Settings;
 use super::documents::range_of;
+use crate::config::Level;
+use crate::file_check::Reported;
 
 /// The diagnostics' `source`.
 pub const SOURCE: &str = "gemmscope";
 
-/// Warning from `warning_speedup`, information from `info_speedup`, a hint
-/// below; information when the speed-up is not known.
-pub fn severity(speedup: Option<f64>, s: &Settings) -> DiagnosticSeverity {
-    match speedup {
-        Some(x) if x >= s.warning_speedup => DiagnosticSeverity::WARNING,
-        Some(x) if x >= s.info_speedup => DiagnosticSeverity::INFORMATION,
-        Some(_) => DiagnosticSeverity::HINT,
-        None => DiagnosticSeverity::INFORMATION,
+/// The diagnostic severity of a level: error, warning, and information
+/// for a note.
+pub fn severity(level: Level) -> DiagnosticSeverity {
+    match level {
+        Level::Error => DiagnosticSeverity::ERROR,
+        Level::Warning => DiagnosticSeverity::WARNING,
+        Level::Note => DiagnosticSeverity::INFORMATION,
+    }
+}
+
+/// The diagnostic's message: the finding's, then the advice's headline.
+pub fn message(r: &Reported) -> String {
+    match r.advice.headline() {
+        Some(h) => format!("{} — {h}", r.finding.message),
+        None => r.finding.message.clone(),
     }
 }
 
@@ -114,10 +123,10 @@ pub fn diagnostic(
     uri: &Uri,
     text: &str,
     starts: &[usize],
-    f: &Finding,
-    a: &Advice,
+    r: &Reported,
     s: &Settings,
 ) -> Diagnostic {
+    let f = &r.finding;
     let range = range_of(text, starts, f.range.start_byte, f.range.end_byte);
     // Each defining name once, with every role it gives a value to.
     let mut defs: Vec<(String, u64, Vec<&str>)> = Vec::new();
@@ -152,11 +161,11 @@ pub fn diagnostic(
     let href = format!("{}#{}", s.rules_url, f.code.to_ascii_lowercase());
     Diagnostic {
         range,
-        severity: Some(severity(a.speedup, s)),
+        severity: Some(severity(r.level)),
         code: Some(NumberOrString::String(f.code.to_string())),
         code_description: href.parse().ok().map(|href| CodeDescription { href }),
         source: Some(SOURCE.into()),
-        message: a.headline.clone().unwrap_or_else(|| f.message.clone()),
+        message: message(r),
         related_information: (!related.is_empty()).then_some(related),
         tags: None,
         data: Some(data_of(f)),
@@ -207,11 +216,9 @@ mod tests {
     }
 
     #[test]
-    fn severity_scales_with_the_speedup() {
-        let s = Settings::default();
-        assert_eq!(severity(Some(490.0), &s), DiagnosticSeverity::WARNING);
-        assert_eq!(severity(Some(3.0), &s), DiagnosticSeverity::INFORMATION);
-        assert_eq!(severity(Some(1.2), &s), DiagnosticSeverity::HINT);
-        assert_eq!(severity(None, &s), DiagnosticSeverity::INFORMATION);
+    fn severity_follows_the_level() {
+        assert_eq!(severity(Level::Error), DiagnosticSeverity::ERROR);
+        assert_eq!(severity(Level::Warning), DiagnosticSeverity::WARNING);
+        assert_eq!(severity(Level::Note), DiagnosticSeverity::INFORMATION);
     }
 }

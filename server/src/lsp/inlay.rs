@@ -1,11 +1,11 @@
 //! Inlay hints: `~10 µs/output` at the end of the loop header (the first
 //! line of the finding's range).
 
-use gemmscope_analyzers::Finding;
 use tower_lsp_server::ls_types::{InlayHint, InlayHintKind, InlayHintLabel, Range};
 
-use super::advisor::Advisor;
 use super::documents::position_at;
+use crate::advice::Advisor;
+use crate::file_check::Reported;
 
 /// The byte offset of the end of the line that `offset` is on (before its
 /// line break and trailing blanks).
@@ -18,12 +18,13 @@ pub fn end_of_line(text: &str, offset: usize) -> usize {
 pub fn hints(
     text: &str,
     starts: &[usize],
-    findings: &[Finding],
+    findings: &[&Reported],
     range: Range,
-    advisor: &dyn Advisor,
+    advisor: &Advisor,
 ) -> Vec<InlayHint> {
     findings
         .iter()
+        .map(|r| &r.finding)
         .filter(|f| {
             let line = f.range.start_line.saturating_sub(1) as u32;
             range.start.line <= line && line <= range.end.line

@@ -5,12 +5,12 @@
 //! progress) and which never blocks the reactor: analyses run on a
 //! snapshot in `spawn_blocking`, benchmarks on their own thread.
 
-pub mod advisor;
 pub mod analysis;
 pub mod codeaction;
 pub mod config;
 pub mod diagnostics;
 pub mod documents;
+pub mod file_settings;
 pub mod frames;
 pub mod hover;
 pub mod inlay;
@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use gemmscope_analyzers::{Finding, Lang};
+
 use gemmscope_microbench::store::problem_key;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -32,42 +33,13 @@ use tower_lsp_server::jsonrpc::Result as RpcResult;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
-use advisor::{Advisor, EstimateAdvisor, StoreSource};
-use gemmscope_microbench::estimate::Estimator;
+use crate::advice::{Advisor, StoreSource};
+use crate::file_check::{self, FileReport, Reported};
+use file_settings::ConfigCache;
+use gemmscope_analyzers::Analysis;
 use gemmscope_microbench::fingerprint::Machine;
-use gemmscope_microbench::store::Store;
 use gemmscope_microbench::toolchain::Toolchain;
 
-/// The Estimate-API advisor: reference data and models at once; this
-/// machine's store rows (and models fitted on them) once measuring is set
-/// up. `machine` is the CPU fingerprint without software versions (probing
-/// them runs processes and waits for trust); the store's rows are read
-/// under the measuring machine id.
-fn estimate_advisor(
-    machine: &Machine,
-    source: Option<StoreSource>,
-    not_measured: Option<String>,
-    fresh: Arc<Mutex<HashSet<(String, String)>>>,
-) -> EstimateAdvisor {
-    let store = source
-        .as_ref()
-        .and_then(|s| Store::open(s.store.path()).ok().map(|(st, _)| st));
-    let mut est = Estimator::new(machine.clone(), store, None, None);
-    let machine_text = match &source {
-        Some(s) => {
-            est.machine_id = s.machine.clone();
-            est.refresh(None);
-            s.machine_text.clone()
-        }
-        None => machine.describe(),
-    };
-    EstimateAdvisor {
-        est,
-        machine_text,
-        not_measured,
-        fresh,
-    }
-}
 use analysis::{Limits, Outcome};
 use config::Settings;
 use documents::Documents;
@@ -178,12 +150,23 @@ fn guard<R>(what: &str, f: impl FnOnce() -> R) -> Option<R> {
     }
 }
 
-/// The result of the newest analysis of one document.
+/// The result of the newest check of one document.
 pub struct Analyzed {
     pub version: Option<i32>,
     pub text: Arc<String>,
     pub starts: Vec<usize>,
-    pub findings: Vec<Finding>,
+    /// Its findings as `check` reports them (advice empty: added at
+    /// publish time); no findings where the file was skipped.
+    pub report: FileReport,
+    /// What the fixes are computed from (`None` where skipped).
+    pub analysis: Option<Analysis>,
+}
+
+impl Analyzed {
+    /// The findings shown: selected and not suppressed.
+    pub fn active(&self) -> impl Iterator<Item = &Reported> {
+        self.report.active()
+    }
 }
 
 /// What the client said it supports.
@@ -206,7 +189,10 @@ pub struct Core {
     analysed: tokio::sync::Notify,
     settings: RwLock<Settings>,
     caps: Mutex<Caps>,
-    advisor: RwLock<Arc<dyn Advisor>>,
+    advisor: RwLock<Arc<Advisor>>,
+    /// gemmscope.toml / `[tool.gemmscope]` found walking up from each
+    /// document, as `check` finds them; reloaded when one changes.
+    configs: Mutex<ConfigCache>,
     /// This CPU's fingerprint (no software versions), for the estimator.
     machine: Machine,
     source: Mutex<Option<(Arc<gemmscope_microbench::store::Store>, String, String)>>,
@@ -237,7 +223,7 @@ impl Backend {
         let fresh = Arc::new(Mutex::new(HashSet::new()));
         let settings = Settings::default();
         let machine = Machine::detect(&Toolchain::default());
-        let advisor = Arc::new(estimate_advisor(
+        let advisor = Arc::new(Advisor::for_editor(
             &machine,
             None,
             settings.measurement_allowed().err().map(String::from),
@@ -254,6 +240,7 @@ impl Backend {
                 settings: RwLock::new(settings),
                 caps: Mutex::default(),
                 advisor: RwLock::new(advisor),
+                configs: Mutex::new(ConfigCache::new()),
                 machine,
                 source: Mutex::new(None),
                 fresh,
@@ -462,12 +449,20 @@ impl Core {
         }
         if lock(&self.caps).watch_dynamic {
             let opts = DidChangeWatchedFilesRegistrationOptions {
-                watchers: vec![FileSystemWatcher {
-                    glob_pattern: GlobPattern::String(
-                        "**/*.{c,h,cu,cuh,cc,cpp,cxx,hpp,hh,hxx,py,pyi}".into(),
-                    ),
-                    kind: None,
-                }],
+                watchers: vec![
+                    FileSystemWatcher {
+                        glob_pattern: GlobPattern::String(
+                            "**/*.{c,h,cu,cuh,cc,cpp,cxx,hpp,hh,hxx,py,pyi}".into(),
+                        ),
+                        kind: None,
+                    },
+                    FileSystemWatcher {
+                        glob_pattern: GlobPattern::String(
+                            "**/{gemmscope.toml,pyproject.toml}".into(),
+                        ),
+                        kind: None,
+                    },
+                ],
             };
             let reg = Registration {
                 id: "gemmscope-watch".into(),
@@ -501,6 +496,17 @@ impl Core {
                 .await;
         }
         flags
+    }
+
+    /// The gemmscope.toml settings of the document at `path` (defaults for
+    /// unsaved documents); a broken configuration is logged.
+    async fn file_settings(&self, path: &str, on_disk: bool) -> Arc<crate::config::Settings> {
+        let (s, err) = lock(&self.configs).for_file(path, on_disk);
+        if let Some(e) = err {
+            self.log(MessageType::WARNING, format!("{e}; using the defaults"))
+                .await;
+        }
+        s
     }
 
     async fn scan_folders(self: &Arc<Self>, folders: Vec<PathBuf>) {
@@ -611,6 +617,18 @@ impl Core {
     }
 
     async fn did_change_watched_files(self: Arc<Self>, p: DidChangeWatchedFilesParams) {
+        let configs_changed = p.changes.iter().any(|ch| {
+            ch.uri
+                .to_file_path()
+                .is_some_and(|p| file_settings::is_config_file(&p))
+        });
+        if configs_changed {
+            lock(&self.configs).reset();
+            let open: Vec<Uri> = lock(&self.analyses).keys().cloned().collect();
+            for uri in open {
+                self.schedule(uri);
+            }
+        }
         for ch in p.changes {
             let Some(path) = ch.uri.to_file_path().map(|p| p.into_owned()) else {
                 continue;
@@ -667,18 +685,13 @@ impl Core {
             let text = doc.text.clone();
             let old = doc.parsed.clone();
             let flags = self.build_flags(&path, on_disk).await;
+            let settings = self.file_settings(&path, on_disk).await;
+            let empty = FileReport::empty(&path, settings.clone());
             let job = tokio::task::spawn_blocking(move || {
-                analysis::run_incremental(&path, &text, old, on_disk, flags.as_deref(), limits)
+                analysis::run(&path, &text, old, on_disk, flags, &settings, limits)
             });
             let outcome = match tokio::time::timeout(timeout, job).await {
-                Ok(Ok((o, parsed))) => {
-                    // Kept even if the text moved on: the edits since the
-                    // snapshot are applied to it.
-                    if let Some(p) = parsed.filter(|_| doc.open) {
-                        lock(&self.docs).keep_parse(&uri, &doc, p);
-                    }
-                    o
-                }
+                Ok(Ok(o)) => o,
                 Ok(Err(e)) => Outcome::Skipped(format!(
                     "{}: the analysis failed ({e}); not analysed",
                     uri.as_str()
@@ -689,11 +702,30 @@ impl Core {
                     timeout.as_millis()
                 )),
             };
-            let findings = match outcome {
-                Outcome::Findings(f) => f,
+            let (report, analysis) = match outcome {
+                Outcome::Checked(c) => {
+                    let file_check::Checked {
+                        report,
+                        analysis,
+                        tree,
+                    } = *c;
+                    // Kept even if the text moved on: the edits since the
+                    // snapshot are applied to it.
+                    if doc.open {
+                        lock(&self.docs).keep_parse(&uri, &doc, tree);
+                    }
+                    for p in &report.comment_problems {
+                        self.log(
+                            MessageType::WARNING,
+                            format!("{}: suppression comment: {p}", uri.as_str()),
+                        )
+                        .await;
+                    }
+                    (report, Some(analysis))
+                }
                 Outcome::Skipped(why) => {
                     self.log(MessageType::WARNING, why).await;
-                    Vec::new()
+                    (empty, None)
                 }
             };
             // Commit only if no newer text arrived meanwhile.
@@ -709,7 +741,8 @@ impl Core {
                     version: doc.version,
                     starts: documents::line_starts(&doc.text),
                     text: doc.text.clone(),
-                    findings,
+                    report,
+                    analysis,
                 });
                 lock(&self.analyses).insert(uri.clone(), a.clone());
                 lock(&self.running).remove(&uri);
@@ -717,25 +750,29 @@ impl Core {
             };
             self.analysed.notify_waiters();
             self.update_wanted();
-            self.request_measurements(&analyzed.findings);
+            let findings: Vec<Finding> = analyzed.active().map(|r| r.finding.clone()).collect();
+            self.request_measurements(&findings);
             self.publish(&uri, analyzed).await;
             return;
         }
     }
 
-    /// The diagnostics of one analysis, with the current advice.
+    /// The diagnostics of one analysis, with the current advice (and the
+    /// levels it gives, as `check` decides them).
     async fn diagnostics_of(&self, uri: &Uri, a: Arc<Analyzed>) -> Vec<Diagnostic> {
         let advisor = read(&self.advisor).clone();
         let settings = read(&self.settings).clone();
         let uri = uri.clone();
         tokio::task::spawn_blocking(move || {
+            let mut report = a.report.clone();
+            let file_settings = report.settings.clone();
+            if let Err(why) = file_check::advise(&mut report, &file_settings, &advisor) {
+                eprintln!("gemmscope serve: panic while estimating: {why}; carrying on");
+            }
             guard("diagnostics", || {
-                a.findings
-                    .iter()
-                    .map(|f| {
-                        let adv = advisor.advise(f);
-                        diagnostics::diagnostic(&uri, &a.text, &a.starts, f, &adv, &settings)
-                    })
+                report
+                    .active()
+                    .map(|r| diagnostics::diagnostic(&uri, &a.text, &a.starts, r, &settings))
                     .collect()
             })
         })
@@ -783,7 +820,7 @@ impl Core {
     fn update_wanted(&self) {
         let keys: HashSet<String> = lock(&self.analyses)
             .values()
-            .flat_map(|a| a.findings.iter())
+            .flat_map(|a| a.active().map(|r| &r.finding).collect::<Vec<_>>())
             .filter_map(|f| crate::advice::problem_for(f).ok())
             .map(|p| problem_key(&p))
             .collect();
@@ -841,13 +878,13 @@ impl Core {
         self.update_wanted();
         let all: Vec<Finding> = lock(&self.analyses)
             .values()
-            .flat_map(|a| a.findings.iter().cloned())
+            .flat_map(|a| a.active().map(|r| r.finding.clone()).collect::<Vec<_>>())
             .collect();
         self.request_measurements(&all);
     }
 
     fn set_advisor(&self, source: Option<StoreSource>, not_measured: Option<String>) {
-        let a = estimate_advisor(&self.machine, source, not_measured, self.fresh.clone());
+        let a = Advisor::for_editor(&self.machine, source, not_measured, self.fresh.clone());
         *write(&self.advisor) = Arc::new(a);
     }
 
@@ -1006,13 +1043,8 @@ impl Core {
         let advisor = read(&self.advisor).clone();
         tokio::task::spawn_blocking(move || {
             guard("hover", || {
-                hover::hover(
-                    &a.text,
-                    &a.starts,
-                    &a.findings,
-                    pp.position,
-                    advisor.as_ref(),
-                )
+                let active: Vec<&Reported> = a.active().collect();
+                hover::hover(&a.text, &a.starts, &active, pp.position, &advisor)
             })
         })
         .await
@@ -1029,7 +1061,8 @@ impl Core {
         let advisor = read(&self.advisor).clone();
         tokio::task::spawn_blocking(move || {
             guard("inlayHint", || {
-                inlay::hints(&a.text, &a.starts, &a.findings, p.range, advisor.as_ref())
+                let active: Vec<&Reported> = a.active().collect();
+                inlay::hints(&a.text, &a.starts, &active, p.range, &advisor)
             })
         })
         .await
@@ -1072,6 +1105,28 @@ impl Core {
             }
         }
     }
+}
+
+/// The fixes of the `index`th finding of an analysis.
+fn fixes_of(
+    a: &Analyzed,
+    path: &str,
+    from_disk: bool,
+    flags: Option<&crate::compdb::Flags>,
+    index: usize,
+) -> gemmscope_analyzers::fixes::FixResult {
+    let Some(lang) = Lang::from_path(path) else {
+        return Ok(vec![]);
+    };
+    let disk = crate::compdb::ProjectIncludes { flags };
+    let none = gemmscope_analyzers::NoIncludes;
+    let includes: &dyn gemmscope_analyzers::IncludeResolver = if from_disk { &disk } else { &none };
+    let empty = gemmscope_analyzers::BuildContext::default();
+    let build = flags.map_or(&empty, |f| &f.build);
+    gemmscope_analyzers::fixes::analyze_with_fixes(lang, path, &a.text, includes, build)
+        .into_iter()
+        .nth(index)
+        .map_or(Ok(vec![]), |f| f.fixes)
 }
 
 fn full_report(items: Vec<Diagnostic>) -> DocumentDiagnosticReportResult {

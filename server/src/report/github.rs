@@ -6,8 +6,9 @@
 
 use std::io::{self, Write};
 
-use crate::check::{FileReport, Presenter, Summary};
+use crate::check::{Presenter, Summary};
 use crate::config::Level;
+use crate::file_check::FileReport;
 use crate::report::slash_path;
 use crate::report::text::{factor, write_summary};
 
@@ -43,7 +44,7 @@ impl<W: Write> Presenter for Github<W> {
                 Level::Note => "notice",
             };
             let mut msg = format!("{}\nwhy: {}", f.message, f.why);
-            match (&r.estimate, r.speedup_gate) {
+            match (&r.advice.best, r.speedup_gate) {
                 (Some(e), _) => msg.push_str(&format!(
                     "\nspeed-up: {} with {} ({})",
                     factor(e.factor),

@@ -7,7 +7,8 @@ use std::io::{self, Write};
 use gemmscope_analyzers::{Dim, Finding, Major};
 use serde_json::{json, Value};
 
-use crate::check::{FileReport, PathMessage, Presenter, Reported, Summary};
+use crate::check::{PathMessage, Presenter, Summary};
+use crate::file_check::{FileReport, Reported};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -62,7 +63,7 @@ pub fn finding(path: &str, f: &Finding) -> Value {
 
 /// The estimate object (`null` where there is none).
 pub fn estimate(r: &Reported) -> Value {
-    match &r.estimate {
+    match &r.advice.best {
         Some(e) => json!({
             "speedup": (e.factor * 1000.0).round() / 1000.0,
             "candidate": e.candidate,

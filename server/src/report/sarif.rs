@@ -11,7 +11,8 @@ use gemmscope_analyzers::detectors::all_rules;
 use gemmscope_analyzers::Span;
 use serde_json::{json, Map, Value};
 
-use crate::check::{FileReport, PathMessage, Presenter, Reported, Summary};
+use crate::check::{PathMessage, Presenter, Summary};
+use crate::file_check::{FileReport, Reported};
 use crate::report::{json as jsonfmt, slash_path};
 
 /// The schema URI written in `$schema`.
@@ -107,7 +108,7 @@ fn result(file: &FileReport, r: &Reported, rule_index: usize) -> Value {
     ] {
         props.insert(key.into(), full[key].clone());
     }
-    if let Some(e) = &r.estimate {
+    if let Some(e) = &r.advice.best {
         props.insert("estimate".into(), jsonfmt::estimate(r));
         let _ = e;
     } else if r.speedup_gate.is_some() {

@@ -7,8 +7,9 @@ use std::io::{self, Write};
 
 use gemmscope_analyzers::{Finding, Span};
 
-use crate::check::{FileReport, Presenter, Reported, Summary};
+use crate::check::{Presenter, Summary};
 use crate::config::Level;
+use crate::file_check::{FileReport, Reported};
 
 struct Style {
     on: bool,
@@ -151,7 +152,7 @@ pub fn factor(x: f64) -> String {
 
 /// The estimate line of a finding, where there is one to say.
 fn estimate_line(r: &Reported) -> Option<String> {
-    match (&r.estimate, r.speedup_gate) {
+    match (&r.advice.best, r.speedup_gate) {
         (Some(e), _) if !e.headline.is_empty() => Some(format!("estimate: {}", e.headline)),
         (Some(e), _) => Some(format!(
             "speed-up: {} with {} ({})",

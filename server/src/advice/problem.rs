@@ -1,10 +1,11 @@
 //! Joins the two halves: turns an analyzer `Finding` into the plain
-//! microbench `Problem` that says what to measure. The analyzers and the
-//! microbench never see each other; this is the only place that knows both.
+//! microbench `Problem` that says what to measure, and names the candidate
+//! that stands for the code as written. The analyzers and the microbench
+//! never see each other; this module and its parent are the only places
+//! that know both.
 
 use gemmscope_analyzers::ir::ElemType;
 use gemmscope_analyzers::{Backend, Finding, Major, Routine};
-use gemmscope_microbench::estimate::{Estimate, Estimator, MeasurePolicy};
 use gemmscope_microbench::{DType, Layout, LoopOrder, Operation, Problem};
 
 /// Why a finding cannot be measured as it stands.
@@ -109,7 +110,8 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
     Ok(p)
 }
 
-/// The candidate that stands for the finding's code as written: the naive
+/// The default candidate for the finding's code as written (before what
+/// this machine measured is consulted: [`super::Advisor`]): the naive
 /// loop at -O3 for C loops, the Python loop for Python loops, the naive or
 /// tiled CUDA kernel for kernels, cuBLAS SGEMM with pedantic math for
 /// slow cuBLAS / PyTorch-on-CUDA settings, NumPy for a row-by-row NumPy
@@ -136,23 +138,12 @@ pub fn as_written_candidate(f: &Finding) -> &'static str {
     }
 }
 
-/// The estimate for a finding: what its code as written costs here and
-/// what each faster option costs, every number with its provenance, under
-/// `policy` (the language server uses `Cached`, `check` `Never` or
-/// `Cached`; `Always` measures the missing rows in sandboxed children).
-pub fn estimate_for(
-    f: &Finding,
-    e: &Estimator,
-    policy: MeasurePolicy,
-) -> Result<Estimate, NoProblem> {
-    let p = problem_for(f)?;
-    Ok(e.estimate(&p, as_written_candidate(f), policy))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::advice::estimate_for;
     use gemmscope_analyzers::{analyze, NoIncludes};
+    use gemmscope_microbench::estimate::{Estimator, MeasurePolicy};
 
     fn first(path: &str, src: &str) -> Finding {
         analyze(path, src, &NoIncludes).unwrap().findings.remove(0)

@@ -1,0 +1,376 @@
+//! What is said about a finding, decided once for every presenter: the
+//! [`Advisor`] turns a [`Finding`] into [`Advice`] — the estimate (what the
+//! code as written costs here and what each option costs, every number with
+//! its provenance), the headline sentence, the best speed-up on offer (what
+//! `--fail-on-speedup` and the level's demotion compare), and the inlay
+//! hint. `check`'s text/JSON/SARIF/GitHub output and the language server's
+//! diagnostics, hover and inlay hints all read the same `Advice`, so they
+//! cannot compare against different baselines.
+//!
+//! - `problem.rs` — `Finding` → microbench `Problem`, and the default
+//!   candidate for the code as written;
+//! - `hover.rs` — the hover's markdown table for an `Advice`.
+
+pub mod hover;
+pub mod problem;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use gemmscope_analyzers::{Backend, Finding};
+use gemmscope_microbench::estimate::{headline, Estimate, Estimator, MeasurePolicy, Source};
+use gemmscope_microbench::fingerprint::Machine;
+use gemmscope_microbench::report::human_seconds;
+use gemmscope_microbench::store::{problem_key, Store};
+use gemmscope_microbench::toolchain::Toolchain;
+use gemmscope_microbench::{Problem, Status};
+
+pub use problem::{as_written_candidate, problem_for, NoProblem};
+
+/// How `check` may measure (`--bench`, config key `bench`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BenchMode {
+    /// Model and reference data only: deterministic output, nothing run.
+    /// The default, and what CI should use.
+    #[default]
+    Off,
+    /// Also results already measured on this machine (the result store);
+    /// never measures.
+    Cached,
+    /// Also measure what is missing (sandboxed, within a budget).
+    On,
+}
+
+impl BenchMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BenchMode::Off => "off",
+            BenchMode::Cached => "cached",
+            BenchMode::On => "on",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BenchMode> {
+        match s {
+            "off" => Some(BenchMode::Off),
+            "cached" => Some(BenchMode::Cached),
+            "on" => Some(BenchMode::On),
+            _ => None,
+        }
+    }
+}
+
+/// The best speed-up on offer for one finding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Speedup {
+    /// How many times faster the best candidate is than the code as written
+    /// (for the same problem, on the machine named in `provenance`).
+    pub factor: f64,
+    /// The candidate (`openblas-sgemm`, `cublas-tf32`, ...).
+    pub candidate: String,
+    /// What the number is and how it is known: "measured here (…)",
+    /// "predicted from N points ±E%", "reference data from S", with the
+    /// candidate's accuracy cost.
+    pub provenance: String,
+    /// The estimate's one-line headline (cost of the code as written here,
+    /// and the best option), every number labelled.
+    pub headline: String,
+}
+
+/// What is said about one finding.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Advice {
+    /// The estimate, where one could be made.
+    pub estimate: Option<Estimate>,
+    /// Why there is no estimate (unknown sizes, no candidates for the
+    /// routine, estimates off), in a few words.
+    pub no_estimate: Option<String>,
+    /// The best faster option, where some option is faster.
+    pub best: Option<Speedup>,
+    /// The inlay hint (`~10 µs/output`).
+    pub inlay: Option<String>,
+}
+
+impl Advice {
+    /// The headline sentence (every number labelled), where there is an
+    /// estimate.
+    pub fn headline(&self) -> Option<&str> {
+        self.estimate
+            .as_ref()
+            .map(|e| e.headline.as_str())
+            .filter(|h| !h.is_empty())
+    }
+
+    /// The speed-up of the fastest option over the code as written: `None`
+    /// without an estimate of the code as written; `1.0` when nothing is
+    /// faster.
+    pub fn best_factor(&self) -> Option<f64> {
+        let e = self.estimate.as_ref()?;
+        e.as_written.as_ref()?;
+        Some(self.best.as_ref().map_or(1.0, |b| b.factor.max(1.0)))
+    }
+}
+
+/// Where measured rows are read from (the language server, once its
+/// measurement worker has probed the machine).
+pub struct StoreSource {
+    pub store: Arc<Store>,
+    /// The machine id the rows are stored under.
+    pub machine: String,
+    /// One line describing the machine.
+    pub machine_text: String,
+}
+
+/// Turns findings into [`Advice`]: the Estimate API under one policy.
+pub struct Advisor {
+    /// `None`: no estimates at all (`--no-estimates`, or the estimator
+    /// could not be built); `why_none` says why.
+    est: Option<Estimator>,
+    why_none: String,
+    policy: MeasurePolicy,
+    /// `Always` measures: one estimate at a time, so that benchmarks never
+    /// run side by side (`check` analyses on every core).
+    one_at_a_time: Option<Mutex<()>>,
+    /// One line describing the machine.
+    pub machine_text: String,
+    /// Why nothing is measured now, when measuring is not allowed.
+    pub not_measured: Option<String>,
+    /// (problem key, candidate id) measured by this process; other stored
+    /// rows read "measured here earlier".
+    fresh: Arc<Mutex<HashSet<(String, String)>>>,
+}
+
+impl Advisor {
+    /// No estimates: every finding's advice says `why`.
+    pub fn none(why: impl Into<String>) -> Advisor {
+        Advisor {
+            est: None,
+            why_none: why.into(),
+            policy: MeasurePolicy::Never,
+            one_at_a_time: None,
+            machine_text: String::new(),
+            not_measured: None,
+            fresh: Arc::default(),
+        }
+    }
+
+    /// The advisor of `check --bench MODE`. `off` probes nothing (the CPU
+    /// fingerprint only); `cached` and `on` probe the toolchain so that the
+    /// machine id matches `gemmscope bench`. Where the estimator cannot be
+    /// built the reason goes to stderr once and there are no estimates.
+    pub fn for_bench(mode: BenchMode) -> Advisor {
+        let built = match mode {
+            BenchMode::Off => Ok((
+                Estimator::new(Machine::detect(&Toolchain::default()), None, None, None),
+                MeasurePolicy::Never,
+            )),
+            BenchMode::Cached => {
+                let machine = Machine::detect(&Toolchain::probe());
+                Ok((
+                    Estimator::new(machine, open_store(), None, None),
+                    MeasurePolicy::Cached,
+                ))
+            }
+            BenchMode::On => crate::bench::setup(false).map(|setup| {
+                for w in &setup.warnings {
+                    eprintln!("gemmscope: warning: {w}");
+                }
+                (
+                    Estimator::new(setup.machine, open_store(), Some(setup.engine), None),
+                    MeasurePolicy::Always,
+                )
+            }),
+        };
+        match built {
+            Ok((est, policy)) => Advisor {
+                machine_text: est.machine.describe(),
+                est: Some(est),
+                why_none: String::new(),
+                policy,
+                one_at_a_time: (mode == BenchMode::On).then(|| Mutex::new(())),
+                not_measured: None,
+                fresh: Arc::default(),
+            },
+            Err(e) => {
+                eprintln!(
+                    "gemmscope: warning: no estimates (--bench {}): {e}",
+                    mode.as_str()
+                );
+                Advisor::none(format!("estimates unavailable: {e}"))
+            }
+        }
+    }
+
+    /// The language server's advisor: reference data and models at once;
+    /// this machine's stored rows (and the models fitted on them) once
+    /// measuring is set up. `machine` is the CPU fingerprint without
+    /// software versions (probing them runs processes and waits for
+    /// trust); stored rows are read under the measuring machine's id.
+    pub fn for_editor(
+        machine: &Machine,
+        source: Option<StoreSource>,
+        not_measured: Option<String>,
+        fresh: Arc<Mutex<HashSet<(String, String)>>>,
+    ) -> Advisor {
+        let store = source
+            .as_ref()
+            .and_then(|s| Store::open(s.store.path()).ok().map(|(st, _)| st));
+        let mut est = Estimator::new(machine.clone(), store, None, None);
+        let machine_text = match &source {
+            Some(s) => {
+                est.machine_id = s.machine.clone();
+                est.refresh(None);
+                s.machine_text.clone()
+            }
+            None => machine.describe(),
+        };
+        Advisor {
+            est: Some(est),
+            why_none: String::new(),
+            policy: MeasurePolicy::Cached,
+            one_at_a_time: None,
+            machine_text,
+            not_measured,
+            fresh,
+        }
+    }
+
+    /// The estimator, where there are estimates.
+    pub fn estimator(&self) -> Option<&Estimator> {
+        self.est.as_ref()
+    }
+
+    /// What is said about `f`.
+    pub fn advise(&self, f: &Finding) -> Advice {
+        let Some(est) = &self.est else {
+            return Advice {
+                no_estimate: Some(self.why_none.clone()),
+                ..Advice::default()
+            };
+        };
+        let p = match problem_for(f) {
+            Ok(p) => p,
+            Err(why) => {
+                return Advice {
+                    no_estimate: Some(why.to_string()),
+                    ..Advice::default()
+                }
+            }
+        };
+        let mut e = {
+            let _turn = self
+                .one_at_a_time
+                .as_ref()
+                .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
+            est.estimate(&p, as_written_for(f, &p, est), self.policy)
+        };
+        self.relabel(&mut e);
+        let best = e
+            .faster()
+            .filter(|l| l.speedup.is_some())
+            .max_by(|a, b| {
+                a.speedup
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.speedup.unwrap_or(0.0))
+            })
+            .map(|l| Speedup {
+                factor: l.speedup.unwrap_or(1.0),
+                candidate: l.candidate.clone(),
+                provenance: format!("{}; accuracy cost {}", l.source.short(), l.accuracy.text),
+                headline: e.headline.clone(),
+            });
+        let inlay = e
+            .as_written
+            .as_ref()
+            .map(|l| format!("~{}/output", human_seconds(l.ns_per_output * 1e-9)));
+        let no_estimate = e.as_written.is_none().then(|| {
+            "no number for the code as written (not measured, no model, no reference data)"
+                .to_string()
+        });
+        Advice {
+            estimate: Some(e),
+            no_estimate,
+            best,
+            inlay,
+        }
+    }
+
+    /// The hover's markdown for `f` with its advice.
+    pub fn hover(&self, f: &Finding, a: &Advice) -> String {
+        match &a.estimate {
+            Some(e) => hover::table(e, f, &self.machine_text, self.not_measured.as_deref()),
+            None => format!(
+                "**{}**\n\nNo estimate: {}.",
+                hover::cell(&f.message),
+                a.no_estimate.as_deref().unwrap_or("none")
+            ),
+        }
+    }
+
+    /// Rows this process measured read `measured here`; the store's older
+    /// ones stay `measured here earlier`.
+    fn relabel(&self, e: &mut Estimate) {
+        let fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        if fresh.is_empty() {
+            return;
+        }
+        let key = problem_key(&e.problem);
+        for l in e.as_written.iter_mut().chain(e.alternatives.iter_mut()) {
+            if let Source::Measured { cached, text } = &mut l.source {
+                if fresh.contains(&(key.clone(), l.candidate.clone())) {
+                    *cached = false;
+                    *text = text.replacen("measured here earlier", "measured here", 1);
+                }
+            }
+        }
+        e.headline = headline(&e.problem, e.as_written.as_ref(), &e.alternatives);
+    }
+}
+
+/// The candidate standing for the code as written: for C loops, the naive
+/// variant measured here for this problem when there is one (the
+/// optimisation level the user builds with is not known), else
+/// [`as_written_candidate`].
+pub fn as_written_for(f: &Finding, p: &Problem, est: &Estimator) -> &'static str {
+    let default = as_written_candidate(f);
+    if f.backend != Backend::Cpu {
+        return default;
+    }
+    ["c-naive-O3", "c-naive-O1", "c-naive-O3-native"]
+        .into_iter()
+        .find(|id| {
+            est.rows
+                .iter()
+                .any(|(q, r)| q == p && r.id == *id && r.status == Status::Ok)
+        })
+        .unwrap_or(default)
+}
+
+/// The estimate for a finding under `policy`, with the code as written
+/// chosen by [`as_written_for`] (what [`Advisor::advise`] uses).
+pub fn estimate_for(
+    f: &Finding,
+    e: &Estimator,
+    policy: MeasurePolicy,
+) -> Result<Estimate, NoProblem> {
+    let p = problem_for(f)?;
+    Ok(e.estimate(&p, as_written_for(f, &p, e), policy))
+}
+
+/// The result store, its warnings (a damaged file moved aside) and errors
+/// on stderr: estimates go on without it.
+fn open_store() -> Option<Store> {
+    match Store::open_default() {
+        Ok((s, warnings)) => {
+            for w in warnings {
+                eprintln!("gemmscope: warning: {w}");
+            }
+            Some(s)
+        }
+        Err(e) => {
+            eprintln!("gemmscope: warning: estimates without this machine's results: {e}");
+            None
+        }
+    }
+}
