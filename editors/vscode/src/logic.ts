@@ -12,7 +12,6 @@ export interface ServerSettings {
   budget?: number;
   candidates?: string[];
   timeout?: number;
-  thresholds?: { warning?: number; info?: number };
   python?: string;
   compiler?: string;
   inlayHints?: boolean;
@@ -45,13 +44,6 @@ export function toServerSettings(get: Get, trusted: boolean): ServerSettings {
   }
   const timeout = get("timeout");
   if (isNum(timeout) && timeout > 0) s.timeout = timeout;
-  const warning = get("thresholds.warning");
-  const info = get("thresholds.info");
-  if (isNum(warning) || isNum(info)) {
-    s.thresholds = {};
-    if (isNum(warning)) s.thresholds.warning = warning;
-    if (isNum(info)) s.thresholds.info = info;
-  }
   // Interpreter and compiler are only passed in a trusted workspace (they
   // are restricted settings, and the server would not start them anyway).
   if (trusted) {

@@ -12,15 +12,13 @@ test("defaults give only trust; unset settings are left to the server", () => {
   );
 });
 
-test("settings map onto the server's keys, thresholds nested", () => {
+test("settings map onto the server's keys", () => {
   const s = toServerSettings(
     from({
       measure: false,
       budget: 2.5,
       candidates: ["c-naive-O1", "openblas", 3],
       timeout: 7,
-      "thresholds.warning": 20,
-      "thresholds.info": 3,
       python: "/usr/bin/python3",
       compiler: "clang",
       inlayHints: false,
@@ -37,7 +35,6 @@ test("settings map onto the server's keys, thresholds nested", () => {
     budget: 2.5,
     candidates: ["c-naive-O1", "openblas"],
     timeout: 7,
-    thresholds: { warning: 20, info: 3 },
     python: "/usr/bin/python3",
     compiler: "clang",
     inlayHints: false,
@@ -58,7 +55,7 @@ test("an untrusted workspace passes trusted:false and no interpreter or compiler
 
 test("bad values are dropped", () => {
   assert.deepEqual(
-    toServerSettings(from({ budget: -1, timeout: 0, candidates: [], "thresholds.info": "x", rulesUrl: "" }), true),
+    toServerSettings(from({ budget: -1, timeout: 0, candidates: [], rulesUrl: "" }), true),
     { trusted: true },
   );
 });

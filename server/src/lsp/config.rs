@@ -20,10 +20,6 @@ pub struct Settings {
     pub candidates: Option<Vec<String>>,
     /// Wall-clock limit per candidate, seconds (the engine's default when `None`).
     pub timeout_s: Option<f64>,
-    /// Speed-up from which a finding is a warning.
-    pub warning_speedup: f64,
-    /// Speed-up from which a finding is information (below: a hint).
-    pub info_speedup: f64,
     /// The Python interpreter for the NumPy/PyTorch candidates.
     pub python: Option<String>,
     /// The C compiler for the C candidates.
@@ -51,8 +47,6 @@ impl Default for Settings {
             budget_s: 5.0,
             candidates: None,
             timeout_s: None,
-            warning_speedup: 10.0,
-            info_speedup: 2.0,
             python: None,
             compiler: None,
             inlay_hints: true,
@@ -122,14 +116,12 @@ impl Settings {
                     _ => false,
                 },
                 "thresholds" => {
-                    let mut ok = x.is_object();
-                    if let Some(w) = x.get("warning") {
-                        ok &= set_pos(&mut self.warning_speedup, w);
-                    }
-                    if let Some(i) = x.get("info") {
-                        ok &= set_pos(&mut self.info_speedup, i);
-                    }
-                    ok
+                    bad.push(
+                        "`thresholds` is no longer read: levels come from gemmscope.toml \
+                         (`severity`, `min-speedup`), as in `gemmscope check`"
+                            .to_string(),
+                    );
+                    true
                 }
                 "python" => set_path(&mut self.python, x),
                 "compiler" => set_path(&mut self.compiler, x),
@@ -215,15 +207,15 @@ mod tests {
             "thresholds": {"warning": 50, "info": 3}, "python": "/usr/bin/python3",
             "inlayHints": "yes", "unknown": 1
         }}));
-        assert_eq!(bad.len(), 1, "{bad:?}");
-        assert!(bad[0].contains("inlayHints"));
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert!(bad.iter().any(|b| b.contains("inlayHints")));
+        assert!(bad.iter().any(|b| b.contains("min-speedup")));
         assert!(s.trusted && s.inlay_hints);
         assert_eq!(s.budget_s, 0.2);
         assert_eq!(
             s.candidates.as_deref(),
             Some(&["c-naive-O1".to_string()][..])
         );
-        assert_eq!((s.warning_speedup, s.info_speedup), (50.0, 3.0));
         assert_eq!(s.python.as_deref(), Some("/usr/bin/python3"));
         assert!(s.measurement_allowed().is_ok());
         let bad = s.update(&json!({"measure": false, "budget": -1, "python": ""}));
