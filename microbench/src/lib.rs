@@ -18,6 +18,7 @@ pub mod report;
 pub mod sandbox;
 pub mod stats;
 pub mod store;
+pub mod testing;
 pub mod toolchain;
 
 pub use engine::{child_main, Engine, Options, Progress, ResultCache};

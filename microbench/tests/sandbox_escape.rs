@@ -76,7 +76,10 @@ fn have(cmd: &str) -> bool {
 #[test]
 fn a_setsid_grandchild_of_a_hung_child_is_killed_at_the_deadline() {
     if !have("setsid") {
-        eprintln!("skipped: no setsid(1)");
+        gemmscope_microbench::testing::skip(
+            "a_setsid_grandchild_of_a_hung_child_is_killed_at_the_deadline",
+            "no setsid(1)",
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -97,7 +100,10 @@ fn a_setsid_grandchild_of_a_hung_child_is_killed_at_the_deadline() {
 #[test]
 fn a_daemon_left_by_a_child_that_exits_at_once_is_killed() {
     if !have("setsid") {
-        eprintln!("skipped: no setsid(1)");
+        gemmscope_microbench::testing::skip(
+            "a_daemon_left_by_a_child_that_exits_at_once_is_killed",
+            "no setsid(1)",
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -119,7 +125,10 @@ fn a_daemon_left_by_a_child_that_exits_at_once_is_killed() {
 #[test]
 fn a_descendant_that_clears_its_environment_is_killed_while_the_child_lives() {
     if !have("setsid") || !have("env") {
-        eprintln!("skipped: no setsid(1) or env(1)");
+        gemmscope_microbench::testing::skip(
+            "a_descendant_that_clears_its_environment_is_killed_while_the_child_lives",
+            "no setsid(1) or env(1)",
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -140,7 +149,10 @@ fn a_descendant_that_clears_its_environment_is_killed_while_the_child_lives() {
 #[test]
 fn a_grandchild_holding_the_pipes_open_does_not_hang_the_caller() {
     if !have("setsid") {
-        eprintln!("skipped: no setsid(1)");
+        gemmscope_microbench::testing::skip(
+            "a_grandchild_holding_the_pipes_open_does_not_hang_the_caller",
+            "no setsid(1)",
+        );
         return;
     }
     // The grandchild keeps stdin, stdout and stderr; the child exits at
@@ -166,7 +178,7 @@ fn descendants_inherit_the_limits() {
     // The CPU-time and address-space limits and the niceness apply to a
     // grandchild in its own session too.
     if !have("setsid") {
-        eprintln!("skipped: no setsid(1)");
+        gemmscope_microbench::testing::skip("descendants_inherit_the_limits", "no setsid(1)");
         return;
     }
     let limits = Limits {

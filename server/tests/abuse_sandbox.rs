@@ -230,7 +230,10 @@ fn check_neither_compiles_nor_runs_the_file_and_writes_no_temp_files() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trusted_measurement_runs_only_generated_code_in_private_dirs() {
     if !have_cc() || !have_python() {
-        eprintln!("skipped: needs a C compiler and python3");
+        gemmscope_microbench::testing::skip(
+            "trusted_measurement_runs_only_generated_code_in_private_dirs",
+            "needs a C compiler and python3",
+        );
         return;
     }
     let s = setup();

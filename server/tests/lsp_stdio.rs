@@ -185,7 +185,10 @@ fn have_cc() -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn measures_in_the_background_then_answers_from_the_store() {
     if !have_cc() {
-        eprintln!("skipped: no C compiler on this machine");
+        gemmscope_microbench::testing::skip(
+            "measures_in_the_background_then_answers_from_the_store",
+            "no C compiler on this machine",
+        );
         return;
     }
     let cache = tempfile::tempdir().unwrap();

@@ -307,7 +307,7 @@ fn compile_run(
 fn c_rewrites_compute_what_the_loops_computed() {
     let dir = tempdir("c");
     if let Err(why) = c_toolchain(&dir) {
-        println!("SKIPPED c_rewrites_compute_what_the_loops_computed: {why}");
+        gemmscope_microbench::testing::skip("c_rewrites_compute_what_the_loops_computed", &why);
         return;
     }
     let mut cases = corpus_cases();
@@ -426,7 +426,10 @@ fn python_rewrites_compute_what_the_loops_computed() {
     let py = match numpy_python() {
         Ok(p) => p,
         Err(why) => {
-            println!("SKIPPED python_rewrites_compute_what_the_loops_computed: {why}");
+            gemmscope_microbench::testing::skip(
+                "python_rewrites_compute_what_the_loops_computed",
+                &why,
+            );
             return;
         }
     };
@@ -540,7 +543,10 @@ fn cublas_rewrites_type_check_against_a_stub_header() {
     // A syntax and type check with g++ and stub declarations of the cuBLAS
     // API (tests/fixes/cuda/shim): nvcc is not on this machine.
     if !have("g++", &["--version"]) {
-        println!("SKIPPED cublas_rewrites_type_check_against_a_stub_header: g++ not found");
+        gemmscope_microbench::testing::skip(
+            "cublas_rewrites_type_check_against_a_stub_header",
+            "g++ not found",
+        );
         return;
     }
     let dir = tempdir("cuda");

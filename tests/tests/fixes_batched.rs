@@ -5,7 +5,7 @@
 //! at several sizes (batch 1 and 3, non-square matrices) and their outputs
 //! must agree within 1e-4 (float) or 1e-10 (double). C is compiled with gcc
 //! against OpenBLAS (`-lopenblas`), Python runs with NumPy; where a tool is
-//! missing the test prints `SKIPPED ...` (CI installs them: .ci/run).
+//! missing the test prints `SKIPPED ...` — and fails under `CI=true`, where .ci/run installs them (`gemmscope_microbench::testing::skip`).
 //!
 //! Also: the negatives get no fix and the expected reason, the corpus's
 //! batched files are rewritten to the expected calls, and the fixes
@@ -123,7 +123,10 @@ fn compile_run(
 fn c_batched_rewrites_compute_what_the_loops_computed() {
     let dir = tempdir("c");
     if let Err(why) = c_toolchain(&dir) {
-        println!("SKIPPED c_batched_rewrites_compute_what_the_loops_computed: {why}");
+        gemmscope_microbench::testing::skip(
+            "c_batched_rewrites_compute_what_the_loops_computed",
+            &why,
+        );
         return;
     }
     let cases = c_cases();
@@ -314,7 +317,10 @@ fn python_batched_rewrites_compute_what_the_loops_computed() {
     let py = match numpy_python() {
         Ok(p) => p,
         Err(why) => {
-            println!("SKIPPED python_batched_rewrites_compute_what_the_loops_computed: {why}");
+            gemmscope_microbench::testing::skip(
+                "python_batched_rewrites_compute_what_the_loops_computed",
+                &why,
+            );
             return;
         }
     };

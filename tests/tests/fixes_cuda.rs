@@ -295,7 +295,10 @@ fn compile_run(dir: &Path, name: &str, src: &str, size: [usize; 3]) -> Result<Ve
 #[test]
 fn kernel_launch_rewrites_compute_what_the_kernels_computed() {
     if !have_gxx() {
-        println!("SKIPPED kernel_launch_rewrites_compute_what_the_kernels_computed: g++ not found");
+        gemmscope_microbench::testing::skip(
+            "kernel_launch_rewrites_compute_what_the_kernels_computed",
+            "g++ not found",
+        );
         return;
     }
     let dir = tempdir("diff");
@@ -436,7 +439,10 @@ fn rewritten_cuda_files_pass_gxx_syntax_check() {
     // checked with `g++ -fsyntax-only` against the CPU shim headers and
     // against the stub declarations (tests/fixes/cuda/shim).
     if !have_gxx() {
-        println!("SKIPPED rewritten_cuda_files_pass_gxx_syntax_check: g++ not found");
+        gemmscope_microbench::testing::skip(
+            "rewritten_cuda_files_pass_gxx_syntax_check",
+            "g++ not found",
+        );
         return;
     }
     let dir = tempdir("syntax");
@@ -522,7 +528,7 @@ fn rewritten_cuda_files_pass_gxx_syntax_check() {
 #[test]
 fn cublas_setting_rewrites_switch_to_tf32_and_stay_within_its_error() {
     if !have_gxx() {
-        println!("SKIPPED cublas_setting_rewrites: g++ not found");
+        gemmscope_microbench::testing::skip("cublas_setting_rewrites", "g++ not found");
         return;
     }
     let dir = tempdir("settings");

@@ -259,7 +259,10 @@ fn row_loop_rewrites_compute_what_the_loops_computed() {
     let py = match numpy_python() {
         Ok(p) => p,
         Err(why) => {
-            println!("SKIPPED row_loop_rewrites_compute_what_the_loops_computed: {why}");
+            gemmscope_microbench::testing::skip(
+                "row_loop_rewrites_compute_what_the_loops_computed",
+                &why,
+            );
             return;
         }
     };
@@ -273,7 +276,10 @@ fn attention_rewrites_compute_what_the_statements_computed() {
     let py = match torch_python() {
         Ok(p) => p,
         Err(why) => {
-            println!("SKIPPED attention_rewrites_compute_what_the_statements_computed: {why}");
+            gemmscope_microbench::testing::skip(
+                "attention_rewrites_compute_what_the_statements_computed",
+                &why,
+            );
             return;
         }
     };

@@ -261,7 +261,10 @@ fn fixtures_rewrite_to_the_expected_call() {
 fn symmetric_rewrites_compute_what_the_loops_computed() {
     let dir = tempdir("c");
     if let Err(why) = c_toolchain(&dir) {
-        println!("SKIPPED symmetric_rewrites_compute_what_the_loops_computed: {why}");
+        gemmscope_microbench::testing::skip(
+            "symmetric_rewrites_compute_what_the_loops_computed",
+            &why,
+        );
         return;
     }
     let mut cases = corpus_cases();
@@ -298,7 +301,7 @@ fn symmetric_rewrites_compute_what_the_loops_computed() {
 fn the_comparison_catches_a_wrong_triangle() {
     let dir = tempdir("wrong");
     if let Err(why) = c_toolchain(&dir) {
-        println!("SKIPPED the_comparison_catches_a_wrong_triangle: {why}");
+        gemmscope_microbench::testing::skip("the_comparison_catches_a_wrong_triangle", &why);
         return;
     }
     for (file, right, wrong) in [

@@ -66,7 +66,7 @@ fn tf32_and_bf16_rewrites_run_and_compute_the_same_product_on_the_cpu() {
     let py = match torch_python() {
         Ok(p) => p,
         Err(why) => {
-            println!("SKIPPED running the GS602 rewrites: {why}");
+            gemmscope_microbench::testing::skip("running the GS602 rewrites", &why);
             return;
         }
     };

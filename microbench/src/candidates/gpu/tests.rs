@@ -341,7 +341,10 @@ static void case{idx}() {{
 #[test]
 fn generated_kernels_compute_gemm_on_cpu_emulation() {
     let Some(cxx) = cxx() else {
-        eprintln!("no C++ compiler: skipping the CPU emulation of the kernels");
+        crate::testing::skip(
+            "generated_kernels_compute_gemm_on_cpu_emulation",
+            "no C++ compiler",
+        );
         return;
     };
     let mut sources = String::from(SHIM);
