@@ -11,5 +11,6 @@ pub mod config;
 pub mod fix;
 pub mod lsp;
 pub mod report;
+pub mod report_html;
 pub mod speedup;
 pub mod suppress;
