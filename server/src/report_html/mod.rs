@@ -249,6 +249,15 @@ pub fn build(opts: ReportOptions) -> Result<Report, String> {
             ));
         }
     }
+    // Largest saving first (the summary's order, so that `#n` is the same
+    // in the summary, the roofline and the sections); no number last, in
+    // path order.
+    sections.sort_by(|a, b| match (a.saving(), b.saving()) {
+        (Some((x, _)), Some((y, _))) => y.total_cmp(&x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
     warnings.extend(
         outcome
             .summary

@@ -21,6 +21,8 @@ th, td { border: 1px solid #bbb; padding: 4px 6px; text-align: left; vertical-al
 th { background: #eee; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 tr.none td { color: #555; font-style: italic; }
+table.summary td:last-child { min-width: 190px; }
+table.summary td:nth-child(5) { min-width: 150px; }
 code, pre { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 13px; }
 pre.excerpt { background: #f4f4f4; border-left: 4px solid #D55E00; padding: 6px 10px; overflow-x: auto; }
 .headline { font-weight: bold; }

@@ -732,7 +732,7 @@ pub fn roofline(r: &Report) -> String {
         elsewhere += e.elsewhere.len();
     }
     let roof: Option<&Roofline> = r.roofline.as_ref();
-    let (w, left, right, top, bottom) = (1180.0, 90.0, 1150.0, 48.0, 470.0);
+    let (w, left, right, top, bottom) = (1180.0, 90.0, 1150.0, 48.0, 400.0);
     let peak = roof.map(|r| r.peak_gflops);
     let bw = roof.and_then(|r| r.bandwidth_gbs).filter(|b| *b > 0.0);
     let mut xlo = pts.iter().map(|p| p.ai).fold(f64::INFINITY, f64::min);
