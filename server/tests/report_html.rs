@@ -227,3 +227,28 @@ fn markup_from_user_files_is_shown_as_text_in_chromium() {
     assert_eq!(count(&dom, "<section class=\"finding\""), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn open_without_a_browser_prints_the_path_and_succeeds() {
+    let dir = temp_dir("open");
+    let empty = dir.join("empty-path");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = dir.join("r.html");
+    let o = Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+        .current_dir(root())
+        .env("PATH", &empty)
+        .args(["report", "docs/examples/matmul.c", "--open", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("no browser could be started"), "{stderr}");
+    assert!(
+        stdout.trim().starts_with("file:///") && stdout.trim().ends_with("r.html"),
+        "{stdout}"
+    );
+    assert!(out.is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}

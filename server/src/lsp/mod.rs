@@ -1004,6 +1004,7 @@ impl Core {
         let pp = p.text_document_position_params;
         let a = self.analysis_of(&pp.text_document.uri)?;
         let advisor = read(&self.advisor).clone();
+        let doc = path_of(&pp.text_document.uri);
         tokio::task::spawn_blocking(move || {
             guard("hover", || {
                 hover::hover(
@@ -1012,6 +1013,7 @@ impl Core {
                     &a.findings,
                     pp.position,
                     advisor.as_ref(),
+                    doc.1.then(|| std::path::Path::new(&doc.0)),
                 )
             })
         })
