@@ -285,9 +285,9 @@ pub fn render(r: &Report) -> String {
     for (i, s) in r.sections.iter().enumerate() {
         section(i, s, &mut out);
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<footer><p class=\"meta\">Made by gemmscope {} (<code>gemmscope report</code>). Bars: solid = measured here, hatched = predicted by this machine's model (±E% its leave-one-out error), dotted = reference data (±E% across reference machines). Colours: Okabe–Ito; every mark is also labelled.</p></footer></body></html>\n",
+        "<footer><p class=\"meta\">Made by gemmscope {} (<code>gemmscope report</code>). Bars: solid = measured here, hatched = predicted by this machine's model (±E% its leave-one-out error), dotted = reference data (±E% across reference machines). Colours: Okabe–Ito; every mark is also labelled.</p></footer></body></html>",
         env!("CARGO_PKG_VERSION")
     );
     out

@@ -862,6 +862,9 @@ pub fn roofline(r: &Report) -> String {
     }
     // Points, and which finding each column is.
     let mut labelled: Vec<usize> = Vec::new();
+    let mut placed: Vec<(f64, f64, f64)> = Vec::new();
+    // Drawn after all points, so that no marker covers a label.
+    let mut labels = String::new();
     for p in &pts {
         let (colour, _) = kind(p.line, p.as_written);
         let prov = Prov::of(&p.line.source);
@@ -895,15 +898,29 @@ pub fn roofline(r: &Report) -> String {
         s.push_str("</g>");
         if p.as_written && !labelled.contains(&p.finding) {
             labelled.push(p.finding);
-            let _ = write!(
-                s,
-                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"bold\">#{}</text>",
-                x + 9.0,
-                y + 4.0,
-                p.finding
-            );
+            // Beside the point, or a line above or below where labels
+            // would overlap; left out (the tooltip still says it) when all
+            // are taken.
+            let width = 12.0 + 8.0 * p.finding.to_string().len() as f64;
+            let free = [0.0, 14.0, -14.0, 28.0, -28.0].into_iter().find(|dy| {
+                placed.iter().all(|(px, py, pw): &(f64, f64, f64)| {
+                    let (lx, ly) = (x + 9.0, y + 4.0 + dy);
+                    lx + width < *px || *px + pw < lx || (ly - py).abs() >= 13.0
+                })
+            });
+            if let Some(dy) = free {
+                placed.push((x + 9.0, y + 4.0 + dy, width));
+                let _ = write!(
+                    labels,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"bold\">#{}</text>",
+                    x + 9.0,
+                    y + 4.0 + dy,
+                    p.finding
+                );
+            }
         }
     }
+    s.push_str(&labels);
     if pts.is_empty() {
         let _ = write!(
             s,
