@@ -8,10 +8,14 @@
 //! code carry markup, must show that markup as text.
 //!
 //! Without Chromium the browser part prints SKIPPED, unless CI is set: then
-//! it fails (.ci/run installs `chromium`).
+//! it fails (.ci/run installs `chromium`). The language server's hover
+//! links to the finding's section of a `gemmscope-report.html` next to the
+//! file.
+
+mod lsp_client;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -250,5 +254,57 @@ fn open_without_a_browser_prints_the_path_and_succeeds() {
         "{stdout}"
     );
     assert!(out.is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hover_links_to_the_finding_s_section_of_the_report() {
+    use serde_json::json;
+    let dir = temp_dir("hover");
+    let file = dir.join("a.c");
+    let text = lsp_client::gemm_c(64, 48, 32);
+    std::fs::write(&file, &text).unwrap();
+    let page = dir.join("gemmscope-report.html");
+    let html = report(&[dir.as_path()], &page);
+    let cache = dir.join("cache");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+        .arg("serve")
+        .env("GEMMSCOPE_CACHE_DIR", &cache)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut c = lsp_client::Client::new(child.stdout.take().unwrap(), child.stdin.take().unwrap());
+    c.initialize(json!({"trusted": false}), json!({})).await;
+    let uri = format!("file://{}", file.display());
+    c.open(&uri, "c", 1, &text).await;
+    c.diagnostics(&uri, Some(1)).await;
+    let h = c
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 5, "character": 8}}),
+        )
+        .await;
+    let md = h["result"]["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let at = md
+        .find("gemmscope-report.html#")
+        .unwrap_or_else(|| panic!("no link: {md}"));
+    let anchor: String = md[at + "gemmscope-report.html#".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    assert!(anchor.starts_with("gs101-a-c-6-"), "{anchor}");
+    assert!(md.contains("](file:///"), "{md}");
+    assert!(
+        html.contains(&format!("id=\"{anchor}\"")),
+        "the page has the section"
+    );
+    c.shutdown().await;
+    let _ = child.wait().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
