@@ -36,7 +36,6 @@ a { color: #0072B2; }
   body { margin: 0; max-width: none; }
   section.finding { break-inside: avoid-page; }
   a { color: #222; text-decoration: none; }
-  details > * { display: block; }
 }
 ";
 

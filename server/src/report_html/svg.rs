@@ -375,7 +375,8 @@ pub fn ladder(e: &Estimate) -> String {
             left - 8.0,
             y + 19.0,
             if *aw { " font-weight=\"bold\"" } else { "" },
-            esc(&truncate(&label, 56))
+            // What fits in the label column at 13 px (bold is wider).
+            esc(&truncate(&label, if *aw { 48 } else { 53 }))
         );
         let _ = write!(
             s,
