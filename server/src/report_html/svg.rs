@@ -703,11 +703,14 @@ fn measured(source: &str) -> bool {
 }
 
 /// This machine's roofline (compute roof, memory roof where the bandwidth
-/// is known) with every option that runs here of every finding as a point
-/// at the finding's arithmetic intensity.
+/// is known: the CPU's ceilings) with every CPU and Python option of every
+/// finding that runs here as a point at the finding's arithmetic intensity.
+/// GPU rows (of this machine's GPU, or of a reference machine) are counted
+/// as not drawn: they are under another roof.
 pub fn roofline(r: &Report) -> String {
     let mut pts: Vec<RoofPoint> = Vec::new();
     let mut elsewhere = 0;
+    let mut gpu_here = 0;
     for (i, sec) in r.sections.iter().enumerate() {
         let Ok(e) = &sec.estimate else { continue };
         let ai = intensity(&e.problem);
@@ -719,6 +722,10 @@ pub fn roofline(r: &Report) -> String {
         {
             if l.place != "here" {
                 elsewhere += 1;
+                continue;
+            }
+            if l.backend == "gpu" {
+                gpu_here += 1;
                 continue;
             }
             if l.gflops.is_finite() && l.gflops > 0.0 {
@@ -974,11 +981,21 @@ pub fn roofline(r: &Report) -> String {
             esc(&truncate(n, 190))
         );
     }
+    let mut left_out = Vec::new();
     if elsewhere > 0 {
+        left_out.push(format!(
+            "{elsewhere} rows from other machines (reference GPU rows)"
+        ));
+    }
+    if gpu_here > 0 {
+        left_out.push(format!("{gpu_here} rows of this machine's GPU"));
+    }
+    if !left_out.is_empty() {
         let _ = write!(
             s,
-            "<text x=\"16\" y=\"{}\" font-size=\"11\" class=\"note\">Not drawn: {elsewhere} rows from other machines (reference GPU rows) — they are under another machine's roof; see each finding's ladder.</text>",
-            ly + 46.0 + notes.len() as f64 * 16.0
+            "<text x=\"16\" y=\"{}\" font-size=\"11\" class=\"note\">Not drawn: {} — they are under another roof than this CPU's; see each finding's ladder.</text>",
+            ly + 46.0 + notes.len() as f64 * 16.0,
+            esc(&left_out.join(" and "))
         );
     }
     s.push_str("</svg>");
