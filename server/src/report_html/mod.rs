@@ -258,6 +258,16 @@ pub fn build(opts: ReportOptions) -> Result<Report, String> {
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => std::cmp::Ordering::Equal,
     });
+    // Ids must be unique on the page: a second finding of the same code on
+    // the same line gets `-2` (the hover links to the first).
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for s in &mut sections {
+        let n = seen.entry(s.anchor.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            s.anchor = format!("{}-{n}", s.anchor);
+        }
+    }
     warnings.extend(
         outcome
             .summary
