@@ -13,4 +13,5 @@ pub mod fix;
 pub mod lsp;
 pub mod panic_guard;
 pub mod report;
+pub mod report_html;
 pub mod suppress;

@@ -2,7 +2,7 @@
 //! language server (`serve`), `bench` and `explain`. Everything here is
 //! presentation: analysis lives in `gemmscope-analyzers`.
 
-use gemmscope::{advice, bench, check, config, fix, report};
+use gemmscope::{advice, bench, check, config, fix, report, report_html};
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,6 +29,9 @@ enum Command {
     Check(CheckArgs),
     /// Measure candidate implementations of a problem on this machine.
     Bench(BenchArgs),
+    /// Write one self-contained HTML page with the speed ladder, the size
+    /// curve and this machine's roofline of every finding (docs/report.md).
+    Report(ReportArgs),
     /// The language server: LSP over stdin/stdout (see docs/lsp.md).
     Serve,
     /// The sandboxed benchmark child (job JSON on stdin, reply on stdout).
@@ -226,6 +229,54 @@ struct CheckArgs {
     unsafe_fixes: bool,
 }
 
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Files or folders to check.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Where to write the page.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        default_value = "gemmscope-report.html"
+    )]
+    output: PathBuf,
+    /// Open the page in the browser afterwards (prints its path when no
+    /// browser can be started; never fails the run).
+    #[arg(long)]
+    open: bool,
+    /// Numbers: off (model and shipped reference data only; deterministic),
+    /// cached (also results measured earlier on this machine).
+    #[arg(long, value_enum, default_value_t = ReportBench::Off)]
+    bench: ReportBench,
+    /// Measure this machine's memory bandwidth (about a second) for the
+    /// roofline's memory roof.
+    #[arg(long)]
+    measure_bandwidth: bool,
+    /// Report only these rule codes or prefixes, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    select: Option<Vec<String>>,
+    /// Do not report these rule codes or prefixes, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    ignore: Option<Vec<String>>,
+    /// compile_commands.json (or its folder) for -D macros and -I folders.
+    #[arg(long, value_name = "PATH")]
+    compile_commands: Option<PathBuf>,
+    /// Use this configuration file for every checked file.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    config: Option<PathBuf>,
+    /// Use no configuration file.
+    #[arg(long)]
+    no_config: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportBench {
+    Off,
+    Cached,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum CheckFormat {
     /// rustc/ruff-style text with an excerpt.
@@ -300,6 +351,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
         Command::Bench(args) => run_bench(args),
+        Command::Report(args) => run_report(args),
         Command::Serve => ExitCode::from(gemmscope::lsp::run_stdio() as u8),
         Command::BenchChild => ExitCode::from(bench::child() as u8),
     }
@@ -403,6 +455,82 @@ fn run_check(args: CheckArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     ExitCode::from(code)
+}
+
+fn run_report(args: ReportArgs) -> ExitCode {
+    for (flag, codes) in [("--select", &args.select), ("--ignore", &args.ignore)] {
+        if let Some(c) = codes {
+            if let Err(e) = config::check_flag_codes(flag, c) {
+                eprintln!("gemmscope: error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let mut opts = check::CheckOptions::new(args.paths);
+    opts.overrides = config::Overrides {
+        select: args.select,
+        ignore: args.ignore,
+        compile_commands: args.compile_commands,
+        no_config: args.no_config,
+        config: args.config,
+        ..config::Overrides::default()
+    };
+    let bench = match args.bench {
+        ReportBench::Off => advice::BenchMode::Off,
+        ReportBench::Cached => advice::BenchMode::Cached,
+    };
+    let r = match report_html::build(report_html::ReportOptions {
+        check: opts,
+        bench,
+        measure_bandwidth: args.measure_bandwidth,
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            for line in e.lines() {
+                eprintln!("gemmscope: error: {line}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    for e in &r.errors {
+        eprintln!("gemmscope: error: {e}");
+    }
+    for w in &r.warnings {
+        eprintln!("gemmscope: warning: {w}");
+    }
+    let written = std::fs::File::create(&args.output).and_then(|f| {
+        let mut w = std::io::BufWriter::new(f);
+        report_html::write(&r, &mut w)?;
+        w.flush()
+    });
+    if let Err(e) = written {
+        eprintln!(
+            "gemmscope: error: {}: cannot write: {e}",
+            args.output.display()
+        );
+        return ExitCode::from(2);
+    }
+    let shown = std::fs::canonicalize(&args.output).unwrap_or(args.output.clone());
+    eprintln!(
+        "gemmscope: wrote {} ({} findings in {} files)",
+        shown.display(),
+        r.sections.len(),
+        r.files_checked
+    );
+    if args.open {
+        match report_html::open::open(&shown) {
+            Ok(how) => eprintln!("gemmscope: opened with {how}"),
+            Err(why) => {
+                eprintln!("gemmscope: no browser could be started ({why}); the report is at:");
+                println!("file://{}", shown.display());
+            }
+        }
+    }
+    if r.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
 }
 
 fn run_bench(args: BenchArgs) -> ExitCode {

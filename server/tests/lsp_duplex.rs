@@ -146,7 +146,7 @@ async fn pathological_files_are_skipped_with_a_logged_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settings_change_inlay_hints_and_thresholds() {
+async fn settings_change_inlay_hints() {
     let mut c = start();
     c.initialize(json!({"gemmscope": {"inlayHints": false}}), json!({}))
         .await;

@@ -1041,10 +1041,18 @@ impl Core {
         let pp = p.text_document_position_params;
         let a = self.analysis_of(&pp.text_document.uri)?;
         let advisor = read(&self.advisor).clone();
+        let doc = path_of(&pp.text_document.uri);
         tokio::task::spawn_blocking(move || {
             guard("hover", || {
                 let active: Vec<&Reported> = a.active().collect();
-                hover::hover(&a.text, &a.starts, &active, pp.position, &advisor)
+                hover::hover(
+                    &a.text,
+                    &a.starts,
+                    &active,
+                    pp.position,
+                    &advisor,
+                    doc.1.then(|| std::path::Path::new(&doc.0)),
+                )
             })
         })
         .await
