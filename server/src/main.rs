@@ -1,6 +1,8 @@
-//! The `gemmscope` binary: the CLI (`check`) and, with later work, the
-//! language server (`serve`), `bench` and `explain`. Everything here is
-//! presentation: analysis lives in `gemmscope-analyzers`.
+//! The `gemmscope` binary: `check`, `report`, `bench`, `serve` (the
+//! language server) and the hidden `__bench-child`. Everything here is
+//! argument parsing and exit codes: the per-file check lives in
+//! `gemmscope::file_check`, the analysis in `gemmscope-analyzers`, the
+//! measurements in `gemmscope-microbench`.
 
 use gemmscope::{advice, bench, check, config, fix, report, report_html};
 
