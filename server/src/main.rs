@@ -359,15 +359,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_check(args: CheckArgs) -> ExitCode {
-    use std::io::IsTerminal;
-    for (flag, codes) in [("--select", &args.select), ("--ignore", &args.ignore)] {
+/// `--select`/`--ignore` values that name no rule are usage errors.
+fn check_select_ignore(
+    select: &Option<Vec<String>>,
+    ignore: &Option<Vec<String>>,
+) -> Result<(), ExitCode> {
+    for (flag, codes) in [("--select", select), ("--ignore", ignore)] {
         if let Some(c) = codes {
             if let Err(e) = config::check_flag_codes(flag, c) {
                 eprintln!("gemmscope: error: {e}");
-                return ExitCode::from(2);
+                return Err(ExitCode::from(2));
             }
         }
+    }
+    Ok(())
+}
+
+fn run_check(args: CheckArgs) -> ExitCode {
+    use std::io::IsTerminal;
+    if let Err(code) = check_select_ignore(&args.select, &args.ignore) {
+        return code;
     }
     let mut opts = check::CheckOptions::new(args.paths);
     opts.overrides = config::Overrides {
@@ -460,13 +471,8 @@ fn run_check(args: CheckArgs) -> ExitCode {
 }
 
 fn run_report(args: ReportArgs) -> ExitCode {
-    for (flag, codes) in [("--select", &args.select), ("--ignore", &args.ignore)] {
-        if let Some(c) = codes {
-            if let Err(e) = config::check_flag_codes(flag, c) {
-                eprintln!("gemmscope: error: {e}");
-                return ExitCode::from(2);
-            }
-        }
+    if let Err(code) = check_select_ignore(&args.select, &args.ignore) {
+        return code;
     }
     let mut opts = check::CheckOptions::new(args.paths);
     opts.overrides = config::Overrides {

@@ -11,8 +11,6 @@ mod lsp_client;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gemmscope::lsp::{serve, ServeOptions};
-use lsp_client::Client;
 use serde_json::{json, Value};
 
 const CONFIG: &str =
@@ -158,20 +156,7 @@ async fn the_editor_and_check_agree_on_every_corpus_file() {
         .iter()
         .any(|f| f["code"] == "GS301"));
 
-    let (server_end, client_end) = tokio::io::duplex(1 << 22);
-    let (sr, sw) = tokio::io::split(server_end);
-    tokio::spawn(serve(
-        sr,
-        sw,
-        ServeOptions {
-            bench_child: vec![
-                env!("CARGO_BIN_EXE_gemmscope").into(),
-                "__bench-child".into(),
-            ],
-        },
-    ));
-    let (cr, cw) = tokio::io::split(client_end);
-    let mut c = Client::new(cr, cw);
+    let mut c = lsp_client::start_in_memory();
     c.initialize(json!({}), json!({})).await;
     let mut compared = 0;
     let mut headlines = 0;

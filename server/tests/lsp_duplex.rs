@@ -4,25 +4,11 @@ mod lsp_client;
 
 use std::time::Duration;
 
-use gemmscope::lsp::{serve, ServeOptions};
 use lsp_client::{gemm_c, Client};
 use serde_json::{json, Value};
 
 fn start() -> Client {
-    let (server_end, client_end) = tokio::io::duplex(1 << 20);
-    let (sr, sw) = tokio::io::split(server_end);
-    tokio::spawn(serve(
-        sr,
-        sw,
-        ServeOptions {
-            bench_child: vec![
-                env!("CARGO_BIN_EXE_gemmscope").into(),
-                "__bench-child".into(),
-            ],
-        },
-    ));
-    let (cr, cw) = tokio::io::split(client_end);
-    Client::new(cr, cw)
+    lsp_client::start_in_memory()
 }
 
 fn logs(c: &Client) -> Vec<String> {

@@ -11,6 +11,25 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
+/// A server in this process over in-memory pipes (tokio duplex), with a
+/// client on the other end; benchmark children are the real binary.
+pub fn start_in_memory() -> Client {
+    let (server_end, client_end) = tokio::io::duplex(1 << 22);
+    let (sr, sw) = tokio::io::split(server_end);
+    tokio::spawn(gemmscope::lsp::serve(
+        sr,
+        sw,
+        gemmscope::lsp::ServeOptions {
+            bench_child: vec![
+                env!("CARGO_BIN_EXE_gemmscope").into(),
+                "__bench-child".into(),
+            ],
+        },
+    ));
+    let (cr, cw) = tokio::io::split(client_end);
+    Client::new(cr, cw)
+}
+
 pub struct Client {
     out: Box<dyn AsyncWrite + Unpin + Send>,
     rx: mpsc::UnboundedReceiver<Value>,
