@@ -76,7 +76,7 @@ pub type AdvisorFactory = fn(BenchMode) -> Advisor;
 
 /// `--no-estimates`: findings only.
 pub fn no_estimates(_mode: BenchMode) -> Advisor {
-    Advisor::none("estimates are off (--no-estimates)")
+    Advisor::none()
 }
 
 /// What to check and how.

@@ -390,12 +390,9 @@ mod tests {
         let s = settings(Overrides::default());
         let e = check_text(Input::on_disk("a.txt", "x", None), &s, None).err();
         assert_eq!(e, Some(NotChecked::Unsupported("a.txt".into())));
-        let none = Advisor::none("estimates are off");
+        let none = Advisor::none();
         let c = check_text(Input::on_disk("a.c", GEMM, None), &s, Some(&none)).unwrap();
-        assert_eq!(
-            c.report.findings[1].advice.no_estimate.as_deref(),
-            Some("estimates are off")
-        );
+        assert_eq!(c.report.findings[1].advice, Advice::default());
         assert_eq!(c.report.findings[1].level, Level::Warning);
     }
 }

@@ -108,7 +108,7 @@ type Shown = BTreeMap<(u64, String), (u64, String)>;
 fn expected(doc: &Value) -> BTreeMap<String, Shown> {
     let mut out: BTreeMap<String, Shown> = BTreeMap::new();
     for f in doc["findings"].as_array().unwrap() {
-        let message = match f["estimate"]["headline"].as_str() {
+        let message = match f["advice"]["headline"].as_str() {
             Some(h) => format!("{} — {h}", f["message"].as_str().unwrap()),
             None => f["message"].as_str().unwrap().to_string(),
         };
@@ -202,7 +202,10 @@ async fn the_editor_and_check_agree_on_every_corpus_file() {
             text.lines().take(8).collect::<Vec<_>>().join("\n")
         );
         compared += 1;
-        headlines += w.values().filter(|(_, m)| m.contains(" — ~")).count();
+        headlines += w
+            .values()
+            .filter(|(_, m)| m.contains(" per output"))
+            .count();
     }
     assert!(compared >= 100, "{compared} files compared");
     assert!(

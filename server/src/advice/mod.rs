@@ -9,10 +9,13 @@
 //!
 //! - `problem.rs` — `Finding` → microbench `Problem`, and the default
 //!   candidate for the code as written;
+//! - `range.rs` — advice over assumed sizes where the code gives a dim no
+//!   value;
 //! - `hover.rs` — the hover's markdown table for an `Advice`.
 
 pub mod hover;
 pub mod problem;
+pub mod range;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -26,6 +29,7 @@ use gemmscope_microbench::toolchain::Toolchain;
 use gemmscope_microbench::{Problem, Status};
 
 pub use problem::{as_written_candidate, problem_for, NoProblem};
+pub use range::RangeAdvice;
 
 /// How `check` may measure (`--bench`, config key `bench`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Deserialize)]
@@ -81,12 +85,16 @@ pub struct Speedup {
 /// What is said about one finding.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Advice {
-    /// The estimate, where one could be made.
+    /// The estimate at the finding's size, where its sizes are known.
     pub estimate: Option<Estimate>,
-    /// Why there is no estimate (unknown sizes, no candidates for the
-    /// routine, estimates off), in a few words.
+    /// Where some size is not known: the estimates over assumed sizes.
+    pub range: Option<RangeAdvice>,
+    /// Why there is no estimate (no candidates for the routine, no number
+    /// for the code as written), in a few words; `None` also where
+    /// estimates are off.
     pub no_estimate: Option<String>,
-    /// The best faster option, where some option is faster.
+    /// The best faster option, where some option is faster (over assumed
+    /// sizes: the least of the best speed-ups over the range).
     pub best: Option<Speedup>,
     /// The inlay hint (`~10 µs/output`).
     pub inlay: Option<String>,
@@ -95,20 +103,30 @@ pub struct Advice {
 impl Advice {
     /// The headline sentence (every number labelled), where there is an
     /// estimate.
-    pub fn headline(&self) -> Option<&str> {
-        self.estimate
-            .as_ref()
-            .map(|e| e.headline.as_str())
-            .filter(|h| !h.is_empty())
+    pub fn headline(&self) -> Option<String> {
+        match (&self.estimate, &self.range) {
+            (Some(e), _) => Some(e.headline.clone()).filter(|h| !h.is_empty()),
+            (None, Some(r)) => Some(r.headline()),
+            (None, None) => None,
+        }
     }
 
     /// The speed-up of the fastest option over the code as written: `None`
-    /// without an estimate of the code as written; `1.0` when nothing is
-    /// faster.
+    /// without an estimate of the code as written or of any option; `1.0`
+    /// when the options with a number are all slower; over assumed sizes,
+    /// the largest over the range.
     pub fn best_factor(&self) -> Option<f64> {
+        if let Some(r) = &self.range {
+            return r.max_factor();
+        }
         let e = self.estimate.as_ref()?;
         e.as_written.as_ref()?;
-        Some(self.best.as_ref().map_or(1.0, |b| b.factor.max(1.0)))
+        // Only where some option has a number: no data is not "nothing faster".
+        e.alternatives
+            .iter()
+            .filter_map(|l| l.speedup)
+            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+            .map(|x| x.max(1.0))
     }
 }
 
@@ -125,9 +143,8 @@ pub struct StoreSource {
 /// Turns findings into [`Advice`]: the Estimate API under one policy.
 pub struct Advisor {
     /// `None`: no estimates at all (`--no-estimates`, or the estimator
-    /// could not be built); `why_none` says why.
+    /// could not be built: said once on stderr).
     est: Option<Estimator>,
-    why_none: String,
     policy: MeasurePolicy,
     /// `Always` measures: one estimate at a time, so that benchmarks never
     /// run side by side (`check` analyses on every core).
@@ -142,11 +159,10 @@ pub struct Advisor {
 }
 
 impl Advisor {
-    /// No estimates: every finding's advice says `why`.
-    pub fn none(why: impl Into<String>) -> Advisor {
+    /// No estimates: every finding's advice is empty.
+    pub fn none() -> Advisor {
         Advisor {
             est: None,
-            why_none: why.into(),
             policy: MeasurePolicy::Never,
             one_at_a_time: None,
             machine_text: String::new(),
@@ -186,7 +202,6 @@ impl Advisor {
             Ok((est, policy)) => Advisor {
                 machine_text: est.machine.describe(),
                 est: Some(est),
-                why_none: String::new(),
                 policy,
                 one_at_a_time: (mode == BenchMode::On).then(|| Mutex::new(())),
                 not_measured: None,
@@ -197,7 +212,7 @@ impl Advisor {
                     "gemmscope: warning: no estimates (--bench {}): {e}",
                     mode.as_str()
                 );
-                Advisor::none(format!("estimates unavailable: {e}"))
+                Advisor::none()
             }
         }
     }
@@ -227,7 +242,6 @@ impl Advisor {
         };
         Advisor {
             est: Some(est),
-            why_none: String::new(),
             policy: MeasurePolicy::Cached,
             one_at_a_time: None,
             machine_text,
@@ -243,20 +257,14 @@ impl Advisor {
 
     /// What is said about `f`.
     pub fn advise(&self, f: &Finding) -> Advice {
+        // No estimator: estimates were turned off (or could not be set up,
+        // said once on stderr); no finding repeats it.
         let Some(est) = &self.est else {
-            return Advice {
-                no_estimate: Some(self.why_none.clone()),
-                ..Advice::default()
-            };
+            return Advice::default();
         };
         let p = match problem_for(f) {
             Ok(p) => p,
-            Err(why) => {
-                return Advice {
-                    no_estimate: Some(why.to_string()),
-                    ..Advice::default()
-                }
-            }
+            Err(why) => return self.advise_over_sizes(f, est, why),
         };
         let mut e = {
             let _turn = self
@@ -290,17 +298,43 @@ impl Advisor {
         });
         Advice {
             estimate: Some(e),
+            range: None,
             no_estimate,
             best,
             inlay,
         }
     }
 
+    /// Advice over assumed sizes where `why` is only that some dims have no
+    /// value; otherwise why there is no estimate.
+    fn advise_over_sizes(&self, f: &Finding, est: &Estimator, why: NoProblem) -> Advice {
+        let range = {
+            let _turn = self
+                .one_at_a_time
+                .as_ref()
+                .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
+            range::over_sizes(f, est, self.policy)
+        };
+        match range {
+            Some(r) => Advice {
+                best: r.gate_speedup(),
+                inlay: Some(r.inlay()),
+                range: Some(r),
+                ..Advice::default()
+            },
+            None => Advice {
+                no_estimate: Some(why.to_string()),
+                ..Advice::default()
+            },
+        }
+    }
+
     /// The hover's markdown for `f` with its advice.
     pub fn hover(&self, f: &Finding, a: &Advice) -> String {
-        match &a.estimate {
-            Some(e) => hover::table(e, f, &self.machine_text, self.not_measured.as_deref()),
-            None => format!(
+        match (&a.estimate, &a.range) {
+            (Some(e), _) => hover::table(e, f, &self.machine_text, self.not_measured.as_deref()),
+            (None, Some(r)) => r.markdown(f, &self.machine_text),
+            (None, None) => format!(
                 "**{}**\n\nNo estimate: {}.",
                 hover::cell(&f.message),
                 a.no_estimate.as_deref().unwrap_or("none")

@@ -89,6 +89,20 @@ pub fn reported(path: &str, r: &Reported) -> Value {
         },
     );
     o.insert("estimate".into(), estimate(r));
+    o.insert(
+        "advice".into(),
+        json!({
+            "headline": r.advice.headline(),
+            "sizes": if r.advice.range.is_some() {
+                Some("assumed")
+            } else if r.advice.estimate.is_some() {
+                Some("known")
+            } else {
+                None
+            },
+            "no_estimate": r.advice.no_estimate,
+        }),
+    );
     o.insert("fails".into(), json!(r.fails));
     v
 }

@@ -150,10 +150,13 @@ pub fn factor(x: f64) -> String {
     }
 }
 
-/// The estimate line of a finding, where there is one to say.
+/// The estimate line of a finding, where there is one to say: the
+/// headline, or the speed-up, or why there is no estimate.
 fn estimate_line(r: &Reported) -> Option<String> {
+    if let Some(h) = r.advice.headline() {
+        return Some(format!("estimate: {h}"));
+    }
     match (&r.advice.best, r.speedup_gate) {
-        (Some(e), _) if !e.headline.is_empty() => Some(format!("estimate: {}", e.headline)),
         (Some(e), _) => Some(format!(
             "speed-up: {} with {} ({})",
             factor(e.factor),
@@ -161,10 +164,19 @@ fn estimate_line(r: &Reported) -> Option<String> {
             e.provenance
         )),
         (None, Some(x)) => Some(format!(
-            "speed-up: no estimate, so --fail-on-speedup {} does not fire here",
+            "speed-up: no estimate{}, so --fail-on-speedup {} does not fire here",
+            r.advice
+                .no_estimate
+                .as_ref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default(),
             factor(x)
         )),
-        (None, None) => None,
+        (None, None) => r
+            .advice
+            .no_estimate
+            .as_ref()
+            .map(|w| format!("no estimate: {w}")),
     }
 }
 
