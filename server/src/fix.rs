@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
 
 use gemmscope_analyzers::fixes::{
-    analyze_with_fixes, apply_edits, overlaps, Applicability, Fix, TextEdit,
+    analyze_with_fixes, apply_edits, overlaps, Applicability, Fix, Replacement,
 };
 use gemmscope_analyzers::{BuildContext, Lang};
 
@@ -73,7 +73,7 @@ pub fn fix_text(path: &str, text: &str, filter: &Filter, flags: Option<&Flags>) 
     let mut not_fixed = Vec::new();
     // Each round's edits (as applied), to map what is left back onto the
     // lines of the file as it was.
-    let mut history: Vec<Vec<TextEdit>> = Vec::new();
+    let mut history: Vec<Vec<Replacement>> = Vec::new();
     let mut left_at: Vec<usize> = Vec::new();
     let Some(lang) = lang else {
         return Fixed {
@@ -159,8 +159,8 @@ pub fn fix_text(path: &str, text: &str, filter: &Filter, flags: Option<&Flags>) 
 }
 
 /// The edits as `apply_edits` applies them: identical ones once, by start.
-fn normalized(edits: &[TextEdit]) -> Vec<TextEdit> {
-    let mut es: Vec<TextEdit> = Vec::new();
+fn normalized(edits: &[Replacement]) -> Vec<Replacement> {
+    let mut es: Vec<Replacement> = Vec::new();
     for e in edits {
         if !es.contains(e) {
             es.push(e.clone());
@@ -172,7 +172,7 @@ fn normalized(edits: &[TextEdit]) -> Vec<TextEdit> {
 
 /// The offset in the text before `edits` of offset `off` in the text after
 /// them (inside an edit's new text: where that edit started).
-fn map_back(off: usize, edits: &[TextEdit]) -> usize {
+fn map_back(off: usize, edits: &[Replacement]) -> usize {
     let mut delta: isize = 0;
     for e in edits {
         let new_start = (e.start as isize + delta) as usize;
@@ -470,7 +470,7 @@ mod tests {
 
     #[test]
     fn offsets_map_back_through_edits() {
-        let e = |start, end, t: &str| TextEdit {
+        let e = |start, end, t: &str| Replacement {
             start,
             end,
             new_text: t.into(),

@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::detectors::RuleMeta;
+use crate::finding::RuleMeta;
 use crate::finding::{Backend, Dim, Dims, Finding, Major, OperandLayout, Routine};
 use crate::ir::{
     Access, AssignOp, BinOp, ElemType, Expr, File, FnKind, Function, Loop, LoopKind, Poly, Span,
@@ -55,10 +55,49 @@ pub struct NestLoop {
     pub kind: LoopKind,
 }
 
-/// One analysed nest: everything a rule needs to fill a [`Finding`].
+/// One analysed nest: everything a rule needs to fill a [`Finding`], and a
+/// fix to rewrite it. Its facts ([`NestFacts`], read through `Deref`) hold
+/// no borrow, so an analysis keeps them for its findings and a fix
+/// [`Nest::attach`]es them to the file again, without re-analysing.
 #[derive(Clone, Debug)]
 pub struct Nest<'a> {
     pub func: &'a Function,
+    facts: NestFacts,
+}
+
+impl std::ops::Deref for Nest<'_> {
+    type Target = NestFacts;
+    fn deref(&self) -> &NestFacts {
+        &self.facts
+    }
+}
+
+/// A rewrite may adjust a copy (the inner GEMM of a batched nest).
+impl std::ops::DerefMut for Nest<'_> {
+    fn deref_mut(&mut self) -> &mut NestFacts {
+        &mut self.facts
+    }
+}
+
+impl<'a> Nest<'a> {
+    /// The nest of `facts` in `file` (the file the facts were found in).
+    pub fn attach(file: &'a File, facts: NestFacts) -> Nest<'a> {
+        Nest {
+            func: &file.functions[facts.func_index],
+            facts,
+        }
+    }
+
+    pub fn facts(&self) -> &NestFacts {
+        &self.facts
+    }
+}
+
+/// What the analysis found about one nest, apart from the function it is in.
+#[derive(Clone, Debug)]
+pub struct NestFacts {
+    /// The function's index in [`File::functions`].
+    pub func_index: usize,
     pub shape: Shape,
     /// The operands were read through CUDA shared-memory tiles (GS103).
     pub tiled: bool,
@@ -318,7 +357,9 @@ pub(crate) fn split_prod(e: &Expr, out: &mut Vec<Expr>) {
 }
 
 /// How many negations `split_prod` looks through.
-fn count_neg(e: &Expr) -> usize {
+/// How many negations the product chain of `e` carries (the ones
+/// [`split_prod`] drops).
+pub(crate) fn count_neg(e: &Expr) -> usize {
     match e {
         Expr::Binary(BinOp::Mul | BinOp::Div, a, b) => count_neg(a) + count_neg(b),
         Expr::Unary(UnOp::Neg, a) => 1 + count_neg(a),
@@ -326,7 +367,8 @@ fn count_neg(e: &Expr) -> usize {
     }
 }
 
-fn has_access(e: &Expr) -> bool {
+/// True if `e` reads an array element (`A[i]`, `*p`).
+pub(crate) fn has_access(e: &Expr) -> bool {
     let mut found = false;
     e.walk(&mut |x| {
         if matches!(x, Expr::Index { .. } | Expr::Unary(UnOp::Deref, _)) {
@@ -1651,14 +1693,19 @@ fn build_nest<'a>(
         confidence -= 0.15;
     }
     let terms = mac.terms.len();
-    Nest {
+    let func_index = file
+        .functions
+        .iter()
+        .position(|g| std::ptr::eq(g, f))
+        .expect("the nest's function is one of the file's");
+    let facts = NestFacts {
+        func_index,
         out: mac.out.clone(),
         operands: c.term.ops.clone(),
         factors: c.term.scalars.clone(),
         term_negated: c.term.neg,
         terms,
         extra: mac.extra,
-        func: f,
         shape,
         tiled: mac.tiled,
         range,
@@ -1672,7 +1719,8 @@ fn build_nest<'a>(
         triangular,
         text: mac.text,
         confidence,
-    }
+    };
+    Nest { func: f, facts }
 }
 
 /// `i, j, k` for `why` lines.

@@ -33,14 +33,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use tree_sitter::Node;
+use tree_sitter::{Node, Tree};
 
 use crate::finding::Finding;
 use crate::fixes::row_loop::{
-    delete_stmt, identifiers, is_primary, is_pure, kids, line, mentions, node_at, parse, scope_of,
-    src,
+    delete_stmt, identifiers, is_primary, is_pure, kids, line, mentions, node_at, scope_of, src,
 };
-use crate::fixes::{Applicability, Fix, FixResult, NoFix, TextEdit};
+use crate::fixes::{Applicability, Fix, FixResult, NoFix, Replacement};
 use crate::ir::File;
 
 /// A mask on the scores.
@@ -612,7 +611,7 @@ fn default_scale(q: &str, scale: &[(bool, String, bool)]) -> bool {
 }
 
 /// The fix for a GS501 finding.
-pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
+pub fn fix(file: &File, text: &str, tree: &Tree, finding: &Finding) -> FixResult {
     let torch_file = text.lines().any(|l| {
         let t = l.trim_start();
         t.starts_with("import torch") || t.starts_with("from torch")
@@ -625,10 +624,9 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
              changes the array library)",
         ));
     }
-    let tree = parse(text)?;
     let r = finding.range;
     let stmt_kinds = ["expression_statement", "return_statement"];
-    let first = node_at(&tree, r.start_byte, &stmt_kinds)
+    let first = node_at(tree, r.start_byte, &stmt_kinds)
         .ok_or_else(|| NoFix::new("the first statement was not found"))?;
     let parent = first
         .parent()
@@ -905,7 +903,7 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
         }
     }
     // A parenthesised product followed by `.x` keeps working as a call.
-    edits.push(TextEdit {
+    edits.push(Replacement {
         start: target.start_byte(),
         end: target.end_byte(),
         new_text: call.clone(),

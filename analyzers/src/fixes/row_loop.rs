@@ -24,16 +24,11 @@
 use tree_sitter::{Node, Tree};
 
 use crate::finding::Finding;
-use crate::fixes::{indent_at, Applicability, Fix, FixResult, NoFix, TextEdit};
+use crate::fixes::{indent_at, Applicability, Fix, FixResult, NoFix, Replacement};
 use crate::ir::{ElemType, File, Function, Stmt, StmtKind};
 
 // ---------------------------------------------------------------------------
 // Shared tree-sitter helpers for the Python rewrites.
-
-pub(crate) fn parse(text: &str) -> Result<Tree, NoFix> {
-    crate::frontend::python::parse(text, None)
-        .ok_or_else(|| NoFix::new("the Python grammar could not be loaded"))
-}
 
 pub(crate) fn src<'t>(n: Node<'_>, text: &'t str) -> &'t str {
     &text[n.byte_range()]
@@ -153,7 +148,7 @@ pub(crate) fn scope_of(n: Node<'_>) -> Node<'_> {
 /// An edit that deletes statement `n` (its whole lines), keeping a trailing
 /// comment as a line of its own. Refused when another statement shares
 /// the line (`a = 1; b = 2`).
-pub(crate) fn delete_stmt(text: &str, n: Node<'_>) -> Result<TextEdit, NoFix> {
+pub(crate) fn delete_stmt(text: &str, n: Node<'_>) -> Result<Replacement, NoFix> {
     let (indent, own) = indent_at(text, n.start_byte());
     let line_start = n.start_byte() - indent.len();
     let end = n.end_byte();
@@ -166,13 +161,13 @@ pub(crate) fn delete_stmt(text: &str, n: Node<'_>) -> Result<TextEdit, NoFix> {
         )));
     }
     if rest.is_empty() {
-        Ok(TextEdit {
+        Ok(Replacement {
             start: line_start,
             end: (nl + 1).min(text.len()),
             new_text: String::new(),
         })
     } else {
-        Ok(TextEdit {
+        Ok(Replacement {
             start: line_start,
             end: nl,
             new_text: format!("{indent}{rest}"),
@@ -321,16 +316,15 @@ fn non_negative(n: Node<'_>, text: &str, file: &File) -> bool {
 }
 
 /// The fix for a GS401 finding.
-pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
+pub fn fix(file: &File, text: &str, tree: &Tree, finding: &Finding) -> FixResult {
     if finding.loop_order.as_deref() != Some("i") {
         return Err(NoFix::new(
             "the product is folded over several nested loops; only a single row loop is \
              rewritten",
         ));
     }
-    let tree = parse(text)?;
     let start = finding.range.start_byte;
-    let Some(floop) = node_at(&tree, start, &["for_statement"]) else {
+    let Some(floop) = node_at(tree, start, &["for_statement"]) else {
         return Err(NoFix::new(
             "a comprehension or `append` builds a list of row arrays; one matrix product \
              gives a single array, so it is not rewritten",
@@ -627,7 +621,7 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
     let what = if out_axis == 0 { "rows" } else { "columns" };
     Ok(vec![Fix {
         title: format!("Compute the {what} in one matrix product: `{os} {op} {prod}`"),
-        edits: vec![TextEdit {
+        edits: vec![Replacement {
             start: floop.start_byte(),
             end: floop.end_byte(),
             new_text,

@@ -30,14 +30,18 @@
 
 use std::collections::HashMap;
 
-use crate::detectors::contraction::{is_zero, same_access, split_prod, split_sum, Nest, Shape};
-use crate::fixes::cblas::{include_edit, matrix, routine_letter, scalar, Operand};
+use crate::contraction::{
+    count_neg, has_access, is_zero, same_access, split_prod, split_sum, Nest, Shape,
+};
+use crate::finding::Finding;
+use crate::fixes::cblas::{include_edit, matrix, order, routine_letter, scalar, trans, Operand};
 use crate::fixes::{
-    find_stmt, indent_at, printable, read_after, store_parts, Applicability, Beta, Fix, FixResult,
-    NoFix, TextEdit,
+    find_stmt, indent_at, printable, read_after, store_parts, Applicability, Beta, Fix, FixContext,
+    FixResult, NoFix, Replacement,
 };
 use crate::ir::{
-    Access, AssignOp, BinOp, Expr, File, Function, Loop, LoopKind, Poly, Span, Stmt, StmtKind, UnOp,
+    Access, AssignOp, BinOp, Expr, File, Function, Lang, Loop, LoopKind, Poly, Span, Stmt,
+    StmtKind, UnOp,
 };
 
 /// A statement of the nest with the loops around it (outer to inner) and
@@ -145,24 +149,6 @@ fn upwards(ls: &[Leaf]) -> Result<(), NoFix> {
         }
     }
     Ok(())
-}
-
-fn count_neg(e: &Expr) -> usize {
-    match e {
-        Expr::Binary(BinOp::Mul | BinOp::Div, a, b) => count_neg(a) + count_neg(b),
-        Expr::Unary(UnOp::Neg, a) => 1 + count_neg(a),
-        _ => 0,
-    }
-}
-
-fn has_index(e: &Expr) -> bool {
-    let mut found = false;
-    e.walk(&mut |x| {
-        if matches!(x, Expr::Index { .. } | Expr::Unary(UnOp::Deref, _)) {
-            found = true;
-        }
-    });
-    found
 }
 
 fn same_poly(a: &Expr, b: &Expr) -> bool {
@@ -277,7 +263,7 @@ impl<'n, 'a> Cx<'n, 'a> {
                 div = true;
             }
         });
-        if has_index(x)
+        if has_access(x)
             || self.vars.iter().any(|v| x.mentions(v))
             || x.mentions(&self.nest.out.base)
             || acc.is_some_and(|a| x.mentions(a))
@@ -691,22 +677,6 @@ fn triangle(l: &Leaf, i: &str, j: &str, routine: &str) -> Result<(Option<Tri>, E
     Ok((Some(if lower { Tri::Lower } else { Tri::Upper }), n))
 }
 
-fn trans(o: &Operand, c: &Operand) -> &'static str {
-    if o.col_major != c.col_major {
-        "CblasTrans"
-    } else {
-        "CblasNoTrans"
-    }
-}
-
-fn order(c: &Operand) -> &'static str {
-    if c.col_major {
-        "CblasColMajor"
-    } else {
-        "CblasRowMajor"
-    }
-}
-
 fn beta_text(b: &Beta, suffix: &str) -> Result<String, NoFix> {
     Ok(match b {
         Beta::Zero => format!("0.0{suffix}"),
@@ -725,6 +695,19 @@ fn text_of(e: &Expr) -> Result<String, NoFix> {
 }
 
 /// The fix for a GS105–GS108 nest in C/C++ host code.
+/// The fix of a SYRK, SYR2K, SYMM or TRMM finding: in C/C++ only.
+pub fn fix_c(cx: &FixContext<'_>, finding: &Finding) -> FixResult {
+    if cx.file.lang == Lang::Python {
+        return Err(NoFix::new(format!(
+            "{} is not rewritten in Python: the nest must match the BLAS routine's \
+             triangle, uplo/side/diag convention and in-place semantics exactly, which \
+             gemmscope proves for C/C++ only",
+            finding.routine.as_str().to_uppercase()
+        )));
+    }
+    fix(cx.file, cx.text, cx.nest()?)
+}
+
 pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
     if nest.tiled || nest.has_thread_loops() {
         return Err(NoFix::new("CUDA kernels are not rewritten in place"));
@@ -863,7 +846,7 @@ fn finish(
     if let Some(inc) = include_edit(file, text, "cblas.h") {
         edits.push(inc);
     }
-    edits.push(TextEdit {
+    edits.push(Replacement {
         start: outer.start_byte,
         end: outer.end_byte,
         new_text: calls.join(&format!("\n{indent}")),

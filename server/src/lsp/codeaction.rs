@@ -13,7 +13,8 @@ use gemmscope_analyzers::fixes::{analyze_with_fixes, Applicability};
 use gemmscope_analyzers::{BuildContext, IncludeResolver, Lang, NoIncludes};
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionDisabled, CodeActionKind, CodeActionOrCommand, CodeActionParams,
-    CodeActionResponse, Diagnostic, NumberOrString, Range, TextEdit, Uri, WorkspaceEdit,
+    CodeActionResponse, Diagnostic, NumberOrString, Range, TextEdit as LspTextEdit, Uri,
+    WorkspaceEdit,
 };
 
 use super::analysis::nesting_depth;
@@ -70,10 +71,10 @@ pub fn actions(
             Ok(fixes) => {
                 let mut preferred_given = false;
                 for fix in fixes {
-                    let edits: Vec<TextEdit> = fix
+                    let edits: Vec<LspTextEdit> = fix
                         .edits
                         .iter()
-                        .map(|e| TextEdit {
+                        .map(|e| LspTextEdit {
                             range: range_of(text, &starts, e.start, e.end),
                             new_text: e.new_text.clone(),
                         })
@@ -159,7 +160,7 @@ mod tests {
     use tower_lsp_server::ls_types::Position;
 
     /// Applies LSP text edits (as a client would) to `text`.
-    fn apply(text: &str, edits: &[TextEdit]) -> String {
+    fn apply(text: &str, edits: &[LspTextEdit]) -> String {
         let starts = line_starts(text);
         let mut es: Vec<(usize, usize, &str)> = edits
             .iter()
