@@ -62,6 +62,16 @@ struct Leaf<'a> {
 }
 
 impl<'a> Leaf<'a> {
+    /// True if the statement runs in exactly the loops over `ij` (the
+    /// output's), in either order.
+    fn runs_in(&self, ij: [&str; 2]) -> bool {
+        let mut v = self.vars();
+        v.sort();
+        let mut w = ij.to_vec();
+        w.sort();
+        v == w
+    }
+
     fn line(&self) -> usize {
         self.stmt.span.start_line
     }
@@ -249,6 +259,25 @@ struct Cx<'n, 'a> {
 }
 
 impl<'n, 'a> Cx<'n, 'a> {
+    /// Records the extents of the output's loops `ij`: every loop over one
+    /// of them runs over 0..its extent, the same in all statements.
+    fn output_extents(&mut self, ls: &[Leaf], ij: [&str; 2]) -> Result<(), NoFix> {
+        for l in ls {
+            for v in ij {
+                if let Some(lp) = l.loop_of(v) {
+                    let e = full(lp)?;
+                    let prev = self.ext.insert(v.to_string(), e.clone());
+                    if prev.is_some_and(|p| !same_poly(&p, e)) {
+                        return Err(NoFix::new(format!(
+                            "the loops over `{v}` have different bounds"
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn access(&self, e: &Expr) -> Option<Access> {
         let a = Access::of(e, &|n| self.f.is_array(n))?;
         self.f.is_array(&a.base).then_some(a)
@@ -508,13 +537,7 @@ impl<'n, 'a> Cx<'n, 'a> {
     /// set, accumulated and stored in one iteration of the output loops
     /// `ij`) and works out beta and the terms' final scaling.
     fn settle(&self, ls: &[Leaf], u: &Update, ij: [&str; 2]) -> Result<(Vec<Term>, Beta), NoFix> {
-        let out_loops = |l: &Leaf| -> bool {
-            let mut v = l.vars();
-            v.sort();
-            let mut w = ij.to_vec();
-            w.sort();
-            v == w
-        };
+        let out_loops = |l: &Leaf| l.runs_in(ij);
         if let Some((p, _)) = &u.pre {
             let pre = &ls[*p];
             if !out_loops(pre) {

@@ -21,19 +21,7 @@ pub(super) fn symm(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrite, NoFix> {
     }
     let (i, j) = (role(nest, 'i')?, role(nest, 'j')?);
     // The output's loops: rectangular.
-    for l in ls {
-        for v in [&i, &j] {
-            if let Some(lp) = l.loop_of(v) {
-                let e = full(lp)?;
-                let prev = cx.ext.insert(v.clone(), e.clone());
-                if prev.is_some_and(|p| !same_poly(&p, e)) {
-                    return Err(NoFix::new(format!(
-                        "the loops over `{v}` have different bounds"
-                    )));
-                }
-            }
-        }
-    }
+    cx.output_extents(ls, [&i, &j])?;
     let u = cx.gather(ls)?;
     if u.macs.len() != 2 || u.macs.iter().any(|(_, t)| t.len() != 1) {
         return Err(NoFix::new(

@@ -64,13 +64,7 @@ pub(super) fn symm_rank_update(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrit
     }
     let (li, la, lu, lst) = (&ls[ni], &ls[na], &ls[nu], &ls[ns]);
     // Loops: init and store at (i, j); both updates in one k loop 0..i inside.
-    let ij_only = |l: &Leaf| {
-        let mut v = l.vars();
-        v.sort();
-        let mut w = vec![i, j];
-        w.sort();
-        v == w
-    };
+    let ij_only = |l: &Leaf| l.runs_in([i, j]);
     if !ij_only(li) || !ij_only(lst) || shared(li, lst).len() != 2 {
         return Err(NoFix::new(
             "the accumulator is not set and stored once per element of C",

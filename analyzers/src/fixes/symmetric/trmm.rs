@@ -196,19 +196,7 @@ fn reduction(
 ) -> Result<(bool, bool), NoFix> {
     let (i, j, k, t) = (r.i, r.j, r.k, r.t);
     // Loops: i and j over 0..ext everywhere; k inside the `t` loop.
-    for l in ls {
-        for v in [i, j] {
-            if let Some(lp) = l.loop_of(v) {
-                let e = full(lp)?;
-                let prev = cx.ext.insert(v.to_string(), e.clone());
-                if prev.is_some_and(|p| !same_poly(&p, e)) {
-                    return Err(NoFix::new(format!(
-                        "the loops over `{v}` have different bounds"
-                    )));
-                }
-            }
-        }
-    }
+    cx.output_extents(ls, [i, j])?;
     let (Some(pt), Some(pk)) = (ml.pos(t), ml.pos(k)) else {
         return Err(NoFix::new("the product is not inside the nest's loops"));
     };
@@ -257,11 +245,7 @@ fn reduction(
 
 /// True if `l` runs in exactly the output's loops.
 fn out_loops(l: &Leaf, r: &Roles<'_>) -> bool {
-    let mut v = l.vars();
-    v.sort();
-    let mut w = vec![r.i, r.j];
-    w.sort();
-    v == w
+    l.runs_in([r.i, r.j])
 }
 
 /// True if `b` comes after `a` within each element of the output.
