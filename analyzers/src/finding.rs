@@ -6,6 +6,51 @@ use serde::Serialize;
 
 use crate::ir::{ElemType, Span};
 
+/// A rule's metadata: stable code, name, idiom family, documentation (the
+/// doc comment of the rule's struct) and what its quick fix does. A
+/// [`Finding`] carries the first three.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub idiom: Idiom,
+    /// The rule's doc comment, as Markdown.
+    pub doc: &'static str,
+    pub fix: FixAvailability,
+}
+
+impl RuleMeta {
+    /// The first line of the doc comment.
+    pub fn summary(&self) -> &'static str {
+        self.doc
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+    }
+}
+
+/// Whether a rule's findings come with a quick fix (ruff's
+/// `FixAvailability`), with the text of docs/rules.md's quick-fix column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixAvailability {
+    /// Never: why not.
+    None(&'static str),
+    /// Where the rewrite is exact for what the analysis proved (else the
+    /// fix says why not): what the rewrite is, its applicability and file.
+    Sometimes(&'static str),
+}
+
+impl FixAvailability {
+    /// The quick-fix column of docs/rules.md.
+    pub fn column(&self) -> String {
+        match self {
+            FixAvailability::None(why) => format!("none ({why})"),
+            FixAvailability::Sometimes(what) => what.to_string(),
+        }
+    }
+}
+
 /// The idiom family (the JSON field `idiom`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -5,6 +5,7 @@
 //! This crate does no I/O: the caller passes the text, and an
 //! [`IncludeResolver`] for headers that a C file includes by relative path.
 
+pub mod contraction;
 pub mod detectors;
 pub mod finding;
 pub mod fixes;
@@ -12,8 +13,10 @@ pub mod frontend;
 pub mod ir;
 pub mod normalize;
 
-pub use finding::{Backend, Dim, Dims, Finding, Idiom, Major, OperandLayout, Routine};
-pub use frontend::{parse, Parsed, TextEdit, TextPoint};
+pub use finding::{
+    Backend, Dim, Dims, Finding, FixAvailability, Idiom, Major, OperandLayout, Routine, RuleMeta,
+};
+pub use frontend::{parse, Parsed, TextPoint, TreeEdit};
 pub use ir::{Lang, Span, SyntaxProblem};
 
 /// Supplies the text of `#include "relative.h"` headers. Implemented by the
@@ -60,14 +63,61 @@ pub struct BuildContext {
     pub undefines: Vec<String>,
 }
 
-/// The result of analysing one file.
-#[derive(Debug)]
+/// The result of analysing one file. Besides the findings it keeps, shared
+/// and read-only, what their fixes are computed from ([`Analysis::fixes`]):
+/// the lowered and normalised file, its parse, and each finding's origin
+/// (its rule and, for the loop-nest rules, the nest its check found).
+#[derive(Debug, Clone)]
 pub struct Analysis {
     pub lang: Lang,
     pub findings: Vec<Finding>,
     /// Syntax errors the parser recovered from; findings still come from the
     /// parts that parsed.
     pub syntax_problems: Vec<SyntaxProblem>,
+    kept: std::sync::Arc<Kept>,
+}
+
+/// What an [`Analysis`] keeps for the fixes.
+struct Kept {
+    file: ir::File,
+    parsed: Parsed,
+    origins: Vec<detectors::Origin>,
+}
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kept")
+            .field("functions", &self.file.functions.len())
+            .field("parsed", &self.parsed)
+            .field("origins", &self.origins)
+            .finish()
+    }
+}
+
+impl Analysis {
+    /// The fixes of `findings[index]`, computed now from what the analysis
+    /// kept (nothing is parsed, lowered or analysed again). `text` must be
+    /// the text that was analysed. Findings may have been filtered or
+    /// reordered since: each is matched to its origin by code and range.
+    pub fn fixes(&self, index: usize, text: &str) -> fixes::FixResult {
+        let finding = self
+            .findings
+            .get(index)
+            .ok_or_else(|| fixes::NoFix::new(format!("there is no finding {index}")))?;
+        let origin = self
+            .kept
+            .origins
+            .iter()
+            .find(|o| o.is_of(finding))
+            .ok_or_else(|| fixes::NoFix::new("the finding is not one of this analysis"))?;
+        let file = &self.kept.file;
+        let nest = origin
+            .nest
+            .clone()
+            .map(|facts| contraction::Nest::attach(file, facts));
+        let cx = fixes::FixContext::new(file, text, &self.kept.parsed, nest);
+        origin.rule.fix(&cx, finding)
+    }
 }
 
 /// Why a file could not be analysed at all.
@@ -145,11 +195,28 @@ pub fn analyze_parsed(
     let lang = parsed.lang();
     let mut file = frontend::lower_parsed(parsed, path, text, includes, build);
     normalize::normalize(&mut file);
-    let mut findings = detectors::run_all(&file, text);
-    findings.sort_by_key(|f| (f.range.start_byte, f.code));
+    let mut reported = detectors::run_all(&file, text);
+    reported.sort_by_key(|r| (r.finding.range.start_byte, r.finding.code));
+    let (findings, origins) = reported.into_iter().map(|r| (r.finding, r.origin)).unzip();
     Analysis {
         lang,
         findings,
-        syntax_problems: file.syntax_problems,
+        syntax_problems: file.syntax_problems.clone(),
+        kept: std::sync::Arc::new(Kept {
+            file,
+            parsed: parsed.clone(),
+            origins,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_analysis_is_send_sync_clone_and_debug() {
+        fn ok<T: Send + Sync + Clone + std::fmt::Debug>() {}
+        ok::<Analysis>();
     }
 }

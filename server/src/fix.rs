@@ -11,14 +11,13 @@ use std::io::Write;
 use std::sync::Arc;
 
 use gemmscope_analyzers::fixes::{
-    analyze_with_fixes, apply_edits, overlaps, Applicability, Fix, FixResult, TextEdit,
+    apply_edits, overlaps, Applicability, Fix, FixResult, Replacement,
 };
-use gemmscope_analyzers::{BuildContext, Lang};
 
 use crate::check::{self, CheckOptions};
-use crate::compdb::{Flags, ProjectIncludes};
+use crate::compdb::Flags;
 use crate::config::Settings;
-use crate::file_check::{check_text, Checked, Input};
+use crate::file_check::{check_text, Input};
 
 /// The most rounds of re-analysis and re-application per file.
 pub const MAX_ROUNDS: usize = 10;
@@ -60,21 +59,6 @@ pub struct Fixed {
     pub not_fixed: Vec<NotFixed>,
 }
 
-/// The fixes of the `index`th finding of a checked text.
-fn fixes_of(c: &Checked, path: &str, text: &str, flags: Option<&Flags>, index: usize) -> FixResult {
-    let Some(lang) = Lang::from_path(path) else {
-        return Ok(vec![]);
-    };
-    let empty = BuildContext::default();
-    let build = flags.map_or(&empty, |f| &f.build);
-    let includes = ProjectIncludes { flags };
-    let _ = c;
-    analyze_with_fixes(lang, path, text, &includes, build)
-        .into_iter()
-        .nth(index)
-        .map_or(Ok(vec![]), |f| f.fixes)
-}
-
 /// The fix to apply for one finding, or why none.
 fn choose(fixes: FixResult, unsafe_fixes: bool) -> Result<Fix, String> {
     match fixes {
@@ -106,7 +90,7 @@ pub fn fix_text(
     let mut not_fixed = Vec::new();
     // Each round's edits (as applied), to map what is left back onto the
     // lines of the file as it was.
-    let mut history: Vec<Vec<TextEdit>> = Vec::new();
+    let mut history: Vec<Vec<Replacement>> = Vec::new();
     let mut left_at: Vec<usize> = Vec::new();
     for _ in 0..MAX_ROUNDS {
         let Ok(checked) = check_text(Input::on_disk(path, &cur, flags.clone()), settings, None)
@@ -121,8 +105,7 @@ pub fn fix_text(
             if r.suppressed.is_some() || filter.skip.contains(&r.fingerprint) {
                 continue;
             }
-            let fixes = fixes_of(&checked, path, &cur, flags.as_deref(), r.index);
-            match choose(fixes, filter.unsafe_fixes) {
+            match choose(checked.analysis.fixes(r.index, &cur), filter.unsafe_fixes) {
                 Ok(fix) if !taken.iter().any(|t| overlaps(t, &fix)) => taken.push(fix),
                 Ok(_) => {}
                 Err(reason) => {
@@ -172,8 +155,8 @@ pub fn fix_text(
 }
 
 /// The edits as `apply_edits` applies them: identical ones once, by start.
-fn normalized(edits: &[TextEdit]) -> Vec<TextEdit> {
-    let mut es: Vec<TextEdit> = Vec::new();
+fn normalized(edits: &[Replacement]) -> Vec<Replacement> {
+    let mut es: Vec<Replacement> = Vec::new();
     for e in edits {
         if !es.contains(e) {
             es.push(e.clone());
@@ -185,7 +168,7 @@ fn normalized(edits: &[TextEdit]) -> Vec<TextEdit> {
 
 /// The offset in the text before `edits` of offset `off` in the text after
 /// them (inside an edit's new text: where that edit started).
-fn map_back(off: usize, edits: &[TextEdit]) -> usize {
+fn map_back(off: usize, edits: &[Replacement]) -> usize {
     let mut delta: isize = 0;
     for e in edits {
         let new_start = (e.start as isize + delta) as usize;
@@ -482,7 +465,7 @@ mod tests {
 
     #[test]
     fn offsets_map_back_through_edits() {
-        let e = |start, end, t: &str| TextEdit {
+        let e = |start, end, t: &str| Replacement {
             start,
             end,
             new_text: t.into(),

@@ -1,9 +1,10 @@
 //! GS104: batched GEMM / tensor contraction loops.
 
+use crate::contraction::Shape;
 use crate::declare_rule;
-use crate::detectors::contraction::Shape;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 
 declare_rule! {
     /// Hand-written batched GEMM or tensor contraction.
@@ -36,7 +37,14 @@ declare_rule! {
     /// For a contraction with several variables per role, the merged
     /// dimensions must be contiguous in memory (otherwise permute first, or
     /// use `np.einsum` / cuTENSOR).
-    pub struct BatchedGemmLoop { code: "GS104", name: "batched-gemm-loop", idiom: Idiom::Gemm }
+    pub struct BatchedGemmLoop {
+        code: "GS104",
+        name: "batched-gemm-loop",
+        idiom: Idiom::Gemm,
+        fix: FixAvailability::Sometimes(
+            "a loop of `cblas_?gemm` (C/C++), one broadcasting `@` (Python) · exact · `batched.rs`",
+        ),
+    }
 }
 
 impl Rule for BatchedGemmLoop {
@@ -44,7 +52,11 @@ impl Rule for BatchedGemmLoop {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, _finding: &Finding) -> FixResult {
+        fixes::batched::fix(cx.file, cx.text, cx.nest()?)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         for n in cx.nests_of(Shape::Batched) {
             let what = if n.dims.batch.is_some() {
                 "batched GEMM"
@@ -57,7 +69,7 @@ impl Rule for BatchedGemmLoop {
                 n.order_dashed(),
                 n.blas("gemm")
             );
-            out.push(n.report(&Self::META, Routine::GemmBatched, message));
+            out.push_nest(n, n.report(&Self::META, Routine::GemmBatched, message));
         }
     }
 }

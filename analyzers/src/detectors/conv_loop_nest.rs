@@ -1,9 +1,10 @@
 //! GS301: direct convolution loop nests.
 
+use crate::contraction::Shape;
 use crate::declare_rule;
-use crate::detectors::contraction::Shape;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
+use crate::fixes::{FixContext, FixResult, NoFix};
 
 declare_rule! {
     /// Hand-written direct convolution: `out[n][k][p][q] += in[n][c][p+r][q+s] * w[k][c][r][s]`.
@@ -33,7 +34,12 @@ declare_rule! {
     /// **When the rewrite is safe.** Padding must be expressed by the library's
     /// padding (or by padding the input), stride and dilation must map to its
     /// parameters, and the output must not alias the input.
-    pub struct ConvLoopNest { code: "GS301", name: "conv-loop-nest", idiom: Idiom::Conv }
+    pub struct ConvLoopNest {
+        code: "GS301",
+        name: "conv-loop-nest",
+        idiom: Idiom::Conv,
+        fix: FixAvailability::None("im2col/cuDNN change the layout"),
+    }
 }
 
 impl Rule for ConvLoopNest {
@@ -41,7 +47,14 @@ impl Rule for ConvLoopNest {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, _cx: &FixContext<'_>, _finding: &Finding) -> FixResult {
+        Err(NoFix::new(
+            "convolutions are not rewritten (im2col + GEMM or a cuDNN call changes the \
+             data layout and needs workspace)",
+        ))
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         for n in cx.nests_of(Shape::Conv) {
             let message = format!(
                 "hand-written direct convolution (im2col GEMM {}, loop order {}): a cuDNN/oneDNN convolution or im2col + {} does the same work",
@@ -49,7 +62,7 @@ impl Rule for ConvLoopNest {
                 n.order_dashed(),
                 n.blas("gemm")
             );
-            out.push(n.report(&Self::META, Routine::Conv, message));
+            out.push_nest(n, n.report(&Self::META, Routine::Conv, message));
         }
     }
 }

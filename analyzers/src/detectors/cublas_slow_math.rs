@@ -2,8 +2,9 @@
 //! type that keeps them off the tensor cores.
 
 use crate::declare_rule;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Backend, Dim, Dims, Finding, Idiom, Major, OperandLayout, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 use crate::ir::{BinOp, ElemType, Expr, File, Lang, Span, Stmt, UnOp};
 
 declare_rule! {
@@ -64,7 +65,14 @@ declare_rule! {
     /// BF16/FP16 range. The math mode can also be set outside the source
     /// (the `NVIDIA_TF32_OVERRIDE` environment variable, or a handle
     /// configured in another file); the rule only sees this file.
-    pub struct CublasSlowMath { code: "GS601", name: "cublas-slow-math", idiom: Idiom::SlowLibraryCall }
+    pub struct CublasSlowMath {
+        code: "GS601",
+        name: "cublas-slow-math",
+        idiom: Idiom::SlowLibraryCall,
+        fix: FixAvailability::Sometimes(
+            "TF32 compute type or math mode · changes precision · `cublas.rs`",
+        ),
+    }
 }
 
 impl Rule for CublasSlowMath {
@@ -72,7 +80,11 @@ impl Rule for CublasSlowMath {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, finding: &Finding) -> FixResult {
+        fixes::cublas::fix(cx.file, cx.text, finding)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         if !matches!(cx.file.lang, Lang::C | Lang::Cuda) {
             return;
         }

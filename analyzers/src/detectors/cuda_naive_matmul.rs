@@ -1,9 +1,10 @@
 //! GS102: a naive CUDA matmul kernel (one thread per output, serial dot product).
 
+use crate::contraction::Shape;
 use crate::declare_rule;
-use crate::detectors::contraction::Shape;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 use crate::ir::LoopKind;
 
 declare_rule! {
@@ -41,7 +42,14 @@ declare_rule! {
     /// (the guard is `row < M && col < N`), the arrays must not overlap, and
     /// the kernel must do nothing else. cuBLAS is column-major: a row-major
     /// `C = A·B` is `Cᵀ = Bᵀ·Aᵀ`, i.e. the same call with `A` and `B` swapped.
-    pub struct CudaNaiveMatmul { code: "GS102", name: "cuda-naive-matmul", idiom: Idiom::Gemm }
+    pub struct CudaNaiveMatmul {
+        code: "GS102",
+        name: "cuda-naive-matmul",
+        idiom: Idiom::Gemm,
+        fix: FixAvailability::Sometimes(
+            "launch → `cublasGemmEx` · TF32 or exact FP32/FP64 · `cuda_launch.rs`",
+        ),
+    }
 }
 
 impl Rule for CudaNaiveMatmul {
@@ -49,7 +57,11 @@ impl Rule for CudaNaiveMatmul {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, _finding: &Finding) -> FixResult {
+        fixes::cuda_launch::fix(cx.file, cx.text, cx.nest()?)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         for n in cx.nests() {
             if n.shape != Shape::Gemm || n.tiled || !n.has_thread_loops() {
                 continue;
@@ -95,7 +107,7 @@ impl Rule for CudaNaiveMatmul {
             if order != "thread-per-output" {
                 f.confidence -= 0.1;
             }
-            out.push(f);
+            out.push_nest(n, f);
         }
     }
 }

@@ -1,9 +1,10 @@
 //! GS103: a shared-memory tiled CUDA matmul kernel.
 
+use crate::contraction::Shape;
 use crate::declare_rule;
-use crate::detectors::contraction::Shape;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 
 declare_rule! {
     /// Hand-written shared-memory tiled CUDA matmul kernel.
@@ -38,7 +39,14 @@ declare_rule! {
     /// the launch covering the whole output, and bit-level differences in
     /// the summation order accepted. cuBLAS is column-major: swap `A` and `B`
     /// for row-major data.
-    pub struct CudaTiledMatmul { code: "GS103", name: "cuda-tiled-matmul", idiom: Idiom::Gemm }
+    pub struct CudaTiledMatmul {
+        code: "GS103",
+        name: "cuda-tiled-matmul",
+        idiom: Idiom::Gemm,
+        fix: FixAvailability::Sometimes(
+            "launch → `cublasGemmEx` · TF32 or exact FP32/FP64 · `cuda_launch.rs`",
+        ),
+    }
 }
 
 impl Rule for CudaTiledMatmul {
@@ -46,7 +54,11 @@ impl Rule for CudaTiledMatmul {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, _finding: &Finding) -> FixResult {
+        fixes::cuda_launch::fix(cx.file, cx.text, cx.nest()?)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         for n in cx.nests() {
             if n.shape != Shape::Gemm || !n.tiled {
                 continue;
@@ -73,13 +85,16 @@ impl Rule for CudaTiledMatmul {
                 n.size_text(),
                 n.blas("gemm")
             );
-            out.push(n.finding(
-                &Self::META,
-                Routine::Gemm,
-                Some("tiled".into()),
-                why,
-                message,
-            ));
+            out.push_nest(
+                n,
+                n.finding(
+                    &Self::META,
+                    Routine::Gemm,
+                    Some("tiled".into()),
+                    why,
+                    message,
+                ),
+            );
         }
     }
 }

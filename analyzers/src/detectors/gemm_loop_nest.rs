@@ -1,9 +1,10 @@
 //! GS101: a GEMM written as a loop nest on the CPU.
 
+use crate::contraction::Shape;
 use crate::declare_rule;
-use crate::detectors::contraction::Shape;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 
 declare_rule! {
     /// Hand-written matrix multiply: a loop nest computing `C[i][j] += A[i][k] * B[k][j]`.
@@ -39,7 +40,14 @@ declare_rule! {
     /// library sums in a different order. Jagged operands (`T**`, lists of
     /// lists) must first be copied into contiguous storage; Python code uses
     /// `A @ B` on NumPy arrays.
-    pub struct GemmLoopNest { code: "GS101", name: "gemm-loop-nest", idiom: Idiom::Gemm }
+    pub struct GemmLoopNest {
+        code: "GS101",
+        name: "gemm-loop-nest",
+        idiom: Idiom::Gemm,
+        fix: FixAvailability::Sometimes(
+            "`cblas_?gemm` (C/C++), `@` / `np.matmul` (Python) · exact · `cblas.rs`, `numpy.rs`",
+        ),
+    }
 }
 
 impl Rule for GemmLoopNest {
@@ -47,7 +55,11 @@ impl Rule for GemmLoopNest {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, _finding: &Finding) -> FixResult {
+        fixes::numpy_or_cblas(cx)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         for n in cx.nests() {
             if n.shape != Shape::Gemm || n.tiled || n.has_thread_loops() {
                 continue;
@@ -58,7 +70,7 @@ impl Rule for GemmLoopNest {
                 n.order_dashed(),
                 n.blas("gemm")
             );
-            out.push(n.report(&Self::META, Routine::Gemm, message));
+            out.push_nest(n, n.report(&Self::META, Routine::Gemm, message));
         }
     }
 }

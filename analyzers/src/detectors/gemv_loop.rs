@@ -1,9 +1,10 @@
 //! GS201: matrix–vector product loops.
 
+use crate::contraction::Shape;
 use crate::declare_rule;
-use crate::detectors::contraction::Shape;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 
 declare_rule! {
     /// Hand-written matrix–vector product: `y[i] += A[i][k] * x[k]` (or `y[j] += A[i][j] * x[i]`).
@@ -33,7 +34,14 @@ declare_rule! {
     ///
     /// **When the rewrite is safe.** `y` must not overlap `A` or `x`, bounds
     /// rectangular; summation order changes the last bits.
-    pub struct GemvLoop { code: "GS201", name: "gemv-loop", idiom: Idiom::Gemv }
+    pub struct GemvLoop {
+        code: "GS201",
+        name: "gemv-loop",
+        idiom: Idiom::Gemv,
+        fix: FixAvailability::Sometimes(
+            "`cblas_?gemv` (C/C++), `@` (Python) · exact · `cblas.rs`, `numpy.rs`",
+        ),
+    }
 }
 
 impl Rule for GemvLoop {
@@ -41,7 +49,11 @@ impl Rule for GemvLoop {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, _finding: &Finding) -> FixResult {
+        fixes::numpy_or_cblas(cx)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         for n in cx.nests_of(Shape::Gemv) {
             let message = format!(
                 "hand-written matrix–vector product {} (loop order {}): one {} call does the same work",
@@ -49,7 +61,7 @@ impl Rule for GemvLoop {
                 n.order_dashed(),
                 n.blas("gemv")
             );
-            out.push(n.report(&Self::META, Routine::Gemv, message));
+            out.push_nest(n, n.report(&Self::META, Routine::Gemv, message));
         }
     }
 }

@@ -4,8 +4,9 @@
 use std::collections::BTreeSet;
 
 use crate::declare_rule;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Backend, Dim, Dims, Finding, Idiom, Major, OperandLayout, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 use crate::ir::{AssignOp, BinOp, ElemType, Expr, File, Function, Lang, Stmt, StmtKind, UnOp};
 
 declare_rule! {
@@ -62,7 +63,14 @@ declare_rule! {
     /// kernel itself needs float16/bfloat16 inputs, which cost accuracy
     /// (10-bit / 7-bit mantissa, relative error ~1e-3 / ~1e-2); in float32
     /// PyTorch picks the memory-efficient or the math kernel.
-    pub struct ManualAttention { code: "GS501", name: "manual-attention", idiom: Idiom::Attention }
+    pub struct ManualAttention {
+        code: "GS501",
+        name: "manual-attention",
+        idiom: Idiom::Attention,
+        fix: FixAvailability::Sometimes(
+            "`F.scaled_dot_product_attention` (PyTorch) · exact · `attention.rs`",
+        ),
+    }
 }
 
 impl Rule for ManualAttention {
@@ -70,7 +78,11 @@ impl Rule for ManualAttention {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, finding: &Finding) -> FixResult {
+        fixes::attention::fix(cx.file, cx.text, cx.python_tree()?, finding)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         if cx.file.lang != Lang::Python {
             return;
         }
@@ -440,7 +452,7 @@ fn einsum_product(spec: &str) -> Option<bool> {
     None
 }
 
-fn check_function(file: &File, f: &Function, out: &mut Vec<Finding>) {
+fn check_function(file: &File, f: &Function, out: &mut Reports) {
     let flow = Flow::new(f);
     let mut seen = BTreeSet::new();
     for (o, s) in flow.stmts.iter().enumerate() {

@@ -1,9 +1,12 @@
-//! Idiom detectors: one rule per file, each declared with [`declare_rule!`]
-//! so that its doc comment is also its documentation (`gemmscope explain`,
-//! docs/rules.md). Detectors read the normalised IR and never do I/O.
+//! The rules: one per file, each declared with [`declare_rule!`] so that
+//! its doc comment is also its documentation (`gemmscope explain`,
+//! docs/rules.md), and each with its fix: [`Rule::check`] reports findings
+//! from the normalised IR (never doing I/O), and [`Rule::fix`] rewrites one
+//! of them, from what its check recorded ([`Reports::push_nest`]), through
+//! the rewrites of [`crate::fixes`]. Its [`RuleMeta::fix`] says whether it
+//! has one. The loop-nest analysis they share is [`crate::contraction`].
 
 pub mod batched_gemm_loop;
-pub mod contraction;
 pub mod conv_loop_nest;
 pub mod cuda_naive_matmul;
 pub mod cuda_tiled_matmul;
@@ -16,8 +19,11 @@ pub mod syrk_loop;
 pub mod testutil;
 pub mod trmm_loop;
 
-use crate::finding::{Finding, Idiom};
-use crate::ir::File;
+use crate::contraction::{self, NestFacts};
+use crate::finding::Finding;
+pub use crate::finding::{FixAvailability, RuleMeta};
+use crate::fixes::{FixContext, FixResult, NoFix};
+use crate::ir::{File, Span};
 
 pub mod cublas_slow_math;
 pub mod manual_attention;
@@ -25,28 +31,6 @@ pub mod row_product_loop;
 #[cfg(test)]
 pub(crate) mod testutil_lib;
 pub mod torch_fp32_matmul_cuda;
-
-/// A rule's metadata: stable code, name, idiom family and documentation
-/// (the doc comment of the rule's struct).
-#[derive(Debug, Clone, Copy)]
-pub struct RuleMeta {
-    pub code: &'static str,
-    pub name: &'static str,
-    pub idiom: Idiom,
-    /// The rule's doc comment, as Markdown.
-    pub doc: &'static str,
-}
-
-impl RuleMeta {
-    /// The first line of the doc comment.
-    pub fn summary(&self) -> &'static str {
-        self.doc
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("")
-    }
-}
 
 /// What a detector sees: the lowered, normalised file and its text, and the
 /// shared loop-nest analysis (computed once, on first use).
@@ -79,10 +63,104 @@ impl<'a> Context<'a> {
     }
 }
 
-/// A detector.
+/// A rule: its metadata, its check and its fix.
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>);
+    fn check(&self, cx: &Context<'_>, out: &mut Reports);
+    /// The fixes of `finding`, one of this rule's findings on the file of
+    /// `cx` (with the nest its check recorded). Rules whose
+    /// [`RuleMeta::fix`] is [`FixAvailability::None`] keep this default.
+    fn fix(&self, cx: &FixContext<'_>, finding: &Finding) -> FixResult {
+        let _ = cx;
+        Err(NoFix::new(match self.meta().fix {
+            FixAvailability::None(why) => why.to_string(),
+            FixAvailability::Sometimes(_) => format!("no rewrite is known for {}", finding.code),
+        }))
+    }
+}
+
+/// What the checks report: each finding with the rule that found it and,
+/// for the loop-nest rules, the nest it came from (what the fix rewrites).
+#[derive(Default)]
+pub struct Reports {
+    rule: Option<&'static dyn Rule>,
+    items: Vec<Reported>,
+}
+
+/// One finding as reported, before the findings are sorted and handed out.
+#[derive(Clone)]
+pub struct Reported {
+    pub finding: Finding,
+    pub origin: Origin,
+}
+
+/// Where a finding came from: what [`crate::Analysis::fixes`] needs to fix
+/// it without analysing the file again.
+#[derive(Clone)]
+pub struct Origin {
+    pub rule: &'static dyn Rule,
+    /// The finding's code and ranges, to find it again among the findings.
+    range: Span,
+    key_range: Span,
+    pub nest: Option<NestFacts>,
+}
+
+impl Origin {
+    /// True if `f` is the finding this origin was recorded for.
+    pub fn is_of(&self, f: &Finding) -> bool {
+        self.rule.meta().code == f.code && self.range == f.range && self.key_range == f.key_range
+    }
+}
+
+impl std::fmt::Debug for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Origin")
+            .field("rule", &self.rule.meta().code)
+            .field("range", &self.range)
+            .field("nest", &self.nest.as_ref().map(|n| n.key_range))
+            .finish()
+    }
+}
+
+impl Reports {
+    /// A finding that is not a loop nest's.
+    pub fn push(&mut self, finding: Finding) {
+        self.record(finding, None);
+    }
+
+    /// The finding of `nest`.
+    pub fn push_nest(&mut self, nest: &contraction::Nest<'_>, finding: Finding) {
+        self.record(finding, Some(nest.facts().clone()));
+    }
+
+    fn record(&mut self, finding: Finding, nest: Option<NestFacts>) {
+        let rule = self.rule.expect("a rule is checking");
+        self.items.push(Reported {
+            origin: Origin {
+                rule,
+                range: finding.range,
+                key_range: finding.key_range,
+                nest,
+            },
+            finding,
+        });
+    }
+
+    /// The findings alone.
+    pub fn findings(self) -> Vec<Finding> {
+        self.items.into_iter().map(|r| r.finding).collect()
+    }
+
+    pub fn into_vec(self) -> Vec<Reported> {
+        self.items
+    }
+
+    /// Runs `rule` on `cx`, recording it as the rule of what it reports.
+    pub fn check(&mut self, rule: &'static dyn Rule, cx: &Context<'_>) {
+        self.rule = Some(rule);
+        rule.check(cx, self);
+        self.rule = None;
+    }
 }
 
 /// Declares a rule struct whose doc comment becomes `RuleMeta::doc`.
@@ -90,12 +168,15 @@ pub trait Rule: Sync {
 /// ```ignore
 /// declare_rule! {
 ///     /// Finds ...
-///     pub struct GemmLoopNest { code: "GS101", name: "gemm-loop-nest", idiom: Idiom::Gemm }
+///     pub struct GemmLoopNest {
+///         code: "GS101", name: "gemm-loop-nest", idiom: Idiom::Gemm,
+///         fix: FixAvailability::Sometimes("`cblas_?gemm` · exact · `cblas.rs`"),
+///     }
 /// }
 /// ```
 #[macro_export]
 macro_rules! declare_rule {
-    ($(#[doc = $doc:literal])* pub struct $ty:ident { code: $code:literal, name: $name:literal, idiom: $idiom:expr $(,)? }) => {
+    ($(#[doc = $doc:literal])* pub struct $ty:ident { code: $code:literal, name: $name:literal, idiom: $idiom:expr, fix: $fix:expr $(,)? }) => {
         $(#[doc = $doc])*
         pub struct $ty;
         impl $ty {
@@ -104,6 +185,7 @@ macro_rules! declare_rule {
                 name: $name,
                 idiom: $idiom,
                 doc: concat!($($doc, "\n"),*),
+                fix: $fix,
             };
         }
     };
@@ -152,10 +234,7 @@ pub fn rules_markdown() -> String {
     let rules = all_rules();
     for r in &rules {
         let m = r.meta();
-        let fix = crate::fixes::QUICK_FIXES
-            .iter()
-            .find(|(c, _)| *c == m.code)
-            .map_or("none", |(_, f)| f);
+        let fix = m.fix.column();
         out.push_str(&format!(
             "| [{}](#{}) | `{}` | {} | {} | {} |\n",
             m.code,
@@ -183,15 +262,17 @@ pub fn rules_markdown() -> String {
     out
 }
 
-/// Runs every rule over `file`.
-pub fn run_all(file: &File, text: &str) -> Vec<Finding> {
+/// Runs every rule over `file`: the findings with their origins, in rule
+/// order.
+pub fn run_all(file: &File, text: &str) -> Vec<Reported> {
     let cx = Context::new(file, text);
-    let mut out = Vec::new();
+    let mut out = Reports::default();
     for r in all_rules() {
-        r.check(&cx, &mut out);
+        out.check(r, &cx);
     }
+    let mut items = out.into_vec();
     if file.lang == crate::ir::Lang::Python {
-        out.iter_mut().for_each(Finding::readable_names);
+        items.iter_mut().for_each(|r| r.finding.readable_names());
     }
-    out
+    items
 }

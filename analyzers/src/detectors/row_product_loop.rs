@@ -2,8 +2,9 @@
 //! the same matrix (`for r: out[r] = np.dot(X[r], W)`), which is one GEMM.
 
 use crate::declare_rule;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Backend, Dim, Dims, Finding, Idiom, Major, OperandLayout, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 use crate::ir::{
     Access, AssignOp, BinOp, ElemType, Expr, File, Function, Lang, Loop, Stmt, StmtKind, VarInfo,
 };
@@ -50,7 +51,14 @@ declare_rule! {
     /// **Accuracy.** The same products and sums; BLAS blocks the K sum
     /// differently, so results can differ in the last bits (relative error of
     /// order 1e-7 in float32, 1e-16 in float64), as between any two BLAS calls.
-    pub struct RowProductLoop { code: "GS401", name: "row-product-loop", idiom: Idiom::Gemm }
+    pub struct RowProductLoop {
+        code: "GS401",
+        name: "row-product-loop",
+        idiom: Idiom::Gemm,
+        fix: FixAvailability::Sometimes(
+            "one matmul over all rows · exact · `row_loop.rs`",
+        ),
+    }
 }
 
 impl Rule for RowProductLoop {
@@ -58,7 +66,11 @@ impl Rule for RowProductLoop {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, finding: &Finding) -> FixResult {
+        fixes::row_loop::fix(cx.file, cx.text, cx.python_tree()?, finding)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         // `x.dot(w)` and `x @ w` are whole-array products only on arrays:
         // without NumPy/PyTorch/... in the file they are other objects'
         // methods (SymPy vectors, for one).
@@ -78,7 +90,7 @@ fn visit<'a>(
     f: &'a Function,
     stmts: &'a [Stmt],
     chain: &[(&'a Stmt, &'a Loop)],
-    out: &mut Vec<Finding>,
+    out: &mut Reports,
 ) {
     let chain: &[(&Stmt, &Loop)] = if stmts.len() == 1 { chain } else { &[] };
     for s in stmts {
@@ -119,7 +131,7 @@ fn check_loop<'a>(
     stmt: &'a Stmt,
     l: &'a Loop,
     chain: &[(&'a Stmt, &'a Loop)],
-    out: &mut Vec<Finding>,
+    out: &mut Reports,
 ) {
     let extent = l.extent();
     if file.eval(&extent).is_some_and(|n| n <= 1) {

@@ -1,9 +1,10 @@
 //! GS107: symmetric matrix times matrix loops (one triangle of A read).
 
+use crate::contraction::Shape;
 use crate::declare_rule;
-use crate::detectors::contraction::Shape;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 
 declare_rule! {
     /// Hand-written symmetric matrix–matrix product: `C = alpha·A·B + beta·C` with `A` symmetric, one triangle stored.
@@ -35,7 +36,14 @@ declare_rule! {
     /// **When the rewrite is safe.** `A` must really be symmetric in the
     /// triangle the code reads (the other triangle is ignored by SYMM too),
     /// and `C` must not overlap `A` or `B`.
-    pub struct SymmLoop { code: "GS107", name: "symm-loop", idiom: Idiom::Gemm }
+    pub struct SymmLoop {
+        code: "GS107",
+        name: "symm-loop",
+        idiom: Idiom::Gemm,
+        fix: FixAvailability::Sometimes(
+            "`cblas_?symm` (C/C++) · exact · `symmetric.rs`",
+        ),
+    }
 }
 
 impl Rule for SymmLoop {
@@ -43,7 +51,11 @@ impl Rule for SymmLoop {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, finding: &Finding) -> FixResult {
+        fixes::symmetric::fix_c(cx, finding)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         for n in cx.nests_of(Shape::Symm) {
             let a = n
                 .layouts
@@ -55,7 +67,7 @@ impl Rule for SymmLoop {
                 n.size_text(),
                 n.blas("symm")
             );
-            out.push(n.report(&Self::META, Routine::Symm, message));
+            out.push_nest(n, n.report(&Self::META, Routine::Symm, message));
         }
     }
 }

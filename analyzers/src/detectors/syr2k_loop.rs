@@ -1,9 +1,10 @@
 //! GS106: symmetric rank-2k update loops (C += A·Bᵀ + B·Aᵀ).
 
+use crate::contraction::Shape;
 use crate::declare_rule;
-use crate::detectors::contraction::Shape;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 
 declare_rule! {
     /// Hand-written symmetric rank-2k update: `C[i][j] += A[i][k]*B[j][k] + B[i][k]*A[j][k]`.
@@ -29,7 +30,14 @@ declare_rule! {
     /// **When the rewrite is safe.** `C` must not overlap `A` or `B`, and the
     /// two products must use the same scaling. SYR2K writes one triangle:
     /// mirror it if the code uses the full square.
-    pub struct Syr2kLoop { code: "GS106", name: "syr2k-loop", idiom: Idiom::Gemm }
+    pub struct Syr2kLoop {
+        code: "GS106",
+        name: "syr2k-loop",
+        idiom: Idiom::Gemm,
+        fix: FixAvailability::Sometimes(
+            "`cblas_?syr2k` (C/C++) · exact · `symmetric.rs`",
+        ),
+    }
 }
 
 impl Rule for Syr2kLoop {
@@ -37,14 +45,18 @@ impl Rule for Syr2kLoop {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, finding: &Finding) -> FixResult {
+        fixes::symmetric::fix_c(cx, finding)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         for n in cx.nests_of(Shape::Syr2k) {
             let message = format!(
                 "hand-written symmetric rank-2k update C += A·Bᵀ + B·Aᵀ {}: one {} call does the same work",
                 n.size_text(),
                 n.blas("syr2k")
             );
-            out.push(n.report(&Self::META, Routine::Syr2k, message));
+            out.push_nest(n, n.report(&Self::META, Routine::Syr2k, message));
         }
     }
 }

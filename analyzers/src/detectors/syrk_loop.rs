@@ -1,9 +1,10 @@
 //! GS105: symmetric rank-k update loops (C += A·Aᵀ).
 
+use crate::contraction::Shape;
 use crate::declare_rule;
-use crate::detectors::contraction::Shape;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 
 declare_rule! {
     /// Hand-written symmetric rank-k update: `C[i][j] += A[i][k] * A[j][k]`.
@@ -33,7 +34,14 @@ declare_rule! {
     /// only one triangle: if the code fills the full square, either use the
     /// triangle it computes or mirror it afterwards (or call GEMM with `A`
     /// and `Aᵀ`).
-    pub struct SyrkLoop { code: "GS105", name: "syrk-loop", idiom: Idiom::Gemm }
+    pub struct SyrkLoop {
+        code: "GS105",
+        name: "syrk-loop",
+        idiom: Idiom::Gemm,
+        fix: FixAvailability::Sometimes(
+            "`cblas_?syrk` (C/C++) · exact · `symmetric.rs`",
+        ),
+    }
 }
 
 impl Rule for SyrkLoop {
@@ -41,7 +49,11 @@ impl Rule for SyrkLoop {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, finding: &Finding) -> FixResult {
+        fixes::symmetric::fix_c(cx, finding)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         for n in cx.nests_of(Shape::Syrk) {
             let tri = if n.triangular { ", one triangle" } else { "" };
             let message = format!(
@@ -49,7 +61,7 @@ impl Rule for SyrkLoop {
                 n.size_text(),
                 n.blas("syrk")
             );
-            out.push(n.report(&Self::META, Routine::Syrk, message));
+            out.push_nest(n, n.report(&Self::META, Routine::Syrk, message));
         }
     }
 }

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use crate::detectors::{Context, Rule};
+use crate::detectors::{Context, Reports, Rule};
 use crate::finding::Finding;
 use crate::ir::{
     AssignOp, BinOp, ElemType, Expr, File, FnKind, Function, Lang, Loop, LoopKind, Span, Stmt,
@@ -520,16 +520,19 @@ pub fn file(lang: Lang, consts: &[(&str, i64)], functions: Vec<Function>) -> Fil
 }
 
 /// Runs one rule over a file.
-pub fn run(rule: &dyn Rule, f: &File) -> Vec<Finding> {
+pub fn run(rule: &'static dyn Rule, f: &File) -> Vec<Finding> {
     let cx = Context::new(f, "");
-    let mut out = Vec::new();
-    rule.check(&cx, &mut out);
-    out
+    let mut out = Reports::default();
+    out.check(rule, &cx);
+    out.findings()
 }
 
 /// Runs every registered rule over a file.
 pub fn run_all(f: &File) -> Vec<Finding> {
     crate::detectors::run_all(f, "")
+        .into_iter()
+        .map(|r| r.finding)
+        .collect()
 }
 
 /// A host C function in a file with the given constants.

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::detectors::{Context, Rule};
+use crate::detectors::{Context, Reports, Rule};
 use crate::finding::Finding;
 use crate::ir::{
     AssignOp, BinOp, ElemType, Expr, File, FnKind, Function, Lang, Loop, LoopKind, Span, Stmt,
@@ -295,11 +295,11 @@ pub fn file(lang: Lang, functions: Vec<Function>, consts: &[(&str, i64)]) -> Fil
 }
 
 /// Runs one rule over a hand-built file.
-pub fn run(rule: &dyn Rule, file: &File, text: &str) -> Vec<Finding> {
+pub fn run(rule: &'static dyn Rule, file: &File, text: &str) -> Vec<Finding> {
     let cx = Context::new(file, text);
-    let mut out = Vec::new();
-    rule.check(&cx, &mut out);
-    out
+    let mut out = Reports::default();
+    out.check(rule, &cx);
+    out.findings()
 }
 
 /// `M×N×K` as the fixture format prints it (values where known, else exprs),

@@ -2,8 +2,9 @@
 //! file that never enables TF32 or a reduced-precision dtype.
 
 use crate::declare_rule;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Backend, Dim, Dims, Finding, Idiom, Major, OperandLayout, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 use crate::ir::{BinOp, ElemType, Expr, File, Function, Lang, Stmt, StmtKind};
 
 declare_rule! {
@@ -49,7 +50,14 @@ declare_rule! {
     /// keeps FP32 range; FP16 (10-bit mantissa, small range) may need loss
     /// scaling in training. Not flagged: CPU-only files, files with any of
     /// the settings above, tensors created as FP16/BF16 or known FP64.
-    pub struct TorchFp32MatmulCuda { code: "GS602", name: "torch-fp32-matmul-cuda", idiom: Idiom::SlowLibraryCall }
+    pub struct TorchFp32MatmulCuda {
+        code: "GS602",
+        name: "torch-fp32-matmul-cuda",
+        idiom: Idiom::SlowLibraryCall,
+        fix: FixAvailability::Sometimes(
+            "`allow_tf32` or bf16 autocast · changes precision · `torch.rs`",
+        ),
+    }
 }
 
 impl Rule for TorchFp32MatmulCuda {
@@ -57,7 +65,11 @@ impl Rule for TorchFp32MatmulCuda {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, finding: &Finding) -> FixResult {
+        fixes::torch::fix(cx.file, cx.text, finding)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         if cx.file.lang != Lang::Python {
             return;
         }

@@ -1,9 +1,10 @@
 //! GS108: triangular matrix times matrix, in place.
 
+use crate::contraction::Shape;
 use crate::declare_rule;
-use crate::detectors::contraction::Shape;
-use crate::detectors::{Context, Rule, RuleMeta};
+use crate::detectors::{Context, FixAvailability, Reports, Rule, RuleMeta};
 use crate::finding::{Finding, Idiom, Routine};
+use crate::fixes::{self, FixContext, FixResult};
 
 declare_rule! {
     /// Hand-written in-place triangular matrix product: `B[i][j] += A[k][i] * B[k][j]` over `k > i`.
@@ -34,7 +35,14 @@ declare_rule! {
     /// implicit (unit) when the loop skips `k == i`. `A` must not overlap `B`.
     /// A full-square in-place update with rectangular bounds is not a TRMM
     /// (and is not reported).
-    pub struct TrmmLoop { code: "GS108", name: "trmm-loop", idiom: Idiom::Gemm }
+    pub struct TrmmLoop {
+        code: "GS108",
+        name: "trmm-loop",
+        idiom: Idiom::Gemm,
+        fix: FixAvailability::Sometimes(
+            "`cblas_?trmm` (C/C++) · exact · `symmetric.rs`",
+        ),
+    }
 }
 
 impl Rule for TrmmLoop {
@@ -42,14 +50,18 @@ impl Rule for TrmmLoop {
         &Self::META
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+    fn fix(&self, cx: &FixContext<'_>, finding: &Finding) -> FixResult {
+        fixes::symmetric::fix_c(cx, finding)
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Reports) {
         for n in cx.nests_of(Shape::Trmm) {
             let message = format!(
                 "hand-written in-place triangular matrix product {}: one {} call does the same work",
                 n.size_text(),
                 n.blas("trmm")
             );
-            out.push(n.report(&Self::META, Routine::Trmm, message));
+            out.push_nest(n, n.report(&Self::META, Routine::Trmm, message));
         }
     }
 }

@@ -33,14 +33,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use tree_sitter::Node;
+use tree_sitter::{Node, Tree};
 
 use crate::finding::Finding;
 use crate::fixes::row_loop::{
-    delete_stmt, identifiers, is_primary, is_pure, kids, line, mentions, node_at, parse, scope_of,
-    src,
+    delete_stmt, identifiers, is_primary, is_pure, kids, line, mentions, node_at, scope_of, src,
 };
-use crate::fixes::{Applicability, Fix, FixResult, NoFix, TextEdit};
+use crate::fixes::{Applicability, Fix, FixResult, NoFix, Replacement};
 use crate::ir::File;
 
 /// A mask on the scores.
@@ -612,7 +611,7 @@ fn default_scale(q: &str, scale: &[(bool, String, bool)]) -> bool {
 }
 
 /// The fix for a GS501 finding.
-pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
+pub fn fix(file: &File, text: &str, tree: &Tree, finding: &Finding) -> FixResult {
     let torch_file = text.lines().any(|l| {
         let t = l.trim_start();
         t.starts_with("import torch") || t.starts_with("from torch")
@@ -625,10 +624,52 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
              changes the array library)",
         ));
     }
-    let tree = parse(text)?;
+    let (first, window) = statements(tree, finding)?;
+    let mut cx = Cx {
+        text,
+        file,
+        start: first.start_byte(),
+        env: HashMap::new(),
+        moved_calls: RefCell::new(Vec::new()),
+    };
+    let ch = chain(&mut cx, &window)?;
+    isolated(&cx, first, &ch)?;
+    let (call, assumes) = call(text, &ch.att)?;
+    let (chain, prod) = (&ch.statements, ch.prod);
+    let mut edits = Vec::new();
+    for s in &chain[..chain.len() - 1] {
+        edits.push(delete_stmt(text, *s)?);
+    }
+    // Replace the product (with its parentheses, if it had its own).
+    let mut target = prod;
+    while let Some(p) = target.parent() {
+        if p.kind() == "parenthesized_expression" && kids(p).len() == 1 {
+            target = p;
+        } else {
+            break;
+        }
+    }
+    // A parenthesised product followed by `.x` keeps working as a call.
+    edits.push(Replacement {
+        start: target.start_byte(),
+        end: target.end_byte(),
+        new_text: call.clone(),
+    });
+    edits.sort_by_key(|e| e.start);
+    Ok(vec![Fix {
+        title: format!("Use the fused attention kernel: `{call}`"),
+        edits,
+        applicability: Applicability::Exact,
+        assumes,
+    }])
+}
+
+/// The statements of the finding: the first one and all of its block up
+/// to the last one.
+fn statements<'t>(tree: &'t Tree, finding: &Finding) -> Result<(Node<'t>, Vec<Node<'t>>), NoFix> {
     let r = finding.range;
     let stmt_kinds = ["expression_statement", "return_statement"];
-    let first = node_at(&tree, r.start_byte, &stmt_kinds)
+    let first = node_at(tree, r.start_byte, &stmt_kinds)
         .ok_or_else(|| NoFix::new("the first statement was not found"))?;
     let parent = first
         .parent()
@@ -648,18 +689,26 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
                  between them)",
             )
         })?;
-    let window = &siblings[i0..=i1];
-    let mut cx = Cx {
-        text,
-        file,
-        start: first.start_byte(),
-        env: HashMap::new(),
-        moved_calls: RefCell::new(Vec::new()),
-    };
+    Ok((first, siblings[i0..=i1].to_vec()))
+}
+
+/// The attention's statements, from the scores to the product with `v`.
+struct Chain<'t> {
+    statements: Vec<Node<'t>>,
+    /// Statements between them that do not belong to the chain.
+    unrelated: Vec<Node<'t>>,
+    /// The names the chain assigns.
+    targets: Vec<String>,
+    att: Att,
+    /// The product with `v`, which the call replaces.
+    prod: Node<'t>,
+}
+
+/// Follows the chain through `window`, evaluating each statement.
+fn chain<'a>(cx: &mut Cx<'a>, window: &[Node<'a>]) -> Result<Chain<'a>, NoFix> {
     let mut chain: Vec<Node<'_>> = Vec::new();
     let mut unrelated: Vec<Node<'_>> = Vec::new();
     let mut targets: Vec<String> = Vec::new();
-    let mut result: Option<(Att, Node<'_>)> = None;
     for (n, s) in window.iter().enumerate() {
         let last = n + 1 == window.len();
         if n > 0 && !cx.in_chain(*s) {
@@ -674,102 +723,126 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
         }
         chain.push(*s);
         if last {
-            // The statement holding `weights @ v`: the product is replaced.
-            let mut prods = Vec::new();
-            find_output(&cx, *s, &mut prods);
-            let [p] = prods.as_slice() else {
-                return Err(NoFix::new(format!(
-                    "the product with `v` was not found on line {}",
-                    line(*s)
-                )));
-            };
-            let out = cx.eval(*p)?;
-            if out.stage != Stage::Output {
-                return Err(NoFix::new("the last statement is not the product with `v`"));
-            }
-            // Nothing else of the chain in that statement.
-            let mut ids = Vec::new();
-            identifiers(*s, &mut ids);
-            if let Some(i) = ids.iter().find(|i| {
-                cx.env.contains_key(src(**i, text))
-                    && !(i.start_byte() >= p.start_byte() && i.end_byte() <= p.end_byte())
-            }) {
-                return Err(NoFix::new(format!(
-                    "`{}` is also used on line {} outside the product with `v`",
-                    src(*i, text),
-                    line(*s)
-                )));
-            }
-            result = Some((out, *p));
-            break;
+            let (att, prod) = output(cx, *s)?;
+            return Ok(Chain {
+                statements: chain,
+                unrelated,
+                targets,
+                att,
+                prod,
+            });
         }
-        let inner = kids(*s);
-        let a = inner
-            .first()
-            .copied()
-            .filter(|a| matches!(a.kind(), "assignment" | "augmented_assignment"))
-            .ok_or_else(|| {
-                NoFix::new(format!(
-                    "line {} uses the attention in `{}`; SDPA does not give it back",
-                    line(*s),
-                    src(*s, text)
-                ))
-            })?;
-        let left = a
-            .child_by_field_name("left")
-            .ok_or_else(|| NoFix::new("?"))?;
-        let right = a
-            .child_by_field_name("right")
-            .ok_or_else(|| NoFix::new("?"))?;
-        if left.kind() != "identifier" || a.child_by_field_name("type").is_some() {
-            return Err(NoFix::new(format!(
-                "the attention is stored in `{}` (line {}); the fused kernel does not \
-                 produce it",
-                src(left, text),
-                line(*s)
-            )));
-        }
-        let name = src(left, text).to_string();
-        let value = if a.kind() == "augmented_assignment" {
-            let op = a
-                .child_by_field_name("operator")
-                .map(|o| src(o, text))
-                .unwrap_or("");
-            let mut v = cx.env.get(&name).cloned().ok_or_else(|| {
-                NoFix::new(format!(
-                    "`{name} {op}` (line {}) is not part of the chain",
-                    line(*s)
-                ))
-            })?;
-            match op {
-                "/=" | "*=" if v.stage == Stage::Scores && v.mask.is_none() => {
-                    v.scale
-                        .push((op == "/=", cx.scale_text(right)?, is_primary(right)));
-                    v
-                }
-                _ => {
-                    return Err(NoFix::new(format!(
-                        "`{}` (line {}) does something SDPA does not do with the attention",
-                        src(*s, text),
-                        line(*s)
-                    )))
-                }
-            }
-        } else {
-            cx.eval(right)?
-        };
-        if value.stage == Stage::Output {
-            return Err(NoFix::new(format!(
-                "the attention output is computed on line {} but the finding ends later",
-                line(*s)
-            )));
-        }
+        let (name, value) = step(cx, *s)?;
         targets.push(name.clone());
         cx.env.insert(name, value);
     }
-    let (att, prod) = result.ok_or_else(|| NoFix::new("the product with `v` was not found"))?;
-    let last = *chain.last().ok_or_else(|| NoFix::new("?"))?;
+    Err(NoFix::new("the product with `v` was not found"))
+}
 
+/// The last statement, holding `weights @ v`: the product and its value.
+fn output<'a>(cx: &Cx<'a>, s: Node<'a>) -> Result<(Att, Node<'a>), NoFix> {
+    let text = cx.text;
+    // The statement holding `weights @ v`: the product is replaced.
+    let mut prods = Vec::new();
+    find_output(cx, s, &mut prods);
+    let [p] = prods.as_slice() else {
+        return Err(NoFix::new(format!(
+            "the product with `v` was not found on line {}",
+            line(s)
+        )));
+    };
+    let out = cx.eval(*p)?;
+    if out.stage != Stage::Output {
+        return Err(NoFix::new("the last statement is not the product with `v`"));
+    }
+    // Nothing else of the chain in that statement.
+    let mut ids = Vec::new();
+    identifiers(s, &mut ids);
+    if let Some(i) = ids.iter().find(|i| {
+        cx.env.contains_key(src(**i, text))
+            && !(i.start_byte() >= p.start_byte() && i.end_byte() <= p.end_byte())
+    }) {
+        return Err(NoFix::new(format!(
+            "`{}` is also used on line {} outside the product with `v`",
+            src(*i, text),
+            line(s)
+        )));
+    }
+    Ok((out, *p))
+}
+
+/// One assignment of the chain: the name it sets and its value.
+fn step<'a>(cx: &Cx<'a>, s: Node<'a>) -> Result<(String, Att), NoFix> {
+    let text = cx.text;
+    let inner = kids(s);
+    let a = inner
+        .first()
+        .copied()
+        .filter(|a| matches!(a.kind(), "assignment" | "augmented_assignment"))
+        .ok_or_else(|| {
+            NoFix::new(format!(
+                "line {} uses the attention in `{}`; SDPA does not give it back",
+                line(s),
+                src(s, text)
+            ))
+        })?;
+    let left = a
+        .child_by_field_name("left")
+        .ok_or_else(|| NoFix::new("?"))?;
+    let right = a
+        .child_by_field_name("right")
+        .ok_or_else(|| NoFix::new("?"))?;
+    if left.kind() != "identifier" || a.child_by_field_name("type").is_some() {
+        return Err(NoFix::new(format!(
+            "the attention is stored in `{}` (line {}); the fused kernel does not \
+             produce it",
+            src(left, text),
+            line(s)
+        )));
+    }
+    let name = src(left, text).to_string();
+    let value = if a.kind() == "augmented_assignment" {
+        let op = a
+            .child_by_field_name("operator")
+            .map(|o| src(o, text))
+            .unwrap_or("");
+        let mut v = cx.env.get(&name).cloned().ok_or_else(|| {
+            NoFix::new(format!(
+                "`{name} {op}` (line {}) is not part of the chain",
+                line(s)
+            ))
+        })?;
+        match op {
+            "/=" | "*=" if v.stage == Stage::Scores && v.mask.is_none() => {
+                v.scale
+                    .push((op == "/=", cx.scale_text(right)?, is_primary(right)));
+                v
+            }
+            _ => {
+                return Err(NoFix::new(format!(
+                    "`{}` (line {}) does something SDPA does not do with the attention",
+                    src(s, text),
+                    line(s)
+                )))
+            }
+        }
+    } else {
+        cx.eval(right)?
+    };
+    if value.stage == Stage::Output {
+        return Err(NoFix::new(format!(
+            "the attention output is computed on line {} but the finding ends later",
+            line(s)
+        )));
+    }
+    Ok((name, value))
+}
+
+/// The chain's intermediates are used nowhere else, and the statements in
+/// between neither touch them nor are reordered past a call with effects.
+fn isolated(cx: &Cx<'_>, first: Node<'_>, ch: &Chain<'_>) -> Result<(), NoFix> {
+    let (text, chain, unrelated, targets) = (cx.text, &ch.statements, &ch.unrelated, &ch.targets);
+    let last = *chain.last().ok_or_else(|| NoFix::new("?"))?;
     // Statements in between must not touch any name of the chain.
     // (The last statement stays where it is: only what the others read moves.)
     let mut names: Vec<String> = Vec::new();
@@ -778,7 +851,7 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
         identifiers(*s, &mut ids);
         names.extend(ids.iter().map(|i| src(*i, text).to_string()));
     }
-    for u in &unrelated {
+    for u in unrelated {
         if let Some(n) = names.iter().find(|n| mentions(*u, text, n)) {
             return Err(NoFix::new(format!(
                 "line {} (between the attention's statements) also uses `{n}`",
@@ -808,7 +881,7 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
     let scope = scope_of(first);
     let mut ids = Vec::new();
     identifiers(scope, &mut ids);
-    for t in &targets {
+    for t in targets {
         if final_target.as_deref() == Some(t.as_str()) {
             continue;
         }
@@ -829,7 +902,11 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
             )));
         }
     }
+    Ok(())
+}
 
+/// The SDPA call for `att`, and what it assumes.
+fn call(text: &str, att: &Att) -> Result<(String, Vec<String>), NoFix> {
     // The call.
     let func = if imports_f(text) {
         "F.scaled_dot_product_attention"
@@ -890,33 +967,7 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
         }
         None => {}
     }
-    let call = format!("{func}({})", args.join(", "));
-    let mut edits = Vec::new();
-    for s in &chain[..chain.len() - 1] {
-        edits.push(delete_stmt(text, *s)?);
-    }
-    // Replace the product (with its parentheses, if it had its own).
-    let mut target = prod;
-    while let Some(p) = target.parent() {
-        if p.kind() == "parenthesized_expression" && kids(p).len() == 1 {
-            target = p;
-        } else {
-            break;
-        }
-    }
-    // A parenthesised product followed by `.x` keeps working as a call.
-    edits.push(TextEdit {
-        start: target.start_byte(),
-        end: target.end_byte(),
-        new_text: call.clone(),
-    });
-    edits.sort_by_key(|e| e.start);
-    Ok(vec![Fix {
-        title: format!("Use the fused attention kernel: `{call}`"),
-        edits,
-        applicability: Applicability::Exact,
-        assumes,
-    }])
+    Ok((format!("{func}({})", args.join(", ")), assumes))
 }
 
 /// The products in `n` whose left operand is part of the chain.

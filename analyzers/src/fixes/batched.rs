@@ -25,12 +25,12 @@
 //! batch loop, bounds that change with the batch, and whatever the single
 //! GEMM proof refuses.
 
-use crate::detectors::contraction::{Nest, Shape};
+use crate::contraction::{Nest, Shape};
 use crate::fixes::cblas::{self, Operand};
 use crate::fixes::numpy;
 use crate::fixes::{
     factor_text, find_stmt, indent_at, offset_of, printable, prove, read_after, Applicability,
-    Beta, Fix, FixResult, NoFix, Proven, TextEdit,
+    Beta, Fix, FixResult, NoFix, Proven, Replacement,
 };
 use crate::ir::{Access, Expr, File, Function, Lang, Poly, Stmt, StmtKind};
 
@@ -434,18 +434,8 @@ fn c_fix(file: &File, text: &str, nest: &Nest<'_>, s: &Split<'_>) -> FixResult {
     let c = c_matrix(f, file, out, &p.m, &n_var, p, &vars)?;
     let am = c_matrix(f, file, a, &p.m, &p.k, p, &vars)?;
     let bm = c_matrix(f, file, b, &p.k, &n_var, p, &vars)?;
-    let order = if c.col_major {
-        "CblasColMajor"
-    } else {
-        "CblasRowMajor"
-    };
-    let tr = |o: &Operand| {
-        if o.col_major != c.col_major {
-            "CblasTrans"
-        } else {
-            "CblasNoTrans"
-        }
-    };
+    let order = cblas::order(&c);
+    let tr = |o: &Operand| cblas::trans(o, &c);
     let call = format!(
         "cblas_{letter}gemm({order}, {}, {}, {m}, {n}, {k}, {alpha}, {}, {}, {}, {}, {beta}, \
          {}, {});",
@@ -462,7 +452,7 @@ fn c_fix(file: &File, text: &str, nest: &Nest<'_>, s: &Split<'_>) -> FixResult {
     if let Some(inc) = cblas::include_edit(file, text, "cblas.h") {
         edits.push(inc);
     }
-    edits.push(TextEdit {
+    edits.push(Replacement {
         start: p.outer.start_byte,
         end: p.outer.end_byte,
         new_text: call,
@@ -702,7 +692,7 @@ fn py_fix(text: &str, nest: &Nest<'_>, s: &Split<'_>) -> FixResult {
                 format!("{target} = {scaled} + {} * {c_s}", numpy::scale_text(fs)?)
             }
         };
-        edits.push(TextEdit {
+        edits.push(Replacement {
             start: s.outer.span.start_byte,
             end: s.outer.span.end_byte,
             new_text: stmt,
@@ -713,7 +703,7 @@ fn py_fix(text: &str, nest: &Nest<'_>, s: &Split<'_>) -> FixResult {
         let rows = numpy::tolist(&scaled, plain);
         if let Some((start, _)) = fresh {
             // The fresh zero list right before the nest goes with it.
-            edits.push(TextEdit {
+            edits.push(Replacement {
                 start,
                 end: s.outer.span.end_byte,
                 new_text: format!("{} = {rows}", out.base),
@@ -762,7 +752,7 @@ fn py_fix(text: &str, nest: &Nest<'_>, s: &Split<'_>) -> FixResult {
                     numpy::scale_text(fs)?
                 ),
             };
-            edits.push(TextEdit {
+            edits.push(Replacement {
                 start: s.outer.span.start_byte,
                 end: s.outer.span.end_byte,
                 new_text: format!(

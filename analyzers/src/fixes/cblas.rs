@@ -11,10 +11,10 @@
 
 use std::collections::HashMap;
 
-use crate::detectors::contraction::{Nest, Shape};
+use crate::contraction::{Nest, Shape};
 use crate::fixes::{
     factor_text, indent_at, offset_of, printable, prove, Applicability, Beta, Fix, FixResult,
-    NoFix, Proven, TextEdit,
+    NoFix, Proven, Replacement,
 };
 use crate::ir::{Access, ElemType, Expr, File, Function, Poly, VarInfo};
 
@@ -25,6 +25,25 @@ pub(crate) struct Operand {
     pub(crate) ptr: String,
     pub(crate) ld: String,
     pub(crate) col_major: bool,
+}
+
+/// `CblasTrans` where operand `o` is stored in the other order than the
+/// output `c`.
+pub(crate) fn trans(o: &Operand, c: &Operand) -> &'static str {
+    if o.col_major != c.col_major {
+        "CblasTrans"
+    } else {
+        "CblasNoTrans"
+    }
+}
+
+/// `CblasRowMajor` or `CblasColMajor`: the output's order.
+pub(crate) fn order(c: &Operand) -> &'static str {
+    if c.col_major {
+        "CblasColMajor"
+    } else {
+        "CblasRowMajor"
+    }
 }
 
 /// Maps the access `a`, read at logical (`row`, `col`), onto a BLAS
@@ -270,7 +289,7 @@ pub(crate) fn scalar(factors: &[Expr], negate: bool, suffix: &str) -> Result<Str
 }
 
 /// `#include <cblas.h>` after the last `#include` line (or at the top).
-pub(crate) fn include_edit(file: &File, text: &str, header: &str) -> Option<TextEdit> {
+pub(crate) fn include_edit(file: &File, text: &str, header: &str) -> Option<Replacement> {
     if file.imports.iter().any(|i| i == header) {
         return None;
     }
@@ -287,7 +306,7 @@ pub(crate) fn include_edit(file: &File, text: &str, header: &str) -> Option<Text
     if at > 0 && !text[..at].ends_with('\n') {
         new_text.insert(0, '\n');
     }
-    Some(TextEdit {
+    Some(Replacement {
         start: at,
         end: at,
         new_text,
@@ -328,18 +347,8 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         let c = matrix(f, file, out, &p.m, &n_var, &p.extent, &vars)?;
         let am = matrix(f, file, a, &p.m, &p.k, &p.extent, &vars)?;
         let bm = matrix(f, file, b, &p.k, &n_var, &p.extent, &vars)?;
-        let order = if c.col_major {
-            "CblasColMajor"
-        } else {
-            "CblasRowMajor"
-        };
-        let tr = |o: &Operand| {
-            if o.col_major != c.col_major {
-                "CblasTrans"
-            } else {
-                "CblasNoTrans"
-            }
-        };
+        let order = order(&c);
+        let tr = |o: &Operand| trans(o, &c);
         (
             format!(
                 "cblas_{letter}gemm({order}, {}, {}, {m}, {n}, {k}, {alpha}, {}, {}, {}, {}, \
@@ -383,7 +392,7 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
     if let Some(inc) = include_edit(file, text, "cblas.h") {
         edits.push(inc);
     }
-    edits.push(TextEdit {
+    edits.push(Replacement {
         start: p.outer.start_byte,
         end: p.outer.end_byte,
         new_text: call,

@@ -14,7 +14,7 @@
 //!   explicit pedantic math mode set earlier is changed too.
 
 use crate::finding::Finding;
-use crate::fixes::{indent_at, Applicability, Fix, FixResult, NoFix, TextEdit};
+use crate::fixes::{indent_at, Applicability, Fix, FixResult, NoFix, Replacement};
 use crate::ir::File;
 
 const TF32_COST: &str = "TF32 tensor cores: inputs rounded to a 10-bit mantissa, relative \
@@ -87,8 +87,8 @@ fn slow_mode_set(text: &str, before: usize) -> Option<(usize, usize)> {
     None
 }
 
-fn replace(r: (usize, usize), new_text: &str) -> TextEdit {
-    TextEdit {
+fn replace(r: (usize, usize), new_text: &str) -> Replacement {
+    Replacement {
         start: r.0,
         end: r.1,
         new_text: new_text.to_string(),
@@ -116,7 +116,7 @@ pub fn fix(_file: &File, text: &str, finding: &Finding) -> FixResult {
                 );
                 fixes.push(Fix {
                     title: format!("Use cublasGemmEx with CUBLAS_COMPUTE_32F_FAST_TF32 for this call ({TF32_COST})"),
-                    edits: vec![TextEdit {
+                    edits: vec![Replacement {
                         start: k.start_byte,
                         end: k.end_byte,
                         new_text: call,
@@ -137,7 +137,7 @@ pub fn fix(_file: &File, text: &str, finding: &Finding) -> FixResult {
                             Ok(fixes)
                         };
                     }
-                    TextEdit {
+                    Replacement {
                         start: stmt,
                         end: stmt,
                         new_text: format!(

@@ -20,10 +20,10 @@
 //! What cannot be seen from the kernel is stated in `assumes`: the launch
 //! grid covers the whole M×N output, and the arrays do not overlap.
 
-use crate::detectors::contraction::{is_zero, same_access, Nest};
+use crate::contraction::{is_zero, same_access, Nest};
 use crate::fixes::{
     factor_text, indent_at, printable, prove, store_parts, Applicability, Beta, Fix, FixResult,
-    NoFix, TextEdit,
+    NoFix, Replacement,
 };
 use crate::ir::{
     Access, AssignOp, BinOp, ElemType, Expr, File, FnKind, Function, LoopKind, Poly, Stmt, StmtKind,
@@ -126,9 +126,9 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         .then(|| definition_span(text, kernel.span.start_byte, kernel.span.end_byte));
     let mut out = Vec::new();
     for (fast, applicability) in variants {
-        let mut edits: Vec<TextEdit> = helper.iter().cloned().collect();
+        let mut edits: Vec<Replacement> = helper.iter().cloned().collect();
         if let Some((start, end)) = delete {
-            edits.push(TextEdit {
+            edits.push(Replacement {
                 start,
                 end,
                 new_text: String::new(),
@@ -166,7 +166,7 @@ pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
                 "{{\n{indent}    {}\n{indent}    {}\n{indent}}}",
                 call.0, call.1
             );
-            edits.push(TextEdit {
+            edits.push(Replacement {
                 start: l.start,
                 end: l.end,
                 new_text: body,
@@ -1297,9 +1297,9 @@ fn call_text(
 /// <cublas_v2.h>`) and the element-type trait after the last `#include`,
 /// each `None` where the file has it already. Both insert at one place;
 /// identical edits of several fixes count once when applied.
-fn helper_edits(file: &File, text: &str) -> (Option<TextEdit>, Option<TextEdit>) {
+fn helper_edits(file: &File, text: &str) -> (Option<Replacement>, Option<Replacement>) {
     let at = after_includes(text);
-    let trait_edit = (!text.contains(TRAIT_MARK)).then(|| TextEdit {
+    let trait_edit = (!text.contains(TRAIT_MARK)).then(|| Replacement {
         start: at,
         end: at,
         new_text: TRAIT.to_string(),
@@ -1320,7 +1320,7 @@ fn after_includes(text: &str) -> usize {
     at
 }
 
-fn helper_edit(file: &File, text: &str, at: usize) -> Option<TextEdit> {
+fn helper_edit(file: &File, text: &str, at: usize) -> Option<Replacement> {
     if text.contains(HELPER_MARK) {
         return None;
     }
@@ -1332,7 +1332,7 @@ fn helper_edit(file: &File, text: &str, at: usize) -> Option<TextEdit> {
         new_text.push_str("#include <cublas_v2.h>\n");
     }
     new_text.push_str(HELPER);
-    Some(TextEdit {
+    Some(Replacement {
         start: at,
         end: at,
         new_text,

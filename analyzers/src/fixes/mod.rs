@@ -32,8 +32,10 @@
 //! The one thing a fix cannot prove is that distinct pointers do not
 //! overlap; each fix says so in its `assumes`.
 //!
-//! The entry points are [`fixes_for`] (one finding, given the lowered file
-//! it came from) and [`analyze_with_fixes`] (a whole file).
+//! Each rule's [`crate::detectors::Rule::fix`] chooses its rewrite here,
+//! given a [`FixContext`]; the entry point is [`crate::Analysis::fixes`]
+//! (one finding, computed when asked from what the analysis kept), and
+//! [`analyze_with_fixes`] (a whole file) is that for every finding.
 
 pub mod attention;
 pub mod batched;
@@ -49,58 +51,17 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::detectors::contraction::{self, is_zero, same_access, split_prod, split_sum, Nest};
+use crate::contraction::{
+    self, count_neg, has_access, is_zero, same_access, split_prod, split_sum, Nest,
+};
 use crate::finding::Finding;
 use crate::ir::{Access, AssignOp, Expr, File, Function, Lang, Poly, Span, Stmt, StmtKind};
-use crate::{BuildContext, IncludeResolver};
+use crate::{BuildContext, IncludeResolver, Parsed};
 
-/// What the quick fix of each rule does, for the codes table of
-/// docs/rules.md (`exact` or `changes precision`, and the file).
-pub const QUICK_FIXES: &[(&str, &str)] = &[
-    (
-        "GS101",
-        "`cblas_?gemm` (C/C++), `@` / `np.matmul` (Python) · exact · `cblas.rs`, `numpy.rs`",
-    ),
-    (
-        "GS102",
-        "launch → `cublasGemmEx` · TF32 or exact FP32/FP64 · `cuda_launch.rs`",
-    ),
-    (
-        "GS103",
-        "launch → `cublasGemmEx` · TF32 or exact FP32/FP64 · `cuda_launch.rs`",
-    ),
-    (
-        "GS104",
-        "a loop of `cblas_?gemm` (C/C++), one broadcasting `@` (Python) · exact · `batched.rs`",
-    ),
-    ("GS105", "`cblas_?syrk` (C/C++) · exact · `symmetric.rs`"),
-    ("GS106", "`cblas_?syr2k` (C/C++) · exact · `symmetric.rs`"),
-    ("GS107", "`cblas_?symm` (C/C++) · exact · `symmetric.rs`"),
-    ("GS108", "`cblas_?trmm` (C/C++) · exact · `symmetric.rs`"),
-    (
-        "GS201",
-        "`cblas_?gemv` (C/C++), `@` (Python) · exact · `cblas.rs`, `numpy.rs`",
-    ),
-    ("GS301", "none (im2col/cuDNN change the layout)"),
-    ("GS401", "one matmul over all rows · exact · `row_loop.rs`"),
-    (
-        "GS501",
-        "`F.scaled_dot_product_attention` (PyTorch) · exact · `attention.rs`",
-    ),
-    (
-        "GS601",
-        "TF32 compute type or math mode · changes precision · `cublas.rs`",
-    ),
-    (
-        "GS602",
-        "`allow_tf32` or bf16 autocast · changes precision · `torch.rs`",
-    ),
-];
-
-/// Replace the bytes `start..end` of the file's text with `new_text`
+/// A fix's edit: replace the bytes `start..end` of the file's text with `new_text`
 /// (an insertion when `start == end`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TextEdit {
+pub struct Replacement {
     pub start: usize,
     pub end: usize,
     pub new_text: String,
@@ -124,7 +85,7 @@ pub struct Fix {
     /// What the action does, for a code-action title.
     pub title: String,
     /// Non-overlapping edits, in ascending order of `start`.
-    pub edits: Vec<TextEdit>,
+    pub edits: Vec<Replacement>,
     pub applicability: Applicability,
     /// What the rewrite takes for granted that the analysis cannot see
     /// (distinct pointers do not overlap, ...). Empty when nothing.
@@ -155,8 +116,8 @@ pub struct FixedFinding {
     pub fixes: FixResult,
 }
 
-/// Lowers, normalises and analyses `text` (as [`crate::analyze_as_with`]
-/// does) and computes each finding's fixes from the same lowered file.
+/// Analyses `text` ([`crate::analyze_as_with`]) and computes every
+/// finding's fixes ([`crate::Analysis::fixes`]).
 pub fn analyze_with_fixes(
     lang: Lang,
     path: &str,
@@ -164,56 +125,64 @@ pub fn analyze_with_fixes(
     includes: &dyn IncludeResolver,
     build: &BuildContext,
 ) -> Vec<FixedFinding> {
-    let mut file = crate::frontend::lower_with(lang, path, text, includes, build);
-    crate::normalize::normalize(&mut file);
-    let mut findings = crate::detectors::run_all(&file, text);
-    findings.sort_by_key(|f| (f.range.start_byte, f.code));
-    findings
-        .into_iter()
-        .map(|f| {
-            let fixes = fixes_for(&file, text, &f);
-            FixedFinding { finding: f, fixes }
+    let a = crate::analyze_as_with(lang, path, text, includes, build);
+    (0..a.findings.len())
+        .map(|i| FixedFinding {
+            finding: a.findings[i].clone(),
+            fixes: a.fixes(i, text),
         })
         .collect()
 }
 
-/// The fixes for `finding`, which the detectors reported on `file` (lowered
-/// and normalised from `text`).
-pub fn fixes_for(file: &File, text: &str, finding: &Finding) -> FixResult {
-    match finding.code {
-        "GS101" | "GS201" => {
-            let nest = find_nest(file, finding)?;
-            match file.lang {
-                Lang::Python => numpy::fix(file, text, &nest),
-                _ => cblas::fix(file, text, &nest),
-            }
+/// What a rule's fix sees: the file its finding came from, lowered and
+/// normalised, its text and parse, and the nest the rule's check recorded
+/// (for the loop-nest rules). Built by [`crate::Analysis::fixes`].
+pub struct FixContext<'a> {
+    pub file: &'a File,
+    pub text: &'a str,
+    parsed: &'a Parsed,
+    nest: Option<Nest<'a>>,
+}
+
+impl<'a> FixContext<'a> {
+    pub fn new(
+        file: &'a File,
+        text: &'a str,
+        parsed: &'a Parsed,
+        nest: Option<Nest<'a>>,
+    ) -> FixContext<'a> {
+        FixContext {
+            file,
+            text,
+            parsed,
+            nest,
         }
-        "GS102" | "GS103" => {
-            let nest = find_nest(file, finding)?;
-            cuda_launch::fix(file, text, &nest)
-        }
-        "GS104" => {
-            let nest = find_nest(file, finding)?;
-            batched::fix(file, text, &nest)
-        }
-        "GS105" | "GS106" | "GS107" | "GS108" => match file.lang {
-            Lang::Python => Err(NoFix::new(format!(
-                "{} is not rewritten in Python: the nest must match the BLAS routine's \
-                 triangle, uplo/side/diag convention and in-place semantics exactly, which \
-                 gemmscope proves for C/C++ only",
-                finding.routine.as_str().to_uppercase()
-            ))),
-            _ => symmetric::fix(file, text, &find_nest(file, finding)?),
-        },
-        "GS301" => Err(NoFix::new(
-            "convolutions are not rewritten (im2col + GEMM or a cuDNN call changes the \
-             data layout and needs workspace)",
-        )),
-        "GS401" => row_loop::fix(file, text, finding),
-        "GS501" => attention::fix(file, text, finding),
-        "GS601" => cublas::fix(file, text, finding),
-        "GS602" => torch::fix(file, text, finding),
-        other => Err(NoFix::new(format!("no rewrite is known for {other}"))),
+    }
+
+    /// The nest the finding came from.
+    pub fn nest(&self) -> Result<&Nest<'a>, NoFix> {
+        self.nest
+            .as_ref()
+            .ok_or_else(|| NoFix::new("the finding's loop nest was not recorded"))
+    }
+
+    /// The Python syntax tree of the text (the rewrites that edit Python
+    /// source by its syntax, not the IR).
+    pub(crate) fn python_tree(&self) -> Result<&'a tree_sitter::Tree, NoFix> {
+        self.parsed
+            .tree()
+            .filter(|_| self.parsed.lang() == Lang::Python)
+            .ok_or_else(|| NoFix::new("the Python grammar could not be loaded"))
+    }
+}
+
+/// The GEMM/GEMV rewrite for the file's language: `@` / `np.matmul` in
+/// Python, `cblas_?gemm` / `cblas_?gemv` in C and C++.
+pub fn numpy_or_cblas(cx: &FixContext<'_>) -> FixResult {
+    let nest = cx.nest()?;
+    match cx.file.lang {
+        Lang::Python => numpy::fix(cx.file, cx.text, nest),
+        _ => cblas::fix(cx.file, cx.text, nest),
     }
 }
 
@@ -256,22 +225,14 @@ pub(crate) fn is_ndarray(f: &Function, name: &str) -> bool {
     found
 }
 
-/// The analysed nest a finding came from.
-fn find_nest<'a>(file: &'a File, finding: &Finding) -> Result<Nest<'a>, NoFix> {
-    contraction::analyze(file)
-        .into_iter()
-        .find(|n| n.key_range == finding.key_range && n.finding_range() == finding.range)
-        .ok_or_else(|| NoFix::new("the finding's loop nest was not found again"))
-}
-
 /// Applies non-overlapping edits (identical duplicates, such as the same
 /// `#include` inserted by two fixes, count once). Overlapping edits are
 /// an error.
-pub fn apply_edits(text: &str, edits: &[TextEdit]) -> Result<String, String> {
+pub fn apply_edits(text: &str, edits: &[Replacement]) -> Result<String, String> {
     // Identical edits count once wherever they are in the list (two fixes
     // inserting the same helper); the sort is stable, so edits at one
     // offset keep their order.
-    let mut es: Vec<&TextEdit> = Vec::new();
+    let mut es: Vec<&Replacement> = Vec::new();
     for e in edits {
         if !es.contains(&e) {
             es.push(e);
@@ -749,7 +710,7 @@ fn pre_of(
 ) -> Option<Pre> {
     match op {
         AssignOp::Set if is_zero(value) => Some(Pre::Zero(value.clone())),
-        AssignOp::Mul if !has_index(value) => Some(Pre::Scale(vec![value.clone()])),
+        AssignOp::Mul if !has_access(value) => Some(Pre::Scale(vec![value.clone()])),
         AssignOp::Set => {
             let mut fs = Vec::new();
             split_prod(value, &mut fs);
@@ -761,33 +722,10 @@ fn pre_of(
                 .filter(|f| access(f).is_some_and(|a| same_access(&a, out)))
                 .count();
             fs.retain(|f| !access(f).is_some_and(|a| same_access(&a, out)));
-            (n == 1 && !fs.is_empty() && !fs.iter().any(has_index)).then_some(Pre::Scale(fs))
+            (n == 1 && !fs.is_empty() && !fs.iter().any(has_access)).then_some(Pre::Scale(fs))
         }
         _ => None,
     }
-}
-
-fn count_neg(e: &Expr) -> usize {
-    let mut n = 0;
-    e.walk(&mut |x| {
-        if matches!(x, Expr::Unary(crate::ir::UnOp::Neg, _)) {
-            n += 1;
-        }
-    });
-    n
-}
-
-fn has_index(e: &Expr) -> bool {
-    let mut found = false;
-    e.walk(&mut |x| {
-        if matches!(
-            x,
-            Expr::Index { .. } | Expr::Unary(crate::ir::UnOp::Deref, _)
-        ) {
-            found = true;
-        }
-    });
-    found
 }
 
 /// Splits a store `C = a1*acc + b1*C` into (alpha factors, negated, beta factors).
@@ -810,13 +748,13 @@ pub(crate) fn store_parts(
         let is_out = |f: &Expr| access(f).is_some_and(|a| same_access(&a, out));
         if fs.iter().filter(|f| is_acc(f)).count() == 1 && alpha.is_none() {
             fs.retain(|f| !is_acc(f));
-            if fs.iter().any(|f| f.mentions(acc) || has_index(f)) {
+            if fs.iter().any(|f| f.mentions(acc) || has_access(f)) {
                 return Err(NoFix::new("the accumulator is stored through a function"));
             }
             alpha = Some((fs, neg));
         } else if fs.iter().filter(|f| is_out(f)).count() == 1 && beta.is_none() && !neg {
             fs.retain(|f| !is_out(f));
-            if fs.iter().any(has_index) {
+            if fs.iter().any(has_access) {
                 return Err(NoFix::new(
                     "the output's old value is scaled by an array element",
                 ));

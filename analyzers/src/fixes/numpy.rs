@@ -14,10 +14,10 @@
 //! - A comprehension that builds the product (`[[sum(a*b for a, b in
 //!   zip(r, c)) for c in zip(*B)] for r in A]`) → `np.matmul(...).tolist()`.
 
-use crate::detectors::contraction::{Nest, Shape};
+use crate::contraction::{Nest, Shape};
 use crate::fixes::{
     factor_text, indent_at, is_ndarray, offset_of, printable, prove, Applicability, Beta, Fix,
-    FixResult, NoFix, Proven, TextEdit,
+    FixResult, NoFix, Proven, Replacement,
 };
 use crate::ir::{Access, Expr, File, Function, Stmt, StmtKind};
 
@@ -119,12 +119,12 @@ pub(crate) fn imports_np(text: &str) -> bool {
 
 /// `import numpy as np` before the first top-level import (or after a
 /// module docstring).
-pub(crate) fn import_edit(text: &str) -> TextEdit {
+pub(crate) fn import_edit(text: &str) -> Replacement {
     let mut off = 0;
     for line in text.split_inclusive('\n') {
         let t = line.trim_end();
         if (t.starts_with("import ") || t.starts_with("from ")) && !line.starts_with([' ', '\t']) {
-            return TextEdit {
+            return Replacement {
                 start: off,
                 end: off,
                 new_text: "import numpy as np\n".into(),
@@ -134,7 +134,7 @@ pub(crate) fn import_edit(text: &str) -> TextEdit {
     }
     // No import: after a module docstring, if there is one.
     let at = docstring_end(text).unwrap_or(0);
-    TextEdit {
+    Replacement {
         start: at,
         end: at,
         new_text: "import numpy as np\n".into(),
@@ -235,7 +235,7 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
         }
         let (start, end) = bracket_span(text, p.outer.start_byte, p.outer.end_byte)
             .ok_or_else(|| NoFix::new("the comprehension's brackets were not found"))?;
-        edits.push(TextEdit {
+        edits.push(Replacement {
             start,
             end,
             new_text: tolist(&scaled, plain),
@@ -264,7 +264,7 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
                     format!("{c_t} = {scaled} + {} * {c_s}", scale_text(fs)?)
                 }
             };
-            edits.push(TextEdit {
+            edits.push(Replacement {
                 start: p.outer.start_byte,
                 end: p.outer.end_byte,
                 new_text: stmt,
@@ -274,7 +274,7 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
             let rows = tolist(&scaled, plain);
             // A fresh zero list right before the nest goes with it.
             if let Some((start, _)) = fresh {
-                edits.push(TextEdit {
+                edits.push(Replacement {
                     start,
                     end: p.outer.end_byte,
                     new_text: format!("{} = {rows}", out.base),
@@ -317,7 +317,7 @@ pub fn fix(_file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
                         ),
                     }
                 };
-                edits.push(TextEdit {
+                edits.push(Replacement {
                     start: p.outer.start_byte,
                     end: p.outer.end_byte,
                     new_text: body,

@@ -24,16 +24,11 @@
 use tree_sitter::{Node, Tree};
 
 use crate::finding::Finding;
-use crate::fixes::{indent_at, Applicability, Fix, FixResult, NoFix, TextEdit};
+use crate::fixes::{indent_at, Applicability, Fix, FixResult, NoFix, Replacement};
 use crate::ir::{ElemType, File, Function, Stmt, StmtKind};
 
 // ---------------------------------------------------------------------------
 // Shared tree-sitter helpers for the Python rewrites.
-
-pub(crate) fn parse(text: &str) -> Result<Tree, NoFix> {
-    crate::frontend::python::parse(text, None)
-        .ok_or_else(|| NoFix::new("the Python grammar could not be loaded"))
-}
 
 pub(crate) fn src<'t>(n: Node<'_>, text: &'t str) -> &'t str {
     &text[n.byte_range()]
@@ -153,7 +148,7 @@ pub(crate) fn scope_of(n: Node<'_>) -> Node<'_> {
 /// An edit that deletes statement `n` (its whole lines), keeping a trailing
 /// comment as a line of its own. Refused when another statement shares
 /// the line (`a = 1; b = 2`).
-pub(crate) fn delete_stmt(text: &str, n: Node<'_>) -> Result<TextEdit, NoFix> {
+pub(crate) fn delete_stmt(text: &str, n: Node<'_>) -> Result<Replacement, NoFix> {
     let (indent, own) = indent_at(text, n.start_byte());
     let line_start = n.start_byte() - indent.len();
     let end = n.end_byte();
@@ -166,13 +161,13 @@ pub(crate) fn delete_stmt(text: &str, n: Node<'_>) -> Result<TextEdit, NoFix> {
         )));
     }
     if rest.is_empty() {
-        Ok(TextEdit {
+        Ok(Replacement {
             start: line_start,
             end: (nl + 1).min(text.len()),
             new_text: String::new(),
         })
     } else {
-        Ok(TextEdit {
+        Ok(Replacement {
             start: line_start,
             end: nl,
             new_text: format!("{indent}{rest}"),
@@ -321,16 +316,15 @@ fn non_negative(n: Node<'_>, text: &str, file: &File) -> bool {
 }
 
 /// The fix for a GS401 finding.
-pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
+pub fn fix(file: &File, text: &str, tree: &Tree, finding: &Finding) -> FixResult {
     if finding.loop_order.as_deref() != Some("i") {
         return Err(NoFix::new(
             "the product is folded over several nested loops; only a single row loop is \
              rewritten",
         ));
     }
-    let tree = parse(text)?;
     let start = finding.range.start_byte;
-    let Some(floop) = node_at(&tree, start, &["for_statement"]) else {
+    let Some(floop) = node_at(tree, start, &["for_statement"]) else {
         return Err(NoFix::new(
             "a comprehension or `append` builds a list of row arrays; one matrix product \
              gives a single array, so it is not rewritten",
@@ -341,6 +335,57 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
             "the loop has an `else:` clause, which one matrix product would drop",
         ));
     }
+    let (r, lo, hi) = row_range(floop, text)?;
+    let (assign, op) = the_store(floop, text, finding)?;
+    let p = operands(assign, text, r)?;
+    let k = known(file, floop, text, finding, r, &p)?;
+    // The slice of rows (or columns) the loop visits.
+    let bound = |n: Node<'_>| {
+        let t = src(n, text).trim().to_string();
+        if t.contains([':', ',', '\n']) {
+            format!("({t})")
+        } else {
+            t
+        }
+    };
+    let sl = match lo {
+        Some(s) if src(s, text).trim() != "0" => format!("{}:{}", bound(s), bound(hi)),
+        _ => format!(":{}", bound(hi)),
+    };
+    let assumes = assumptions(file, text, lo, hi, &p, &k);
+    let (os, prod) = rewrite(text, &p, &k, &sl)?;
+    let (indent, own) = indent_at(text, floop.start_byte());
+    if !own {
+        return Err(NoFix::new("the loop does not start its own line"));
+    }
+    // Comments inside the loop are kept, before the new statement.
+    let mut comments = Vec::new();
+    collect_comments(floop, &mut comments);
+    let mut new_text = String::new();
+    for c in comments {
+        new_text.push_str(src(c, text));
+        new_text.push('\n');
+        new_text.push_str(&indent);
+    }
+    new_text.push_str(&format!("{os} {op} {prod}"));
+    let what = if p.out_axis == 0 { "rows" } else { "columns" };
+    Ok(vec![Fix {
+        title: format!("Compute the {what} in one matrix product: `{os} {op} {prod}`"),
+        edits: vec![Replacement {
+            start: floop.start_byte(),
+            end: floop.end_byte(),
+            new_text,
+        }],
+        applicability: Applicability::Exact,
+        assumes,
+    }])
+}
+
+/// `for r in range([S, ]E[, 1])`: the loop variable and the bounds.
+fn row_range<'t, 's>(
+    floop: Node<'t>,
+    text: &'s str,
+) -> Result<(&'s str, Option<Node<'t>>, Node<'t>), NoFix> {
     // `for r in range([S, ]E)`.
     let left = floop.child_by_field_name("left").unwrap_or(floop);
     let right = floop.child_by_field_name("right").unwrap_or(floop);
@@ -375,6 +420,15 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
         }
         _ => return Err(NoFix::new("`range` has an unexpected number of arguments")),
     };
+    Ok((r, lo, hi))
+}
+
+/// The loop body's one statement, the product's store, and its operator.
+fn the_store<'t>(
+    floop: Node<'t>,
+    text: &str,
+    finding: &Finding,
+) -> Result<(Node<'t>, &'static str), NoFix> {
     // The body: the product and nothing else.
     let body = floop
         .child_by_field_name("body")
@@ -417,6 +471,23 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
             }
         }
     };
+    Ok((assign, op))
+}
+
+/// The store `out[r] (+)= X[r] @ W` (or `W @ X[r]`, and by columns).
+struct Operands<'t, 's> {
+    out_name: &'s str,
+    out_axis: usize,
+    x_name: &'s str,
+    x_axis: usize,
+    /// The matrix, and whether it is the left factor.
+    w: Node<'t>,
+    w_first: bool,
+    spelling: Spelling,
+}
+
+/// The output, the row operand and the matrix of the store `assign`.
+fn operands<'t, 's>(assign: Node<'t>, text: &'s str, r: &str) -> Result<Operands<'t, 's>, NoFix> {
     let target = assign.child_by_field_name("left").unwrap_or(assign);
     let value = assign.child_by_field_name("right").unwrap_or(assign);
     let (out, out_axis) = indexed_by(target, text, r)
@@ -469,7 +540,39 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
             "`{out_name}` is also an operand; the loop reads rows it has already written"
         )));
     }
-    // What the IR knows about the arrays.
+    Ok(Operands {
+        out_name,
+        out_axis,
+        x_name,
+        x_axis,
+        w,
+        w_first,
+        spelling,
+    })
+}
+
+/// What the IR knows about the arrays: the ranks, whether W is an array,
+/// W itself where it is written `W.T`.
+struct Known<'t, 's> {
+    out_rank: Option<usize>,
+    x_rank: Option<usize>,
+    w_rank: Option<usize>,
+    w_array: bool,
+    w_plain: Option<Node<'t>>,
+    w_name: &'s str,
+}
+
+/// Checks the arrays against the IR (the output a 2-D array allocated
+/// here, the operands 2-D where known) and that `r` is not read after.
+fn known<'t, 's>(
+    file: &File,
+    floop: Node<'_>,
+    text: &'s str,
+    finding: &Finding,
+    r: &str,
+    p: &Operands<'t, 's>,
+) -> Result<Known<'t, 's>, NoFix> {
+    let (out_name, x_name, w) = (p.out_name, p.x_name, p.w);
     let (func, _) = function_at(file, floop.start_byte())
         .ok_or_else(|| NoFix::new("the loop was not found in the lowered file"))?;
     let out_info = func.vars.get(out_name);
@@ -526,19 +629,27 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
         )));
     }
 
-    // The slice of rows (or columns) the loop visits.
-    let bound = |n: Node<'_>| {
-        let t = src(n, text).trim().to_string();
-        if t.contains([':', ',', '\n']) {
-            format!("({t})")
-        } else {
-            t
-        }
-    };
-    let sl = match lo {
-        Some(s) if src(s, text).trim() != "0" => format!("{}:{}", bound(s), bound(hi)),
-        _ => format!(":{}", bound(hi)),
-    };
+    Ok(Known {
+        out_rank,
+        x_rank,
+        w_rank,
+        w_array,
+        w_plain,
+        w_name,
+    })
+}
+
+/// What the rewrite takes for granted.
+fn assumptions(
+    file: &File,
+    text: &str,
+    lo: Option<Node<'_>>,
+    hi: Node<'_>,
+    p: &Operands<'_, '_>,
+    k: &Known<'_, '_>,
+) -> Vec<String> {
+    let (out_name, x_name, w_name) = (p.out_name, p.x_name, k.w_name);
+    let (out_rank, x_rank, w_rank) = (k.out_rank, k.x_rank, k.w_rank);
     let mut assumes = Vec::new();
     for b in lo.into_iter().chain([hi]) {
         if !non_negative(b, text, file) {
@@ -565,6 +676,18 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
         "`{out_name}` does not share memory with `{x_name}` or `{w_name}`"
     ));
 
+    assumes
+}
+
+/// The new store's target and product over the slice `sl`.
+fn rewrite(
+    text: &str,
+    p: &Operands<'_, '_>,
+    k: &Known<'_, '_>,
+    sl: &str,
+) -> Result<(String, String), NoFix> {
+    let (out_name, x_name, w, spelling) = (p.out_name, p.x_name, p.w, p.spelling);
+    let (w_plain, w_array) = (k.w_plain, k.w_array);
     // W transposed, spelled so that it works for what W may be.
     let w_t = || -> Result<String, NoFix> {
         if let Some(p) = w_plain {
@@ -584,13 +707,13 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
             ))),
         }
     };
-    let xs = if x_axis == 0 {
+    let xs = if p.x_axis == 0 {
         format!("{x_name}[{sl}]")
     } else {
         format!("{x_name}[:, {sl}]")
     };
     // (left, right) of the stacked product.
-    let (l, rt) = match (x_axis, w_first) {
+    let (l, rt) = match (p.x_axis, p.w_first) {
         // out[r] = X[r] @ W → X[s] @ W
         (0, false) => (xs, src(w, text).to_string()),
         // out[r] = W @ X[r] → X[s] @ W.T
@@ -605,36 +728,12 @@ pub fn fix(file: &File, text: &str, finding: &Finding) -> FixResult {
         Spelling::NumPy(m) => format!("{m}.matmul({l}, {rt})"),
         Spelling::Torch => format!("torch.matmul({l}, {rt})"),
     };
-    let os = if out_axis == 0 {
+    let os = if p.out_axis == 0 {
         format!("{out_name}[{sl}]")
     } else {
         format!("{out_name}[:, {sl}]")
     };
-    let (indent, own) = indent_at(text, floop.start_byte());
-    if !own {
-        return Err(NoFix::new("the loop does not start its own line"));
-    }
-    // Comments inside the loop are kept, before the new statement.
-    let mut comments = Vec::new();
-    collect_comments(floop, &mut comments);
-    let mut new_text = String::new();
-    for c in comments {
-        new_text.push_str(src(c, text));
-        new_text.push('\n');
-        new_text.push_str(&indent);
-    }
-    new_text.push_str(&format!("{os} {op} {prod}"));
-    let what = if out_axis == 0 { "rows" } else { "columns" };
-    Ok(vec![Fix {
-        title: format!("Compute the {what} in one matrix product: `{os} {op} {prod}`"),
-        edits: vec![TextEdit {
-            start: floop.start_byte(),
-            end: floop.end_byte(),
-            new_text,
-        }],
-        applicability: Applicability::Exact,
-        assumes,
-    }])
+    Ok((os, prod))
 }
 
 /// The line of the first read of `r` after the loop in its scope, unless

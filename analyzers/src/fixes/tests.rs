@@ -125,7 +125,7 @@ fn cublas_sgemm_offers_two_precision_changing_fixes() {
 
 #[test]
 fn apply_edits_rejects_overlap_and_dedups() {
-    let e = |s, e, t: &str| TextEdit {
+    let e = |s, e, t: &str| Replacement {
         start: s,
         end: e,
         new_text: t.into(),
@@ -138,22 +138,9 @@ fn apply_edits_rejects_overlap_and_dedups() {
 }
 
 #[test]
-fn every_rule_has_a_quick_fix_row() {
-    let codes: Vec<&str> = crate::detectors::all_rules()
-        .iter()
-        .map(|r| r.meta().code)
-        .collect();
-    let rows: Vec<&str> = crate::fixes::QUICK_FIXES.iter().map(|(c, _)| *c).collect();
-    assert_eq!(
-        codes, rows,
-        "fixes::QUICK_FIXES must list every rule, in order"
-    );
-}
-
-#[test]
 fn identical_edits_count_once_wherever_they_are() {
-    use crate::fixes::{apply_edits, TextEdit};
-    let ins = |at: usize, t: &str| TextEdit {
+    use crate::fixes::{apply_edits, Replacement};
+    let ins = |at: usize, t: &str| Replacement {
         start: at,
         end: at,
         new_text: t.into(),
@@ -163,7 +150,7 @@ fn identical_edits_count_once_wherever_they_are() {
     let edits = [ins(0, "H;"), ins(0, "T;"), ins(3, "x"), ins(0, "H;")];
     assert_eq!(apply_edits("abc", &edits).unwrap(), "H;T;abcx");
     // Overlapping replacements are an error.
-    let r = |s: usize, e: usize| TextEdit {
+    let r = |s: usize, e: usize| Replacement {
         start: s,
         end: e,
         new_text: String::new(),

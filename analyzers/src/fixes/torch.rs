@@ -8,7 +8,7 @@
 //!   4e-3; the statement's results become bf16 tensors).
 
 use crate::finding::Finding;
-use crate::fixes::{indent_at, Applicability, Fix, FixResult, NoFix, TextEdit};
+use crate::fixes::{indent_at, Applicability, Fix, FixResult, NoFix, Replacement};
 use crate::ir::File;
 
 /// After the last top-level `import`/`from` line (or at the top).
@@ -39,7 +39,7 @@ pub fn fix(_file: &File, text: &str, finding: &Finding) -> FixResult {
         title: "Allow TF32 for CUDA matmuls (torch.backends.cuda.matmul.allow_tf32 = True): \
                 inputs rounded to a 10-bit mantissa, relative error about 1e-3"
             .into(),
-        edits: vec![TextEdit {
+        edits: vec![Replacement {
             start: at,
             end: at,
             new_text: setting,
@@ -56,7 +56,7 @@ pub fn fix(_file: &File, text: &str, finding: &Finding) -> FixResult {
             title: "Run this statement under bf16 autocast: 7-bit mantissa, relative error \
                     about 4e-3, results become bf16"
                 .into(),
-            edits: vec![TextEdit {
+            edits: vec![Replacement {
                 start: r.start_byte,
                 end: r.end_byte,
                 new_text: format!(

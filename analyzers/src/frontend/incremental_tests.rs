@@ -1,7 +1,7 @@
 //! Incremental re-parsing gives exactly what a fresh parse of the final
 //! text gives: the same tree, the same IR, the same findings.
 
-use super::{lower_parsed, parse, Parsed, TextEdit, TextPoint};
+use super::{lower_parsed, parse, Parsed, TextPoint, TreeEdit};
 use crate::ir::Lang;
 use crate::{analyze_parsed, BuildContext, NoIncludes};
 
@@ -32,7 +32,7 @@ impl Editing {
             .find(needle)
             .unwrap_or_else(|| panic!("{needle:?} not in {:?}", self.text))
             + skip;
-        let e = TextEdit::replace(&self.text, at, at + len, insert);
+        let e = TreeEdit::replace(&self.text, at, at + len, insert);
         self.text.replace_range(at..at + len, insert);
         // The edit's new end is where the inserted text ends in the new text.
         assert_eq!(e.new_end, TextPoint::at(&self.text, e.new_end_byte));
@@ -258,7 +258,7 @@ fn random_edits_match_a_fresh_parse() {
                 b += 1;
             }
             let ins = pieces[next(pieces.len())];
-            let edit = TextEdit::replace(&e.text, a, b, ins);
+            let edit = TreeEdit::replace(&e.text, a, b, ins);
             e.text.replace_range(a..b, ins);
             e.parsed.edit(&edit);
             if step % 3 == 2 {
@@ -280,7 +280,7 @@ fn points_count_rows_and_byte_columns() {
     let p = TextPoint { row: 2, column: 4 };
     assert_eq!(p.after("é"), TextPoint { row: 2, column: 6 });
     assert_eq!(p.after("a\n中\nbc"), TextPoint { row: 4, column: 2 });
-    let e = TextEdit::replace(t, 1, 6, "𝔸\n");
+    let e = TreeEdit::replace(t, 1, 6, "𝔸\n");
     assert_eq!(e.start, TextPoint { row: 0, column: 1 });
     assert_eq!(e.old_end, TextPoint { row: 1, column: 1 });
     assert_eq!(e.new_end, TextPoint { row: 1, column: 0 });

@@ -7,7 +7,7 @@
 //! text repeatedly (the language server) can keep the tree: [`parse`] gives
 //! a [`Parsed`], [`Parsed::edit`] updates it for an edit of the text, and
 //! the next [`parse`] re-uses what the edit left unchanged. Only the plain
-//! [`TextEdit`] and [`TextPoint`] cross this boundary; tree-sitter's types
+//! [`TreeEdit`] and [`TextPoint`] cross this boundary; tree-sitter's types
 //! stay inside the crate.
 
 pub mod c;
@@ -73,11 +73,12 @@ impl TextPoint {
     }
 }
 
-/// One replacement in a text: bytes `start_byte..old_end_byte` of the old
+/// An edit of a parsed text, as the syntax tree needs it ([`Parsed::edit`]):
+/// bytes `start_byte..old_end_byte` of the old
 /// text became bytes `start_byte..new_end_byte` of the new one; the points
 /// are the same positions as rows and byte columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TextEdit {
+pub struct TreeEdit {
     pub start_byte: usize,
     pub old_end_byte: usize,
     pub new_end_byte: usize,
@@ -86,14 +87,14 @@ pub struct TextEdit {
     pub new_end: TextPoint,
 }
 
-impl TextEdit {
+impl TreeEdit {
     /// The edit that replaces bytes `start..old_end` of `old_text` with
     /// `inserted` (computes every point; O(length of `old_text`)).
-    pub fn replace(old_text: &str, start: usize, old_end: usize, inserted: &str) -> TextEdit {
+    pub fn replace(old_text: &str, start: usize, old_end: usize, inserted: &str) -> TreeEdit {
         let start = start.min(old_text.len());
         let old_end = old_end.clamp(start, old_text.len());
         let p = TextPoint::at(old_text, start);
-        TextEdit {
+        TreeEdit {
             start_byte: start,
             old_end_byte: old_end,
             new_end_byte: start + inserted.len(),
@@ -135,7 +136,7 @@ impl Parsed {
     /// tree can be handed to [`parse`] with the edited text. Apply every
     /// edit, in order; a tree given to [`parse`] with a text its edits do
     /// not describe yields wrong (though memory-safe) results.
-    pub fn edit(&mut self, e: &TextEdit) {
+    pub fn edit(&mut self, e: &TreeEdit) {
         if let Some(t) = &mut self.tree {
             t.edit(&tree_sitter::InputEdit {
                 start_byte: e.start_byte,
@@ -146,6 +147,11 @@ impl Parsed {
                 new_end_position: ts_point(e.new_end),
             });
         }
+    }
+
+    /// The syntax tree (`None` only if the grammar could not be loaded).
+    pub(crate) fn tree(&self) -> Option<&tree_sitter::Tree> {
+        self.tree.as_ref()
     }
 
     /// The tree's S-expression (for tests and debugging).

@@ -14,6 +14,7 @@ use crate::job::{Job, Reply};
 use crate::problem::Problem;
 use crate::toolchain::Toolchain;
 
+#[cfg(feature = "selftest")]
 pub mod selftest;
 
 /// Where a candidate runs (the JSON field `backend`).
@@ -65,6 +66,7 @@ pub trait Candidate: Sync {
 
 /// Every candidate, slowest family first.
 pub fn all() -> Vec<&'static dyn Candidate> {
+    #[cfg_attr(not(feature = "selftest"), allow(unused_mut))]
     let mut v: Vec<&'static dyn Candidate> = vec![
         &python::PYTHON_LOOP,
         &c::NAIVE_O1,
@@ -83,6 +85,7 @@ pub fn all() -> Vec<&'static dyn Candidate> {
         &gpu::CUBLAS_F16_TC,
         &gpu::CUBLAS_BF16_TC,
     ];
+    #[cfg(feature = "selftest")]
     if selftest::enabled() {
         v.extend([
             &selftest::WRONG as &dyn Candidate,

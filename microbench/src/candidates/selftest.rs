@@ -1,5 +1,7 @@
 //! Self-test candidates that misbehave on purpose: a wrong result, a NaN, a
-//! hang, a crash. They exist only when `GEMMSCOPE_SELFTEST=1` is set in the
+//! hang, a crash. They are compiled only with the `selftest` feature (which
+//! the `gemmscope` crate's tests turn on through a dev-dependency, never a
+//! release build), and exist only when `GEMMSCOPE_SELFTEST=1` is set in the
 //! environment (tests set it; the child inherits it), so that the engine's
 //! checks and the sandbox can be tested end to end through the real binary.
 

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use gemmscope_analyzers::fixes::{Applicability, FixResult};
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionDisabled, CodeActionKind, CodeActionOrCommand, CodeActionParams,
-    CodeActionResponse, Diagnostic, NumberOrString, Range, TextEdit, Uri, WorkspaceEdit,
+    CodeActionResponse, Diagnostic, NumberOrString, Range, TextEdit as LspTextEdit, Uri,
+    WorkspaceEdit,
 };
 
 use super::analysis::{self, Outcome};
@@ -58,10 +59,10 @@ pub fn actions(
             Ok(fixes) => {
                 let mut preferred_given = false;
                 for fix in fixes {
-                    let edits: Vec<TextEdit> = fix
+                    let edits: Vec<LspTextEdit> = fix
                         .edits
                         .iter()
-                        .map(|e| TextEdit {
+                        .map(|e| LspTextEdit {
                             range: range_of(text, starts, e.start, e.end),
                             new_text: e.new_text.clone(),
                         })
@@ -140,12 +141,11 @@ impl Core {
                 })
             }
         };
-        let flags = self.build_flags(&path, from_disk).await;
         tokio::task::spawn_blocking(move || {
             guard("codeAction", || {
                 let a = &analysed;
                 let findings: Vec<&Reported> = a.active().collect();
-                let fixes = |i: usize| super::fixes_of(a, &path, from_disk, flags.as_deref(), i);
+                let fixes = |i: usize| a.fixes(i);
                 actions(&uri, &a.text, &a.starts, &findings, &fixes, range, &diags)
             })
         })
@@ -162,7 +162,7 @@ mod tests {
     use tower_lsp_server::ls_types::Position;
 
     /// Applies LSP text edits (as a client would) to `text`.
-    fn apply(text: &str, edits: &[TextEdit]) -> String {
+    fn apply(text: &str, edits: &[LspTextEdit]) -> String {
         let starts = line_starts(text);
         let mut es: Vec<(usize, usize, &str)> = edits
             .iter()
@@ -212,7 +212,7 @@ mod tests {
             analysis: Some(c.analysis),
         };
         let findings: Vec<&Reported> = a.active().collect();
-        let fixes = |i| super::super::fixes_of(&a, path, false, None, i);
+        let fixes = |i| a.fixes(i);
         actions(uri, text, &a.starts, &findings, &fixes, range, &[])
     }
 

@@ -1,13 +1,13 @@
 //! The document store: the text of every open file with its version, and
 //! incremental edits applied with LSP's UTF-16 positions. An open document
 //! also keeps its syntax tree ([`Parsed`]): each edit is applied to it as a
-//! byte/row-column [`TextEdit`], so that the next analysis re-parses only
+//! byte/row-column [`TreeEdit`], so that the next analysis re-parses only
 //! what changed (on a snapshot, off the reactor).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use gemmscope_analyzers::{Parsed, TextEdit};
+use gemmscope_analyzers::{Parsed, TreeEdit};
 use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 
 /// One open document.
@@ -29,7 +29,7 @@ pub struct Document {
     generation: u64,
     /// Edits since the last [`Documents::snapshot`], to bring the tree
     /// parsed from that snapshot up to the current text.
-    since_snapshot: Vec<TextEdit>,
+    since_snapshot: Vec<TreeEdit>,
 }
 
 impl Document {
@@ -128,7 +128,7 @@ pub fn range_of(text: &str, starts: &[usize], start: usize, end: usize) -> Range
 pub fn apply_changes(
     text: &mut String,
     changes: &[TextDocumentContentChangeEvent],
-) -> Vec<TextEdit> {
+) -> Vec<TreeEdit> {
     let mut edits = Vec::with_capacity(changes.len());
     for c in changes {
         let (a, b) = match c.range {
@@ -139,7 +139,7 @@ pub fn apply_changes(
                 (a, offset_at(text, &starts, r.end).max(a))
             }
         };
-        edits.push(TextEdit::replace(text, a, b, &c.text));
+        edits.push(TreeEdit::replace(text, a, b, &c.text));
         text.replace_range(a..b, &c.text);
     }
     edits

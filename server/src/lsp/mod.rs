@@ -167,6 +167,17 @@ impl Analyzed {
     pub fn active(&self) -> impl Iterator<Item = &Reported> {
         self.report.active()
     }
+
+    /// The fixes of the `index`th finding of the analysis, from what it
+    /// kept (nothing is parsed or lowered again).
+    pub fn fixes(&self, index: usize) -> gemmscope_analyzers::fixes::FixResult {
+        match &self.analysis {
+            Some(a) => a.fixes(index, &self.text),
+            None => Err(gemmscope_analyzers::fixes::NoFix::new(
+                "the file was not analysed",
+            )),
+        }
+    }
 }
 
 /// What the client said it supports.
@@ -1113,28 +1124,6 @@ impl Core {
             }
         }
     }
-}
-
-/// The fixes of the `index`th finding of an analysis.
-fn fixes_of(
-    a: &Analyzed,
-    path: &str,
-    from_disk: bool,
-    flags: Option<&crate::compdb::Flags>,
-    index: usize,
-) -> gemmscope_analyzers::fixes::FixResult {
-    let Some(lang) = Lang::from_path(path) else {
-        return Ok(vec![]);
-    };
-    let disk = crate::compdb::ProjectIncludes { flags };
-    let none = gemmscope_analyzers::NoIncludes;
-    let includes: &dyn gemmscope_analyzers::IncludeResolver = if from_disk { &disk } else { &none };
-    let empty = gemmscope_analyzers::BuildContext::default();
-    let build = flags.map_or(&empty, |f| &f.build);
-    gemmscope_analyzers::fixes::analyze_with_fixes(lang, path, &a.text, includes, build)
-        .into_iter()
-        .nth(index)
-        .map_or(Ok(vec![]), |f| f.fixes)
 }
 
 fn full_report(items: Vec<Diagnostic>) -> DocumentDiagnosticReportResult {

@@ -16,9 +16,11 @@
 //! output, or reduced over one operand only) make the nest something else.
 //! Every rule file calls [`analyze`] and keeps the shapes it reports.
 
+mod classify;
+
 use std::collections::{BTreeSet, HashMap};
 
-use crate::detectors::RuleMeta;
+use crate::finding::RuleMeta;
 use crate::finding::{Backend, Dim, Dims, Finding, Major, OperandLayout, Routine};
 use crate::ir::{
     Access, AssignOp, BinOp, ElemType, Expr, File, FnKind, Function, Loop, LoopKind, Poly, Span,
@@ -55,10 +57,49 @@ pub struct NestLoop {
     pub kind: LoopKind,
 }
 
-/// One analysed nest: everything a rule needs to fill a [`Finding`].
+/// One analysed nest: everything a rule needs to fill a [`Finding`], and a
+/// fix to rewrite it. Its facts ([`NestFacts`], read through `Deref`) hold
+/// no borrow, so an analysis keeps them for its findings and a fix
+/// [`Nest::attach`]es them to the file again, without re-analysing.
 #[derive(Clone, Debug)]
 pub struct Nest<'a> {
     pub func: &'a Function,
+    facts: NestFacts,
+}
+
+impl std::ops::Deref for Nest<'_> {
+    type Target = NestFacts;
+    fn deref(&self) -> &NestFacts {
+        &self.facts
+    }
+}
+
+/// A rewrite may adjust a copy (the inner GEMM of a batched nest).
+impl std::ops::DerefMut for Nest<'_> {
+    fn deref_mut(&mut self) -> &mut NestFacts {
+        &mut self.facts
+    }
+}
+
+impl<'a> Nest<'a> {
+    /// The nest of `facts` in `file` (the file the facts were found in).
+    pub fn attach(file: &'a File, facts: NestFacts) -> Nest<'a> {
+        Nest {
+            func: &file.functions[facts.func_index],
+            facts,
+        }
+    }
+
+    pub fn facts(&self) -> &NestFacts {
+        &self.facts
+    }
+}
+
+/// What the analysis found about one nest, apart from the function it is in.
+#[derive(Clone, Debug)]
+pub struct NestFacts {
+    /// The function's index in [`File::functions`].
+    pub func_index: usize,
     pub shape: Shape,
     /// The operands were read through CUDA shared-memory tiles (GS103).
     pub tiled: bool,
@@ -318,7 +359,9 @@ pub(crate) fn split_prod(e: &Expr, out: &mut Vec<Expr>) {
 }
 
 /// How many negations `split_prod` looks through.
-fn count_neg(e: &Expr) -> usize {
+/// How many negations the product chain of `e` carries (the ones
+/// [`split_prod`] drops).
+pub(crate) fn count_neg(e: &Expr) -> usize {
     match e {
         Expr::Binary(BinOp::Mul | BinOp::Div, a, b) => count_neg(a) + count_neg(b),
         Expr::Unary(UnOp::Neg, a) => 1 + count_neg(a),
@@ -326,7 +369,8 @@ fn count_neg(e: &Expr) -> usize {
     }
 }
 
-fn has_access(e: &Expr) -> bool {
+/// True if `e` reads an array element (`A[i]`, `*p`).
+pub(crate) fn has_access(e: &Expr) -> bool {
     let mut found = false;
     e.walk(&mut |x| {
         if matches!(x, Expr::Index { .. } | Expr::Unary(UnOp::Deref, _)) {
@@ -1015,394 +1059,6 @@ fn reads_diagonal(cx: &FnCx<'_>, body: &Stmt, base: &str, vars: &[String]) -> bo
     found
 }
 
-impl<'a> FnCx<'a> {
-    /// The two-triangle SYMM: `s += S[i][k]*B[k][j]` over one triangle of `k`
-    /// and `s += S[k][i]*B[k][j]` (mirrored) over the complementary one, into
-    /// the same accumulator and store. `term` is `mac`'s oriented term with
-    /// roles `r`. Returns which operand is the symmetric one (`Some(false)`:
-    /// A, `Some(true)`: B) when some other MAC of `all` is such a partner.
-    fn mirrored_partner(
-        &self,
-        mac: &Mac<'a>,
-        term: &Term,
-        r: &Roles,
-        all: &[Mac<'a>],
-    ) -> Option<bool> {
-        if mac.terms.len() != 1
-            || r.m.len() != 1
-            || r.n.len() != 1
-            || r.k.len() != 1
-            || !r.batch.is_empty()
-            || mac.loops.len() != mac.out_depth + 1
-            || term.ops[0].base == term.ops[1].base
-        {
-            return None;
-        }
-        let k = &r.k[0];
-        let lk = loop_of(mac.loops.last()?);
-        if lk.var != *k {
-            return None;
-        }
-        let target = |m: &Mac<'_>| match &self.sites[m.site].stmt.kind {
-            StmtKind::Assign { target, .. } => Some(target.clone()),
-            _ => None,
-        };
-        let my_target = target(mac)?;
-        for (x, v) in [(0usize, &r.m[0]), (1, &r.n[0])] {
-            let sym = &term.ops[x];
-            let other = &term.ops[1 - x];
-            // The split point of the reduction depends on the output variable
-            // that indexes the symmetric operand.
-            if !(lk.start.mentions(v) || lk.end.mentions(v)) {
-                continue;
-            }
-            let mirror = swap_vars(sym, v, k);
-            if same_access(&mirror, sym) {
-                continue;
-            }
-            for m2 in all {
-                if m2.site == mac.site
-                    || m2.out != mac.out
-                    || m2.out_depth != mac.out_depth
-                    || m2.loops.len() != mac.loops.len()
-                    || m2.terms.len() != 1
-                    || !same_stmts(&m2.loops[..m2.out_depth], &mac.loops[..mac.out_depth])
-                    || target(m2).as_ref() != Some(&my_target)
-                {
-                    continue;
-                }
-                let t2 = &m2.terms[0];
-                if t2.neg != term.neg || product_text(&t2.scalars) != product_text(&term.scalars) {
-                    continue;
-                }
-                let Some(l2) = m2.loops.last().map(|s| loop_of(s)) else {
-                    continue;
-                };
-                // Complementary halves: one ends where the other starts, and
-                // only that split point depends on `v`.
-                let eq = |a: &Expr, b: &Expr| match (Poly::from_expr(a), Poly::from_expr(b)) {
-                    (Some(p), Some(q)) => p == q,
-                    _ => a == b,
-                };
-                let split = if eq(&lk.end, &l2.start) {
-                    (&lk.start, &l2.end, &lk.end)
-                } else if eq(&l2.end, &lk.start) {
-                    (&l2.start, &lk.end, &lk.start)
-                } else {
-                    continue;
-                };
-                if split.0.mentions(v) || split.1.mentions(v) || !split.2.mentions(v) {
-                    continue;
-                }
-                let ren = |a: &Access| Access {
-                    base: a.base.clone(),
-                    idx: a
-                        .idx
-                        .iter()
-                        .map(|e| e.clone().substitute(&l2.var, &Expr::var(k)))
-                        .collect(),
-                };
-                let (p, q) = (ren(&t2.ops[0]), ren(&t2.ops[1]));
-                let matches =
-                    |s2: &Access, o2: &Access| same_access(s2, &mirror) && same_access(o2, other);
-                if matches(&p, &q) || matches(&q, &p) {
-                    return Some(x == 1);
-                }
-            }
-        }
-        None
-    }
-
-    /// Classifies one MAC; `None` when it is not a contraction we report.
-    /// `all` holds every MAC of the function (for two-statement idioms).
-    fn classify(&self, mac: &Mac<'a>, all: &[Mac<'a>]) -> Option<ClassifiedNest<'a>> {
-        let all_loops: Vec<&Loop> = mac.loops.iter().map(|s| loop_of(s)).collect();
-        let lvars = Self::lvars(&mac.loops);
-        let out_vars = access_vars(&mac.out, &lvars);
-        let mut op_vars = BTreeSet::new();
-        for t in &mac.terms {
-            op_vars.extend(access_vars(&t.ops[0], &lvars));
-            op_vars.extend(access_vars(&t.ops[1], &lvars));
-        }
-        let idiom: Vec<String> = lvars
-            .iter()
-            .filter(|v| out_vars.contains(*v) || op_vars.contains(*v))
-            .cloned()
-            .collect();
-        // Scalar accumulator: output vars come from loops around the store,
-        // reduced vars from loops between the store and the MAC.
-        let outer: Vec<String> = lvars[..mac.out_depth].to_vec();
-        if out_vars.iter().any(|v| !outer.contains(v)) {
-            return None;
-        }
-        if mac.out_depth < lvars.len()
-            && outer
-                .iter()
-                .any(|v| op_vars.contains(v) && !out_vars.contains(v))
-        {
-            return None;
-        }
-        let triangular = all_loops.iter().any(|l| {
-            idiom.contains(&l.var)
-                && idiom
-                    .iter()
-                    .any(|w| *w != l.var && (l.start.mentions(w) || l.end.mentions(w)))
-        });
-
-        // All terms must agree on the roles.
-        let mut terms = mac.terms.clone();
-        let mut r0: Option<Roles> = None;
-        for t in terms.iter_mut() {
-            let r = roles(&mac.out, t, &idiom)?;
-            match &r0 {
-                None => r0 = Some(r),
-                Some(p) if *p == r => {}
-                Some(_) => return None,
-            }
-        }
-        let r = r0?;
-        let term = terms[0].clone();
-        let (a, b) = (&term.ops[0], &term.ops[1]);
-        // An operand that the nest itself writes (other than an in-place
-        // output) is computed as it goes — Gram–Schmidt's `R[i][j] = ...`
-        // before `Q[k][j] -= R[i][j]*Q[k][i]` — so no library call replaces it.
-        let root = mac.loops.iter().find(|s| idiom.contains(&loop_of(s).var));
-        if let Some(root) = root {
-            let written: Vec<&str> = terms
-                .iter()
-                .flat_map(|t| t.ops.iter())
-                .map(|o| o.base.as_str())
-                .filter(|base| *base != mac.out.base)
-                .collect();
-            if self.writes_any(root, &written) {
-                return None;
-            }
-        }
-        let outs: Vec<String> = r.m.iter().chain(&r.n).chain(&r.batch).cloned().collect();
-        let wa = windows(a, &outs, &r.k);
-        let wb = windows(b, &outs, &r.k);
-        let f = self.f;
-
-        if !wa.is_empty() || !wb.is_empty() {
-            // Direct convolution: the windowed operand is the input.
-            if terms.len() != 1 || mac.out.base == a.base || mac.out.base == b.base || triangular {
-                return None;
-            }
-            let (input, weight, win, out_ch) = if !wa.is_empty() && wb.is_empty() {
-                (a.clone(), b.clone(), wa, r.n.clone())
-            } else if wa.is_empty() && !wb.is_empty() {
-                (b.clone(), a.clone(), wb, r.m.clone())
-            } else {
-                return None;
-            };
-            let win_out: Vec<String> = win.iter().map(|p| p.0.clone()).collect();
-            let win_k: Vec<String> = win.iter().map(|p| p.1.clone()).collect();
-            let channel: Vec<String> = r.k.iter().filter(|v| !win_k.contains(v)).cloned().collect();
-            let in_side: Vec<String> = if out_ch == r.n {
-                r.m.clone()
-            } else {
-                r.n.clone()
-            };
-            if channel.is_empty() || out_ch.is_empty() || !r.batch.is_empty() {
-                return None;
-            }
-            if in_side
-                .iter()
-                .any(|v| win_out.iter().filter(|w| *w == v).count() > 1)
-            {
-                return None;
-            }
-            let mut letters = HashMap::new();
-            let (mut pq, mut rs) = (['p', 'q'].iter(), ['r', 's'].iter());
-            for v in &idiom {
-                let l = if out_ch.contains(v) {
-                    'k'
-                } else if channel.contains(v) {
-                    'c'
-                } else if win_k.contains(v) {
-                    *rs.next().unwrap_or(&'?')
-                } else if win_out.contains(v) {
-                    *pq.next().unwrap_or(&'?')
-                } else {
-                    'n'
-                };
-                letters.insert(v.clone(), l);
-            }
-            let roles = Roles {
-                m: in_side,
-                n: out_ch,
-                k: r.k.clone(),
-                batch: vec![],
-            };
-            let term = Term {
-                ops: [input, weight],
-                scalars: term.scalars.clone(),
-                neg: term.neg,
-            };
-            return Some((
-                Classified {
-                    shape: Shape::Conv,
-                    roles,
-                    term,
-                    layouts: vec![],
-                    conv_letters: letters,
-                },
-                idiom,
-                all_loops,
-                triangular,
-            ));
-        }
-
-        let ob = &mac.out.base;
-        let single = r.m.len() == 1 && r.k.len() == 1 && r.batch.is_empty();
-        let done = |shape: Shape, layouts: Vec<OperandLayout>| {
-            Some((
-                Classified {
-                    shape,
-                    roles: r.clone(),
-                    term: term.clone(),
-                    layouts,
-                    conv_letters: HashMap::new(),
-                },
-                idiom.clone(),
-                all_loops.clone(),
-                triangular,
-            ))
-        };
-
-        // GEMV: y[i] += A[i][k] * x[k].
-        if r.n.is_empty() {
-            if !single || triangular || a.base == *ob || b.base == *ob || mac.out.idx.len() != 1 {
-                return None;
-            }
-            if mac.tiled {
-                return None;
-            }
-            let l = layout(f, "A", a, &r.m[0], &r.k[0]);
-            return done(Shape::Gemv, l.into_iter().collect());
-        }
-        if r.m.is_empty() || r.k.is_empty() {
-            return None;
-        }
-        let single = single && r.n.len() == 1;
-        let gemm_layouts = |a: &Access, b: &Access, names: [&str; 2]| -> Vec<OperandLayout> {
-            let (i, j) = (&r.m[r.m.len() - 1], &r.n[r.n.len() - 1]);
-            let k_a = innermost_pos(a, &r.k);
-            let k_b = innermost_pos(b, &r.k);
-            [
-                layout(f, "C", &mac.out, i, j),
-                k_a.and_then(|k| layout(f, names[0], a, i, &k)),
-                k_b.and_then(|k| layout(f, names[1], b, &k, j)),
-            ]
-            .into_iter()
-            .flatten()
-            .collect()
-        };
-
-        // In place: TRMM or nothing (LU, Cholesky, rank updates).
-        if a.base == *ob || b.base == *ob {
-            if a.base == *ob && b.base == *ob {
-                return None;
-            }
-            if !(single && triangular && terms.len() == 1 && !mac.tiled) {
-                return None;
-            }
-            let (tri, inplace) = if b.base == *ob { (a, b) } else { (b, a) };
-            let (i, j, k) = (&r.m[0], &r.n[0], &r.k[0]);
-            // The triangular operand is indexed by the output's other var and k.
-            let tri_out = if b.base == *ob { i } else { j };
-            // In place, it is a product only when the rows read are ones not
-            // yet written in iteration order (PolyBench trmm: `k > i` while
-            // `i` ascends). Reading rows already written is a triangular
-            // solve or an orthogonalisation: a recurrence, not a TRMM.
-            if !reads_ahead(&all_loops, tri_out, k) {
-                return None;
-            }
-            let ls = [
-                layout(f, "A", tri, tri_out, k),
-                layout(f, "B", inplace, k, if b.base == *ob { j } else { i }),
-            ];
-            return done(Shape::Trmm, ls.into_iter().flatten().collect());
-        }
-
-        if mac.tiled {
-            if r.m.len() == 1 && r.n.len() == 1 && r.batch.is_empty() && !triangular {
-                return done(Shape::Gemm, gemm_layouts(a, b, ["A", "B"]));
-            }
-            return None;
-        }
-
-        if !single {
-            if triangular
-                || terms
-                    .iter()
-                    .any(|t| t.ops[0].base != a.base || t.ops[1].base != b.base)
-            {
-                return None;
-            }
-            return done(Shape::Batched, gemm_layouts(a, b, ["A", "B"]));
-        }
-
-        // SYR2K in one statement: A·Bᵀ + B·Aᵀ.
-        if terms.len() == 2
-            && terms[0].ops[0].base == terms[1].ops[1].base
-            && terms[0].ops[1].base == terms[1].ops[0].base
-            && terms[0].ops[0].base != terms[0].ops[1].base
-        {
-            // Name the operands as written: A is the first array of the statement.
-            let first = &mac.terms[0].ops[0].base;
-            let t = if terms[1].ops[0].base == *first {
-                &terms[1]
-            } else {
-                &terms[0]
-            };
-            return done(Shape::Syr2k, gemm_layouts(&t.ops[0], &t.ops[1], ["A", "B"]));
-        }
-        if terms
-            .iter()
-            .any(|t| t.ops[0].base != a.base || t.ops[1].base != b.base)
-        {
-            return None;
-        }
-        let (i, j) = (&r.m[0], &r.n[0]);
-        if a.base == b.base && same_after_rename(a, b, j, i) {
-            let ls = [
-                layout(f, "C", &mac.out, i, j),
-                layout(f, "A", a, i, &r.k[0]),
-            ];
-            return done(Shape::Syrk, ls.into_iter().flatten().collect());
-        }
-        if triangular {
-            let outer = mac.loops.iter().find(|s| idiom.contains(&loop_of(s).var))?;
-            let sym_b = if reads_diagonal(self, outer, &a.base, &idiom) {
-                false
-            } else if reads_diagonal(self, outer, &b.base, &idiom) {
-                true
-            } else {
-                self.mirrored_partner(mac, &term, &r, all)?
-            };
-            let mut ls = gemm_layouts(a, b, ["A", "B"]);
-            if sym_b {
-                // The symmetric matrix is the one BLAS calls A.
-                for l in &mut ls {
-                    l.role = match l.role.as_str() {
-                        "A" => "B".into(),
-                        "B" => "A".into(),
-                        o => o.into(),
-                    };
-                }
-                ls.sort_by_key(|l| match l.role.as_str() {
-                    "C" => 0,
-                    "A" => 1,
-                    _ => 2,
-                });
-            }
-            return done(Shape::Symm, ls);
-        }
-        done(Shape::Gemm, gemm_layouts(a, b, ["A", "B"]))
-    }
-}
-
 /// The variable of `vars` with the smallest stride in `a` (the innermost
 /// subscript); on a tie the later one in `vars`, i.e. the inner loop.
 fn innermost_pos(a: &Access, vars: &[String]) -> Option<String> {
@@ -1651,14 +1307,19 @@ fn build_nest<'a>(
         confidence -= 0.15;
     }
     let terms = mac.terms.len();
-    Nest {
+    let func_index = file
+        .functions
+        .iter()
+        .position(|g| std::ptr::eq(g, f))
+        .expect("the nest's function is one of the file's");
+    let facts = NestFacts {
+        func_index,
         out: mac.out.clone(),
         operands: c.term.ops.clone(),
         factors: c.term.scalars.clone(),
         term_negated: c.term.neg,
         terms,
         extra: mac.extra,
-        func: f,
         shape,
         tiled: mac.tiled,
         range,
@@ -1672,7 +1333,8 @@ fn build_nest<'a>(
         triangular,
         text: mac.text,
         confidence,
-    }
+    };
+    Nest { func: f, facts }
 }
 
 /// `i, j, k` for `why` lines.
