@@ -62,46 +62,11 @@ pub(super) fn symm_rank_update(mut cx: Cx<'_, '_>, ls: &[Leaf]) -> Result<Rewrit
             "`{aname}` does not start at 0 in the nest"
         )));
     }
-    let (li, la, lu, lst) = (&ls[ni], &ls[na], &ls[nu], &ls[ns]);
-    // Loops: init and store at (i, j); both updates in one k loop 0..i inside.
-    let ij_only = |l: &Leaf| l.runs_in([i, j]);
-    if !ij_only(li) || !ij_only(lst) || shared(li, lst).len() != 2 {
-        return Err(NoFix::new(
-            "the accumulator is not set and stored once per element of C",
-        ));
-    }
-    let same_k = la.loops.len() == 3 && lu.loops.len() == 3 && shared(la, lu).len() == 3;
-    if !same_k || shared(li, la).len() != 2 {
-        return Err(NoFix::new(
-            "the two updates are not in one reduction loop inside the output's loops",
-        ));
-    }
-    if !(before(li, la) && before(li, lu) && before(la, lst) && before(lu, lst)) {
-        return Err(NoFix::new(
-            "the statements are not in the order set, accumulate, store",
-        ));
-    }
-    let kl = la.loops[2];
+    let kl = update_loop(ls, [ni, na, nu, ns], i, j)?;
     let k = kl.var.clone();
-    if !is_zero(&kl.start) || !is_var_plus(&kl.end, i, 0) {
-        return Err(NoFix::new(format!(
-            "the loop over `{k}` does not run over `0..{i}` (the strict triangle)"
-        )));
-    }
     let m = cx.ext[i].clone();
     cx.ext.insert(k.clone(), m.clone());
     // The accumulation `t += S(i,k)·B(k,j)`.
-    let pick = |t: &Term, v: &str, w: &str| -> Option<(Access, Access)> {
-        let [x, y] = [&t.ops[0], &t.ops[1]];
-        let both = |a: &Access| mentions(a, v) && mentions(a, w);
-        if both(x) && !both(y) {
-            Some((x.clone(), y.clone()))
-        } else if both(y) && !both(x) {
-            Some((y.clone(), x.clone()))
-        } else {
-            None
-        }
-    };
     let (s_ik, b_kj) = pick(&at, i, &k).ok_or_else(|| {
         NoFix::new("the accumulation does not read the symmetric matrix at (i, k)")
     })?;
@@ -328,4 +293,54 @@ fn store_terms(
         ));
     };
     Ok((beta, d, g))
+}
+
+/// The loops of the rank-update form, given its statements (start,
+/// accumulation, update, store): start and store at (i, j), both updates
+/// in one k loop over 0..i inside. Returns that loop.
+fn update_loop<'a>(
+    ls: &[Leaf<'a>],
+    [ni, na, nu, ns]: [usize; 4],
+    i: &str,
+    j: &str,
+) -> Result<&'a Loop, NoFix> {
+    let (li, la, lu, lst) = (&ls[ni], &ls[na], &ls[nu], &ls[ns]);
+    let ij_only = |l: &Leaf| l.runs_in([i, j]);
+    if !ij_only(li) || !ij_only(lst) || shared(li, lst).len() != 2 {
+        return Err(NoFix::new(
+            "the accumulator is not set and stored once per element of C",
+        ));
+    }
+    let same_k = la.loops.len() == 3 && lu.loops.len() == 3 && shared(la, lu).len() == 3;
+    if !same_k || shared(li, la).len() != 2 {
+        return Err(NoFix::new(
+            "the two updates are not in one reduction loop inside the output's loops",
+        ));
+    }
+    if !(before(li, la) && before(li, lu) && before(la, lst) && before(lu, lst)) {
+        return Err(NoFix::new(
+            "the statements are not in the order set, accumulate, store",
+        ));
+    }
+    let kl = la.loops[2];
+    let k = &kl.var;
+    if !is_zero(&kl.start) || !is_var_plus(&kl.end, i, 0) {
+        return Err(NoFix::new(format!(
+            "the loop over `{k}` does not run over `0..{i}` (the strict triangle)"
+        )));
+    }
+    Ok(kl)
+}
+
+/// `t`'s reads as (the one at both `v` and `w`, the other).
+fn pick(t: &Term, v: &str, w: &str) -> Option<(Access, Access)> {
+    let [x, y] = [&t.ops[0], &t.ops[1]];
+    let both = |a: &Access| mentions(a, v) && mentions(a, w);
+    if both(x) && !both(y) {
+        Some((x.clone(), y.clone()))
+    } else if both(y) && !both(x) {
+        Some((y.clone(), x.clone()))
+    } else {
+        None
+    }
 }
