@@ -702,12 +702,10 @@ fn measured(source: &str) -> bool {
     source.starts_with("measured")
 }
 
-/// This machine's roofline (compute roof, memory roof where the bandwidth
-/// is known: the CPU's ceilings) with every CPU and Python option of every
-/// finding that runs here as a point at the finding's arithmetic intensity.
-/// GPU rows (of this machine's GPU, or of a reference machine) are counted
-/// as not drawn: they are under another roof.
-pub fn roofline(r: &Report) -> String {
+/// The points of the roofline (every CPU/Python option of every finding
+/// that runs here), and how many GPU rows were left off: (from other
+/// machines, of this machine's GPU).
+fn roof_points(r: &Report) -> (Vec<RoofPoint<'_>>, usize, usize) {
     let mut pts: Vec<RoofPoint> = Vec::new();
     let mut elsewhere = 0;
     let mut gpu_here = 0;
@@ -739,71 +737,20 @@ pub fn roofline(r: &Report) -> String {
         }
         elsewhere += e.elsewhere.len();
     }
-    let roof: Option<&Roofline> = r.roofline.as_ref();
-    let (w, left, right, top, bottom) = (1180.0, 90.0, 1150.0, 48.0, 400.0);
-    let peak = roof.map(|r| r.peak_gflops);
+    (pts, elsewhere, gpu_here)
+}
+
+/// The compute roof and, where the bandwidth is known, the memory roof;
+/// the notes that say where each comes from.
+fn roofs(
+    s: &mut String,
+    roof: Option<&Roofline>,
+    sx: &LogScale,
+    sy: &LogScale,
+    left: f64,
+    right: f64,
+) -> Vec<String> {
     let bw = roof.and_then(|r| r.bandwidth_gbs).filter(|b| *b > 0.0);
-    let mut xlo = pts.iter().map(|p| p.ai).fold(f64::INFINITY, f64::min);
-    let mut xhi = pts.iter().map(|p| p.ai).fold(0.0, f64::max);
-    if let (Some(p), Some(b)) = (peak, bw) {
-        xlo = xlo.min(p / b / 4.0);
-        xhi = xhi.max(p / b * 4.0);
-    }
-    if !xlo.is_finite() {
-        xlo = 0.1;
-        xhi = 1000.0;
-    }
-    let mut ylo = pts
-        .iter()
-        .map(|p| p.line.gflops)
-        .fold(f64::INFINITY, f64::min);
-    let mut yhi = pts.iter().map(|p| p.line.gflops).fold(0.0, f64::max);
-    if let Some(p) = peak {
-        yhi = yhi.max(p * 1.5);
-        ylo = ylo.min(p / 10.0);
-    }
-    let sx = LogScale::decades(xlo / 2.0, xhi * 2.0, left, right);
-    let sy = LogScale::decades(ylo, yhi, bottom, top);
-    let h = bottom + 150.0;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"chart roofline\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"roofline of this machine\" {FONT} fill=\"{INK}\">\
-         <text x=\"16\" y=\"22\" font-size=\"16\" font-weight=\"bold\">Roofline of this machine — every option that runs here, per finding</text>"
-    );
-    for t in sx.ticks() {
-        let x = sx.px(10f64.powi(t));
-        let _ = write!(
-            s,
-            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"{GRID}\"/>\
-             <text x=\"{x:.1}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{}</text>",
-            bottom + 16.0,
-            decade_label(t)
-        );
-    }
-    for t in sy.ticks() {
-        let y = sy.px(10f64.powi(t));
-        let _ = write!(
-            s,
-            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{right}\" y2=\"{y:.1}\" stroke=\"{GRID}\"/>\
-             <text x=\"{}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\">{}</text>",
-            left - 6.0,
-            y + 4.0,
-            decade_label(t)
-        );
-    }
-    let _ = write!(
-        s,
-        "<line x1=\"{left}\" y1=\"{bottom}\" x2=\"{right}\" y2=\"{bottom}\" stroke=\"{INK}\"/>\
-         <line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{bottom}\" stroke=\"{INK}\"/>\
-         <text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">arithmetic intensity, FLOP per byte of compulsory traffic (A, B read once, C written once), log</text>\
-         <text x=\"22\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 22 {})\">GFLOP/s (log)</text>",
-        (left + right) / 2.0,
-        bottom + 36.0,
-        (top + bottom) / 2.0,
-        (top + bottom) / 2.0
-    );
-    // The roofs.
     let mut notes: Vec<String> = Vec::new();
     match roof {
         Some(rf) => {
@@ -868,12 +815,17 @@ pub fn roofline(r: &Report) -> String {
                 .into(),
         ),
     }
-    // Points, and which finding each column is.
+    notes
+}
+
+/// Every point, with its ± bar, and the `#n` label of each finding's code
+/// as written (labels drawn last, so that no marker covers one).
+fn roof_marks(s: &mut String, pts: &[RoofPoint<'_>], sx: &LogScale, sy: &LogScale) {
     let mut labelled: Vec<usize> = Vec::new();
     let mut placed: Vec<(f64, f64, f64)> = Vec::new();
     // Drawn after all points, so that no marker covers a label.
     let mut labels = String::new();
-    for p in &pts {
+    for p in pts {
         let (colour, _) = kind(p.line, p.as_written);
         let prov = Prov::of(&p.line.source);
         let (x, y) = (sx.px(p.ai), sy.px(p.line.gflops));
@@ -929,16 +881,10 @@ pub fn roofline(r: &Report) -> String {
         }
     }
     s.push_str(&labels);
-    if pts.is_empty() {
-        let _ = write!(
-            s,
-            "<text x=\"{}\" y=\"{}\" font-size=\"13\">no finding has an estimate that runs on this machine</text>",
-            left + 20.0,
-            (top + bottom) / 2.0
-        );
-    }
-    // Legend.
-    let ly = bottom + 60.0;
+}
+
+/// The legend: the provenance shapes and the colours.
+fn roof_legend(s: &mut String, ly: f64) {
     let mut x = 16.0;
     for (shape, hollow, words) in [
         ("circle", false, "measured here (filled circle)"),
@@ -973,6 +919,91 @@ pub fn roofline(r: &Report) -> String {
         );
         x += 40.0 + words.len() as f64 * 6.4;
     }
+}
+
+/// This machine's roofline (compute roof, memory roof where the bandwidth
+/// is known: the CPU's ceilings) with every CPU and Python option of every
+/// finding that runs here as a point at the finding's arithmetic intensity.
+/// GPU rows (of this machine's GPU, or of a reference machine) are counted
+/// as not drawn: they are under another roof.
+pub fn roofline(r: &Report) -> String {
+    let (pts, elsewhere, gpu_here) = roof_points(r);
+    let roof: Option<&Roofline> = r.roofline.as_ref();
+    let (w, left, right, top, bottom) = (1180.0, 90.0, 1150.0, 48.0, 400.0);
+    let peak = roof.map(|r| r.peak_gflops);
+    let bw = roof.and_then(|r| r.bandwidth_gbs).filter(|b| *b > 0.0);
+    let mut xlo = pts.iter().map(|p| p.ai).fold(f64::INFINITY, f64::min);
+    let mut xhi = pts.iter().map(|p| p.ai).fold(0.0, f64::max);
+    if let (Some(p), Some(b)) = (peak, bw) {
+        xlo = xlo.min(p / b / 4.0);
+        xhi = xhi.max(p / b * 4.0);
+    }
+    if !xlo.is_finite() {
+        xlo = 0.1;
+        xhi = 1000.0;
+    }
+    let mut ylo = pts
+        .iter()
+        .map(|p| p.line.gflops)
+        .fold(f64::INFINITY, f64::min);
+    let mut yhi = pts.iter().map(|p| p.line.gflops).fold(0.0, f64::max);
+    if let Some(p) = peak {
+        yhi = yhi.max(p * 1.5);
+        ylo = ylo.min(p / 10.0);
+    }
+    let sx = LogScale::decades(xlo / 2.0, xhi * 2.0, left, right);
+    let sy = LogScale::decades(ylo, yhi, bottom, top);
+    let h = bottom + 150.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<svg class=\"chart roofline\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"roofline of this machine\" {FONT} fill=\"{INK}\">\
+         <text x=\"16\" y=\"22\" font-size=\"16\" font-weight=\"bold\">Roofline of this machine — every option that runs here, per finding</text>"
+    );
+    for t in sx.ticks() {
+        let x = sx.px(10f64.powi(t));
+        let _ = write!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"{GRID}\"/>\
+             <text x=\"{x:.1}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{}</text>",
+            bottom + 16.0,
+            decade_label(t)
+        );
+    }
+    for t in sy.ticks() {
+        let y = sy.px(10f64.powi(t));
+        let _ = write!(
+            s,
+            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{right}\" y2=\"{y:.1}\" stroke=\"{GRID}\"/>\
+             <text x=\"{}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\">{}</text>",
+            left - 6.0,
+            y + 4.0,
+            decade_label(t)
+        );
+    }
+    let _ = write!(
+        s,
+        "<line x1=\"{left}\" y1=\"{bottom}\" x2=\"{right}\" y2=\"{bottom}\" stroke=\"{INK}\"/>\
+         <line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{bottom}\" stroke=\"{INK}\"/>\
+         <text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">arithmetic intensity, FLOP per byte of compulsory traffic (A, B read once, C written once), log</text>\
+         <text x=\"22\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 22 {})\">GFLOP/s (log)</text>",
+        (left + right) / 2.0,
+        bottom + 36.0,
+        (top + bottom) / 2.0,
+        (top + bottom) / 2.0
+    );
+    let notes = roofs(&mut s, roof, &sx, &sy, left, right);
+    roof_marks(&mut s, &pts, &sx, &sy);
+    if pts.is_empty() {
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-size=\"13\">no finding has an estimate that runs on this machine</text>",
+            left + 20.0,
+            (top + bottom) / 2.0
+        );
+    }
+    let ly = bottom + 60.0;
+    roof_legend(&mut s, ly);
     for (i, n) in notes.iter().enumerate() {
         let _ = write!(
             s,
