@@ -11,6 +11,7 @@ pub mod fixes;
 pub mod frontend;
 pub mod ir;
 pub mod normalize;
+pub mod prefilter;
 
 pub use finding::{Backend, Dim, Dims, Finding, Idiom, Major, OperandLayout, Routine};
 pub use frontend::{parse, Parsed, TextEdit, TextPoint};
