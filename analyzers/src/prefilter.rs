@@ -624,24 +624,46 @@ struct PyLine {
     imports_product: bool,
     /// Blank or only a comment.
     empty: bool,
+    /// Starts with `def`, `async` or `class`.
+    def: bool,
+    /// Starts with `@` (a decorator, at the top level).
+    decorator: bool,
+    /// Its bytes.
+    start: usize,
+    end: usize,
 }
 
 fn python_may_find(b: &[u8]) -> bool {
+    !matches!(python_scan(b), PyScan::Nothing)
+}
+
+/// What the Python scan found.
+enum PyScan {
+    Nothing,
+    /// A whole-file idiom (GS501, GS602) may be there, or every loop counts.
+    Whole,
+    /// Only loop regions can hold findings: the logical lines, and which of
+    /// them start a region that may.
+    Regions(Vec<PyLine>, Vec<usize>),
+}
+
+fn python_scan(b: &[u8]) -> PyScan {
     let has_loop = has(b, "for") || has(b, "while");
     let has_cuda = has(b, "cuda");
     let softmax = has(b, "softmax") || has_word(b, b"exp");
     if !has_loop && !has_cuda && !softmax {
-        return false;
+        return PyScan::Nothing;
     }
     let lines = py_lines(b);
     // The whole-file idioms: GS501 and GS602.
     if (has_cuda || softmax) && lines.iter().any(|l| l.product) {
-        return true;
+        return PyScan::Whole;
     }
     if !has_loop {
-        return false;
+        return PyScan::Nothing;
     }
     let aliased = lines.iter().any(|l| l.imports_product);
+    let mut starts = Vec::new();
     for (n, l) in lines.iter().enumerate() {
         if l.loops == 0 {
             continue;
@@ -657,11 +679,79 @@ fn python_may_find(b: &[u8]) -> bool {
             sum |= m.sum;
             product |= m.product;
         }
-        if aliased || product || star && (loops >= 2 || sum) {
-            return true;
+        if aliased {
+            return PyScan::Whole;
+        }
+        if product || star && (loops >= 2 || sum) {
+            starts.push(n);
         }
     }
-    false
+    if starts.is_empty() {
+        PyScan::Nothing
+    } else {
+        PyScan::Regions(lines, starts)
+    }
+}
+
+/// For a Python text that [`may_find`] keeps: the same text with every
+/// top-level `def`/`class` (decorators included) that holds no candidate
+/// loop region replaced by blanks (newlines kept, so every byte offset,
+/// line and column of the rest is unchanged), or `None` where nothing can
+/// be left out. Only loop findings are local to one function (GS501 and
+/// GS602 look across the file, so a file that may hold those is kept
+/// whole); module-level statements (constants, imports, shapes) are always
+/// kept, and a class is kept whole when any of its methods is a candidate
+/// (its `__init__` gives the shapes of `self.W`).
+pub fn python_candidates(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let PyScan::Regions(lines, starts) = python_scan(b) else {
+        return None;
+    };
+    // Top-level blocks: [first line, end line) with decorators leading.
+    let mut blank: Vec<(usize, usize)> = Vec::new();
+    let mut n = 0;
+    let mut next_start = starts.iter().peekable();
+    while n < lines.len() {
+        let l = &lines[n];
+        if l.empty || l.indent > 0 {
+            n += 1;
+            continue;
+        }
+        let first = n;
+        while n < lines.len() && lines[n].decorator && lines[n].indent == 0 {
+            n += 1;
+        }
+        let is_def = lines.get(n).is_some_and(|l| l.def && l.indent == 0);
+        n += 1;
+        while n < lines.len() && (lines[n].empty || lines[n].indent > 0) {
+            n += 1;
+        }
+        while next_start.peek().is_some_and(|&&s| s < first) {
+            next_start.next();
+        }
+        let holds = next_start.peek().is_some_and(|&&s| s < n);
+        if is_def && !holds {
+            // Trailing blank/comment lines stay (they may be a suppression).
+            let mut last = n;
+            while last > first + 1 && lines[last - 1].empty {
+                last -= 1;
+            }
+            blank.push((lines[first].start, lines[last - 1].end));
+        }
+    }
+    if blank.is_empty() {
+        return None;
+    }
+    let mut out = b.to_vec();
+    for (s, e) in blank {
+        for c in &mut out[s..e] {
+            if *c != b'\n' && *c != b'\r' {
+                *c = b' ';
+            }
+        }
+    }
+    // Only whole lines of ASCII were replaced by ASCII.
+    String::from_utf8(out).ok()
 }
 
 /// `w` as a whole word in `b`.
@@ -695,7 +785,10 @@ fn py_lines(b: &[u8]) -> Vec<PyLine> {
 
 /// The logical line starting at `i` and the offset after it.
 fn py_line(b: &[u8], mut i: usize) -> (PyLine, usize) {
-    let mut l = PyLine::default();
+    let mut l = PyLine {
+        start: i,
+        ..PyLine::default()
+    };
     while i < b.len() && (b[i] == b' ' || b[i] == b'\t' || b[i] == b'\x0c') {
         l.indent = if b[i] == b'\t' {
             (l.indent / 8 + 1) * 8
@@ -744,7 +837,9 @@ fn py_line(b: &[u8], mut i: usize) -> (PyLine, usize) {
             }
             b'@' => {
                 // Not a decorator.
-                if !first {
+                if first {
+                    l.decorator = true;
+                } else {
                     l.product = true;
                 }
                 i += 1;
@@ -779,7 +874,10 @@ fn py_line(b: &[u8], mut i: usize) -> (PyLine, usize) {
         }
     }
     l.empty = empty;
-    (l, i.min(b.len()))
+    l.def = matches!(first_word, b"def" | b"async" | b"class");
+    l.end = i.min(b.len());
+    let end = l.end;
+    (l, end)
 }
 
 /// The offset after the string opened by `q` at `i` (triple quotes, and
@@ -860,6 +958,24 @@ mod tests {
         assert!(!c(
             "#define N 4\nvoid f(){ for(i;;) for(k;;) y[i] += g(A[i][k], x[k]); }"
         ));
+    }
+
+    #[test]
+    fn python_candidates_blank_only_functions_without_a_region() {
+        let text = "import numpy as np\nN = 4\n\n@dec\ndef f(x):\n    return x * 2  # é\n\ndef g(A, B, C):\n    for i in range(N):\n        for k in range(N):\n            C[i] += A[i][k] * B[k]\n\nclass K:\n    def h(self):\n        pass\n";
+        let part = python_candidates(text).unwrap();
+        assert_eq!(part.len(), text.len());
+        assert_eq!(part.lines().count(), text.lines().count());
+        assert!(part.starts_with("import numpy as np\nN = 4\n\n    \n"));
+        assert!(!part.contains("def f") && !part.contains("class K"));
+        let g = text.find("def g").unwrap();
+        let k = text.find("class K").unwrap();
+        assert_eq!(&part[g..k], &text[g..k]);
+        // A whole-file idiom keeps everything.
+        assert!(
+            python_candidates("import torch\nx = torch.randn(4, device='cuda')\ny = x @ x\n")
+                .is_none()
+        );
     }
 
     #[test]

@@ -225,6 +225,16 @@ pub fn check_text(
             };
             return (none, Parsed::unparsed(lang));
         }
+        // A Python file from disk: only its candidate functions are parsed
+        // (the rest blanked, offsets kept); no tree is kept of that text.
+        let part = (settings.prefilter && from_disk && old_tree.is_none() && lang == Lang::Python)
+            .then(|| prefilter::python_candidates(text))
+            .flatten();
+        if let Some(part) = part {
+            let tree = parse(lang, &part, None);
+            let analysis = analyze_parsed(path, &part, &tree, includes, build);
+            return (analysis, Parsed::unparsed(lang));
+        }
         let tree = parse(lang, text, old_tree.as_ref());
         (analyze_parsed(path, text, &tree, includes, build), tree)
     })

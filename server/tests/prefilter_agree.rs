@@ -85,6 +85,76 @@ fn sample(dirs: &[&str], every: usize) -> Vec<PathBuf> {
     files.into_iter().step_by(every).collect()
 }
 
+/// Every corpus file of a language, put after and before each of two real
+/// files of that language: findings in the middle of large real code (the
+/// real trees themselves hold none), where the prefilter must find the
+/// candidate and, for Python, keep the right functions.
+#[test]
+fn corpus_files_inside_real_files_give_the_same_findings() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
+    let dir = tempfile::tempdir().unwrap();
+    let mut written = Vec::new();
+    let python = python_trees();
+    let hosts: [(&str, Vec<&str>, &[&str]); 2] = [
+        ("c", vec!["/usr/include"], &["c", "cuda"]),
+        (
+            "py",
+            python.iter().map(String::as_str).collect(),
+            &["python"],
+        ),
+    ];
+    for (ext, trees, folders) in hosts {
+        let mut real: Vec<PathBuf> = sample(&trees, 1)
+            .into_iter()
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|e| e == if ext == "c" { "h" } else { "py" })
+            })
+            .collect();
+        // Two deterministic hosts of 20-60 kB.
+        real.retain(|p| std::fs::metadata(p).is_ok_and(|m| (20_000..60_000).contains(&m.len())));
+        let step = (real.len() / 2).max(1);
+        let real: Vec<PathBuf> = real.into_iter().step_by(step).take(2).collect();
+        for folder in folders {
+            let mut cases = Vec::new();
+            files_under(&corpus.join(folder), &mut cases);
+            cases.sort();
+            for (n, case) in cases.iter().enumerate() {
+                let Some(case_ext) = case.extension() else {
+                    continue;
+                };
+                let case_text = std::fs::read_to_string(case).unwrap();
+                for (h, host) in real.iter().enumerate() {
+                    let host_text =
+                        String::from_utf8_lossy(&std::fs::read(host).unwrap()).into_owned();
+                    for (order, text) in [
+                        format!("{host_text}\n{case_text}"),
+                        format!("{case_text}\n{host_text}"),
+                    ]
+                    .iter()
+                    .enumerate()
+                    {
+                        let p = dir.path().join(format!(
+                            "{folder}_{n}_{h}_{order}.{}",
+                            case_ext.to_string_lossy()
+                        ));
+                        std::fs::write(&p, text).unwrap();
+                        written.push(p);
+                    }
+                }
+            }
+        }
+    }
+    let (mut checked, mut found) = (0, 0);
+    for chunk in written.chunks(400) {
+        let (c, f) = agree(chunk);
+        checked += c;
+        found += f;
+    }
+    println!("corpus inside real files: {checked} files, {found} findings agree");
+    assert!(found > 50, "{found} findings");
+}
+
 #[test]
 fn the_corpus_gives_the_same_findings() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
