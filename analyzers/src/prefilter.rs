@@ -60,6 +60,13 @@
 //! the whole file. A `*` counts when it is binary (an operand before it,
 //! not `**`): `*args` and `**kwargs` never multiply.
 //!
+//! **Parsing only candidate functions** ([`python_candidates`]): loop
+//! findings in Python are local to one function, so a kept Python file is
+//! parsed with its other top-level `def`/`class` blocks blanked (spaces,
+//! newlines kept: every offset and line of the rest is unchanged);
+//! module-level statements, and whole classes with a candidate method, are
+//! kept. A file that may hold GS501/GS602 (file-wide) is kept whole.
+//!
 //! `--no-prefilter` (server: `Settings::prefilter`) skips this module, and
 //! `server/tests/prefilter_agree.rs` checks that both paths give identical
 //! findings on the corpus and on large real trees.
