@@ -5,7 +5,8 @@
 #
 #   scripts/bench-vs-ruff.sh [PYTHON_TREE...]
 #
-# Environment: RUNS (default 5), C_TREE (default /usr/include),
+# Environment: RUNS (default 5), C_TREE (default /usr/include), NO_BUILD=1
+# (use the release binary as built),
 # FULL=1 also times `--no-prefilter` (the full analysis of every file),
 # AGREE=1 also compares the findings with and without the prefilter over
 # the whole trees (the release build's version of
@@ -25,7 +26,7 @@ fi
 command -v hyperfine >/dev/null || { echo "needs hyperfine" >&2; exit 2; }
 command -v ruff >/dev/null || { echo "needs ruff" >&2; exit 2; }
 
-cargo build --release -p gemmscope >&2
+[ "${NO_BUILD:-0}" = 1 ] || cargo build --release -p gemmscope >&2
 BIN=$PWD/target/release/gemmscope
 GS="$BIN check --bench off --no-config --exit-zero"
 OUT=$(mktemp -d)
