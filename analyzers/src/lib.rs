@@ -12,6 +12,7 @@ pub mod fixes;
 pub mod frontend;
 pub mod ir;
 pub mod normalize;
+pub mod prefilter;
 
 pub use finding::{
     Backend, Dim, Dims, Finding, FixAvailability, Idiom, Major, OperandLayout, Routine, RuleMeta,
@@ -95,6 +96,28 @@ impl std::fmt::Debug for Kept {
 }
 
 impl Analysis {
+    /// The analysis of a text that was not parsed (the [`prefilter`] showed
+    /// it cannot hold a finding): no findings, nothing kept.
+    pub fn nothing(lang: Lang) -> Analysis {
+        Analysis {
+            lang,
+            findings: Vec::new(),
+            syntax_problems: Vec::new(),
+            kept: std::sync::Arc::new(Kept {
+                file: ir::File {
+                    lang,
+                    functions: Vec::new(),
+                    consts: Default::default(),
+                    type_aliases: Default::default(),
+                    imports: Vec::new(),
+                    syntax_problems: Vec::new(),
+                },
+                parsed: Parsed::unparsed(lang),
+                origins: Vec::new(),
+            }),
+        }
+    }
+
     /// The fixes of `findings[index]`, computed now from what the analysis
     /// kept (nothing is parsed, lowered or analysed again). `text` must be
     /// the text that was analysed. Findings may have been filtered or

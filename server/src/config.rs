@@ -111,6 +111,8 @@ pub struct Overrides {
     pub no_config: bool,
     /// `--config FILE`: use this file for every checked file.
     pub config: Option<PathBuf>,
+    /// `--no-prefilter`: parse and analyse every file.
+    pub no_prefilter: bool,
 }
 
 /// [`Settings::min_speedup`] where nothing sets it.
@@ -132,6 +134,9 @@ pub struct Settings {
     pub compile_commands: Option<PathBuf>,
     /// The configuration file these came from, if any.
     pub config_path: Option<PathBuf>,
+    /// Skip files that the prefilter shows cannot hold a finding
+    /// (`gemmscope_analyzers::prefilter`; `--no-prefilter` turns it off).
+    pub prefilter: bool,
 }
 
 fn matches(prefix: &str, code: &str) -> bool {
@@ -395,6 +400,7 @@ impl Configs {
                 .clone()
                 .or_else(|| c.and_then(|c| c.compile_commands.as_ref()).map(rel)),
             config_path: loaded.map(|l| l.path.clone()),
+            prefilter: !o.no_prefilter,
         }
     }
 }

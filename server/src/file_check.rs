@@ -2,8 +2,10 @@
 //! applies to it (its settings from gemmscope.toml / `[tool.gemmscope]`
 //! and the flags, its compile_commands.json entry, whether its headers can
 //! be read from disk) and does every per-file step, in this order:
-//! analyse (parse — incrementally from an old tree where one is given —,
-//! lower, normalise, detect) → select/ignore → levels → inline
+//! prefilter (skip the rest of the analysis where the text cannot hold a
+//! finding: [`gemmscope_analyzers::prefilter`]; its syntax problems are then
+//! not looked for), analyse (parse — incrementally from an old tree where
+//! one is given —, lower, normalise, detect) → select/ignore → levels → inline
 //! suppressions → fingerprints → advice (estimates; a finding whose best
 //! option is not [`Settings::min_speedup`] times faster becomes a note).
 //! `gemmscope check` (per file read, on every core), `check --fix` (per
@@ -18,8 +20,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gemmscope_analyzers::{
-    analyze_parsed, parse, Analysis, BuildContext, Finding, IncludeResolver, Lang, NoIncludes,
-    Parsed, SyntaxProblem,
+    analyze_parsed, parse, prefilter, Analysis, BuildContext, Finding, IncludeResolver, Lang,
+    NoIncludes, Parsed, SyntaxProblem,
 };
 
 use crate::advice::{Advice, Advisor};
@@ -215,6 +217,19 @@ pub fn check_text(
         let includes: &dyn IncludeResolver = if from_disk { &disk } else { &NoIncludes };
         let empty = BuildContext::default();
         let build = flags.as_ref().map_or(&empty, |f| &f.build);
+        if settings.prefilter && !prefilter::may_find(lang, path, text, includes, build) {
+            return (Analysis::nothing(lang), Parsed::unparsed(lang));
+        }
+        // A Python file from disk: only its candidate functions are parsed
+        // (the rest blanked, offsets kept); no tree is kept of that text.
+        let part = (settings.prefilter && from_disk && old_tree.is_none() && lang == Lang::Python)
+            .then(|| prefilter::python_candidates(text))
+            .flatten();
+        if let Some(part) = part {
+            let tree = parse(lang, &part, None);
+            let analysis = analyze_parsed(path, &part, &tree, includes, build);
+            return (analysis, Parsed::unparsed(lang));
+        }
         let tree = parse(lang, text, old_tree.as_ref());
         (analyze_parsed(path, text, &tree, includes, build), tree)
     })

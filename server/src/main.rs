@@ -216,6 +216,10 @@ struct CheckArgs {
     /// Use no configuration file.
     #[arg(long)]
     no_config: bool,
+    /// Parse and analyse every file, also those the prefilter shows cannot
+    /// hold a finding (the findings are the same; slower).
+    #[arg(long)]
+    no_prefilter: bool,
     /// Exit 0 even when findings fail (errors still exit 2).
     #[arg(long)]
     exit_zero: bool,
@@ -392,6 +396,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
         compile_commands: args.compile_commands,
         no_config: args.no_config,
         config: args.config,
+        no_prefilter: args.no_prefilter,
     };
     opts.write_baseline = args.write_baseline;
     if args.no_estimates {

@@ -128,6 +128,13 @@ impl std::fmt::Debug for Parsed {
 }
 
 impl Parsed {
+    /// The stand-in for a text that was not parsed (the prefilter showed it
+    /// cannot hold a finding): no tree, so the next [`parse`] given it
+    /// starts from scratch.
+    pub fn unparsed(lang: Lang) -> Parsed {
+        Parsed { lang, tree: None }
+    }
+
     pub fn lang(&self) -> Lang {
         self.lang
     }
