@@ -173,6 +173,16 @@ struct CheckArgs {
     /// Write the output to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+    /// FORMAT (to stdout) or FORMAT=FILE; repeatable, so that one run
+    /// writes several (`--output-format sarif=out.sarif --output-format
+    /// text`). Formats: text, json, sarif, github. Replaces --format/-o.
+    #[arg(
+        long,
+        value_name = "FORMAT[=FILE]",
+        value_parser = parse_output_format,
+        conflicts_with_all = ["format", "output"]
+    )]
+    output_format: Vec<OutputSpec>,
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -295,6 +305,25 @@ enum CheckFormat {
     Github,
 }
 
+/// One `--output-format`: a format and its file (stdout when none).
+#[derive(Clone)]
+struct OutputSpec {
+    format: CheckFormat,
+    file: Option<PathBuf>,
+}
+
+fn parse_output_format(s: &str) -> Result<OutputSpec, String> {
+    let (name, file) = match s.split_once('=') {
+        Some((n, "")) => return Err(format!("`{n}=`: the file name is missing")),
+        Some((n, f)) => (n, Some(PathBuf::from(f))),
+        None => (s, None),
+    };
+    let format = CheckFormat::from_str(name, true).map_err(|_| {
+        format!("unknown format `{name}` (text, json, sarif, github; FORMAT or FORMAT=FILE)")
+    })?;
+    Ok(OutputSpec { format, file })
+}
+
 fn parse_level(s: &str) -> Result<config::Level, String> {
     config::Level::parse(s).ok_or_else(|| format!("unknown level `{s}` (note, warning, error)"))
 }
@@ -380,7 +409,6 @@ fn check_select_ignore(
 }
 
 fn run_check(args: CheckArgs) -> ExitCode {
-    use std::io::IsTerminal;
     if let Err(code) = check_select_ignore(&args.select, &args.ignore) {
         return code;
     }
@@ -428,29 +456,20 @@ fn run_check(args: CheckArgs) -> ExitCode {
             s.fixes_applied, s.files_changed
         );
     }
-    let to_file = args.output.is_some();
-    let out: Box<dyn Write> = match &args.output {
-        Some(p) => match std::fs::File::create(p) {
-            Ok(f) => Box::new(std::io::BufWriter::new(f)),
-            Err(e) => {
-                eprintln!("gemmscope: error: {}: cannot write: {e}", p.display());
-                return ExitCode::from(2);
-            }
-        },
-        None => Box::new(std::io::stdout().lock()),
+    let specs = if args.output_format.is_empty() {
+        vec![OutputSpec {
+            format: args.format,
+            file: args.output.clone(),
+        }]
+    } else {
+        args.output_format.clone()
     };
-    let color = match args.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => {
-            !to_file && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    let mut presenter = match presenters(&specs, args.color) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("gemmscope: error: {e}");
+            return ExitCode::from(2);
         }
-    };
-    let mut presenter: Box<dyn check::Presenter> = match args.format {
-        CheckFormat::Text => Box::new(report::text::Text::new(out, color)),
-        CheckFormat::Json => Box::new(report::json::Json::new(out)),
-        CheckFormat::Sarif => Box::new(report::sarif::Sarif::new(out)),
-        CheckFormat::Github => Box::new(report::github::Github::new(out)),
     };
     let summary = match check::run(&opts, presenter.as_mut()) {
         Ok(s) => s,
@@ -473,6 +492,48 @@ fn run_check(args: CheckArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     ExitCode::from(code)
+}
+
+/// The presenters of `check`'s outputs (a [`report::tee::Tee`] when there
+/// are several); every file is created before anything is checked.
+fn presenters(specs: &[OutputSpec], color: Color) -> Result<Box<dyn check::Presenter>, String> {
+    use std::io::IsTerminal;
+    if specs.iter().filter(|s| s.file.is_none()).count() > 1 {
+        return Err(
+            "more than one --output-format writes to stdout: give all but one a file (FORMAT=FILE)"
+                .into(),
+        );
+    }
+    let mut all: Vec<Box<dyn check::Presenter>> = Vec::new();
+    for spec in specs {
+        let out: Box<dyn Write> = match &spec.file {
+            Some(p) => match std::fs::File::create(p) {
+                Ok(f) => Box::new(std::io::BufWriter::new(f)),
+                Err(e) => return Err(format!("{}: cannot write: {e}", p.display())),
+            },
+            None => Box::new(std::io::stdout().lock()),
+        };
+        let color = match color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                spec.file.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        all.push(match spec.format {
+            CheckFormat::Text => Box::new(report::text::Text::new(out, color)),
+            CheckFormat::Json => Box::new(report::json::Json::new(out)),
+            CheckFormat::Sarif => Box::new(report::sarif::Sarif::new(out)),
+            CheckFormat::Github => Box::new(report::github::Github::new(out)),
+        });
+    }
+    Ok(if all.len() == 1 {
+        all.pop().expect("one presenter")
+    } else {
+        Box::new(report::tee::Tee::new(all))
+    })
 }
 
 fn run_report(args: ReportArgs) -> ExitCode {

@@ -684,3 +684,134 @@ fn bench_off_estimates_come_from_reference_data_and_fire_the_gate() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+#[test]
+fn several_output_formats_in_one_run() {
+    let d = project(&[("m.c", MIXED_C)]);
+    let o = gemmscope(
+        &[
+            "check",
+            "--bench",
+            "off",
+            "--output-format",
+            "sarif=out.sarif",
+            "--output-format",
+            "json=out.json",
+            "--output-format",
+            "text",
+            "m.c",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("GS101"), "{}", stdout(&o));
+    let log: Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("out.sarif")).unwrap()).unwrap();
+    validate_sarif(&log);
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("out.json")).unwrap()).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), codes(&doc, "findings").len());
+    assert_eq!(results[0]["ruleId"], "GS101");
+    // The same SARIF as --format sarif gives alone.
+    let alone = gemmscope(
+        &["check", "--bench", "off", "--format", "sarif", "m.c"],
+        d.path(),
+    );
+    assert_eq!(json(&alone), log);
+    // Two to stdout, an unknown format, an empty file name, and mixing
+    // with --format are usage errors.
+    for args in [
+        &["--output-format", "json", "--output-format", "text"][..],
+        &["--output-format", "xml"],
+        &["--output-format", "sarif="],
+        &["--format", "json", "--output-format", "text"],
+    ] {
+        let mut a = vec!["check"];
+        a.extend_from_slice(args);
+        a.push("m.c");
+        let o = gemmscope(&a, d.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn sarif_fingerprints_are_stable_and_the_log_keeps_to_code_scanning_limits() {
+    use gemmscope::check::{run, CheckOptions};
+    use gemmscope::report::sarif::Sarif;
+    let fingerprints = |text: &str| -> Vec<Value> {
+        let d = project(&[("m.c", text)]);
+        let o = gemmscope(&["check", "--format", "sarif", "m.c"], d.path());
+        let log = json(&o);
+        log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["partialFingerprints"].clone())
+            .collect()
+    };
+    let before = fingerprints(MIXED_C);
+    assert_eq!(before.len(), 2);
+    assert!(before[0]["gemmscope/v1"].as_str().unwrap().len() >= 16);
+    assert_ne!(before[0], before[1]);
+    // Lines added above move every finding but change no fingerprint.
+    let moved = format!("// a comment\n#include <stdio.h>\n\n{MIXED_C}");
+    assert_eq!(fingerprints(&moved), before);
+
+    // Past the result limit: the most severe kept, and the run says so.
+    let d = project(&[("m.c", MIXED_C)]);
+    let mut opts = CheckOptions::new(vec![d.path().join("m.c")]);
+    opts.overrides.no_config = true;
+    let sarif = |max_results, max_bytes| -> Value {
+        let mut buf = Vec::new();
+        run(
+            &opts,
+            &mut Sarif::with_limits(&mut buf, max_results, max_bytes),
+        )
+        .unwrap();
+        serde_json::from_slice(&buf).unwrap()
+    };
+    let full = sarif(25_000, 10_000_000);
+    assert_eq!(full["runs"][0]["results"].as_array().unwrap().len(), 2);
+    assert!(full["runs"][0].get("properties").is_none());
+    let one = sarif(1, 10_000_000);
+    validate_sarif(&one);
+    let run0 = &one["runs"][0];
+    let results = run0["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    let rank = |l: &Value| ["error", "warning", "note"].iter().position(|x| l == x);
+    let levels: Vec<_> = full["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| rank(&r["level"]))
+        .collect();
+    assert_eq!(
+        rank(&results[0]["level"]),
+        levels.iter().copied().min().unwrap()
+    );
+    assert_eq!(run0["properties"]["truncated"]["written"], 1);
+    assert_eq!(run0["properties"]["truncated"]["total"], 2);
+    let notes = run0["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(
+        notes.iter().any(|n| n["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("1 of 2 results written: code scanning takes at most 1 results")),
+        "{notes:#?}"
+    );
+    // Past the size limit: results left out until the log fits.
+    let skeleton = serde_json::to_vec_pretty(&sarif(0, 10_000_000))
+        .unwrap()
+        .len();
+    let whole = serde_json::to_vec_pretty(&full).unwrap().len();
+    let limit = (skeleton + whole) / 2 + 400;
+    let small = sarif(25_000, limit);
+    validate_sarif(&small);
+    assert!(serde_json::to_vec_pretty(&small).unwrap().len() <= limit);
+    let n = small["runs"][0]["results"].as_array().unwrap().len();
+    assert!(n < 2, "{n}");
+    assert_eq!(small["runs"][0]["properties"]["truncated"]["total"], 2);
+}

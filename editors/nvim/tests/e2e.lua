@@ -39,10 +39,19 @@ local function script_dir()
   return vim.fn.fnamemodify(src, ":p:h")
 end
 
+-- GEMMSCOPE_NVIM_NATIVE=1: start the server through lsp/gemmscope.lua
+-- (vim.lsp.config + vim.lsp.enable, Neovim 0.11+) instead of setup{}.
+local native = os.getenv("GEMMSCOPE_NVIM_NATIVE") == "1"
+
 local function run()
   local v = vim.version()
   log(string.format("Neovim %d.%d.%d, API path: %s", v.major, v.minor, v.patch,
-    vim.lsp.start and "vim.lsp.start" or "vim.lsp.start_client + buf_attach_client"))
+    native and "vim.lsp.config + vim.lsp.enable"
+      or (vim.lsp.start and "vim.lsp.start" or "vim.lsp.start_client + buf_attach_client")))
+  if native then
+    check(vim.lsp.config ~= nil and vim.lsp.enable ~= nil,
+      "GEMMSCOPE_NVIM_NATIVE=1 needs Neovim 0.11+ (vim.lsp.config, vim.lsp.enable)")
+  end
 
   local bin = os.getenv("GEMMSCOPE_BIN") or "target/debug/gemmscope"
   bin = vim.fn.fnamemodify(bin, ":p")
@@ -60,13 +69,33 @@ local function run()
 
   vim.cmd("filetype on")
   local gs = require("gemmscope")
-  gs.setup({
-    cmd = { bin, "serve" },
-    cmd_env = { GEMMSCOPE_CACHE_DIR = tmp .. "/cache" },
-    -- Untrusted: nothing is measured, so the test is quick and the message
-    -- comes from the analysis alone.
-    settings = { trusted = false, budget = 1 },
-  })
+  -- Untrusted: nothing is measured, so the test is quick and the message
+  -- comes from the analysis alone.
+  local settings = { trusted = false, budget = 1 }
+  if native then
+    -- Neovim 0.11+: lsp/gemmscope.lua from 'runtimepath', as a user's
+    -- vim.lsp.enable("gemmscope") finds it; only the binary and the cache
+    -- differ from the shipped file.
+    local shipped = dofile(script_dir() .. "/../lsp/gemmscope.lua")
+    vim.lsp.config("gemmscope", {
+      cmd = { bin, "serve" },
+      cmd_env = { GEMMSCOPE_CACHE_DIR = tmp .. "/cache" },
+      settings = { gemmscope = settings },
+    })
+    vim.lsp.enable("gemmscope")
+    local merged = vim.lsp.config.gemmscope
+    check(vim.deep_equal(merged.filetypes, shipped.filetypes),
+      "vim.lsp.config did not read lsp/gemmscope.lua: filetypes " .. vim.inspect(merged.filetypes))
+    check(vim.deep_equal(merged.root_markers, shipped.root_markers),
+      "root_markers " .. vim.inspect(merged.root_markers))
+    log("vim.lsp.config('gemmscope') from lsp/gemmscope.lua; vim.lsp.enable('gemmscope')")
+  else
+    gs.setup({
+      cmd = { bin, "serve" },
+      cmd_env = { GEMMSCOPE_CACHE_DIR = tmp .. "/cache" },
+      settings = settings,
+    })
+  end
   vim.cmd("edit " .. vim.fn.fnameescape(file))
   local buf = vim.api.nvim_get_current_buf()
   check(vim.bo[buf].filetype == "c", "filetype is '" .. vim.bo[buf].filetype .. "', expected c")

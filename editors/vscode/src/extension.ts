@@ -2,6 +2,8 @@
 // Python files, shows measurement progress in the status bar, and runs
 // `gemmscope bench` for the finding under the cursor.
 
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as vscode from "vscode";
 import {
   DidChangeConfigurationNotification,
@@ -12,7 +14,7 @@ import {
   WorkDoneProgressCancelNotification,
   WorkDoneProgressCreateRequest,
 } from "vscode-languageclient/node";
-import { benchCommand, contains, ProgressTracker, serverPath, toServerSettings } from "./logic";
+import { benchCommand, bundledBinary, contains, ProgressTracker, serverPath, toServerSettings } from "./logic";
 
 const LANGUAGES = ["c", "cpp", "cuda-cpp", "cuda", "python"];
 
@@ -24,6 +26,29 @@ let progressSubs: vscode.Disposable[] = [];
 function cfg(): (key: string) => unknown {
   const c = vscode.workspace.getConfiguration("gemmscope");
   return (key) => c.get(key);
+}
+
+let extensionPath = "";
+
+/** A bundled binary that is there (made executable if the .vsix lost its mode). */
+function usable(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return true;
+  } catch {
+    try {
+      fs.chmodSync(p, 0o755);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** `gemmscope.path`, else the binary in this platform's .vsix, else PATH. */
+function binary(): string {
+  const bundled = path.join(extensionPath, ...bundledBinary(process.platform, process.arch));
+  return serverPath(cfg(), bundled, usable);
 }
 
 function settings() {
@@ -39,7 +64,7 @@ function showStatus(): void {
 }
 
 async function start(ctx: vscode.ExtensionContext): Promise<void> {
-  const bin = serverPath(cfg());
+  const bin = binary();
   const serverOptions: ServerOptions = { command: bin, args: ["serve"] };
   const clientOptions: LanguageClientOptions = {
     documentSelector: LANGUAGES.map((language) => ({ scheme: "file", language })),
@@ -109,7 +134,7 @@ async function benchmarkLoop(): Promise<void> {
   }
   // vscode-languageclient keeps the LSP diagnostic's `data` on the object.
   const data = (hits[0] as vscode.Diagnostic & { data?: unknown }).data;
-  const r = benchCommand(data, settings(), serverPath(cfg()));
+  const r = benchCommand(data, settings(), binary());
   if ("error" in r) {
     void vscode.window.showWarningMessage(`gemmscope: cannot benchmark this finding: ${r.error}`);
     return;
@@ -124,6 +149,7 @@ async function benchmarkLoop(): Promise<void> {
 }
 
 export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
+  extensionPath = ctx.extensionPath;
   status = vscode.window.createStatusBarItem("gemmscope.status", vscode.StatusBarAlignment.Left, 0);
   status.name = "gemmscope";
   ctx.subscriptions.push(status);

@@ -63,10 +63,25 @@ export function toServerSettings(get: Get, trusted: boolean): ServerSettings {
   return s;
 }
 
-/** The server binary: the `gemmscope.path` setting, else `gemmscope`. */
-export function serverPath(get: Get): string {
+/**
+ * The server binary, in this order: the `gemmscope.path` setting when it is
+ * set; else the binary bundled in a platform .vsix (`bin/<platform>-<arch>/
+ * gemmscope`, when `exists` says it is there); else `gemmscope` on `PATH`.
+ */
+export function serverPath(get: Get, bundled?: string, exists?: (path: string) => boolean): string {
   const p = get("path");
-  return isStr(p) ? p : "gemmscope";
+  if (isStr(p)) return p;
+  if (bundled !== undefined && exists !== undefined && exists(bundled)) return bundled;
+  return "gemmscope";
+}
+
+/**
+ * Where a platform .vsix keeps its binary, relative to the extension's
+ * folder: `bin/linux-x64/gemmscope`, `bin/win32-x64/gemmscope.exe`, … (the
+ * platform and arch are Node's, as in VS Code's target names).
+ */
+export function bundledBinary(platform: string, arch: string): string[] {
+  return ["bin", `${platform}-${arch}`, platform === "win32" ? "gemmscope.exe" : "gemmscope"];
 }
 
 /** The LSP `WorkDoneProgress` values the status bar follows. */

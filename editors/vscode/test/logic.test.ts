@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { benchCommand, contains, ProgressTracker, serverPath, toServerSettings } from "../src/logic";
+import { benchCommand, bundledBinary, contains, ProgressTracker, serverPath, toServerSettings } from "../src/logic";
 
 const from = (m: Record<string, unknown>) => (k: string) => m[k];
 
@@ -64,6 +64,22 @@ test("server path", () => {
   assert.equal(serverPath(from({})), "gemmscope");
   assert.equal(serverPath(from({ path: "" })), "gemmscope");
   assert.equal(serverPath(from({ path: "/opt/gs/gemmscope" })), "/opt/gs/gemmscope");
+});
+
+test("server path: the setting, else the bundled binary, else PATH", () => {
+  const bundled = "/ext/bin/linux-x64/gemmscope";
+  const there = (p: string) => p === bundled;
+  const nowhere = () => false;
+  // The setting overrides a bundled binary.
+  assert.equal(serverPath(from({ path: "/opt/gs/gemmscope" }), bundled, there), "/opt/gs/gemmscope");
+  // Unset (the default is empty): the bundled one, when the .vsix has it.
+  assert.equal(serverPath(from({ path: "" }), bundled, there), bundled);
+  assert.equal(serverPath(from({}), bundled, there), bundled);
+  // A universal .vsix (no bin/): PATH.
+  assert.equal(serverPath(from({ path: "" }), bundled, nowhere), "gemmscope");
+  assert.deepEqual(bundledBinary("linux", "x64"), ["bin", "linux-x64", "gemmscope"]);
+  assert.deepEqual(bundledBinary("darwin", "arm64"), ["bin", "darwin-arm64", "gemmscope"]);
+  assert.deepEqual(bundledBinary("win32", "x64"), ["bin", "win32-x64", "gemmscope.exe"]);
 });
 
 test("status bar follows begin/report/end and queued benchmarks", () => {

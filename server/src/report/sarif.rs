@@ -4,6 +4,12 @@
 //! statement, fingerprint, baseline state and suppression, and the
 //! estimate in `properties` where there is one. Columns count Unicode code
 //! points (`columnKind`).
+//!
+//! The log stays within what GitHub code scanning accepts in one upload
+//! ([`MAX_RESULTS`] results per run, [`MAX_BYTES`]): beyond that the least
+//! severe results are left out (notes, then warnings, then errors;
+//! suppressed ones before any active one), and the run says so in a
+//! tool-execution notification, in `properties.truncated` and on stderr.
 
 use std::io::{self, Write};
 
@@ -195,15 +201,45 @@ fn notifications(v: &[PathMessage], level: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Code scanning's limit on results in one run.
+pub const MAX_RESULTS: usize = 25_000;
+/// Code scanning's limit on an upload is 10 MB gzipped; the log is kept
+/// under 10 MB uncompressed, which bounds it without compressing (gzip only
+/// shrinks JSON).
+pub const MAX_BYTES: usize = 10_000_000;
+
+/// Which results go first when some must be left out: active errors, then
+/// warnings, then notes, then suppressed ones.
+fn severity_rank(r: &Reported) -> u8 {
+    let level = match r.level {
+        crate::config::Level::Error => 0,
+        crate::config::Level::Warning => 1,
+        crate::config::Level::Note => 2,
+    };
+    if r.suppressed.is_some() {
+        3 + level
+    } else {
+        level
+    }
+}
+
 /// Collects results and writes the log at the end.
 pub struct Sarif<W: Write> {
     out: W,
-    results: Vec<Value>,
+    /// (severity rank, level, result) in the order the files came.
+    results: Vec<(u8, &'static str, Value)>,
     index: std::collections::HashMap<&'static str, usize>,
+    max_results: usize,
+    max_bytes: usize,
 }
 
 impl<W: Write> Sarif<W> {
     pub fn new(out: W) -> Sarif<W> {
+        Sarif::with_limits(out, MAX_RESULTS, MAX_BYTES)
+    }
+
+    /// With other limits than code scanning's (for tests).
+    pub fn with_limits(out: W, max_results: usize, max_bytes: usize) -> Sarif<W> {
         let index = all_rules()
             .iter()
             .enumerate()
@@ -213,15 +249,37 @@ impl<W: Write> Sarif<W> {
             out,
             results: Vec::new(),
             index,
+            max_results,
+            max_bytes,
         }
     }
+}
+
+/// The indices of the results kept: the most severe first, at most
+/// `max_results`, and no more than `budget` bytes of them; in the order
+/// they came.
+fn keep(sizes: &[(u8, usize)], max_results: usize, budget: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by_key(|&i| (sizes[i].0, i));
+    let mut kept = Vec::new();
+    let mut bytes = 0usize;
+    for i in order {
+        if kept.len() == max_results || bytes + sizes[i].1 > budget {
+            break;
+        }
+        bytes += sizes[i].1;
+        kept.push(i);
+    }
+    kept.sort_unstable();
+    kept
 }
 
 impl<W: Write> Presenter for Sarif<W> {
     fn file(&mut self, file: &FileReport) -> io::Result<()> {
         for r in &file.findings {
             let i = self.index.get(r.finding.code).copied().unwrap_or(0);
-            self.results.push(result(file, r, i));
+            self.results
+                .push((severity_rank(r), r.level.as_str(), result(file, r, i)));
         }
         Ok(())
     }
@@ -229,28 +287,100 @@ impl<W: Write> Presenter for Sarif<W> {
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
         let mut notes = notifications(&s.errors, "error");
         notes.extend(notifications(&s.warnings, "warning"));
-        let doc = json!({
-            "$schema": SCHEMA_URI,
-            "version": "2.1.0",
-            "runs": [{
-                "tool": { "driver": {
-                    "name": "gemmscope",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "informationUri": env!("CARGO_PKG_REPOSITORY"),
-                    "rules": rules(),
-                }},
-                "invocations": [{
-                    "executionSuccessful": s.errors.is_empty(),
-                    "toolExecutionNotifications": notes,
-                }],
-                "originalUriBaseIds": {
-                    "%SRCROOT%": { "description": { "text": "The folder gemmscope was run in." } }
-                },
-                "columnKind": "unicodeCodePoints",
-                "results": std::mem::take(&mut self.results),
+        let all = std::mem::take(&mut self.results);
+        let sizes: Vec<(u8, usize)> = all
+            .iter()
+            .map(|(rank, _, v)| (*rank, serde_json::to_vec_pretty(v).map_or(0, |b| b.len())))
+            .collect();
+        let mut budget = self.max_bytes;
+        loop {
+            let kept = keep(&sizes, self.max_results, budget);
+            let mut doc = log(s, notes.clone(), Vec::new());
+            if kept.len() < all.len() {
+                let mut left = Map::new();
+                for (i, (_, level, _)) in all.iter().enumerate() {
+                    if kept.binary_search(&i).is_err() {
+                        let n = left.entry(*level).or_insert(json!(0));
+                        *n = json!(n.as_u64().unwrap_or(0) + 1);
+                    }
+                }
+                let text = format!(
+                    "{} of {} results written: code scanning takes at most {} results and {} MB in one upload; \
+                     left out, the least severe first: {}",
+                    kept.len(),
+                    all.len(),
+                    self.max_results,
+                    self.max_bytes as f64 / 1e6,
+                    left.iter()
+                        .map(|(k, v)| format!("{v} {k}s"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                eprintln!("gemmscope: warning: SARIF: {text}");
+                let run = &mut doc["runs"][0];
+                run["invocations"][0]["toolExecutionNotifications"]
+                    .as_array_mut()
+                    .expect("notifications array")
+                    .push(json!({ "level": "warning", "message": { "text": text } }));
+                run["properties"] = json!({ "truncated": {
+                    "written": kept.len(),
+                    "total": all.len(),
+                    "leftOut": left,
+                    "maxResults": self.max_results,
+                    "maxBytes": self.max_bytes,
+                }});
+            }
+            doc["runs"][0]["results"] =
+                Value::Array(kept.iter().map(|&i| all[i].2.clone()).collect());
+            let bytes = serde_json::to_vec_pretty(&doc).map_err(io::Error::other)?;
+            // Indentation inside the log makes results a little longer
+            // than alone: shrink the budget by the excess and choose again.
+            if bytes.len() > self.max_bytes && !kept.is_empty() {
+                budget = budget.saturating_sub(bytes.len() - self.max_bytes);
+                continue;
+            }
+            self.out.write_all(&bytes)?;
+            return writeln!(self.out);
+        }
+    }
+}
+
+/// The log with one run and these results.
+fn log(s: &Summary, notes: Vec<Value>, results: Vec<Value>) -> Value {
+    json!({
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "gemmscope",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": env!("CARGO_PKG_REPOSITORY"),
+                "rules": rules(),
+            }},
+            "invocations": [{
+                "executionSuccessful": s.errors.is_empty(),
+                "toolExecutionNotifications": notes,
             }],
-        });
-        serde_json::to_writer_pretty(&mut self.out, &doc)?;
-        writeln!(self.out)
+            "originalUriBaseIds": {
+                "%SRCROOT%": { "description": { "text": "The folder gemmscope was run in." } }
+            },
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep;
+
+    #[test]
+    fn keeps_the_most_severe_in_their_order_within_both_limits() {
+        // (rank, bytes): 0 error, 1 warning, 2 note.
+        let sizes = [(2, 10), (0, 10), (1, 10), (0, 10), (2, 10)];
+        assert_eq!(keep(&sizes, 10, 1000), [0, 1, 2, 3, 4]);
+        assert_eq!(keep(&sizes, 3, 1000), [1, 2, 3]);
+        assert_eq!(keep(&sizes, 10, 25), [1, 3]);
+        assert_eq!(keep(&sizes, 0, 1000), Vec::<usize>::new());
     }
 }
