@@ -628,6 +628,14 @@ async fn a_20_mb_file_and_10000_deep_nesting() {
         s.still_serving(&format!("unguarded {name}")).await;
     }
     let peak = s.peak("10,000-deep nesting");
-    assert!(peak >= after_big);
+    // A high-water mark does not go down, but the kernel reads it as the
+    // larger of the last recorded mark and the current RSS, and the current
+    // RSS comes from per-CPU counters that are summed approximately: a later
+    // reading can come out a little lower (0.4 MiB in one CI run). Allow for
+    // that error, not for a mark that went back.
+    assert!(
+        peak + (8 << 20) >= after_big,
+        "peak RSS went down from {after_big} to {peak} bytes"
+    );
     s.stop().await;
 }

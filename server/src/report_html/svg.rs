@@ -164,6 +164,37 @@ impl LogScale {
     }
 }
 
+/// Vertical grid lines at each decade of `sc`, from `top` to `bottom`,
+/// labelled under `bottom`.
+fn x_grid(s: &mut String, sc: &LogScale, top: f64, bottom: f64, label: fn(i32) -> String) {
+    for t in sc.ticks() {
+        let x = sc.px(10f64.powi(t));
+        let _ = write!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"{GRID}\"/>\
+             <text x=\"{x:.1}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{}</text>",
+            bottom + 16.0,
+            label(t)
+        );
+    }
+}
+
+/// Horizontal grid lines at each decade of `sc`, from `left` to `right`,
+/// labelled left of `left`.
+fn y_grid(s: &mut String, sc: &LogScale, left: f64, right: f64, label: fn(i32) -> String) {
+    for t in sc.ticks() {
+        let y = sc.px(10f64.powi(t));
+        let _ = write!(
+            s,
+            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{right}\" y2=\"{y:.1}\" stroke=\"{GRID}\"/>\
+             <text x=\"{}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\">{}</text>",
+            left - 6.0,
+            y + 4.0,
+            label(t)
+        );
+    }
+}
+
 /// `0.01`, `1`, `100`, `10k`, `1M`.
 pub fn decade_label(e: i32) -> String {
     match e {
@@ -322,16 +353,7 @@ pub fn ladder(e: &Estimate) -> String {
         top - 6.0
     );
     // Grid and axis.
-    for t in sc.ticks() {
-        let x = sc.px(10f64.powi(t));
-        let _ = write!(
-            s,
-            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{axis_y}\" stroke=\"{GRID}\"/>\
-             <text x=\"{x:.1}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{}</text>",
-            axis_y + 16.0,
-            decade_label(t)
-        );
-    }
+    x_grid(&mut s, &sc, top, axis_y, decade_label);
     let _ = write!(
         s,
         "<line x1=\"{left}\" y1=\"{axis_y}\" x2=\"{right}\" y2=\"{axis_y}\" stroke=\"{INK}\"/>\
@@ -534,17 +556,7 @@ pub fn size_curve(c: &Curve) -> String {
          <text x=\"16\" y=\"40\" font-size=\"12\" class=\"sizes\">{}</text>",
         esc(&how)
     );
-    for t in sy.ticks() {
-        let y = sy.px(10f64.powi(t));
-        let _ = write!(
-            s,
-            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{right}\" y2=\"{y:.1}\" stroke=\"{GRID}\"/>\
-             <text x=\"{}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\">{}</text>",
-            left - 6.0,
-            y + 4.0,
-            ns_decade_label(t)
-        );
-    }
+    y_grid(&mut s, &sy, left, right, ns_decade_label);
     for (p, x) in c.problems.iter().zip(&xs) {
         let px = sx.px(*x);
         let _ = write!(
@@ -960,27 +972,8 @@ pub fn roofline(r: &Report) -> String {
         "<svg class=\"chart roofline\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"roofline of this machine\" {FONT} fill=\"{INK}\">\
          <text x=\"16\" y=\"22\" font-size=\"16\" font-weight=\"bold\">Roofline of this machine — every option that runs here, per finding</text>"
     );
-    for t in sx.ticks() {
-        let x = sx.px(10f64.powi(t));
-        let _ = write!(
-            s,
-            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"{GRID}\"/>\
-             <text x=\"{x:.1}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{}</text>",
-            bottom + 16.0,
-            decade_label(t)
-        );
-    }
-    for t in sy.ticks() {
-        let y = sy.px(10f64.powi(t));
-        let _ = write!(
-            s,
-            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{right}\" y2=\"{y:.1}\" stroke=\"{GRID}\"/>\
-             <text x=\"{}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\">{}</text>",
-            left - 6.0,
-            y + 4.0,
-            decade_label(t)
-        );
-    }
+    x_grid(&mut s, &sx, top, bottom, decade_label);
+    y_grid(&mut s, &sy, left, right, decade_label);
     let _ = write!(
         s,
         "<line x1=\"{left}\" y1=\"{bottom}\" x2=\"{right}\" y2=\"{bottom}\" stroke=\"{INK}\"/>\
