@@ -394,7 +394,11 @@ impl Candidate for OpenBlas {
         "openblas"
     }
     fn label(&self, p: &Problem) -> String {
-        let routine = if p.op == Operation::Gemv { "gemv" } else { "gemm" };
+        let routine = if p.op == Operation::Gemv {
+            "gemv"
+        } else {
+            "gemm"
+        };
         match p.dtype {
             DType::F64 => format!("OpenBLAS d{routine}"),
             _ => format!("OpenBLAS s{routine}"),

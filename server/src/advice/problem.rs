@@ -55,7 +55,8 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
             Operation::Gemm
         }
         Routine::GemmBatched => Operation::GemmBatched,
-        Routine::Gemv => return Err(NoProblem::Routine("gemv")),
+        // y[M] = A x[K]: measured as itself (n = 1).
+        Routine::Gemv => Operation::Gemv,
         Routine::Conv => return Err(NoProblem::Routine("conv")),
         Routine::Sdpa => return Err(NoProblem::Routine("sdpa")),
     };
@@ -68,14 +69,15 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
                 None => Err(NoProblem::UnresolvedDim(name, "?".into())),
             }
         };
+    let gemv = op == Operation::Gemv;
     let (m, n, k) = (
         dim("M", &f.dims.m)?,
-        dim("N", &f.dims.n)?,
+        if gemv { 1 } else { dim("N", &f.dims.n)? },
         dim("K", &f.dims.k)?,
     );
     let batch = match &f.dims.batch {
-        Some(_) => dim("batch", &f.dims.batch)?,
-        None => 1,
+        Some(_) if !gemv => dim("batch", &f.dims.batch)?,
+        _ => 1,
     };
     // Layouts relative to C: an operand stored in the other major order than
     // C is BLAS's transposed operand.
@@ -83,13 +85,15 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
     let c = major("C").unwrap_or(Major::Row);
     let layout = Layout {
         trans_a: major("A").is_some_and(|a| a != c),
-        trans_b: major("B").is_some_and(|b| b != c),
+        trans_b: !gemv && major("B").is_some_and(|b| b != c),
     };
-    let loop_order = f
-        .loop_order
-        .as_deref()
-        .and_then(LoopOrder::parse)
-        .unwrap_or_default();
+    let loop_order = match f.loop_order.as_deref() {
+        // A GEMV's two loops: `ik` (a dot product per output) or `ki`
+        // (axpy-style sweeps); the output's unit `j` goes innermost.
+        Some(o) if gemv && o.len() == 2 => LoopOrder::parse(&format!("{o}j")),
+        o => o.and_then(LoopOrder::parse),
+    }
+    .unwrap_or_else(|| LoopOrder::parse(if gemv { "ikj" } else { "ijk" }).unwrap_or_default());
     let p = Problem {
         op: if batch > 1 {
             Operation::GemmBatched
@@ -168,6 +172,31 @@ mod tests {
         );
         assert_eq!(p.loop_order.as_str(), "kij");
         assert_eq!(p.op, Operation::Gemm);
+    }
+
+    #[test]
+    fn a_gemv_becomes_a_gemv_problem_in_its_loop_order_and_layout() {
+        let f = first(
+            "v.c",
+            "#define M 300\n#define K 200\nfloat A[M][K], x[K], y[M];\n\
+             void f(void){ for(int i=0;i<M;i++){ float s=0; for(int k=0;k<K;k++) s += A[i][k]*x[k]; y[i]=s; } }\n",
+        );
+        let p = problem_for(&f).unwrap();
+        assert_eq!(p.op, Operation::Gemv);
+        assert_eq!((p.m, p.n, p.k, p.batch), (300, 1, 200, 1));
+        assert_eq!(p.loop_order.as_str(), "ikj");
+        assert!(!p.layout.trans_a);
+        // y = Aᵀ x over a stored K×M array, swept column by column.
+        let f = first(
+            "w.c",
+            "#define M 300\n#define K 200\ndouble B[K][M], x[K], y[M];\n\
+             void f(void){ for(int k=0;k<K;k++) for(int i=0;i<M;i++) y[i] += B[k][i]*x[k]; }\n",
+        );
+        let p = problem_for(&f).unwrap();
+        assert_eq!((p.op, p.m, p.n, p.k), (Operation::Gemv, 300, 1, 200));
+        assert_eq!(p.dtype, DType::F64);
+        assert_eq!(p.loop_order.as_str(), "kij");
+        assert!(p.layout.trans_a && !p.layout.trans_b);
     }
 
     #[test]

@@ -496,9 +496,13 @@ fn openblas_gemv_kernel(p: &Problem) -> String {
         _ => "cblas_sgemv",
     };
     let call = if p.layout.trans_a {
-        format!("{f}(CblasRowMajor, CblasTrans, (int)K, (int)rows, 1.0, a, (int)M, b, 1, 0.0, c, 1);")
+        format!(
+            "{f}(CblasRowMajor, CblasTrans, (int)K, (int)rows, 1.0, a, (int)M, b, 1, 0.0, c, 1);"
+        )
     } else {
-        format!("{f}(CblasRowMajor, CblasNoTrans, (int)rows, (int)K, 1.0, a, (int)K, b, 1, 0.0, c, 1);")
+        format!(
+            "{f}(CblasRowMajor, CblasNoTrans, (int)rows, (int)K, 1.0, a, (int)K, b, 1, 0.0, c, 1);"
+        )
     };
     format!(
         r#"

@@ -321,7 +321,11 @@ fn naive_gemv_in_both_loop_orders_and_layouts_is_checked_against_f64() {
                 let p = gemv(37, 23, dtype, layout, order);
                 for c in [&NAIVE_O1, &NAIVE_O3] {
                     let m = run_ok(c, &p, None).unwrap();
-                    let want = if order == "ikj" { "i-k GEMV" } else { "k-i GEMV" };
+                    let want = if order == "ikj" {
+                        "i-k GEMV"
+                    } else {
+                        "k-i GEMV"
+                    };
                     assert!(m.what.contains(want), "{}", m.what);
                 }
             }
@@ -330,8 +334,16 @@ fn naive_gemv_in_both_loop_orders_and_layouts_is_checked_against_f64() {
     // Sampled outputs: the first rows of y only, still checked.
     run_ok(&NAIVE_O3, &gemv(301, 64, DType::F32, "tn", "kij"), Some(40));
     // Skinny and fat shapes.
-    run_ok(&NAIVE_O3_NATIVE, &gemv(1, 513, DType::F32, "nn", "ikj"), None);
-    run_ok(&NAIVE_O3_NATIVE, &gemv(513, 1, DType::F64, "tn", "kij"), None);
+    run_ok(
+        &NAIVE_O3_NATIVE,
+        &gemv(1, 513, DType::F32, "nn", "ikj"),
+        None,
+    );
+    run_ok(
+        &NAIVE_O3_NATIVE,
+        &gemv(513, 1, DType::F64, "tn", "kij"),
+        None,
+    );
     let src = gen::program(&gemv(8, 8, DType::F32, "tn", "kij"), Kernel::Naive);
     assert!(src.contains("Naive GEMV, k-i"), "{src}");
     assert!(src.contains("a[(size_t)(k) * M + (i)]"), "{src}");
@@ -352,7 +364,10 @@ fn openblas_gemv_with_the_trans_flag_or_a_skip() {
             assert_eq!(m.what.contains("CblasTrans"), layout == "tn", "{}", m.what);
         }
     }
-    assert_eq!(OPENBLAS.label(&gemv(4, 4, DType::F64, "nn", "ikj")), "OpenBLAS dgemv");
+    assert_eq!(
+        OPENBLAS.label(&gemv(4, 4, DType::F64, "nn", "ikj")),
+        "OpenBLAS dgemv"
+    );
 }
 
 #[test]
