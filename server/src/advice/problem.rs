@@ -15,7 +15,7 @@ pub enum NoProblem {
     UnresolvedDim(&'static str, String),
     /// The element type is not one the candidates implement.
     DType(String),
-    /// The routine has no candidates yet (GEMV, convolution, attention).
+    /// The routine has no candidates yet (attention).
     Routine(&'static str),
     /// The sizes are outside what the tool measures or predicts (a zero
     /// dim, a dim over 2^20, operands over 64 GiB).
@@ -46,6 +46,10 @@ fn dtype(t: &Option<ElemType>) -> Result<DType, NoProblem> {
     }
 }
 
+/// What a convolution's numbers are: the GEMM it lowers to, with the
+/// direct loop as written standing in as the naive GEMM of that size.
+pub const CONV_AS_GEMM: &str = "as the im2col GEMM it lowers to (the loop as written as the naive GEMM of that size; the im2col copy not counted)";
+
 /// The problem a finding describes: same dims, element type, operand
 /// layouts and loop order. SYRK/SYR2K/SYMM/TRMM are measured as the GEMM of
 /// the same shape (the work the library routine replaces is at most that).
@@ -57,7 +61,10 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
         Routine::GemmBatched => Operation::GemmBatched,
         // y[M] = A x[K]: measured as itself (n = 1).
         Routine::Gemv => Operation::Gemv,
-        Routine::Conv => return Err(NoProblem::Routine("conv")),
+        // The finding's M×N×K are the im2col GEMM's (output pixels ×
+        // output channels × input channels·kernel): measured as that GEMM,
+        // and said so ([`CONV_AS_GEMM`]).
+        Routine::Conv => Operation::Gemm,
         Routine::Sdpa => return Err(NoProblem::Routine("sdpa")),
     };
     let dim =
@@ -197,6 +204,21 @@ mod tests {
         assert_eq!(p.dtype, DType::F64);
         assert_eq!(p.loop_order.as_str(), "kij");
         assert!(p.layout.trans_a && !p.layout.trans_b);
+    }
+
+    #[test]
+    fn a_convolution_is_its_im2col_gemm() {
+        let f = first(
+            "c.c",
+            "#define C 4\n#define KO 8\n#define H 10\n#define R 3\nfloat in[C][H][H], w[KO][C][R][R], out[KO][H-2][H-2];\n\
+             void conv(void){ for(int k=0;k<KO;k++) for(int p=0;p<H-2;p++) for(int q=0;q<H-2;q++){ float acc=0; for(int c=0;c<C;c++) for(int r=0;r<R;r++) for(int s=0;s<R;s++) acc += in[c][p+r][q+s]*w[k][c][r][s]; out[k][p][q]=acc; } }\n",
+        );
+        if f.routine != Routine::Conv {
+            return; // the detector's business, not this test's
+        }
+        let p = problem_for(&f).unwrap();
+        assert_eq!(p.op, Operation::Gemm);
+        assert_eq!((p.m, p.n, p.k), (64, 8, 36));
     }
 
     #[test]
