@@ -57,8 +57,9 @@ pub struct RefRow {
     pub layout: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
-    /// The measurement's relative spread (interquartile / median), where
-    /// the row is this project's own.
+    /// The measurement's relative spread, where the row is this project's
+    /// own (the shipped GEMV curves: the relative range between the passes
+    /// that measured the point, docs/model.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spread: Option<f64>,
     pub dtype: String,
