@@ -572,11 +572,16 @@ pub fn gemv_bytes(m: u64, k: u64, elem: usize) -> f64 {
 /// points sorted by bytes: piecewise linear between measured working sets
 /// (the steps as A leaves each cache level lie between them); below the
 /// smallest, the slope of the first two points kept within [0, 1] (0: a
-/// fixed cost per call, 1: bytes at a constant bandwidth); above the
-/// largest, slope 1 (bandwidth-bound at the last level measured).
-fn curve_at(pts: &[(f64, f64)], x: f64) -> Option<f64> {
+/// fixed cost per call, 1: bytes at a constant bandwidth) for a loop, and
+/// 0 for a library call (`call`: a call costs at least what the smallest
+/// measured one did, so a tiny problem is never promised a library
+/// speed-up from a bandwidth it does not reach); above the largest, slope 1
+/// (bandwidth-bound at the last level measured).
+fn curve_at(pts: &[(f64, f64)], x: f64, call: bool) -> Option<f64> {
     let (first, last) = (pts.first()?, pts.last()?);
-    let ln_t = if pts.len() == 1 {
+    let ln_t = if x <= first.0 && call {
+        first.1
+    } else if pts.len() == 1 {
         first.1 + (x - first.0)
     } else if x <= first.0 {
         let s = ((pts[1].1 - first.1) / (pts[1].0 - first.0).max(1e-9)).clamp(0.0, 1.0);
@@ -668,6 +673,9 @@ fn row_class(r: &RefRow) -> u8 {
 /// rows). Where fewer than two rows are conflict-free, every row is one
 /// curve.
 fn gemv_time(rows: &[&RefRow], m: u64, k: u64, elem: usize, class: u8) -> Option<f64> {
+    let call = rows
+        .first()
+        .is_some_and(|r| scaling(&r.candidate) != Scaling::None);
     let base: Vec<&RefRow> = rows.iter().copied().filter(|r| row_class(r) == 0).collect();
     let base = if curve(&base).len() >= 2 {
         base
@@ -675,7 +683,7 @@ fn gemv_time(rows: &[&RefRow], m: u64, k: u64, elem: usize, class: u8) -> Option
         rows.to_vec()
     };
     let pts = curve(&base);
-    let t = curve_at(&pts, gemv_bytes(m, k, elem).ln())?;
+    let t = curve_at(&pts, gemv_bytes(m, k, elem).ln(), call)?;
     if class == 0 {
         return Some(t);
     }
@@ -684,7 +692,7 @@ fn gemv_time(rows: &[&RefRow], m: u64, k: u64, elem: usize, class: u8) -> Option
         .filter(|r| row_class(r) == class)
         .filter_map(|r| {
             let e = DType::parse(&r.dtype)?.size_bytes();
-            Some((r.seconds / curve_at(&pts, gemv_bytes(r.m?, r.k?, e).ln())?).ln())
+            Some((r.seconds / curve_at(&pts, gemv_bytes(r.m?, r.k?, e).ln(), call)?).ln())
         })
         .collect();
     if excess.is_empty() {
@@ -1033,14 +1041,23 @@ mod tests {
     fn curve_ends_extrapolate_by_physics() {
         let pts = [(1.0f64.ln(), 2.0f64.ln()), (4.0f64.ln(), 2.0f64.ln())];
         // Below: the first slope (0: a fixed cost per call).
-        assert!((curve_at(&pts, 0.5f64.ln()).unwrap() - 2.0).abs() < 1e-12);
+        assert!((curve_at(&pts, 0.5f64.ln(), false).unwrap() - 2.0).abs() < 1e-12);
         // Above: bytes at the last bandwidth (slope 1).
-        assert!((curve_at(&pts, 8.0f64.ln()).unwrap() - 4.0).abs() < 1e-9);
+        assert!((curve_at(&pts, 8.0f64.ln(), false).unwrap() - 4.0).abs() < 1e-9);
         // Between: linear in logs.
-        assert!((curve_at(&pts, 2.0f64.ln()).unwrap() - 2.0).abs() < 1e-12);
+        assert!((curve_at(&pts, 2.0f64.ln(), false).unwrap() - 2.0).abs() < 1e-12);
         let steep = [(0.0, 0.0), (1.0, 3.0)];
-        // A slope over 1 below the first point is kept at 1.
-        assert!((curve_at(&steep, -1.0).unwrap() - (-1.0f64).exp()).abs() < 1e-12);
+        // A slope over 1 below the first point is kept at 1 for a loop...
+        assert!((curve_at(&steep, -1.0, false).unwrap() - (-1.0f64).exp()).abs() < 1e-12);
+        // ... and a library call never gets cheaper than its smallest one.
+        assert_eq!(curve_at(&steep, -5.0, true).unwrap(), 1.0);
+        // On the shipped data: a 4×4 GEMV promises no library speed-up.
+        let r = Reference::shipped();
+        let here = Descriptor::of_ref(r.machine("epyc-2c-avx512").unwrap());
+        let tiny = gemv(4, 4, DType::F32, "nn", "ikj");
+        let lib = r.predict(&here, "openblas", &tiny, 2, None).unwrap();
+        let aw = r.predict(&here, "c-naive-O3", &tiny, 2, None).unwrap();
+        assert!(lib.seconds > aw.seconds, "{lib:?} {aw:?}");
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.8), 4.2);
         assert!(Reference::parse(r#"{"schema_version":1,"sources":{},"machines":[],"rows":[{"machine":"x","candidate":"c","label":"l","op":"gemm3","dtype":"f32","precision":"f32","seconds":1,"source":"s"}]}"#).is_err());
     }
