@@ -307,7 +307,9 @@ pub const CANCELLED: &str = "cancelled";
 /// Rows a samplable candidate computes so that one call takes about a tenth
 /// of its budget at its prior rate; `None` to compute the whole problem.
 pub fn sample_rows(c: &dyn Candidate, p: &Problem, budget: f64) -> Option<u64> {
-    if !c.samplable() {
+    // A GEMV is cheap (2MK flops) and its cost per output depends on how
+    // much of A the sampled outputs touch: measured whole.
+    if !c.samplable() || p.op == crate::problem::Operation::Gemv {
         return None;
     }
     let per_row = 2.0 * p.n as f64 * p.k as f64 * p.batch as f64 / c.prior_flops();

@@ -76,6 +76,10 @@ pub enum Source {
         machines: Vec<String>,
         /// Nearest-neighbour validation error across reference machines.
         error: Option<f64>,
+        /// What `error` is when it is not that (a GEMV curve's
+        /// leave-one-size-out percentile).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_basis: Option<String>,
         text: String,
     },
 }
@@ -107,11 +111,20 @@ impl Source {
                 s
             }
             Source::Reference {
-                machines, error, ..
+                machines,
+                error,
+                error_basis,
+                ..
             } => {
                 let mut s = format!("reference data: {}", machines.join(" + "));
-                if let Some(e) = error {
-                    s.push_str(&format!(", ±{:.0}% across reference machines", e * 100.0));
+                match (error, error_basis) {
+                    (Some(e), None) => {
+                        s.push_str(&format!(", ±{:.0}% across reference machines", e * 100.0))
+                    }
+                    (Some(e), Some(_)) => {
+                        s.push_str(&format!(", ±{:.0}% leave-one-size-out", e * 100.0))
+                    }
+                    (None, _) => {}
                 }
                 s
             }
@@ -122,12 +135,18 @@ impl Source {
     pub fn text(&self) -> String {
         match self {
             Source::Measured { text, .. } | Source::Predicted { text, .. } => text.clone(),
-            Source::Reference { text, error, .. } => match error {
-                Some(e) => format!(
+            Source::Reference {
+                text,
+                error,
+                error_basis,
+                ..
+            } => match (error, error_basis) {
+                (Some(e), Some(basis)) => format!("{text}; ±{:.0}% ({basis})", e * 100.0),
+                (Some(e), None) => format!(
                     "{text}; ±{:.0}% (leave-one-machine-out median error across the reference machines)",
                     e * 100.0
                 ),
-                None => text.clone(),
+                (None, _) => text.clone(),
             },
         }
     }
@@ -698,6 +717,7 @@ fn reference_source(pr: &RefPrediction) -> Source {
     Source::Reference {
         machines: pr.neighbours.iter().map(|n| n.machine.clone()).collect(),
         error: pr.error,
+        error_basis: pr.error_basis.clone(),
         text: pr.text.clone(),
     }
 }

@@ -194,8 +194,28 @@ impl Problem {
         Ok(())
     }
 
-    /// `1024×1024×1024 f32 nn ijk` (with `batch 8 ×` in front when batched).
+    /// `1024×1024×1024 f32 nn ijk` (with `batch 8 ×` in front when
+    /// batched); a GEMV is `1024×1024 GEMV f32 A row-major i-k`.
     pub fn describe(&self) -> String {
+        if self.op == Operation::Gemv {
+            let o = self.loop_order.as_str();
+            return format!(
+                "{}×{} GEMV {} A {} {}",
+                self.m,
+                self.k,
+                self.dtype.as_str(),
+                if self.layout.trans_a {
+                    "col-major"
+                } else {
+                    "row-major"
+                },
+                if o.find('k') < o.find('i') {
+                    "k-i"
+                } else {
+                    "i-k"
+                }
+            );
+        }
         let core = format!(
             "{}×{}×{} {} {} {}",
             self.m,
@@ -244,5 +264,9 @@ mod tests {
             .validate()
             .is_err());
         assert!(Problem::gemm(64, 64, 64, DType::F32).validate().is_ok());
+        let mut v = Problem::gemm(300, 1, 200, DType::F64);
+        v.op = Operation::Gemv;
+        v.loop_order = LoopOrder::parse("kij").unwrap();
+        assert_eq!(v.describe(), "300×200 GEMV f64 A row-major k-i");
     }
 }

@@ -165,12 +165,21 @@ fn fmt_opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map(f).unwrap_or_else(|| "—".into())
 }
 
+/// `GEMV` (its `M×1×K` is y = A x) or `GEMM`.
+fn op_word(p: &gemmscope_microbench::Problem) -> &'static str {
+    match p.op {
+        gemmscope_microbench::Operation::Gemv => "GEMV",
+        _ => "GEMM",
+    }
+}
+
 /// The table as text, one row per candidate, then the skipped/failed ones
 /// with their reasons.
 pub fn write_text(out: &mut dyn Write, t: &Table) -> io::Result<()> {
     writeln!(
         out,
-        "GEMM {} — {} outputs, {:.3} GFLOP per call — machine {}",
+        "{} {} — {} outputs, {:.3} GFLOP per call — machine {}",
+        op_word(&t.problem),
         t.problem.describe(),
         t.problem.outputs(),
         t.problem.flops() / 1e9,
@@ -399,7 +408,8 @@ pub fn write_validate(out: &mut dyn Write, models: &model::Models) -> io::Result
 pub fn write_estimate(out: &mut dyn Write, e: &Estimate) -> io::Result<()> {
     writeln!(
         out,
-        "GEMM {} — {} outputs, {:.3} GFLOP per call — machine {} — estimate (--measure {})",
+        "{} {} — {} outputs, {:.3} GFLOP per call — machine {} — estimate (--measure {})",
+        op_word(&e.problem),
         e.problem.describe(),
         e.problem.outputs(),
         e.problem.flops() / 1e9,

@@ -62,6 +62,8 @@ struct BenchArgs {
 enum BenchWhat {
     /// C[M×N] = A[M×K]·B[K×N]: every candidate this machine can run.
     Gemm(GemmArgs),
+    /// y[M] = A x[K] (a GEMV, `n = 1`): the candidates that have a GEMV.
+    Gemv(GemvArgs),
     /// Measure cubes size³ for each size into the store (what the model
     /// fits on), then print the models' validation.
     Sweep(SweepArgs),
@@ -145,6 +147,83 @@ struct GemmArgs {
     as_written: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Set by `bench gemv`: the problem is a GEMV (n = 1).
+    #[arg(skip)]
+    gemv: bool,
+}
+
+#[derive(clap::Args)]
+struct GemvArgs {
+    #[arg(long)]
+    m: u64,
+    #[arg(long)]
+    k: u64,
+    /// Element type: f32, f64, f16, bf16.
+    #[arg(long, default_value = "f32", value_parser = parse_dtype)]
+    dtype: gemmscope_microbench::DType,
+    /// A's storage: row (row-major M×K, `y = A x`) or col (stored K×M, the
+    /// code's `y = Aᵀ x`).
+    #[arg(long, default_value = "row", value_parser = ["row", "col"])]
+    a: String,
+    /// Loop order of the naive candidates: ik (a dot product per output)
+    /// or ki (axpy-style column sweeps).
+    #[arg(long, default_value = "ik", value_parser = ["ik", "ki"])]
+    order: String,
+    /// Seconds for the whole table.
+    #[arg(long, default_value_t = 10.0)]
+    budget: f64,
+    /// Wall-clock limit per candidate in seconds (its process group is killed).
+    #[arg(long)]
+    timeout: Option<f64>,
+    /// Only these candidate ids, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    candidates: Option<Vec<String>>,
+    /// Measure again even where the store has a result.
+    #[arg(long)]
+    no_cache: bool,
+    /// Neither read nor write the result store.
+    #[arg(long)]
+    no_store: bool,
+    /// never | cached | always, as for `bench gemm`.
+    #[arg(long, value_enum, default_value_t = Measure::Always)]
+    measure: Measure,
+    /// The candidate that stands for the code as written.
+    #[arg(long, default_value = "c-naive-O3")]
+    as_written: String,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+impl GemvArgs {
+    /// The same request as a `bench gemm` one with n = 1, marked GEMV.
+    fn into_gemm(self) -> GemmArgs {
+        GemmArgs {
+            m: self.m,
+            n: 1,
+            k: self.k,
+            batch: 1,
+            dtype: self.dtype,
+            layout: gemmscope_microbench::Layout {
+                trans_a: self.a == "col",
+                trans_b: false,
+            },
+            order: gemmscope_microbench::LoopOrder::parse(if self.order == "ki" {
+                "kij"
+            } else {
+                "ikj"
+            })
+            .unwrap_or_default(),
+            budget: self.budget,
+            timeout: self.timeout,
+            candidates: self.candidates,
+            no_cache: self.no_cache,
+            no_store: self.no_store,
+            measure: self.measure,
+            as_written: self.as_written,
+            format: self.format,
+            gemv: true,
+        }
+    }
 }
 
 fn parse_dtype(s: &str) -> Result<gemmscope_microbench::DType, String> {
@@ -607,8 +686,13 @@ fn run_report(args: ReportArgs) -> ExitCode {
     }
 }
 
-fn run_bench(args: BenchArgs) -> ExitCode {
+fn run_bench(mut args: BenchArgs) -> ExitCode {
     use std::io::IsTerminal;
+    if let Some(BenchWhat::Gemv(_)) = &args.what {
+        if let Some(BenchWhat::Gemv(g)) = args.what.take() {
+            args.what = Some(BenchWhat::Gemm(g.into_gemm()));
+        }
+    }
     let no_store = matches!(&args.what, Some(BenchWhat::Gemm(g)) if g.no_store);
     if args.validate && args.what.is_some() {
         eprintln!("gemmscope: error: --validate takes no subcommand");
@@ -655,7 +739,9 @@ fn run_bench(args: BenchArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     let p = gemmscope_microbench::Problem {
-        op: if g.batch > 1 {
+        op: if g.gemv {
+            gemmscope_microbench::Operation::Gemv
+        } else if g.batch > 1 {
             gemmscope_microbench::Operation::GemmBatched
         } else {
             gemmscope_microbench::Operation::Gemm

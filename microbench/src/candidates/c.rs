@@ -52,6 +52,28 @@ fn gemm_only(p: &Problem) -> Result<(), String> {
     }
 }
 
+/// GEMM, batched GEMM and GEMV (a single `y = A x`, `n = 1`, no batch).
+fn gemm_or_gemv(p: &Problem) -> Result<(), String> {
+    match p.op {
+        Operation::Gemv if p.n != 1 || p.batch != 1 => {
+            Err("a GEMV problem has n = 1 and no batch".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `i-k` / `k-i` for a GEMV's naive loop, the loop order otherwise.
+fn order_text(p: &Problem) -> String {
+    if p.op != Operation::Gemv {
+        return p.loop_order.as_str().to_string();
+    }
+    if gen::gemv_axpy(p) {
+        "k-i GEMV".into()
+    } else {
+        "i-k GEMV".into()
+    }
+}
+
 fn need_cc(tc: &Toolchain) -> Result<&crate::toolchain::Tool, String> {
     tc.cc
         .as_ref()
@@ -209,11 +231,7 @@ impl Candidate for Naive {
         self.id
     }
     fn label(&self, p: &Problem) -> String {
-        format!(
-            "naive C {} ({})",
-            self.flags.join(" "),
-            p.loop_order.as_str()
-        )
+        format!("naive C {} ({})", self.flags.join(" "), order_text(p))
     }
     fn backend(&self) -> Backend {
         Backend::Cpu
@@ -222,7 +240,7 @@ impl Candidate for Naive {
         c_precision(p.dtype)
     }
     fn check(&self, p: &Problem, tc: &Toolchain) -> Result<(), String> {
-        gemm_only(p)?;
+        gemm_or_gemv(p)?;
         need_cc(tc).map(|_| ())
     }
     fn prior_flops(&self) -> f64 {
@@ -233,7 +251,7 @@ impl Candidate for Naive {
     }
     fn run(&self, job: &Job) -> Reply {
         let p = &job.problem;
-        if let Err(reason) = gemm_only(p) {
+        if let Err(reason) = gemm_or_gemv(p) {
             return Reply::Skipped { reason };
         }
         let cc = match need_cc(&job.toolchain) {
@@ -252,7 +270,7 @@ impl Candidate for Naive {
                     "{} {}; naive {} loop, {}",
                     cc.version,
                     self.flags.join(" "),
-                    p.loop_order.as_str(),
+                    order_text(p),
                     p.layout.as_str()
                 );
                 Reply::Ok(measurement(o, what))
@@ -352,7 +370,7 @@ pub static OPENBLAS: OpenBlas = OpenBlas;
 
 impl OpenBlas {
     fn usable(p: &Problem, tc: &Toolchain) -> Result<(), String> {
-        gemm_only(p)?;
+        gemm_or_gemv(p)?;
         need_cc(tc)?;
         if tc.openblas.is_none() {
             return Err(
@@ -364,7 +382,7 @@ impl OpenBlas {
         match p.dtype {
             DType::F32 | DType::F64 => Ok(()),
             d => Err(format!(
-                "OpenBLAS's CBLAS has no {} GEMM in this build",
+                "OpenBLAS's CBLAS has no {} GEMM or GEMV in this build",
                 d.as_str()
             )),
         }
@@ -376,9 +394,14 @@ impl Candidate for OpenBlas {
         "openblas"
     }
     fn label(&self, p: &Problem) -> String {
+        let routine = if p.op == Operation::Gemv {
+            "gemv"
+        } else {
+            "gemm"
+        };
         match p.dtype {
-            DType::F64 => "OpenBLAS dgemm".into(),
-            _ => "OpenBLAS sgemm".into(),
+            DType::F64 => format!("OpenBLAS d{routine}"),
+            _ => format!("OpenBLAS s{routine}"),
         }
     }
     fn backend(&self) -> Backend {
@@ -409,12 +432,17 @@ impl Candidate for OpenBlas {
         };
         match compile_and_run(&b, job, job_rows(job), cores()) {
             Ok(o) => {
-                let f = if p.dtype == DType::F64 {
-                    "cblas_dgemm"
-                } else {
-                    "cblas_sgemm"
+                let f = match (p.dtype, p.op) {
+                    (DType::F64, Operation::Gemv) => "cblas_dgemv",
+                    (_, Operation::Gemv) => "cblas_sgemv",
+                    (DType::F64, _) => "cblas_dgemm",
+                    _ => "cblas_sgemm",
                 };
-                let what = format!("{config}; {f}, {} threads", o.threads);
+                let trans = match (p.op, p.layout.trans_a) {
+                    (Operation::Gemv, true) => " (CblasTrans: A stored K×M)",
+                    _ => "",
+                };
+                let what = format!("{config}; {f}{trans}, {} threads", o.threads);
                 Reply::Ok(measurement(o, what))
             }
             Err(r) => r,

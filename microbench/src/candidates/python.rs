@@ -106,6 +106,7 @@ impl Candidate for PyCandidate {
 
     fn label(&self, p: &Problem) -> String {
         match self.kind {
+            Kind::Numpy if p.op == Operation::Gemv => "NumPy A @ x".into(),
             Kind::Numpy => "NumPy A @ B".into(),
             Kind::TorchCpu => "torch.matmul (CPU)".into(),
             Kind::Loop => format!("Python loop over lists ({})", p.loop_order.as_str()),
@@ -130,8 +131,16 @@ impl Candidate for PyCandidate {
     }
 
     fn check(&self, p: &Problem, tc: &Toolchain) -> Result<(), String> {
-        if !matches!(p.op, Operation::Gemm | Operation::GemmBatched) {
-            return Err("the Python candidates measure GEMM only".into());
+        match (p.op, self.kind) {
+            (Operation::Gemm | Operation::GemmBatched, _) => {}
+            // `A @ x` with a 1-D x: NumPy's GEMV path.
+            (Operation::Gemv, Kind::Numpy) if p.n == 1 && p.batch == 1 => {}
+            (Operation::Gemv, Kind::Numpy) => {
+                return Err("a GEMV problem has n = 1 and no batch".into())
+            }
+            (Operation::Gemv, _) => {
+                return Err("this Python candidate measures GEMM only (NumPy has a GEMV)".into())
+            }
         }
         let py = self.python(tc)?;
         let no_numpy = || {
@@ -224,6 +233,8 @@ pub struct Config {
     pub budget_s: f64,
     /// Rows of C computed per call (every batch).
     pub rows: u64,
+    /// A GEMV: B is the vector x (K×1), given to NumPy as a 1-D array.
+    pub gemv: bool,
 }
 
 impl Config {
@@ -236,6 +247,7 @@ impl Config {
             k: p.k,
             batch: p.batch,
             batched: p.op == Operation::GemmBatched || p.batch > 1,
+            gemv: p.op == Operation::Gemv,
             dtype: p.dtype.as_str().to_string(),
             trans_a: p.layout.trans_a,
             trans_b: p.layout.trans_b,
@@ -468,6 +480,27 @@ mod tests {
         }
         let p = problem(8, 8, 8, DType::Bf16, "nn");
         assert!(NUMPY.check(&p, &tc).unwrap_err().contains("bfloat16"));
+    }
+
+    #[test]
+    fn numpy_gemv_as_a_at_x_in_both_layouts() {
+        let tc = python_toolchain();
+        let dir = tempfile::tempdir().unwrap();
+        for (layout, dtype) in [("nn", DType::F32), ("tn", DType::F64)] {
+            let p = Problem {
+                op: Operation::Gemv,
+                ..problem(45, 1, 37, dtype, layout)
+            };
+            assert_eq!(NUMPY.label(&p), "NumPy A @ x");
+            let m = assert_ok(&NUMPY, &job(&NUMPY, p, &tc, dir.path()));
+            assert_eq!((m.rows_computed, m.checked_rows), (45, 16));
+        }
+        let batched = Problem {
+            op: Operation::Gemv,
+            batch: 2,
+            ..problem(8, 1, 8, DType::F32, "nn")
+        };
+        assert!(NUMPY.check(&batched, &tc).is_err());
     }
 
     #[test]

@@ -151,10 +151,17 @@ impl FittedModel {
 
 /// The variant key of a candidate for a problem.
 pub fn variant(candidate: &str, p: &Problem) -> String {
-    if candidate.starts_with("c-naive") || candidate == "python-loop" {
-        format!("{} {}", p.loop_order.as_str(), p.layout.as_str())
-    } else {
-        String::new()
+    let naive = candidate.starts_with("c-naive") || candidate == "python-loop";
+    match (p.op, naive) {
+        // A GEMV is another curve (memory-bound, 2 flops per element of A)
+        // and never shares a model with a GEMM; its layout matters to the
+        // library too (a transposed sweep).
+        (Operation::Gemv, true) => {
+            format!("gemv {} {}", p.loop_order.as_str(), p.layout.as_str())
+        }
+        (Operation::Gemv, false) => format!("gemv {}", p.layout.as_str()),
+        (_, true) => format!("{} {}", p.loop_order.as_str(), p.layout.as_str()),
+        (_, false) => String::new(),
     }
 }
 
@@ -288,11 +295,12 @@ pub struct Models {
 
 impl Models {
     /// Fits one model per (candidate, variant) from the machine's stored
-    /// rows (ok rows with a time; GEMM and batched GEMM).
+    /// rows (ok rows with a time; GEMM and batched GEMM, and GEMV in
+    /// models of its own: [`variant`]).
     pub fn fit(machine: &str, caches: &Caches, rows: &[(Problem, Row)]) -> Models {
         let mut groups: Vec<((String, String), Vec<Sample>, String)> = Vec::new();
         for (p, r) in rows {
-            if r.status != Status::Ok || p.validate().is_err() || p.op == Operation::Gemv {
+            if r.status != Status::Ok || p.validate().is_err() {
                 continue;
             }
             let Some(s) = r.seconds_per_call.filter(|s| s.is_finite() && *s > 0.0) else {
@@ -413,5 +421,9 @@ mod tests {
         p.loop_order = crate::problem::LoopOrder::parse("ikj").unwrap();
         assert_eq!(variant("python-loop", &p), "ikj nn");
         assert_eq!(variant("openblas", &p), "");
+        p.op = Operation::Gemv;
+        p.n = 1;
+        assert_eq!(variant("c-naive-O3", &p), "gemv ikj nn");
+        assert_eq!(variant("openblas", &p), "gemv nn");
     }
 }

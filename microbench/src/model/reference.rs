@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ceilings;
 use crate::fingerprint::Machine;
-use crate::problem::{DType, Problem};
+use crate::problem::{DType, Operation, Problem};
 
 /// The shipped file.
 pub const SHIPPED: &str = include_str!("../../data/reference.json");
@@ -40,8 +40,28 @@ pub struct RefRow {
     pub machine: String,
     pub candidate: String,
     pub label: String,
-    /// The cube size `size³`.
+    /// The cube size `size³` of a GEMM row (0 for a GEMV row).
+    #[serde(default)]
     pub size: u64,
+    /// `gemv` for a GEMV row (`y[m] = A x[k]`); absent for a GEMM cube.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    /// A GEMV row's M and K.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<u64>,
+    /// A GEMV row's layout (`nn`: A row-major; `tn`: A stored K×M) and the
+    /// naive loop's order (`ikj`: dot products; `kij`: axpy sweeps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    /// The measurement's relative spread, where the row is this project's
+    /// own (the shipped GEMV curves: the relative range between the passes
+    /// that measured the point, docs/model.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<f64>,
     pub dtype: String,
     /// The arithmetic done.
     pub precision: String,
@@ -50,12 +70,31 @@ pub struct RefRow {
     pub source: String,
 }
 
+/// One measured GEMV curve, stored compactly: `points` are `[m, k,
+/// seconds per call, spread]`. [`Reference::parse`] expands each point into
+/// a [`RefRow`] with `op: gemv`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GemvCurve {
+    pub machine: String,
+    pub source: String,
+    pub candidate: String,
+    pub dtype: String,
+    /// `nn` (A row-major M×K) or `tn` (A stored K×M).
+    pub layout: String,
+    /// The naive loop's order (`ikj` or `kij`); absent for a library.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    pub points: Vec<[f64; 4]>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reference {
     pub schema_version: u32,
     pub sources: BTreeMap<String, String>,
     pub machines: Vec<RefMachine>,
     pub rows: Vec<RefRow>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gemv_curves: Vec<GemvCurve>,
 }
 
 /// What the nearest-neighbour model compares machines on.
@@ -150,6 +189,9 @@ pub struct RefPrediction {
     /// prediction across the reference machines (leave-one-machine-out),
     /// when two or more machines have it.
     pub error: Option<f64>,
+    /// What `error` is when it is not the leave-one-machine-out median
+    /// (a GEMV curve's leave-one-size-out percentile).
+    pub error_basis: Option<String>,
     /// One line: where the number comes from and how it was moved.
     pub text: String,
 }
@@ -167,6 +209,7 @@ fn nearest_row<'a>(
     let of = |same: bool| {
         rows.iter()
             .filter(|r| r.machine == machine && r.candidate == candidate)
+            .filter(|r| r.op.is_none())
             .filter(|r| !same || r.dtype == dt)
             .min_by(|a, b| {
                 let d = |r: &RefRow| (cube_flops(r.size).ln() - p.flops().ln()).abs();
@@ -210,8 +253,42 @@ pub fn call_overhead_s(candidate: &str) -> f64 {
 
 impl Reference {
     pub fn parse(text: &str) -> Result<Reference, String> {
-        let r: Reference =
+        let mut r: Reference =
             serde_json::from_str(text).map_err(|e| format!("reference data: {e}"))?;
+        for c in std::mem::take(&mut r.gemv_curves) {
+            let label =
+                crate::candidates::by_id(&c.candidate).map_or(c.candidate.clone(), |cand| {
+                    let mut p =
+                        Problem::gemm(1, 1, 1, DType::parse(&c.dtype).unwrap_or(DType::F32));
+                    p.op = Operation::Gemv;
+                    if let Some(o) = c
+                        .order
+                        .as_deref()
+                        .and_then(crate::problem::LoopOrder::parse)
+                    {
+                        p.loop_order = o;
+                    }
+                    cand.label(&p)
+                });
+            for [m, k, seconds, spread] in c.points.iter().copied() {
+                r.rows.push(RefRow {
+                    machine: c.machine.clone(),
+                    candidate: c.candidate.clone(),
+                    label: label.clone(),
+                    size: 0,
+                    op: Some("gemv".into()),
+                    m: Some(m as u64),
+                    k: Some(k as u64),
+                    layout: Some(c.layout.clone()),
+                    order: c.order.clone(),
+                    spread: Some(spread),
+                    dtype: c.dtype.clone(),
+                    precision: c.dtype.clone(),
+                    seconds,
+                    source: c.source.clone(),
+                });
+            }
+        }
         for row in &r.rows {
             if !r.machines.iter().any(|m| m.id == row.machine) {
                 return Err(format!(
@@ -225,7 +302,14 @@ impl Reference {
                     row.source
                 ));
             }
-            if !(row.seconds.is_finite() && row.seconds > 0.0 && row.size > 0) {
+            let sized = match row.op.as_deref() {
+                None => row.size > 0,
+                Some("gemv") => row.m.unwrap_or(0) > 0 && row.k.unwrap_or(0) > 0,
+                Some(other) => {
+                    return Err(format!("reference data: unknown operation `{other}`"));
+                }
+            };
+            if !(row.seconds.is_finite() && row.seconds > 0.0 && sized) {
                 return Err(format!(
                     "reference data: bad time for {} on {}",
                     row.candidate, row.machine
@@ -250,6 +334,7 @@ impl Reference {
                     sources: BTreeMap::new(),
                     machines: Vec::new(),
                     rows: Vec::new(),
+                    gemv_curves: Vec::new(),
                 }
             })
         })
@@ -279,6 +364,10 @@ impl Reference {
     /// `candidate` on the named reference machine, moved to `p`'s size at
     /// constant GFLOP/s (so an optimistic figure below the reference size).
     pub fn at(&self, machine: &str, candidate: &str, p: &Problem) -> Option<RefPrediction> {
+        // A GEMM's rate says nothing about a (memory-bound) GEMV.
+        if p.op == Operation::Gemv {
+            return None;
+        }
         let m = self.machine(machine)?;
         let r = nearest_row(&self.rows, machine, candidate, p)?;
         let seconds = size_scaled(r, p);
@@ -301,6 +390,7 @@ impl Reference {
                 source: r.source.clone(),
             }],
             error: None,
+            error_basis: None,
             text: format!(
                 "reference data from {} on {}{moved}",
                 short_source(&r.source),
@@ -324,6 +414,9 @@ impl Reference {
         k: usize,
         exclude: Option<&str>,
     ) -> Option<RefPrediction> {
+        if p.op == Operation::Gemv {
+            return self.predict_gemv(query, candidate, p);
+        }
         let have: Vec<&RefMachine> = self
             .machines
             .iter()
@@ -424,6 +517,7 @@ impl Reference {
             precision: first.precision.clone(),
             seconds,
             error,
+            error_basis: None,
             text: format!(
                 "reference data, nearest machines {} ({how}; sizes moved at the same GFLOP/s{})",
                 used.join(", "),
@@ -465,11 +559,358 @@ impl Reference {
     }
 }
 
+/// The share of problems whose true time the printed `±` of a GEMV curve
+/// must contain: the ± is this percentile of the leave-one-size-out errors.
+pub const GEMV_COVERAGE: f64 = 0.8;
+
+/// Bytes a GEMV moves at least: A once, x and y once.
+pub fn gemv_bytes(m: u64, k: u64, elem: usize) -> f64 {
+    (m as f64 * k as f64 + m as f64 + k as f64) * elem as f64
+}
+
+/// Seconds at `x = ln bytes` on a GEMV curve of `(ln bytes, ln seconds)`
+/// points sorted by bytes: piecewise linear between measured working sets
+/// (the steps as A leaves each cache level lie between them); below the
+/// smallest, the slope of the first two points kept within [0, 1] (0: a
+/// fixed cost per call, 1: bytes at a constant bandwidth) for a loop, and
+/// 0 for a library call (`call`: a call costs at least what the smallest
+/// measured one did, so a tiny problem is never promised a library
+/// speed-up from a bandwidth it does not reach); above the largest, slope 1
+/// (bandwidth-bound at the last level measured).
+fn curve_at(pts: &[(f64, f64)], x: f64, call: bool) -> Option<f64> {
+    let (first, last) = (pts.first()?, pts.last()?);
+    let ln_t = if x <= first.0 && call {
+        first.1
+    } else if pts.len() == 1 {
+        first.1 + (x - first.0)
+    } else if x <= first.0 {
+        let s = ((pts[1].1 - first.1) / (pts[1].0 - first.0).max(1e-9)).clamp(0.0, 1.0);
+        first.1 + s * (x - first.0)
+    } else if x >= last.0 {
+        last.1 + (x - last.0)
+    } else {
+        let i = pts.iter().position(|p| p.0 >= x)?;
+        let (a, b) = (pts[i - 1], pts[i]);
+        let w = (x - a.0) / (b.0 - a.0).max(1e-12);
+        a.1 + w * (b.1 - a.1)
+    };
+    let t = ln_t.exp();
+    (t.is_finite() && t > 0.0).then_some(t)
+}
+
+/// `(ln bytes, ln seconds)` of `rows`, sorted, points within 1% in bytes
+/// merged (their geometric mean).
+fn curve(rows: &[&RefRow]) -> Vec<(f64, f64)> {
+    let mut pts: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|r| {
+            let e = DType::parse(&r.dtype)?.size_bytes();
+            Some((gemv_bytes(r.m?, r.k?, e).ln(), r.seconds.ln()))
+        })
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out: Vec<(f64, f64, f64)> = Vec::new();
+    for (x, y) in pts {
+        match out.last_mut() {
+            Some(l) if (x - l.0 / l.2).abs() < 0.01 => {
+                l.0 += x;
+                l.1 += y;
+                l.2 += 1.0;
+            }
+            _ => out.push((x, y, 1.0)),
+        }
+    }
+    out.into_iter().map(|(x, y, n)| (x / n, y / n)).collect()
+}
+
+/// How strongly a naive GEMV's strided sweep can collide in the caches'
+/// sets: 0 for a unit-stride loop (i-k over row-major A, k-i over a stored
+/// K×M array), a library, a short sweep (under 64 lines) or a stride whose
+/// largest power-of-two factor is under 1 KiB; else 1, 2, 3 for a stride
+/// that is a multiple of 1 KiB, 2 KiB, 4 KiB or more (every line of the
+/// sweep then falls in a few sets, and the cost per element jumps: on the
+/// reference machine 2048² f32 k-i over row-major A takes 11 ns per
+/// element against 0.9 ns at 3000²).
+pub fn gemv_conflict_class(m: u64, k: u64, elem: usize, layout: &str, order: Option<&str>) -> u8 {
+    let Some(order) = order else {
+        return 0;
+    };
+    let axpy = order.find('k') < order.find('i');
+    let (stride, lines) = match (layout == "tn", axpy) {
+        // k-i over row-major A: down a column, stride K.
+        (false, true) => (k * elem as u64, m),
+        // i-k over a stored K×M array: down a column, stride M.
+        (true, false) => (m * elem as u64, k),
+        _ => return 0,
+    };
+    if lines < 64 || stride == 0 {
+        return 0;
+    }
+    let pow2 = 1u64 << stride.trailing_zeros().min(12);
+    match pow2 {
+        0..=1023 => 0,
+        1024 => 1,
+        2048 => 2,
+        _ => 3,
+    }
+}
+
+fn row_class(r: &RefRow) -> u8 {
+    let elem = DType::parse(&r.dtype).map_or(4, |d| d.size_bytes());
+    gemv_conflict_class(
+        r.m.unwrap_or(1),
+        r.k.unwrap_or(1),
+        elem,
+        r.layout.as_deref().unwrap_or("nn"),
+        r.order.as_deref(),
+    )
+}
+
+/// Seconds of a GEMV from the rows of one variant: the curve of the rows
+/// without set conflicts ([`gemv_conflict_class`] 0) read at the problem's
+/// bytes ([`curve_at`]), times the mean excess (in logs) of the rows of the
+/// problem's conflict class over that curve (none when that class has no
+/// rows). Where fewer than two rows are conflict-free, every row is one
+/// curve.
+fn gemv_time(rows: &[&RefRow], m: u64, k: u64, elem: usize, class: u8) -> Option<f64> {
+    let call = rows
+        .first()
+        .is_some_and(|r| scaling(&r.candidate) != Scaling::None);
+    let base: Vec<&RefRow> = rows.iter().copied().filter(|r| row_class(r) == 0).collect();
+    let base = if curve(&base).len() >= 2 {
+        base
+    } else {
+        rows.to_vec()
+    };
+    let pts = curve(&base);
+    let t = curve_at(&pts, gemv_bytes(m, k, elem).ln(), call)?;
+    if class == 0 {
+        return Some(t);
+    }
+    let excess: Vec<f64> = rows
+        .iter()
+        .filter(|r| row_class(r) == class)
+        .filter_map(|r| {
+            let e = DType::parse(&r.dtype)?.size_bytes();
+            Some((r.seconds / curve_at(&pts, gemv_bytes(r.m?, r.k?, e).ln(), call)?).ln())
+        })
+        .collect();
+    if excess.is_empty() {
+        return Some(t);
+    }
+    Some(t * (excess.iter().sum::<f64>() / excess.len() as f64).exp())
+}
+
+impl Reference {
+    /// The GEMV rows of `candidate` on `machine` for `p`'s variant: same
+    /// layout, the same loop order for a naive loop, `p`'s dtype (else any
+    /// dtype, with `true`: moved by bytes).
+    fn gemv_rows(&self, machine: &str, candidate: &str, p: &Problem) -> (Vec<&RefRow>, bool) {
+        let naive = scaling(candidate) == Scaling::None;
+        let of = |same_dtype: bool| -> Vec<&RefRow> {
+            self.rows
+                .iter()
+                .filter(|r| r.machine == machine && r.candidate == candidate)
+                .filter(|r| r.op.as_deref() == Some("gemv"))
+                .filter(|r| r.layout.as_deref().unwrap_or("nn") == p.layout.as_str())
+                .filter(|r| !naive || r.order.as_deref() == Some(p.loop_order.as_str()))
+                .filter(|r| !same_dtype || r.dtype == p.dtype.as_str())
+                .collect()
+        };
+        let same = of(true);
+        if same.is_empty() {
+            (of(false), true)
+        } else {
+            (same, false)
+        }
+    }
+
+    /// Leave-one-size-out relative errors of the GEMV curves of
+    /// `candidate` on `machine` (of `variant`'s layout and, for a naive
+    /// loop, loop order, both dtypes; every curve when `None`): each row
+    /// predicted from the other rows of its curve (the smallest and
+    /// largest are extrapolations).
+    pub fn gemv_loo_errors(
+        &self,
+        machine: &str,
+        candidate: &str,
+        variant: Option<&Problem>,
+    ) -> Vec<f64> {
+        let naive = scaling(candidate) == Scaling::None;
+        let rows: Vec<&RefRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.machine == machine && r.candidate == candidate)
+            .filter(|r| r.op.as_deref() == Some("gemv"))
+            .filter(|r| {
+                variant.is_none_or(|p| {
+                    r.layout.as_deref().unwrap_or("nn") == p.layout.as_str()
+                        && (!naive || r.order.as_deref() == Some(p.loop_order.as_str()))
+                })
+            })
+            .collect();
+        let mut errs = Vec::new();
+        for r in &rows {
+            let (Some(m), Some(k), Some(dt)) = (r.m, r.k, DType::parse(&r.dtype)) else {
+                continue;
+            };
+            let same: Vec<&RefRow> = rows
+                .iter()
+                .filter(|o| {
+                    o.dtype == r.dtype
+                        && o.layout == r.layout
+                        && o.order == r.order
+                        && !(o.m == r.m && o.k == r.k)
+                })
+                .copied()
+                .collect();
+            if curve(&same).len() < 2 {
+                continue;
+            }
+            if let Some(t) = gemv_time(&same, m, k, dt.size_bytes(), row_class(r)) {
+                errs.push((t / r.seconds - 1.0).abs());
+            }
+        }
+        errs
+    }
+
+    /// A GEMV from the measured GEMV curves: the nearest reference machine
+    /// (in descriptor space) with GEMV rows of `candidate`, its curve for
+    /// the problem's variant read at the problem's bytes ([`curve_at`]).
+    /// On that same machine the error is the [`GEMV_COVERAGE`] percentile
+    /// of the leave-one-size-out errors of the variant's curves (both
+    /// dtypes); on another machine the
+    /// time is not moved (memory-bound loops and library GEMVs follow the
+    /// memory system, which the descriptor does not measure) and the error
+    /// is unknown, which the text says.
+    fn predict_gemv(
+        &self,
+        query: &Descriptor,
+        candidate: &str,
+        p: &Problem,
+    ) -> Option<RefPrediction> {
+        if query.gpu {
+            return None;
+        }
+        let mut best: Option<(&RefMachine, f64)> = None;
+        for m in &self.machines {
+            let d = Descriptor::of_ref(m);
+            if d.gpu || self.gemv_rows(&m.id, candidate, p).0.is_empty() {
+                continue;
+            }
+            let (a, b) = (d.coords(false), query.coords(false));
+            let dist = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (x - y) * (x - y))
+                .sum::<f64>()
+                .sqrt();
+            if best.is_none_or(|(_, bd)| dist < bd) {
+                best = Some((m, dist));
+            }
+        }
+        let (m, dist) = best?;
+        let (rows, other_dtype) = self.gemv_rows(&m.id, candidate, p);
+        let pts = curve(&rows);
+        let bytes = gemv_bytes(p.m, p.k, p.dtype.size_bytes());
+        let naive = scaling(candidate) == Scaling::None;
+        let class = gemv_conflict_class(
+            p.m,
+            p.k,
+            p.dtype.size_bytes(),
+            p.layout.as_str(),
+            naive.then_some(p.loop_order.as_str()),
+        );
+        let seconds = gemv_time(&rows, p.m, p.k, p.dtype.size_bytes(), class)?;
+        // The same descriptor within 2% (a VM's reported clock wanders).
+        let same = dist < 0.02;
+        let errs = self.gemv_loo_errors(&m.id, candidate, Some(p));
+        let error = (same && errs.len() >= 3).then(|| percentile(&errs, GEMV_COVERAGE));
+        let (lo, hi) = (pts.first()?.0.exp(), pts.last()?.0.exp());
+        let mut text = format!(
+            "reference data: the GEMV curve on {} ({}; {} sizes, {}–{} of operands), read at {} of operands",
+            m.name,
+            short_source(&rows[0].source),
+            rows.len(),
+            human_bytes(lo),
+            human_bytes(hi),
+            human_bytes(bytes),
+        );
+        if bytes < lo * 0.99 || bytes > hi * 1.01 {
+            text.push_str(", extrapolated");
+        }
+        if other_dtype {
+            text.push_str(&format!(", from {} rows moved by bytes", rows[0].dtype));
+        }
+        if class > 0 {
+            text.push_str(&format!(
+                "; its strided sweep has a stride that is a multiple of {} KiB (cache-set conflicts), so it is read with the excess of the measured sizes that have one too",
+                1u32 << (class - 1)
+            ));
+        }
+        let basis = match error {
+            Some(_) => Some(format!(
+                "{:.0}th percentile of {} leave-one-size-out errors",
+                GEMV_COVERAGE * 100.0,
+                errs.len()
+            )),
+            None => {
+                text.push_str(if same {
+                    "; error unknown (too few sizes)"
+                } else {
+                    "; not moved to this machine (a GEMV follows the memory system), error on this machine unknown"
+                });
+                None
+            }
+        };
+        Some(RefPrediction {
+            candidate: candidate.into(),
+            label: rows[0].label.clone(),
+            precision: rows[0].precision.clone(),
+            seconds,
+            neighbours: vec![Neighbour {
+                machine: m.name.clone(),
+                distance: dist,
+                row_seconds: rows[0].seconds,
+                row_size: 0,
+                seconds,
+                source: rows[0].source.clone(),
+            }],
+            error,
+            error_basis: basis,
+            text,
+        })
+    }
+}
+
+/// The `q` quantile (0…1) of `v`, linear between order statistics.
+pub fn percentile(v: &[f64], q: f64) -> f64 {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    s.sort_by(f64::total_cmp);
+    let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
+    let (i, w) = (pos.floor() as usize, pos - pos.floor());
+    s[i] + w * (s[(i + 1).min(s.len() - 1)] - s[i])
+}
+
+fn human_bytes(b: f64) -> String {
+    if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.0} kB", b / 1e3)
+    } else {
+        format!("{b:.0} B")
+    }
+}
+
 /// `the seed talk's table` / `gemmscope's measurements`.
 pub fn short_source(key: &str) -> &'static str {
     match key {
         "seed-talk" => "the seed talk's table",
         "gemmscope-xeon-2c" => "gemmscope's measurements on that machine",
+        "gemmscope-epyc-2c" => "gemmscope's measurements",
         "spec" => "vendor specifications",
         _ => "reference data",
     }
@@ -525,6 +966,102 @@ mod tests {
         assert_eq!(call_overhead_s("c-naive-O1"), 0.0);
     }
 
+    fn gemv(m: u64, k: u64, dtype: DType, layout: &str, order: &str) -> Problem {
+        let mut p = Problem::gemm(m, 1, k, dtype);
+        p.op = Operation::Gemv;
+        p.layout = crate::problem::Layout::parse(layout).unwrap();
+        p.loop_order = crate::problem::LoopOrder::parse(order).unwrap();
+        p
+    }
+
+    #[test]
+    fn gemv_curves_are_read_by_bytes_with_their_own_error() {
+        let r = Reference::shipped();
+        let here = Descriptor::of_ref(r.machine("epyc-2c-avx512").unwrap());
+        // A shipped point is answered by its own row (within the merge).
+        let p = gemv(1024, 1024, DType::F32, "nn", "ikj");
+        let row = r
+            .rows
+            .iter()
+            .find(|x| {
+                x.candidate == "c-naive-O3"
+                    && x.op.as_deref() == Some("gemv")
+                    && x.dtype == "f32"
+                    && x.layout.as_deref() == Some("nn")
+                    && x.order.as_deref() == Some("ikj")
+                    && x.m == Some(1024)
+                    && x.k == Some(1024)
+            })
+            .expect("the shipped GEMV row");
+        let pr = r.predict(&here, "c-naive-O3", &p, 2, None).unwrap();
+        // 1024² shares its bytes with 256×4096 and 4096×256: their mean.
+        assert!((pr.seconds / row.seconds).ln().abs() < 0.5, "{pr:?}");
+        let e = pr.error.expect("an error on the reference machine");
+        let errs = r.gemv_loo_errors("epyc-2c-avx512", "c-naive-O3", Some(&p));
+        assert!(errs.len() >= 20);
+        assert!(
+            r.gemv_loo_errors("epyc-2c-avx512", "c-naive-O3", None)
+                .len()
+                > errs.len()
+        );
+        assert_eq!(e, percentile(&errs, GEMV_COVERAGE));
+        assert!(pr.error_basis.unwrap().contains("leave-one-size-out"));
+        assert!(pr.text.contains("GEMV curve"), "{}", pr.text);
+        // In between, monotone in bytes for the library's interpolation.
+        let mid = r
+            .predict(
+                &here,
+                "openblas",
+                &gemv(700, 700, DType::F64, "tn", "ikj"),
+                2,
+                None,
+            )
+            .unwrap();
+        assert!(mid.seconds > 0.0 && mid.label.contains("dgemv"), "{mid:?}");
+        // Another machine: not moved, and the error is not claimed.
+        let far = Descriptor {
+            gpu: false,
+            peak_fp32_gflops: 4608.0,
+            bandwidth_gbs: None,
+            cores: 64,
+        };
+        let f = r.predict(&far, "c-naive-O3", &p, 2, None).unwrap();
+        assert_eq!(f.seconds, pr.seconds);
+        assert!(f.error.is_none() && f.text.contains("error on this machine unknown"));
+        // No GEMV rows: no number, and no GEMM rate is borrowed.
+        assert!(r.predict(&here, "c-blocked", &p, 2, None).is_none());
+        assert!(r.at("a100", "cublas-sgemm-pedantic", &p).is_none());
+        // GEMM predictions never read GEMV rows.
+        let g = Problem::gemm(1024, 1024, 1024, DType::F32);
+        let x = r.at("xeon-2c-avx512", "openblas", &g).unwrap();
+        assert!((x.seconds - 0.00668).abs() < 1e-12);
+    }
+
+    #[test]
+    fn curve_ends_extrapolate_by_physics() {
+        let pts = [(1.0f64.ln(), 2.0f64.ln()), (4.0f64.ln(), 2.0f64.ln())];
+        // Below: the first slope (0: a fixed cost per call).
+        assert!((curve_at(&pts, 0.5f64.ln(), false).unwrap() - 2.0).abs() < 1e-12);
+        // Above: bytes at the last bandwidth (slope 1).
+        assert!((curve_at(&pts, 8.0f64.ln(), false).unwrap() - 4.0).abs() < 1e-9);
+        // Between: linear in logs.
+        assert!((curve_at(&pts, 2.0f64.ln(), false).unwrap() - 2.0).abs() < 1e-12);
+        let steep = [(0.0, 0.0), (1.0, 3.0)];
+        // A slope over 1 below the first point is kept at 1 for a loop...
+        assert!((curve_at(&steep, -1.0, false).unwrap() - (-1.0f64).exp()).abs() < 1e-12);
+        // ... and a library call never gets cheaper than its smallest one.
+        assert_eq!(curve_at(&steep, -5.0, true).unwrap(), 1.0);
+        // On the shipped data: a 4×4 GEMV promises no library speed-up.
+        let r = Reference::shipped();
+        let here = Descriptor::of_ref(r.machine("epyc-2c-avx512").unwrap());
+        let tiny = gemv(4, 4, DType::F32, "nn", "ikj");
+        let lib = r.predict(&here, "openblas", &tiny, 2, None).unwrap();
+        let aw = r.predict(&here, "c-naive-O3", &tiny, 2, None).unwrap();
+        assert!(lib.seconds > aw.seconds, "{lib:?} {aw:?}");
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.8), 4.2);
+        assert!(Reference::parse(r#"{"schema_version":1,"sources":{},"machines":[],"rows":[{"machine":"x","candidate":"c","label":"l","op":"gemm3","dtype":"f32","precision":"f32","seconds":1,"source":"s"}]}"#).is_err());
+    }
+
     fn test_reference() -> Reference {
         let m = |id: &str, peak: f64, cores: u32| RefMachine {
             id: id.into(),
@@ -541,6 +1078,12 @@ mod tests {
             candidate: candidate.into(),
             label: candidate.into(),
             size: 1000,
+            op: None,
+            m: None,
+            k: None,
+            layout: None,
+            order: None,
+            spread: None,
             dtype: "f32".into(),
             precision: "f32".into(),
             seconds,
@@ -561,6 +1104,7 @@ mod tests {
                 row("small", "c-naive-O1", 100.0),
                 row("big", "c-naive-O1", 50.0),
             ],
+            gemv_curves: Vec::new(),
         }
     }
 

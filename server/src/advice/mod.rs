@@ -20,7 +20,7 @@ pub mod range;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use gemmscope_analyzers::{Backend, Finding};
+use gemmscope_analyzers::{Backend, Finding, Routine};
 use gemmscope_microbench::estimate::{headline, Estimate, Estimator, MeasurePolicy, Source};
 use gemmscope_microbench::fingerprint::Machine;
 use gemmscope_microbench::report::human_seconds;
@@ -274,6 +274,9 @@ impl Advisor {
             est.estimate(&p, as_written_for(f, &p, est), self.policy)
         };
         self.relabel(&mut e);
+        if f.routine == Routine::Conv {
+            e.headline = format!("{}: {}", problem::CONV_AS_GEMM, e.headline);
+        }
         let best = e
             .faster()
             .filter(|l| l.speedup.is_some())
@@ -316,12 +319,17 @@ impl Advisor {
             range::over_sizes(f, est, self.policy)
         };
         match range {
-            Some(r) => Advice {
-                best: r.gate_speedup(),
-                inlay: Some(r.inlay()),
-                range: Some(r),
-                ..Advice::default()
-            },
+            Some(mut r) => {
+                if f.routine == Routine::Conv {
+                    r.assumed = format!("{} ({})", r.assumed, problem::CONV_AS_GEMM);
+                }
+                Advice {
+                    best: r.gate_speedup(),
+                    inlay: Some(r.inlay()),
+                    range: Some(r),
+                    ..Advice::default()
+                }
+            }
             None => Advice {
                 no_estimate: Some(why.to_string()),
                 ..Advice::default()

@@ -15,7 +15,7 @@ pub enum NoProblem {
     UnresolvedDim(&'static str, String),
     /// The element type is not one the candidates implement.
     DType(String),
-    /// The routine has no candidates yet (GEMV, convolution, attention).
+    /// The routine has no candidates yet (attention).
     Routine(&'static str),
     /// The sizes are outside what the tool measures or predicts (a zero
     /// dim, a dim over 2^20, operands over 64 GiB).
@@ -46,6 +46,10 @@ fn dtype(t: &Option<ElemType>) -> Result<DType, NoProblem> {
     }
 }
 
+/// What a convolution's numbers are: the GEMM it lowers to, with the
+/// direct loop as written standing in as the naive GEMM of that size.
+pub const CONV_AS_GEMM: &str = "as the im2col GEMM it lowers to (the loop as written as the naive GEMM of that size; the im2col copy not counted)";
+
 /// The problem a finding describes: same dims, element type, operand
 /// layouts and loop order. SYRK/SYR2K/SYMM/TRMM are measured as the GEMM of
 /// the same shape (the work the library routine replaces is at most that).
@@ -55,8 +59,12 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
             Operation::Gemm
         }
         Routine::GemmBatched => Operation::GemmBatched,
-        Routine::Gemv => return Err(NoProblem::Routine("gemv")),
-        Routine::Conv => return Err(NoProblem::Routine("conv")),
+        // y[M] = A x[K]: measured as itself (n = 1).
+        Routine::Gemv => Operation::Gemv,
+        // The finding's M×N×K are the im2col GEMM's (output pixels ×
+        // output channels × input channels·kernel): measured as that GEMM,
+        // and said so ([`CONV_AS_GEMM`]).
+        Routine::Conv => Operation::Gemm,
         Routine::Sdpa => return Err(NoProblem::Routine("sdpa")),
     };
     let dim =
@@ -68,14 +76,15 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
                 None => Err(NoProblem::UnresolvedDim(name, "?".into())),
             }
         };
+    let gemv = op == Operation::Gemv;
     let (m, n, k) = (
         dim("M", &f.dims.m)?,
-        dim("N", &f.dims.n)?,
+        if gemv { 1 } else { dim("N", &f.dims.n)? },
         dim("K", &f.dims.k)?,
     );
     let batch = match &f.dims.batch {
-        Some(_) => dim("batch", &f.dims.batch)?,
-        None => 1,
+        Some(_) if !gemv => dim("batch", &f.dims.batch)?,
+        _ => 1,
     };
     // Layouts relative to C: an operand stored in the other major order than
     // C is BLAS's transposed operand.
@@ -83,13 +92,15 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
     let c = major("C").unwrap_or(Major::Row);
     let layout = Layout {
         trans_a: major("A").is_some_and(|a| a != c),
-        trans_b: major("B").is_some_and(|b| b != c),
+        trans_b: !gemv && major("B").is_some_and(|b| b != c),
     };
-    let loop_order = f
-        .loop_order
-        .as_deref()
-        .and_then(LoopOrder::parse)
-        .unwrap_or_default();
+    let loop_order = match f.loop_order.as_deref() {
+        // A GEMV's two loops: `ik` (a dot product per output) or `ki`
+        // (axpy-style sweeps); the output's unit `j` goes innermost.
+        Some(o) if gemv && o.len() == 2 => LoopOrder::parse(&format!("{o}j")),
+        o => o.and_then(LoopOrder::parse),
+    }
+    .unwrap_or_else(|| LoopOrder::parse(if gemv { "ikj" } else { "ijk" }).unwrap_or_default());
     let p = Problem {
         op: if batch > 1 {
             Operation::GemmBatched
@@ -168,6 +179,46 @@ mod tests {
         );
         assert_eq!(p.loop_order.as_str(), "kij");
         assert_eq!(p.op, Operation::Gemm);
+    }
+
+    #[test]
+    fn a_gemv_becomes_a_gemv_problem_in_its_loop_order_and_layout() {
+        let f = first(
+            "v.c",
+            "#define M 300\n#define K 200\nfloat A[M][K], x[K], y[M];\n\
+             void f(void){ for(int i=0;i<M;i++){ float s=0; for(int k=0;k<K;k++) s += A[i][k]*x[k]; y[i]=s; } }\n",
+        );
+        let p = problem_for(&f).unwrap();
+        assert_eq!(p.op, Operation::Gemv);
+        assert_eq!((p.m, p.n, p.k, p.batch), (300, 1, 200, 1));
+        assert_eq!(p.loop_order.as_str(), "ikj");
+        assert!(!p.layout.trans_a);
+        // y = Aᵀ x over a stored K×M array, swept column by column.
+        let f = first(
+            "w.c",
+            "#define M 300\n#define K 200\ndouble B[K][M], x[K], y[M];\n\
+             void f(void){ for(int k=0;k<K;k++) for(int i=0;i<M;i++) y[i] += B[k][i]*x[k]; }\n",
+        );
+        let p = problem_for(&f).unwrap();
+        assert_eq!((p.op, p.m, p.n, p.k), (Operation::Gemv, 300, 1, 200));
+        assert_eq!(p.dtype, DType::F64);
+        assert_eq!(p.loop_order.as_str(), "kij");
+        assert!(p.layout.trans_a && !p.layout.trans_b);
+    }
+
+    #[test]
+    fn a_convolution_is_its_im2col_gemm() {
+        let f = first(
+            "c.c",
+            "#define C 4\n#define KO 8\n#define H 10\n#define R 3\nfloat in[C][H][H], w[KO][C][R][R], out[KO][H-2][H-2];\n\
+             void conv(void){ for(int k=0;k<KO;k++) for(int p=0;p<H-2;p++) for(int q=0;q<H-2;q++){ float acc=0; for(int c=0;c<C;c++) for(int r=0;r<R;r++) for(int s=0;s<R;s++) acc += in[c][p+r][q+s]*w[k][c][r][s]; out[k][p][q]=acc; } }\n",
+        );
+        if f.routine != Routine::Conv {
+            return; // the detector's business, not this test's
+        }
+        let p = problem_for(&f).unwrap();
+        assert_eq!(p.op, Operation::Gemm);
+        assert_eq!((p.m, p.n, p.k), (64, 8, 36));
     }
 
     #[test]

@@ -314,10 +314,17 @@ mod tests {
             .iter()
             .all(|e| e.problem.m == 8 && e.problem.n == 8));
         assert_eq!(r.points[0].problem.k, 64);
-        // A GEMV has no candidates: no range, and the reason stands.
+        // A GEMV gets its range too, as a GEMV (n = 1), from its own curves.
         let gemv = "void g(int n, const float *A, const float *x, float *y) {\n    for (int i = 0; i < n; i++) {\n        float acc = 0.0f;\n        for (int j = 0; j < n; j++) acc += A[i*n + j] * x[j];\n        y[i] = acc;\n    }\n}\n";
         let advice = a.advise(&first("c.c", gemv));
-        assert!(advice.range.is_none());
-        assert!(advice.no_estimate.unwrap().contains("gemv"));
+        // The inlay and the hover say it too, the hover's sizes as a GEMV's.
+        assert!(advice.inlay.as_deref().unwrap().ends_with("/output"));
+        let md = a.hover(&first("c.c", gemv), &advice);
+        assert!(md.contains("| 64×64 GEMV f32 A row-major i-k"), "{md}");
+        let r = advice.range.expect("a GEMV range");
+        assert!(r.points.iter().all(|e| e.problem.n == 1
+            && e.problem.m == e.problem.k
+            && e.problem.op == gemmscope_microbench::Operation::Gemv));
+        assert!(advice.no_estimate.is_none());
     }
 }

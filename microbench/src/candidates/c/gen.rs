@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use crate::problem::{DType, Layout, Problem};
+use crate::problem::{DType, Layout, Operation, Problem};
 
 /// Which kernel goes into the program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -427,9 +427,105 @@ static void __attribute__((noinline)) gs_kernel(const elem *A, const elem *B, el
     )
 }
 
+/// Whether a GEMV problem's naive loop sweeps A column by column (`k`
+/// outside `i`: axpy-style updates of y) rather than row by row (`i`
+/// outside `k`: one dot product per output).
+pub fn gemv_axpy(p: &Problem) -> bool {
+    let o = p.loop_order.as_str();
+    o.find('k') < o.find('i')
+}
+
+/// The naive GEMV `y = A x` (`A_(i, k)` is row-major M×K, or K×M when
+/// `trans_a`: the code's `y = Aᵀ x` over a stored K×M array) in the
+/// finding's loop order: i-k (a dot product per output) or k-i (axpy-style
+/// sweeps), into the accumulator `w`. `x` is B (K×1) and `y` is C (M×1).
+fn naive_gemv_kernel(p: &Problem) -> String {
+    let (w_decl, store) = if narrow(p.dtype) {
+        (
+            "acc *w = W + (size_t)bt * rows;",
+            "        for (long i = 0; i < rows; i++) c[i] = ST(w[i]);\n",
+        )
+    } else {
+        ("acc *w = c;", "")
+    };
+    let loops = if gemv_axpy(p) {
+        "        for (long i = 0; i < rows; i++) w[i] = 0;\n\
+         \x20       for (long k = 0; k < K; k++) {\n\
+         \x20           acc xk = LD(b[k]);\n\
+         \x20           for (long i = 0; i < rows; i++) w[i] += LD(A_(i, k)) * xk;\n\
+         \x20       }\n"
+    } else {
+        "        for (long i = 0; i < rows; i++) {\n\
+         \x20           acc s = 0;\n\
+         \x20           for (long k = 0; k < K; k++) s += LD(A_(i, k)) * LD(b[k]);\n\
+         \x20           w[i] = s;\n\
+         \x20       }\n"
+    };
+    format!(
+        r#"
+/* Naive GEMV, {what}, A {major}: y = A x on the first `rows` outputs. */
+static void __attribute__((noinline)) gs_kernel(const elem *A, const elem *B, elem *C, acc *W,
+        long M, long N, long K, long batch, long rows, int threads) {{
+    (void)W; (void)threads; (void)N;
+    for (long bt = 0; bt < batch; bt++) {{
+        const elem *a = A + (size_t)bt * M * K;
+        const elem *b = B + (size_t)bt * K;
+        elem *c = C + (size_t)bt * M;
+        {w_decl}
+{loops}{store}    }}
+}}
+"#,
+        what = if gemv_axpy(p) {
+            "k-i (axpy-style column sweeps)"
+        } else {
+            "i-k (a dot product per output)"
+        },
+        major = if p.layout.trans_a {
+            "column-major (stored K×M)"
+        } else {
+            "row-major (M×K)"
+        },
+    )
+}
+
+/// `cblas_?gemv` on the first `rows` outputs: A row-major M×K (`NoTrans`),
+/// or stored K×M and used transposed (`Trans`, lda = M).
+fn openblas_gemv_kernel(p: &Problem) -> String {
+    let f = match p.dtype {
+        DType::F64 => "cblas_dgemv",
+        _ => "cblas_sgemv",
+    };
+    let call = if p.layout.trans_a {
+        format!(
+            "{f}(CblasRowMajor, CblasTrans, (int)K, (int)rows, 1.0, a, (int)M, b, 1, 0.0, c, 1);"
+        )
+    } else {
+        format!(
+            "{f}(CblasRowMajor, CblasNoTrans, (int)rows, (int)K, 1.0, a, (int)K, b, 1, 0.0, c, 1);"
+        )
+    };
+    format!(
+        r#"
+static void __attribute__((noinline)) gs_kernel(const elem *A, const elem *B, elem *C, acc *W,
+        long M, long N, long K, long batch, long rows, int threads) {{
+    (void)W; (void)threads; (void)N;
+    for (long bt = 0; bt < batch; bt++) {{
+        const elem *a = A + (size_t)bt * M * K;
+        const elem *b = B + (size_t)bt * K;
+        elem *c = C + (size_t)bt * M;
+        {call}
+    }}
+}}
+"#
+    )
+}
+
 /// The kernel function `gs_kernel` for `kernel`.
 pub fn kernel_source(p: &Problem, kernel: Kernel) -> String {
+    let gemv = p.op == Operation::Gemv;
     match kernel {
+        Kernel::Naive if gemv => naive_gemv_kernel(p),
+        Kernel::OpenBlas if gemv => openblas_gemv_kernel(p),
         Kernel::Naive => naive_kernel(p),
         Kernel::Blocked => blocked_kernel(p),
         Kernel::BlockedThreads => threads_kernel(p),

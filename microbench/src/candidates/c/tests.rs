@@ -299,3 +299,83 @@ fn generated_source_is_from_the_problem_only() {
     assert!(j < k && k < i, "{s}");
     assert!(s.contains("#define A_(i, k) a[(size_t)(k) * M + (i)]"));
 }
+
+/// `y = A x` (`layout` `nn`: A row-major M×K; `tn`: A stored K×M, the
+/// code's `y = Aᵀ x`), `order` `ikj` (i-k dot products) or `kij` (k-i
+/// axpy-style sweeps).
+fn gemv(m: u64, k: u64, dtype: DType, layout: &str, order: &str) -> Problem {
+    let mut p = problem(m, 1, k, dtype, layout, order);
+    p.op = Operation::Gemv;
+    p
+}
+
+#[test]
+fn naive_gemv_in_both_loop_orders_and_layouts_is_checked_against_f64() {
+    if toolchain().cc.is_none() {
+        crate::testing::skip("naive_gemv", "no C compiler");
+        return;
+    }
+    for dtype in [DType::F32, DType::F64, DType::F16] {
+        for layout in ["nn", "tn"] {
+            for order in ["ikj", "kij"] {
+                let p = gemv(37, 23, dtype, layout, order);
+                for c in [&NAIVE_O1, &NAIVE_O3] {
+                    let m = run_ok(c, &p, None).unwrap();
+                    let want = if order == "ikj" {
+                        "i-k GEMV"
+                    } else {
+                        "k-i GEMV"
+                    };
+                    assert!(m.what.contains(want), "{}", m.what);
+                }
+            }
+        }
+    }
+    // Sampled outputs: the first rows of y only, still checked.
+    run_ok(&NAIVE_O3, &gemv(301, 64, DType::F32, "tn", "kij"), Some(40));
+    // Skinny and fat shapes.
+    run_ok(
+        &NAIVE_O3_NATIVE,
+        &gemv(1, 513, DType::F32, "nn", "ikj"),
+        None,
+    );
+    run_ok(
+        &NAIVE_O3_NATIVE,
+        &gemv(513, 1, DType::F64, "tn", "kij"),
+        None,
+    );
+    let src = gen::program(&gemv(8, 8, DType::F32, "tn", "kij"), Kernel::Naive);
+    assert!(src.contains("Naive GEMV, k-i"), "{src}");
+    assert!(src.contains("a[(size_t)(k) * M + (i)]"), "{src}");
+}
+
+#[test]
+fn openblas_gemv_with_the_trans_flag_or_a_skip() {
+    let tc = toolchain();
+    if tc.openblas.is_none() {
+        crate::testing::skip("openblas_gemv", "OpenBLAS not found");
+        return;
+    }
+    for (dtype, f) in [(DType::F32, "cblas_sgemv"), (DType::F64, "cblas_dgemv")] {
+        for layout in ["nn", "tn"] {
+            let p = gemv(41, 27, dtype, layout, "ikj");
+            let m = run_ok(&OPENBLAS, &p, None).unwrap();
+            assert!(m.what.contains(f), "{}", m.what);
+            assert_eq!(m.what.contains("CblasTrans"), layout == "tn", "{}", m.what);
+        }
+    }
+    assert_eq!(
+        OPENBLAS.label(&gemv(4, 4, DType::F64, "nn", "ikj")),
+        "OpenBLAS dgemv"
+    );
+}
+
+#[test]
+fn gemv_problems_are_refused_where_there_is_no_gemv_kernel() {
+    let tc = toolchain();
+    let p = gemv(16, 16, DType::F32, "nn", "ikj");
+    assert!(BLOCKED.check(&p, tc).unwrap_err().contains("GEMM only"));
+    let mut batched = p.clone();
+    batched.batch = 2;
+    assert!(NAIVE_O3.check(&batched, tc).is_err());
+}

@@ -217,7 +217,13 @@ def run_numpy(cfg):
     b = np_logical(b64.astype(dt), cfg["trans_b"])
     if cfg["rows"] < cfg["m"]:
         a = a[..., : cfg["rows"], :]
-    samples, c = time_calls(lambda: a @ b, cfg["budget_s"])
+    if cfg.get("gemv"):
+        # y = A x with a 1-D x (NumPy calls its BLAS's ?gemv).
+        x = np.ascontiguousarray(b[:, 0])
+        samples, y = time_calls(lambda: a @ x, cfg["budget_s"])
+        c = y[:, None]
+    else:
+        samples, c = time_calls(lambda: a @ b, cfg["budget_s"])
     err, rc = np_check(np, cfg, a64, b64, c)
     notes = []
     if cfg["dtype"] == "f16":
