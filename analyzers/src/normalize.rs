@@ -15,11 +15,23 @@
 //!    accesses. Accumulators (`sum = 0; sum += ...`) have a compound
 //!    assignment and are left alone.
 //!
+//! 3. **Induction variables folded into the loop counter** (run before 2):
+//!    a variable bumped once per iteration by a loop-invariant amount
+//!    (`for (a = a0, b = b0; a <= aEnd; a += aStep, b += bStep)`, or a
+//!    pointer advanced per tile, `A += BK; B += BK * N;`) is replaced in the
+//!    body by its value at that point (`b + n*bStep`, `A + n*BK` before the
+//!    bump, `(n+1)` after), with `n` the iteration number. A loop whose
+//!    start is not zero (or whose step does not divide the bump) is
+//!    re-indexed first over `n` from 0 (its old variable becomes
+//!    `start + n*step`). A pointer bumped once outside any serial loop
+//!    (`A += row * K;` at the top of a kernel) is replaced by the sum at
+//!    every later use. The bumped name must not be read after the loop.
+//!
 //! The passes are pure functions of the IR: no I/O, no source text.
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ir::{AssignOp, BinOp, Expr, File, Function, Stmt, StmtKind};
+use crate::ir::{AssignOp, BinOp, ElemType, Expr, File, Function, LoopKind, Poly, Stmt, StmtKind};
 
 /// Substituted values larger than this (in expression nodes) are not
 /// propagated, so that chains like `a = b*b; c = a*a; ...` cannot blow up.
@@ -31,7 +43,359 @@ pub fn normalize(file: &mut File) {
         for s in &mut f.body {
             self_updates(s);
         }
+        induction(f);
         forward_substitute(f);
+        for s in &mut f.body {
+            simplify_trip_counts(s);
+        }
+    }
+}
+
+/// A re-indexed loop's trip count `(end - start + step - 1) / step` with
+/// its numerator simplified once the names in it are substituted
+/// (`aBegin + wA - 1 - aBegin` → `wA - 1`).
+fn simplify_trip_counts(s: &mut Stmt) {
+    match &mut s.kind {
+        StmtKind::Loop(l) => {
+            if let Expr::Binary(BinOp::Div, a, _) = &mut l.end {
+                if let Some(p) = Poly::from_expr(a) {
+                    **a = p.to_expr();
+                }
+            }
+            l.body.iter_mut().for_each(simplify_trip_counts);
+        }
+        StmtKind::If { then, els, .. } => {
+            then.iter_mut().for_each(simplify_trip_counts);
+            els.iter_mut().for_each(simplify_trip_counts);
+        }
+        StmtKind::Opaque(b) => b.iter_mut().for_each(simplify_trip_counts),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Pass 3: induction variables
+
+/// How many statements write `name` (any assignment to it, initialisers,
+/// loops over it).
+fn writes_of(stmts: &[Stmt], name: &str) -> usize {
+    let mut n = 0;
+    for s in stmts {
+        s.walk(&mut |s| match &s.kind {
+            StmtKind::Assign {
+                target: Expr::Var(v),
+                ..
+            } if v == name => n += 1,
+            StmtKind::Decl {
+                name: v,
+                init: Some(_),
+                ..
+            } if v == name => n += 1,
+            StmtKind::Loop(l) if l.var == name => n += 2,
+            _ => {}
+        });
+    }
+    n
+}
+
+fn stmt_mentions(s: &Stmt, name: &str) -> bool {
+    let mut found = false;
+    s.walk(&mut |s| {
+        if s.exprs().iter().any(|e| e.mentions(name)) {
+            found = true;
+        }
+        if let StmtKind::Decl { name: v, .. } = &s.kind {
+            if v == name {
+                found = true;
+            }
+        }
+    });
+    found
+}
+
+/// Names written anywhere inside `stmts` (assignment targets, locals, loop
+/// variables).
+fn written_names(stmts: &[Stmt]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for s in stmts {
+        s.walk(&mut |s| match &s.kind {
+            StmtKind::Assign {
+                target: Expr::Var(v),
+                ..
+            } => {
+                out.insert(v.clone());
+            }
+            StmtKind::Decl { name, .. } => {
+                out.insert(name.clone());
+            }
+            StmtKind::Loop(l) => {
+                out.insert(l.var.clone());
+            }
+            _ => {}
+        });
+    }
+    out
+}
+
+/// Replaces every read of `name` in `s` (and nested statements) by `with`;
+/// assignment targets that are `name` itself are left alone.
+fn subst_stmt(s: &mut Stmt, name: &str, with: &Expr) {
+    let sub = |e: &mut Expr| {
+        let taken = std::mem::replace(e, Expr::Int(0));
+        *e = taken.substitute(name, with);
+    };
+    match &mut s.kind {
+        StmtKind::Loop(l) => {
+            sub(&mut l.start);
+            sub(&mut l.end);
+            sub(&mut l.step);
+            l.body.iter_mut().for_each(|s| subst_stmt(s, name, with));
+        }
+        StmtKind::Assign { target, value, .. } => {
+            if !matches!(target, Expr::Var(v) if v == name) {
+                sub(target);
+            }
+            sub(value);
+        }
+        StmtKind::Decl { dims, init, .. } => {
+            dims.iter_mut().for_each(sub);
+            if let Some(v) = init {
+                sub(v);
+            }
+        }
+        StmtKind::If { cond, then, els } => {
+            sub(cond);
+            then.iter_mut().for_each(|s| subst_stmt(s, name, with));
+            els.iter_mut().for_each(|s| subst_stmt(s, name, with));
+        }
+        StmtKind::Opaque(b) => b.iter_mut().for_each(|s| subst_stmt(s, name, with)),
+        StmtKind::Expr(e) => sub(e),
+        StmtKind::Return(e) => {
+            if let Some(e) = e {
+                sub(e);
+            }
+        }
+        StmtKind::Barrier => {}
+    }
+}
+
+/// `c / d` when the single-term polynomial `d` divides every term of `c`.
+fn divide_exact(c: &Poly, d: &Poly) -> Option<Poly> {
+    if d.terms.len() != 1 {
+        return None;
+    }
+    let (dm, dc) = d.terms.iter().next()?;
+    if *dc == 0 {
+        return None;
+    }
+    let mut out = Poly::default();
+    for (mono, coef) in &c.terms {
+        let mut rest = mono.clone();
+        for s in dm {
+            let i = rest.iter().position(|x| x == s)?;
+            rest.remove(i);
+        }
+        if coef % dc != 0 {
+            return None;
+        }
+        out.terms.insert(rest, coef / dc);
+    }
+    Some(out)
+}
+
+/// A value fit to be an induction bump: integer arithmetic over names.
+fn plain_int(e: &Expr) -> bool {
+    let mut ok = true;
+    e.walk(&mut |n| {
+        if !matches!(n, Expr::Int(_) | Expr::Var(_) | Expr::Binary(..) | Expr::Unary(..))
+            || matches!(n, Expr::Unary(crate::ir::UnOp::Deref | crate::ir::UnOp::AddrOf, _))
+        {
+            ok = false;
+        }
+    });
+    ok && Poly::from_expr(e).is_some()
+}
+
+/// A scalar that is not a floating-point number: an integer, or a type
+/// parameter / unresolved name (`size_type`).
+fn integer_var(f: &Function, name: &str) -> bool {
+    f.vars.get(name).is_some_and(|v| {
+        !v.is_array
+            && matches!(
+                v.elem,
+                Some(
+                    ElemType::I8
+                        | ElemType::I16
+                        | ElemType::I32
+                        | ElemType::I64
+                        | ElemType::Named(_)
+                )
+            )
+    })
+}
+
+fn induction(f: &mut Function) {
+    let mut body = std::mem::take(&mut f.body);
+    induction_block(f, &mut body, 0);
+    // Straight-line pointer bumps, outside serial loops.
+    let snapshot = body.clone();
+    bumps_block(f, &mut body, &snapshot, 0);
+    f.body = body;
+}
+
+/// Folds the induction variables of every loop in `stmts` (innermost first).
+fn induction_block(f: &Function, stmts: &mut Vec<Stmt>, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    for i in 0..stmts.len() {
+        match &mut stmts[i].kind {
+            StmtKind::Loop(l) => induction_block(f, &mut l.body, depth + 1),
+            StmtKind::If { then, els, .. } => {
+                induction_block(f, then, depth + 1);
+                induction_block(f, els, depth + 1);
+            }
+            StmtKind::Opaque(b) => induction_block(f, b, depth + 1),
+            _ => continue,
+        }
+        let (before, rest) = stmts.split_at_mut(i);
+        let _ = before;
+        let (cur, after) = rest.split_at_mut(1);
+        if let StmtKind::Loop(l) = &mut cur[0].kind {
+            if l.kind == LoopKind::Serial {
+                fold_loop(f, l, after);
+            }
+        }
+    }
+}
+
+fn fold_loop(f: &Function, l: &mut crate::ir::Loop, after: &[Stmt]) {
+    let mut reindexed = false;
+    for _ in 0..8 {
+        let written = written_names(&l.body);
+        let found = l.body.iter().enumerate().find_map(|(u, s)| {
+            let StmtKind::Assign {
+                target: Expr::Var(w),
+                op: op @ (AssignOp::Add | AssignOp::Sub),
+                value,
+            } = &s.kind
+            else {
+                return None;
+            };
+            let ok = *w != l.var
+                && (f.is_array(w) || integer_var(f, w))
+                && plain_int(value)
+                && !value.mentions(&l.var)
+                && !value.vars().iter().any(|v| written.contains(v))
+                && writes_of(&l.body, w) == 1
+                && !after.iter().any(|s| stmt_mentions(s, w));
+            ok.then(|| (u, w.clone(), *op, value.clone()))
+        });
+        let Some((u, w, op, c)) = found else { return };
+        let (Some(cp), Some(sp)) = (Poly::from_expr(&c), Poly::from_expr(&l.step)) else {
+            return;
+        };
+        let cp = if op == AssignOp::Sub { cp.scale(-1) } else { cp };
+        // The iteration number `n` as a polynomial, and the bump per iteration.
+        let direct = (l.start == Expr::Int(0) || reindexed)
+            .then(|| divide_exact(&cp, &sp))
+            .flatten();
+        let (n, per) = match direct {
+            Some(q) => (Poly::symbol(&l.var), q),
+            None if !reindexed => {
+                let Some(start) = Poly::from_expr(&l.start) else {
+                    return;
+                };
+                let Some(end) = Poly::from_expr(&l.end) else {
+                    return;
+                };
+                let t = format!("{}_n", l.var);
+                if written.contains(&t) || f.vars.contains_key(&t) {
+                    return;
+                }
+                let old = Poly::symbol(&t).mul(&sp).add(&start).to_expr();
+                for s in l.body.iter_mut() {
+                    subst_stmt(s, &l.var, &old);
+                }
+                let span = end.sub(&start);
+                l.end = if sp == Poly::constant(1) {
+                    span.to_expr()
+                } else {
+                    Expr::bin(
+                        BinOp::Div,
+                        span.add(&sp).sub(&Poly::constant(1)).to_expr(),
+                        l.step.clone(),
+                    )
+                };
+                l.var = t;
+                l.start = Expr::Int(0);
+                l.step = Expr::Int(1);
+                reindexed = true;
+                (Poly::symbol(&l.var), cp)
+            }
+            None => return,
+        };
+        let at = |k: i64| {
+            Expr::bin(
+                BinOp::Add,
+                Expr::var(&w),
+                n.add(&Poly::constant(k)).mul(&per).to_expr(),
+            )
+        };
+        let (first, second) = (at(0), at(1));
+        l.body.remove(u);
+        for (i, s) in l.body.iter_mut().enumerate() {
+            subst_stmt(s, &w, if i < u { &first } else { &second });
+        }
+    }
+}
+
+/// `A += e` on a pointer written nowhere else, outside serial loops: later
+/// reads of `A` become `A + e`.
+fn bumps_block(f: &Function, stmts: &mut Vec<Stmt>, all: &[Stmt], depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    let mut i = 0;
+    while i < stmts.len() {
+        let bump = match &stmts[i].kind {
+            StmtKind::Assign {
+                target: Expr::Var(w),
+                op: op @ (AssignOp::Add | AssignOp::Sub),
+                value,
+            } if f.is_array(w)
+                && plain_int(value)
+                && !value.mentions(w)
+                && writes_of(all, w) == 1 =>
+            {
+                Some((w.clone(), *op, value.clone()))
+            }
+            _ => None,
+        };
+        if let Some((w, op, c)) = bump {
+            let op = if op == AssignOp::Add {
+                BinOp::Add
+            } else {
+                BinOp::Sub
+            };
+            let with = Expr::bin(op, Expr::var(&w), c);
+            stmts.remove(i);
+            for s in stmts[i..].iter_mut() {
+                subst_stmt(s, &w, &with);
+            }
+            continue;
+        }
+        match &mut stmts[i].kind {
+            StmtKind::Loop(l) if matches!(l.kind, LoopKind::CudaThread { .. }) => {
+                bumps_block(f, &mut l.body, all, depth + 1)
+            }
+            StmtKind::If { then, els, .. } => {
+                bumps_block(f, then, all, depth + 1);
+                bumps_block(f, els, all, depth + 1);
+            }
+            _ => {}
+        }
+        i += 1;
     }
 }
 

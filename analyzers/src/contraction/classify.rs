@@ -252,7 +252,10 @@ impl<'a> FnCx<'a> {
         let (a, b) = (&term.ops[0], &term.ops[1]);
         let f = self.f;
         let ob = &mac.out.base;
-        let single = r.m.len() == 1 && r.k.len() == 1 && r.batch.is_empty();
+        // A CUDA row or column written inline as block and thread index
+        // (`by*BS + ty`) is one index over two thread loops.
+        let count = |vs: &[String]| role_count(vs, &x.all_loops);
+        let single = count(&r.m) == 1 && r.k.len() == 1 && r.batch.is_empty();
 
         // GEMV: y[i] += A[i][k] * x[k].
         if r.n.is_empty() {
@@ -268,7 +271,7 @@ impl<'a> FnCx<'a> {
         if r.m.is_empty() || r.k.is_empty() {
             return None;
         }
-        let single = single && r.n.len() == 1;
+        let single = single && count(&r.n) == 1;
 
         // In place: TRMM or nothing (LU, Cholesky, rank updates).
         if a.base == *ob || b.base == *ob {
@@ -276,7 +279,7 @@ impl<'a> FnCx<'a> {
         }
 
         if mac.tiled {
-            if r.m.len() == 1 && r.n.len() == 1 && r.batch.is_empty() && !triangular {
+            if count(&r.m) == 1 && count(&r.n) == 1 && r.batch.is_empty() && !triangular {
                 return x.done(Shape::Gemm, x.gemm_layouts(f, a, b, ["A", "B"]));
             }
             return None;
@@ -394,6 +397,19 @@ impl<'a> FnCx<'a> {
         }
         x.done(Shape::Symm, ls)
     }
+}
+
+/// How many indices the variables of one role make: CUDA thread loops (a
+/// block index and the thread index within it, or the two halves of a
+/// split thread block) count as one, every other loop as its own.
+fn role_count(vars: &[String], loops: &[&Loop]) -> usize {
+    let thread = |v: &String| {
+        loops
+            .iter()
+            .any(|l| l.var == *v && matches!(l.kind, LoopKind::CudaThread { .. }))
+    };
+    let serial = vars.iter().filter(|v| !thread(v)).count();
+    serial + usize::from(vars.iter().any(thread))
 }
 
 /// A direct convolution: the windowed operand is the input.

@@ -411,6 +411,67 @@ fn guarded_load(e: &Expr) -> &Expr {
     }
 }
 
+/// For a flattened tile store index `u*S + w` (`S` free of `u` and `w`) and
+/// a read `p*S + q`, the substitution `u → p, w → q`: `q` is the part of the
+/// read not divisible by `S`.
+fn flat_tile_vars(
+    store: &Expr,
+    read: &Expr,
+    is_loop: &dyn Fn(&str) -> bool,
+) -> Option<Vec<(String, Expr)>> {
+    let p = Poly::from_expr(store)?;
+    let r = Poly::from_expr(read)?;
+    let syms = p.symbols();
+    let one = Poly::constant(1);
+    let inner: Vec<&String> = syms
+        .iter()
+        .filter(|v| is_loop(v) && p.coeff(v).as_ref() == Some(&one))
+        .collect();
+    let [w] = inner.as_slice() else { return None };
+    let w = (*w).clone();
+    let mut outer = None;
+    for u in syms.iter().filter(|u| **u != w && is_loop(u)) {
+        let c = p.coeff(u)?;
+        if c.symbols().iter().any(|s| *s == *u || *s == w) {
+            continue;
+        }
+        if p == Poly::symbol(u).mul(&c).add(&Poly::symbol(&w)) && outer.replace((u.clone(), c)).is_some() {
+            return None;
+        }
+    }
+    let (u, stride) = outer?;
+    let (mut hi, mut lo) = (Poly::default(), Poly::default());
+    for (mono, coef) in &r.terms {
+        let term = Poly {
+            terms: [(mono.clone(), *coef)].into_iter().collect(),
+        };
+        match divide_term(&term, &stride) {
+            Some(q) => hi = hi.add(&q),
+            None => lo = lo.add(&term),
+        }
+    }
+    if hi.is_zero() || lo.is_zero() {
+        return None;
+    }
+    Some(vec![(u, hi.to_expr()), (w, lo.to_expr())])
+}
+
+/// `t / s` for one term `t` and a one-term `s`, when it divides exactly.
+fn divide_term(t: &Poly, s: &Poly) -> Option<Poly> {
+    let ((tm, tc), (sm, sc)) = (t.terms.iter().next()?, s.terms.iter().next()?);
+    if s.terms.len() != 1 || *sc == 0 || tc % sc != 0 {
+        return None;
+    }
+    let mut rest = tm.clone();
+    for x in sm {
+        let i = rest.iter().position(|y| y == x)?;
+        rest.remove(i);
+    }
+    Some(Poly {
+        terms: [(rest, tc / sc)].into_iter().collect(),
+    })
+}
+
 fn mentions_any(e: &Expr, vars: &[String]) -> bool {
     vars.iter().any(|v| e.mentions(v))
 }
@@ -445,6 +506,12 @@ impl<'a> FnCx<'a> {
         Access::of(e, &|n| self.f.is_array(n))
     }
 
+    fn is_loop_var(&self, name: &str) -> bool {
+        self.sites
+            .iter()
+            .any(|s| matches!(&s.stmt.kind, StmtKind::Loop(l) if l.var == name))
+    }
+
     fn is_shared(&self, base: &str) -> bool {
         self.f.vars.get(base).is_some_and(|v| v.shared)
     }
@@ -475,9 +542,15 @@ impl<'a> FnCx<'a> {
             }
             let mut map: HashMap<String, Expr> = HashMap::new();
             for (ti, ri) in t.idx.iter().zip(&read.idx) {
-                let Expr::Var(v) = ti else { return None };
-                if map.insert(v.clone(), ri.clone()).is_some() {
-                    return None;
+                let pairs = match ti {
+                    Expr::Var(v) => vec![(v.clone(), ri.clone())],
+                    // A flattened tile `As[ty*T + tx]` read as `As[ty*T + k]`.
+                    _ => flat_tile_vars(ti, ri, &|v| self.is_loop_var(v))?,
+                };
+                for (v, e) in pairs {
+                    if map.insert(v, e).is_some() {
+                        return None;
+                    }
                 }
             }
             let idx = src
@@ -515,7 +588,9 @@ impl<'a> FnCx<'a> {
                 match acc {
                     Some(a) if a.idx.iter().any(|e| mentions_any(e, lvars)) => {
                         a.polys()?;
-                        if self.f.kind == FnKind::CudaKernel && self.is_shared(&a.base) {
+                        if matches!(self.f.kind, FnKind::CudaKernel | FnKind::CudaDevice)
+                            && self.is_shared(&a.base)
+                        {
                             let g = self.untile(&a)?;
                             g.polys()?;
                             *tiled = true;
