@@ -174,9 +174,13 @@ impl Nest<'_> {
         }
     }
 
-    /// The finding's range: the kernel for CUDA kernels, else the outermost loop.
+    /// The finding's range: the kernel for CUDA kernels (and for a
+    /// `__device__` function whose thread indices make the nest), else the
+    /// outermost loop.
     pub fn finding_range(&self) -> Span {
-        if self.func.kind == FnKind::CudaKernel {
+        if self.func.kind == FnKind::CudaKernel
+            || (self.func.kind == FnKind::CudaDevice && self.has_thread_loops())
+        {
             self.func.span
         } else {
             self.range
