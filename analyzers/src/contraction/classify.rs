@@ -279,7 +279,9 @@ impl<'a> FnCx<'a> {
         }
 
         if mac.tiled {
-            if count(&r.m) == 1 && count(&r.n) == 1 && r.batch.is_empty() && !triangular {
+            // Several indices per side are one thread's register block
+            // (`threadRow*TM + resIdx`): still one GEMM over the tiles.
+            if r.batch.is_empty() && !triangular {
                 return x.done(Shape::Gemm, x.gemm_layouts(f, a, b, ["A", "B"]));
             }
             return None;

@@ -153,10 +153,14 @@ fn split_atoms(body: &mut [Stmt], divs: &mut HashMap<String, Expr>) {
             Expr::Binary(op @ (BinOp::Div | BinOp::Rem), a, d)
                 if matches!(a.as_ref(), Expr::Var(v) if v.starts_with("threadIdx.") && !v.contains(['/', '%']))
                     && !d.vars().iter().any(|v| is_builtin(v))
-                    && Poly::from_expr(&d).is_some() =>
+                    && d.eval(&|_| Some(1)).is_some() =>
             {
                 let Expr::Var(v) = *a else { unreachable!() };
-                let name = format!("{v}{}{d}", if op == BinOp::Div { '/' } else { '%' });
+                let d_text = match *d {
+                    Expr::Int(_) | Expr::Var(_) => d.to_string(),
+                    _ => format!("({d})"),
+                };
+                let name = format!("{v}{}{d_text}", if op == BinOp::Div { '/' } else { '%' });
                 divs.insert(name.clone(), *d);
                 Expr::Var(name)
             }
