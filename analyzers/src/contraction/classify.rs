@@ -401,17 +401,22 @@ impl<'a> FnCx<'a> {
     }
 }
 
-/// How many indices the variables of one role make: CUDA thread loops (a
-/// block index and the thread index within it, or the two halves of a
-/// split thread block) count as one, every other loop as its own.
+/// How many indices the variables of one role make: where some are CUDA
+/// thread loops (a block index and the thread index within it, the two
+/// halves of a split thread block) all of them are one index — serial
+/// loops beside them walk the thread's own register block of the output
+/// (`i = 8*threadIdx.x + io`); otherwise every loop is its own.
 fn role_count(vars: &[String], loops: &[&Loop]) -> usize {
     let thread = |v: &String| {
         loops
             .iter()
             .any(|l| l.var == *v && matches!(l.kind, LoopKind::CudaThread { .. }))
     };
-    let serial = vars.iter().filter(|v| !thread(v)).count();
-    serial + usize::from(vars.iter().any(thread))
+    if vars.iter().any(thread) {
+        1
+    } else {
+        vars.len()
+    }
 }
 
 /// A direct convolution: the windowed operand is the input.
