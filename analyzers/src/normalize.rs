@@ -27,6 +27,15 @@
 //!    (`A += row * K;` at the top of a kernel) is replaced by the sum at
 //!    every later use. The bumped name must not be read after the loop.
 //!
+//! 0. **Helpers called as statements are inlined** (run first): a call
+//!    statement `AddDot(k, &A(i,0), lda, &B(0,j), &C(i,j));` to a C/C++
+//!    function of the same file whose body is small and returns nothing is
+//!    replaced by that body, with scalar parameters bound to the argument
+//!    expressions and pointer parameters to the pointer sums the arguments
+//!    denote (`&a[e]` → `a + e`), its locals renamed apart. A GEMM split
+//!    into an i-j loop and a helper computing one dot product (or a small
+//!    block of C) is then one nest.
+//!
 //! The passes are pure functions of the IR: no I/O, no source text.
 
 use std::collections::{HashMap, HashSet};
@@ -39,6 +48,7 @@ const MAX_SUBST_NODES: usize = 256;
 
 /// Runs every pass, in order.
 pub fn normalize(file: &mut File) {
+    inline_helpers(file);
     for f in &mut file.functions {
         for s in &mut f.body {
             self_updates(s);
@@ -71,6 +81,258 @@ fn simplify_trip_counts(s: &mut Stmt) {
         StmtKind::Opaque(b) => b.iter_mut().for_each(simplify_trip_counts),
         _ => {}
     }
+}
+
+// ---------------------------------------------------------------------------
+// Pass 0: helpers inlined at their call statements
+
+/// Helpers larger than this (in statements) are not inlined.
+const MAX_INLINE_STMTS: usize = 256;
+
+/// At most this many calls are inlined into one function (helpers that
+/// call each other cannot loop).
+const MAX_INLINES: usize = 64;
+
+/// A helper fit to be inlined: host/device code with a body, no value
+/// returned, no early return, small.
+fn inlinable(f: &Function) -> bool {
+    let mut n = 0usize;
+    let mut ok = !f.body.is_empty();
+    for s in &f.body {
+        s.walk(&mut |s| {
+            n += 1;
+            if matches!(s.kind, StmtKind::Return(_)) {
+                ok = false;
+            }
+        });
+    }
+    ok && n <= MAX_INLINE_STMTS
+        && matches!(f.kind, crate::ir::FnKind::Host | crate::ir::FnKind::CudaDevice)
+}
+
+/// The value a pointer parameter takes from its argument: `&a[e]` → `a + e`.
+fn pointer_arg(e: &Expr, caller: &Function) -> Option<Expr> {
+    match e {
+        Expr::Unary(crate::ir::UnOp::AddrOf, inner) => match inner.as_ref() {
+            // `&x[e]`: `x` is an array or a pointer, whatever its
+            // declaration said (see `array_args`).
+            Expr::Index { base, idx } if idx.len() == 1 && matches!(base.as_ref(), Expr::Var(_)) => {
+                Some(Expr::bin(BinOp::Add, (**base).clone(), idx[0].clone()))
+            }
+            Expr::Index { base, idx } if idx.len() == 1 => {
+                let base = pointer_arg(base, caller)?;
+                Some(Expr::bin(BinOp::Add, base, idx[0].clone()))
+            }
+            _ => None,
+        },
+        Expr::Var(b) if caller.is_array(b) => Some(e.clone()),
+        Expr::Binary(BinOp::Add | BinOp::Sub, a, _) if pointer_arg(a, caller).is_some() => {
+            Some(e.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Renames `from` to `to` everywhere in `s` (reads, targets, declarations,
+/// loop variables).
+fn rename_stmt(s: &mut Stmt, from: &str, to: &str) {
+    let with = Expr::var(to);
+    s.walk_mut(&mut |s| {
+        match &mut s.kind {
+            StmtKind::Decl { name, .. } if name == from => *name = to.to_string(),
+            StmtKind::Loop(l) if l.var == from => l.var = to.to_string(),
+            _ => {}
+        }
+        if let StmtKind::Assign {
+            target: Expr::Var(v),
+            ..
+        } = &mut s.kind
+        {
+            if v == from {
+                *v = to.to_string();
+            }
+        }
+    });
+    subst_stmt(s, from, &with);
+}
+
+fn inline_helpers(file: &mut File) {
+    let helpers: HashMap<String, Function> = file
+        .functions
+        .iter()
+        .filter(|f| inlinable(f))
+        .map(|f| (f.name.clone(), f.clone()))
+        .collect();
+    if helpers.is_empty() {
+        return;
+    }
+    for f in &mut file.functions {
+        let mut body = std::mem::take(&mut f.body);
+        let mut counter = 0usize;
+        inline_block(f, &mut body, &helpers, &mut counter, &mut Vec::new());
+        f.body = body;
+    }
+}
+
+fn inline_block(
+    caller: &mut Function,
+    stmts: &mut Vec<Stmt>,
+    helpers: &HashMap<String, Function>,
+    counter: &mut usize,
+    loop_vars: &mut Vec<String>,
+) {
+    let depth = loop_vars.len();
+    if depth > 32 {
+        return;
+    }
+    let mut i = 0;
+    while i < stmts.len() {
+        // Only a call inside loops whose arguments move with them
+        // (`&C(i,j)`): a call made once, or repeated with the same
+        // arguments (a benchmark loop), is the helper's own nest.
+        let call = match &stmts[i].kind {
+            StmtKind::Expr(Expr::Call {
+                func,
+                recv: None,
+                args,
+                kwargs,
+            }) if kwargs.is_empty()
+                && args
+                    .iter()
+                    .any(|a| loop_vars.iter().any(|v| a.mentions(v))) =>
+            {
+                helpers
+                .get(func)
+                    .filter(|h| h.params.len() == args.len() && h.span != caller.span)
+                    .map(|h| (h.clone(), args.clone()))
+            }
+            _ => None,
+        };
+        if let Some((h, args)) = call.filter(|_| *counter < MAX_INLINES) {
+            if let Some(body) = instantiate(caller, &h, &args, counter) {
+                let n = body.len();
+                let span = stmts[i].span;
+                let body: Vec<Stmt> = body
+                    .into_iter()
+                    .map(|mut s| {
+                        s.walk_mut(&mut |s| s.span = span);
+                        s
+                    })
+                    .collect();
+                stmts.splice(i..=i, body);
+                if *counter >= MAX_INLINES {
+                    i += n;
+                }
+                // Otherwise the inlined statements are visited next: the
+                // helper's own helper calls are inlined too.
+                continue;
+            }
+        }
+        match &mut stmts[i].kind {
+            StmtKind::Loop(l) => {
+                loop_vars.push(l.var.clone());
+                inline_block(caller, &mut l.body, helpers, counter, loop_vars);
+                loop_vars.pop();
+            }
+            StmtKind::If { then, els, .. } => {
+                inline_block(caller, then, helpers, counter, loop_vars);
+                inline_block(caller, els, helpers, counter, loop_vars);
+            }
+            StmtKind::Opaque(b) => inline_block(caller, b, helpers, counter, loop_vars),
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// The helper's body for one call, or `None` when an argument does not
+/// bind (a pointer parameter given something that is not a pointer sum).
+fn instantiate(
+    caller: &mut Function,
+    h: &Function,
+    args: &[Expr],
+    counter: &mut usize,
+) -> Option<Vec<Stmt>> {
+    *counter += 1;
+    let mut body = h.body.clone();
+    // Locals and loop variables renamed apart from the caller's names.
+    let mut locals: Vec<String> = Vec::new();
+    for s in &body {
+        s.walk(&mut |s| match &s.kind {
+            StmtKind::Decl { name, .. } => locals.push(name.clone()),
+            StmtKind::Loop(l) => locals.push(l.var.clone()),
+            _ => {}
+        });
+    }
+    locals.sort();
+    locals.dedup();
+    for l in &locals {
+        if h.params.contains(l) {
+            continue;
+        }
+        let to = format!("{l}_{}", *counter);
+        for s in body.iter_mut() {
+            rename_stmt(s, l, &to);
+        }
+        if let Some(info) = h.vars.get(l) {
+            caller.vars.entry(to.clone()).or_insert_with(|| info.clone());
+        }
+    }
+    // Parameters: written parameters cannot be bound to expressions.
+    let mut binds: Vec<(String, Expr)> = Vec::new();
+    for (p, a) in h.params.iter().zip(args) {
+        let info = h.vars.get(p).cloned().unwrap_or_default();
+        let value = if info.is_array {
+            let v = pointer_arg(a, caller)?;
+            // The array passed by `&x[e]` is one of the parameter's type.
+            if let Expr::Unary(crate::ir::UnOp::AddrOf, inner) = a {
+                if let Expr::Index { base, .. } = inner.as_ref() {
+                    if let Expr::Var(x) = base.as_ref() {
+                        let known = caller.vars.get(x).is_some_and(|v| v.is_array);
+                        if !known {
+                            let mut vi = info.clone();
+                            vi.shape.clear();
+                            caller.vars.insert(x.clone(), vi);
+                        }
+                    }
+                }
+            }
+            v
+        } else {
+            if writes_of(&body, p) > 0 || has_side_effects(a) {
+                return None;
+            }
+            a.clone()
+        };
+        if info.is_array && writes_of(&body, p) > 0 {
+            return None;
+        }
+        binds.push((p.clone(), value));
+    }
+    // Simultaneous substitution through temporary names.
+    for (k, (p, _)) in binds.iter().enumerate() {
+        let tmp = Expr::Var(format!("__arg{k}__"));
+        for s in body.iter_mut() {
+            subst_stmt(s, p, &tmp);
+        }
+    }
+    for (k, (_, v)) in binds.iter().enumerate() {
+        let tmp = format!("__arg{k}__");
+        for s in body.iter_mut() {
+            subst_stmt(s, &tmp, v);
+        }
+    }
+    Some(body)
+}
+
+fn has_side_effects(e: &Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| {
+        if matches!(x, Expr::Call { .. } | Expr::Other(_)) {
+            found = true;
+        }
+    });
+    found
 }
 
 // ---------------------------------------------------------------------------
@@ -507,6 +769,22 @@ fn forward_substitute(f: &mut Function) {
     subst_block(&mut f.body, &eligible, &mut env);
 }
 
+/// A pointer alias's value `&x[e]` as the pointer sum `x + e`, so that
+/// `*(p + 1)` and `p[k]` through it read as accesses of `x`.
+fn address_sum(e: Expr) -> Expr {
+    match e {
+        Expr::Unary(crate::ir::UnOp::AddrOf, inner) => match *inner {
+            Expr::Index { base, mut idx }
+                if idx.len() == 1 && matches!(*base, Expr::Var(_) | Expr::Binary(BinOp::Add, ..)) =>
+            {
+                Expr::bin(BinOp::Add, *base, idx.remove(0))
+            }
+            other => Expr::Unary(crate::ir::UnOp::AddrOf, Box::new(other)),
+        },
+        other => other,
+    }
+}
+
 fn apply(env: &HashMap<String, Expr>, e: &mut Expr) {
     if env.is_empty() {
         return;
@@ -530,7 +808,7 @@ fn subst_block(
                 match target {
                     Expr::Var(name) => {
                         if *op == AssignOp::Set && eligible(name) && substitutable(value) {
-                            env.insert(name.clone(), value.clone());
+                            env.insert(name.clone(), address_sum(value.clone()));
                         }
                     }
                     t => apply(env, t),
@@ -543,7 +821,7 @@ fn subst_block(
                 if let Some(v) = init {
                     apply(env, v);
                     if eligible(name) && substitutable(v) {
-                        env.insert(name.clone(), v.clone());
+                        env.insert(name.clone(), address_sum(v.clone()));
                     }
                 }
             }
