@@ -283,6 +283,13 @@ fn instantiate(
     for (p, a) in h.params.iter().zip(args) {
         let info = h.vars.get(p).cloned().unwrap_or_default();
         let value = if info.is_array {
+            // `&C[i][j]` for a parameter used only as `*c`: a reference.
+            if let Some(r) = reference_arg(a, p, &body) {
+                for s in body.iter_mut() {
+                    deref_stmt(s, p, &r);
+                }
+                continue;
+            }
             let v = pointer_arg(a, caller)?;
             // The array passed by `&x[e]` is one of the parameter's type.
             if let Expr::Unary(crate::ir::UnOp::AddrOf, inner) = a {
@@ -323,6 +330,71 @@ fn instantiate(
         }
     }
     Some(body)
+}
+
+/// For `&X` with `X` a multi-subscript access, and a parameter `p` read
+/// only as `*p` in `body`: `X`, which `*p` then stands for.
+fn reference_arg(a: &Expr, p: &str, body: &[Stmt]) -> Option<Expr> {
+    let Expr::Unary(crate::ir::UnOp::AddrOf, inner) = a else {
+        return None;
+    };
+    let Expr::Index { base, .. } = inner.as_ref() else {
+        return None;
+    };
+    if !matches!(base.as_ref(), Expr::Index { .. }) {
+        return None;
+    }
+    // Every use of `p` is `*p`.
+    let mut all = 0usize;
+    let mut derefs = 0usize;
+    for s in body {
+        s.walk(&mut |s| {
+            for e in s.exprs() {
+                e.walk(&mut |x| match x {
+                    Expr::Var(v) if v == p => all += 1,
+                    Expr::Unary(crate::ir::UnOp::Deref, d) if matches!(d.as_ref(), Expr::Var(v) if v == p) => {
+                        derefs += 1
+                    }
+                    _ => {}
+                });
+            }
+        });
+    }
+    (all > 0 && all == derefs).then(|| (**inner).clone())
+}
+
+/// Replaces `*p` by `with` everywhere in `s`.
+fn deref_stmt(s: &mut Stmt, p: &str, with: &Expr) {
+    let f = |e: &mut Expr| {
+        let taken = std::mem::replace(e, Expr::Int(0));
+        *e = taken.map(&mut |x| match x {
+            Expr::Unary(crate::ir::UnOp::Deref, ref d) if matches!(d.as_ref(), Expr::Var(v) if v == p) => {
+                with.clone()
+            }
+            other => other,
+        });
+    };
+    s.walk_mut(&mut |s| match &mut s.kind {
+        StmtKind::Loop(l) => {
+            f(&mut l.start);
+            f(&mut l.end);
+            f(&mut l.step);
+        }
+        StmtKind::Assign { target, value, .. } => {
+            f(target);
+            f(value);
+        }
+        StmtKind::Decl { dims, init, .. } => {
+            dims.iter_mut().for_each(f);
+            if let Some(v) = init {
+                f(v);
+            }
+        }
+        StmtKind::If { cond, .. } => f(cond),
+        StmtKind::Expr(e) => f(e),
+        StmtKind::Return(Some(e)) => f(e),
+        _ => {}
+    });
 }
 
 fn has_side_effects(e: &Expr) -> bool {
