@@ -27,7 +27,14 @@
 //!    (`A += row * K;` at the top of a kernel) is replaced by the sum at
 //!    every later use. The bumped name must not be read after the loop.
 //!
-//! 0. **Helpers called as statements are inlined** (run first): a call
+//! 0. **x86 vector intrinsics read as their first lane** (C/C++, before
+//!    everything else): `_mm256_loadu_ps(p)` / `_mm_load_pd(p)` /
+//!    `_mm256_broadcast_ss(p)` → `*p`, `_mm256_set1_ps(x)` → `x`,
+//!    `_mm256_fmadd_ps(a, b, c)` → `a*b + c` (`add`, `sub`, `mul` alike), and
+//!    the statement `_mm256_storeu_ps(p, v)` → `*p = v`. A loop over `j` in
+//!    steps of 8 then reads as the scalar loop over `j` it vectorises: an
+//!    AVX GEMM over broadcast rows of A and loaded rows of B is a GEMM nest.
+//!    Helpers called as statements are inlined next: a call
 //!    statement `AddDot(k, &A(i,0), lda, &B(0,j), &C(i,j));` to a C/C++
 //!    function of the same file whose body is small and returns nothing is
 //!    replaced by that body, with scalar parameters bound to the argument
@@ -48,6 +55,13 @@ const MAX_SUBST_NODES: usize = 256;
 
 /// Runs every pass, in order.
 pub fn normalize(file: &mut File) {
+    if file.lang != crate::ir::Lang::Python {
+        for f in &mut file.functions {
+            for s in &mut f.body {
+                s.walk_mut(&mut vector_lanes);
+            }
+        }
+    }
     inline_helpers(file);
     for f in &mut file.functions {
         for s in &mut f.body {
@@ -84,7 +98,102 @@ fn simplify_trip_counts(s: &mut Stmt) {
 }
 
 // ---------------------------------------------------------------------------
-// Pass 0: helpers inlined at their call statements
+// Pass 0: vector intrinsics, then helpers inlined at their call statements
+
+/// The operation of an x86 SIMD intrinsic name (`_mm256_fmadd_ps` →
+/// `fmadd`), for the single- and double-precision packed forms.
+fn intrinsic_op(name: &str) -> Option<&str> {
+    let rest = name
+        .strip_prefix("_mm512_")
+        .or_else(|| name.strip_prefix("_mm256_"))
+        .or_else(|| name.strip_prefix("_mm_"))?;
+    let op = rest
+        .strip_suffix("_ps")
+        .or_else(|| rest.strip_suffix("_pd"))
+        .or_else(|| rest.strip_suffix("_ss"))
+        .or_else(|| rest.strip_suffix("_sd"))?;
+    Some(op)
+}
+
+fn deref_of(p: Expr) -> Expr {
+    match p {
+        Expr::Unary(crate::ir::UnOp::AddrOf, x) => *x,
+        other => Expr::Unary(crate::ir::UnOp::Deref, Box::new(other)),
+    }
+}
+
+fn lane_expr(e: Expr) -> Expr {
+    e.map(&mut |x| match x {
+        Expr::Call {
+            ref func,
+            recv: None,
+            ref args,
+            ..
+        } => {
+            let Some(op) = intrinsic_op(func) else {
+                return x;
+            };
+            let a = args.clone();
+            match (op, a.len()) {
+                ("loadu" | "load" | "broadcast", 1) => deref_of(a[0].clone()),
+                ("set1", 1) => a[0].clone(),
+                ("fmadd", 3) => Expr::bin(
+                    BinOp::Add,
+                    Expr::bin(BinOp::Mul, a[0].clone(), a[1].clone()),
+                    a[2].clone(),
+                ),
+                ("add", 2) => Expr::bin(BinOp::Add, a[0].clone(), a[1].clone()),
+                ("sub", 2) => Expr::bin(BinOp::Sub, a[0].clone(), a[1].clone()),
+                ("mul", 2) => Expr::bin(BinOp::Mul, a[0].clone(), a[1].clone()),
+                _ => x,
+            }
+        }
+        other => other,
+    })
+}
+
+/// Pass 0a on one statement (see the module docs).
+fn vector_lanes(s: &mut Stmt) {
+    let f = |e: &mut Expr| {
+        let taken = std::mem::replace(e, Expr::Int(0));
+        *e = lane_expr(taken);
+    };
+    match &mut s.kind {
+        StmtKind::Expr(Expr::Call {
+            func,
+            recv: None,
+            args,
+            ..
+        }) if matches!(intrinsic_op(func), Some("storeu" | "store")) && args.len() == 2 => {
+            let target = deref_of(args[0].clone());
+            let value = lane_expr(args[1].clone());
+            s.kind = StmtKind::Assign {
+                target,
+                op: AssignOp::Set,
+                value,
+            };
+        }
+        StmtKind::Loop(l) => {
+            f(&mut l.start);
+            f(&mut l.end);
+            f(&mut l.step);
+        }
+        StmtKind::Assign { target, value, .. } => {
+            f(target);
+            f(value);
+        }
+        StmtKind::Decl { dims, init, .. } => {
+            dims.iter_mut().for_each(f);
+            if let Some(v) = init {
+                f(v);
+            }
+        }
+        StmtKind::If { cond, .. } => f(cond),
+        StmtKind::Expr(e) => f(e),
+        StmtKind::Return(Some(e)) => f(e),
+        _ => {}
+    }
+}
 
 /// Helpers larger than this (in statements) are not inlined.
 const MAX_INLINE_STMTS: usize = 256;
