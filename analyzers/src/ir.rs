@@ -933,9 +933,10 @@ impl Stmt {
         f(self);
         match &mut self.kind {
             StmtKind::Loop(l) => l.body.iter_mut().for_each(|c| c.walk_mut(f)),
-            StmtKind::If { then, els, .. } => {
-                then.iter_mut().chain(els.iter_mut()).for_each(|c| c.walk_mut(f))
-            }
+            StmtKind::If { then, els, .. } => then
+                .iter_mut()
+                .chain(els.iter_mut())
+                .for_each(|c| c.walk_mut(f)),
             StmtKind::Opaque(b) => b.iter_mut().for_each(|c| c.walk_mut(f)),
             _ => {}
         }

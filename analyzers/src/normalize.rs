@@ -216,7 +216,10 @@ fn inlinable(f: &Function) -> bool {
         });
     }
     ok && n <= MAX_INLINE_STMTS
-        && matches!(f.kind, crate::ir::FnKind::Host | crate::ir::FnKind::CudaDevice)
+        && matches!(
+            f.kind,
+            crate::ir::FnKind::Host | crate::ir::FnKind::CudaDevice
+        )
 }
 
 /// The value a pointer parameter takes from its argument: `&a[e]` → `a + e`.
@@ -225,7 +228,9 @@ fn pointer_arg(e: &Expr, caller: &Function) -> Option<Expr> {
         Expr::Unary(crate::ir::UnOp::AddrOf, inner) => match inner.as_ref() {
             // `&x[e]`: `x` is an array or a pointer, whatever its
             // declaration said (see `array_args`).
-            Expr::Index { base, idx } if idx.len() == 1 && matches!(base.as_ref(), Expr::Var(_)) => {
+            Expr::Index { base, idx }
+                if idx.len() == 1 && matches!(base.as_ref(), Expr::Var(_)) =>
+            {
                 Some(Expr::bin(BinOp::Add, (**base).clone(), idx[0].clone()))
             }
             Expr::Index { base, idx } if idx.len() == 1 => {
@@ -306,12 +311,10 @@ fn inline_block(
                 args,
                 kwargs,
             }) if kwargs.is_empty()
-                && args
-                    .iter()
-                    .any(|a| loop_vars.iter().any(|v| a.mentions(v))) =>
+                && args.iter().any(|a| loop_vars.iter().any(|v| a.mentions(v))) =>
             {
                 helpers
-                .get(func)
+                    .get(func)
                     .filter(|h| h.params.len() == args.len() && h.span != caller.span)
                     .map(|h| (h.clone(), args.clone()))
             }
@@ -384,7 +387,10 @@ fn instantiate(
             rename_stmt(s, l, &to);
         }
         if let Some(info) = h.vars.get(l) {
-            caller.vars.entry(to.clone()).or_insert_with(|| info.clone());
+            caller
+                .vars
+                .entry(to.clone())
+                .or_insert_with(|| info.clone());
         }
     }
     // Parameters: written parameters cannot be bound to expressions.
@@ -650,9 +656,13 @@ fn divide_exact(c: &Poly, d: &Poly) -> Option<Poly> {
 fn plain_int(e: &Expr) -> bool {
     let mut ok = true;
     e.walk(&mut |n| {
-        if !matches!(n, Expr::Int(_) | Expr::Var(_) | Expr::Binary(..) | Expr::Unary(..))
-            || matches!(n, Expr::Unary(crate::ir::UnOp::Deref | crate::ir::UnOp::AddrOf, _))
-        {
+        if !matches!(
+            n,
+            Expr::Int(_) | Expr::Var(_) | Expr::Binary(..) | Expr::Unary(..)
+        ) || matches!(
+            n,
+            Expr::Unary(crate::ir::UnOp::Deref | crate::ir::UnOp::AddrOf, _)
+        ) {
             ok = false;
         }
     });
@@ -738,7 +748,11 @@ fn fold_loop(f: &Function, l: &mut crate::ir::Loop, after: &[Stmt]) {
         let (Some(cp), Some(sp)) = (Poly::from_expr(&c), Poly::from_expr(&l.step)) else {
             return;
         };
-        let cp = if op == AssignOp::Sub { cp.scale(-1) } else { cp };
+        let cp = if op == AssignOp::Sub {
+            cp.scale(-1)
+        } else {
+            cp
+        };
         // The iteration number `n` as a polynomial, and the bump per iteration.
         let direct = (l.start == Expr::Int(0) || reindexed)
             .then(|| divide_exact(&cp, &sp))
@@ -956,7 +970,8 @@ fn address_sum(e: Expr) -> Expr {
     match e {
         Expr::Unary(crate::ir::UnOp::AddrOf, inner) => match *inner {
             Expr::Index { base, mut idx }
-                if idx.len() == 1 && matches!(*base, Expr::Var(_) | Expr::Binary(BinOp::Add, ..)) =>
+                if idx.len() == 1
+                    && matches!(*base, Expr::Var(_) | Expr::Binary(BinOp::Add, ..)) =>
             {
                 Expr::bin(BinOp::Add, *base, idx.remove(0))
             }

@@ -503,7 +503,9 @@ impl<'a> CScan<'a> {
             if is_ident(b[i]) && (i == 0 || !is_ident(b[i - 1])) {
                 let w = self.word(i);
                 let after = i + w.len();
-                if names.contains(&w) && matches!(self.skip_trivia(after), Ok(o) if b.get(o) == Some(&b'(')) {
+                if names.contains(&w)
+                    && matches!(self.skip_trivia(after), Ok(o) if b.get(o) == Some(&b'('))
+                {
                     return true;
                 }
                 i = after.max(i + 1);

@@ -820,7 +820,10 @@ impl<'a> FnCx<'a> {
             for (_, t) in sum {
                 let mut fs = Vec::new();
                 split_prod(&t, &mut fs);
-                if let Some(p) = fs.iter().position(|f| self.access(f).as_ref() == Some(&read)) {
+                if let Some(p) = fs
+                    .iter()
+                    .position(|f| self.access(f).as_ref() == Some(&read))
+                {
                     if seen {
                         return None;
                     }

@@ -452,7 +452,8 @@ fn bind(mut body: Vec<Stmt>, body_span: Span, atoms: bool) -> Vec<Stmt> {
         st.walk(&mut |x| {
             for e in x.exprs() {
                 for v in e.vars() {
-                    if atom_axis(&v).is_some_and(|a| !bound_axes.contains(&a.0)) && !raw.contains(&v)
+                    if atom_axis(&v).is_some_and(|a| !bound_axes.contains(&a.0))
+                        && !raw.contains(&v)
                     {
                         raw.push(v);
                     }

@@ -821,4 +821,3 @@ fn angled_includes_go_through_the_resolvers_find() {
     assert_eq!(f.const_value("M"), Some(32));
     assert_eq!(f.const_value("K"), Some(16));
 }
-
