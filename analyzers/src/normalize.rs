@@ -669,6 +669,19 @@ fn plain_int(e: &Expr) -> bool {
     ok && Poly::from_expr(e).is_some()
 }
 
+/// The parameters of `f` and the names declared in its body.
+fn locals_of(f: &Function) -> HashSet<String> {
+    let mut out: HashSet<String> = f.params.iter().cloned().collect();
+    for s in &f.body {
+        s.walk(&mut |s| {
+            if let StmtKind::Decl { name, .. } = &s.kind {
+                out.insert(name.clone());
+            }
+        });
+    }
+    out
+}
+
 /// A scalar that is not a floating-point number: an integer, or a type
 /// parameter / unresolved name (`size_type`).
 fn integer_var(f: &Function, name: &str) -> bool {
@@ -688,41 +701,40 @@ fn integer_var(f: &Function, name: &str) -> bool {
 }
 
 fn induction(f: &mut Function) {
+    let locals = locals_of(f);
     let mut body = std::mem::take(&mut f.body);
-    induction_block(f, &mut body, 0);
+    induction_block(f, &locals, &mut body, 0);
     // Straight-line pointer bumps, outside serial loops.
     let snapshot = body.clone();
-    bumps_block(f, &mut body, &snapshot, 0);
+    bumps_block(f, &locals, &mut body, &snapshot, 0);
     f.body = body;
 }
 
 /// Folds the induction variables of every loop in `stmts` (innermost first).
-fn induction_block(f: &Function, stmts: &mut Vec<Stmt>, depth: usize) {
+fn induction_block(f: &Function, locals: &HashSet<String>, stmts: &mut [Stmt], depth: usize) {
     if depth > 64 {
         return;
     }
     for i in 0..stmts.len() {
         match &mut stmts[i].kind {
-            StmtKind::Loop(l) => induction_block(f, &mut l.body, depth + 1),
+            StmtKind::Loop(l) => induction_block(f, locals, &mut l.body, depth + 1),
             StmtKind::If { then, els, .. } => {
-                induction_block(f, then, depth + 1);
-                induction_block(f, els, depth + 1);
+                induction_block(f, locals, then, depth + 1);
+                induction_block(f, locals, els, depth + 1);
             }
-            StmtKind::Opaque(b) => induction_block(f, b, depth + 1),
+            StmtKind::Opaque(b) => induction_block(f, locals, b, depth + 1),
             _ => continue,
         }
-        let (before, rest) = stmts.split_at_mut(i);
-        let _ = before;
-        let (cur, after) = rest.split_at_mut(1);
+        let (cur, after) = stmts[i..].split_at_mut(1);
         if let StmtKind::Loop(l) = &mut cur[0].kind {
             if l.kind == LoopKind::Serial {
-                fold_loop(f, l, after);
+                fold_loop(f, locals, l, after);
             }
         }
     }
 }
 
-fn fold_loop(f: &Function, l: &mut crate::ir::Loop, after: &[Stmt]) {
+fn fold_loop(f: &Function, locals: &HashSet<String>, l: &mut crate::ir::Loop, after: &[Stmt]) {
     let mut reindexed = false;
     for _ in 0..8 {
         let written = written_names(&l.body);
@@ -735,7 +747,13 @@ fn fold_loop(f: &Function, l: &mut crate::ir::Loop, after: &[Stmt]) {
             else {
                 return None;
             };
+            // A local or a parameter (a bump of a global is a side effect
+            // the rewrites must see), read somewhere else in the body.
             let ok = *w != l.var
+                && locals.contains(w)
+                && l.body
+                    .iter()
+                    .any(|o| !std::ptr::eq(o, s) && stmt_mentions(o, w))
                 && (f.is_array(w) || integer_var(f, w))
                 && plain_int(value)
                 && !value.mentions(&l.var)
@@ -809,7 +827,13 @@ fn fold_loop(f: &Function, l: &mut crate::ir::Loop, after: &[Stmt]) {
 
 /// `A += e` on a pointer written nowhere else, outside serial loops: later
 /// reads of `A` become `A + e`.
-fn bumps_block(f: &Function, stmts: &mut Vec<Stmt>, all: &[Stmt], depth: usize) {
+fn bumps_block(
+    f: &Function,
+    locals: &HashSet<String>,
+    stmts: &mut Vec<Stmt>,
+    all: &[Stmt],
+    depth: usize,
+) {
     if depth > 64 {
         return;
     }
@@ -821,6 +845,7 @@ fn bumps_block(f: &Function, stmts: &mut Vec<Stmt>, all: &[Stmt], depth: usize) 
                 op: op @ (AssignOp::Add | AssignOp::Sub),
                 value,
             } if f.is_array(w)
+                && locals.contains(w)
                 && plain_int(value)
                 && !value.mentions(w)
                 && writes_of(all, w) == 1 =>
@@ -844,11 +869,11 @@ fn bumps_block(f: &Function, stmts: &mut Vec<Stmt>, all: &[Stmt], depth: usize) 
         }
         match &mut stmts[i].kind {
             StmtKind::Loop(l) if matches!(l.kind, LoopKind::CudaThread { .. }) => {
-                bumps_block(f, &mut l.body, all, depth + 1)
+                bumps_block(f, locals, &mut l.body, all, depth + 1)
             }
             StmtKind::If { then, els, .. } => {
-                bumps_block(f, then, all, depth + 1);
-                bumps_block(f, els, all, depth + 1);
+                bumps_block(f, locals, then, all, depth + 1);
+                bumps_block(f, locals, els, all, depth + 1);
             }
             _ => {}
         }
