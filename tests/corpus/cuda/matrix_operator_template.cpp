@@ -38,4 +38,3 @@ struct Grid {
     }
 };
 
-template struct Grid<double>;

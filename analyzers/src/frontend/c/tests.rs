@@ -842,7 +842,10 @@ fn two_variable_tile_loop_is_reindexed_and_folded() {
     assert!(b.contains("A[w*16*blockIdx.y+16*a_n+threadIdx.x]"), "{b}");
     assert!(b.contains("B[16*blockIdx.x+16*a_n*w+threadIdx.y]"), "{b}");
     // The raw builtins of a grid with no global index are thread loops.
-    assert!(b.starts_with("for blockIdx.x in 0..gridDim.x thread.x"), "{b}");
+    assert!(
+        b.starts_with("for blockIdx.x in 0..gridDim.x thread.x"),
+        "{b}"
+    );
 }
 
 #[test]
@@ -867,7 +870,8 @@ fn pointer_bumps_fold_into_the_accesses() {
 
 #[test]
 fn helpers_called_in_loops_are_inlined() {
-    let mut f = c("static void dot(int n, const float *x, const float *y, float *out) {\n\
+    let mut f = c(
+        "static void dot(int n, const float *x, const float *y, float *out) {\n\
            for (int p = 0; p < n; p++) *out += x[p] * y[p * n];\n\
          }\n\
          void mm(int n, const float *A, const float *B, float *C) {\n\
@@ -875,7 +879,8 @@ fn helpers_called_in_loops_are_inlined() {
              for (int j = 0; j < n; j++)\n\
                dot(n, &A[i * n], &B[j], &C[i * n + j]);\n\
            dot(n, A, B, C);\n\
-         }\n");
+         }\n",
+    );
     let b = normalized(&mut f, "mm");
     assert!(
         b.contains("for p_1 in 0..n { *(C+i*n+j) += (A+i*n)[p_1]*(B+j)[p_1*n]; }"),
@@ -887,13 +892,15 @@ fn helpers_called_in_loops_are_inlined() {
 
 #[test]
 fn vector_intrinsics_read_as_one_lane() {
-    let mut f = c("void k(int n, const float *A, const float *B, float *C) {\n\
+    let mut f = c(
+        "void k(int n, const float *A, const float *B, float *C) {\n\
            for (int j = 0; j < n; j += 8) {\n\
              __m256 acc = _mm256_loadu_ps(&C[j]);\n\
              acc = _mm256_fmadd_ps(_mm256_set1_ps(A[j]), _mm256_loadu_ps(&B[j]), acc);\n\
              _mm256_storeu_ps(&C[j], acc);\n\
            }\n\
-         }\n");
+         }\n",
+    );
     let b = normalized(&mut f, "k");
     assert!(b.contains("acc += A[j]*B[j]"), "{b}");
     assert!(b.contains("C[j] = acc"), "{b}");
