@@ -928,6 +928,20 @@ impl Stmt {
         }
     }
 
+    /// Visits this statement and every nested one mutably, parents first.
+    pub fn walk_mut(&mut self, f: &mut dyn FnMut(&mut Stmt)) {
+        f(self);
+        match &mut self.kind {
+            StmtKind::Loop(l) => l.body.iter_mut().for_each(|c| c.walk_mut(f)),
+            StmtKind::If { then, els, .. } => then
+                .iter_mut()
+                .chain(els.iter_mut())
+                .for_each(|c| c.walk_mut(f)),
+            StmtKind::Opaque(b) => b.iter_mut().for_each(|c| c.walk_mut(f)),
+            _ => {}
+        }
+    }
+
     /// The statement lists directly nested in this one.
     pub fn children(&self) -> Box<dyn Iterator<Item = &Stmt> + '_> {
         match &self.kind {

@@ -15,11 +15,39 @@
 //!    accesses. Accumulators (`sum = 0; sum += ...`) have a compound
 //!    assignment and are left alone.
 //!
+//! 3. **Induction variables folded into the loop counter** (run before 2):
+//!    a variable bumped once per iteration by a loop-invariant amount
+//!    (`for (a = a0, b = b0; a <= aEnd; a += aStep, b += bStep)`, or a
+//!    pointer advanced per tile, `A += BK; B += BK * N;`) is replaced in the
+//!    body by its value at that point (`b + n*bStep`, `A + n*BK` before the
+//!    bump, `(n+1)` after), with `n` the iteration number. A loop whose
+//!    start is not zero (or whose step does not divide the bump) is
+//!    re-indexed first over `n` from 0 (its old variable becomes
+//!    `start + n*step`). A pointer bumped once outside any serial loop
+//!    (`A += row * K;` at the top of a kernel) is replaced by the sum at
+//!    every later use. The bumped name must not be read after the loop.
+//!
+//! 0. **x86 vector intrinsics read as their first lane** (C/C++, before
+//!    everything else): `_mm256_loadu_ps(p)` / `_mm_load_pd(p)` /
+//!    `_mm256_broadcast_ss(p)` → `*p`, `_mm256_set1_ps(x)` → `x`,
+//!    `_mm256_fmadd_ps(a, b, c)` → `a*b + c` (`add`, `sub`, `mul` alike), and
+//!    the statement `_mm256_storeu_ps(p, v)` → `*p = v`. A loop over `j` in
+//!    steps of 8 then reads as the scalar loop over `j` it vectorises: an
+//!    AVX GEMM over broadcast rows of A and loaded rows of B is a GEMM nest.
+//!    Helpers called as statements are inlined next: a call
+//!    statement `AddDot(k, &A(i,0), lda, &B(0,j), &C(i,j));` to a C/C++
+//!    function of the same file whose body is small and returns nothing is
+//!    replaced by that body, with scalar parameters bound to the argument
+//!    expressions and pointer parameters to the pointer sums the arguments
+//!    denote (`&a[e]` → `a + e`), its locals renamed apart. A GEMM split
+//!    into an i-j loop and a helper computing one dot product (or a small
+//!    block of C) is then one nest.
+//!
 //! The passes are pure functions of the IR: no I/O, no source text.
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ir::{AssignOp, BinOp, Expr, File, Function, Stmt, StmtKind};
+use crate::ir::{AssignOp, BinOp, ElemType, Expr, File, Function, LoopKind, Poly, Stmt, StmtKind};
 
 /// Substituted values larger than this (in expression nodes) are not
 /// propagated, so that chains like `a = b*b; c = a*a; ...` cannot blow up.
@@ -27,11 +55,829 @@ const MAX_SUBST_NODES: usize = 256;
 
 /// Runs every pass, in order.
 pub fn normalize(file: &mut File) {
+    if file.lang != crate::ir::Lang::Python {
+        for f in &mut file.functions {
+            for s in &mut f.body {
+                s.walk_mut(&mut vector_lanes);
+            }
+        }
+    }
+    inline_helpers(file);
     for f in &mut file.functions {
         for s in &mut f.body {
             self_updates(s);
         }
+        induction(f);
         forward_substitute(f);
+        for s in &mut f.body {
+            simplify_trip_counts(s);
+        }
+    }
+}
+
+/// A re-indexed loop's trip count `(end - start + step - 1) / step` with
+/// its numerator simplified once the names in it are substituted
+/// (`aBegin + wA - 1 - aBegin` → `wA - 1`).
+fn simplify_trip_counts(s: &mut Stmt) {
+    match &mut s.kind {
+        StmtKind::Loop(l) => {
+            if let Expr::Binary(BinOp::Div, a, _) = &mut l.end {
+                if let Some(p) = Poly::from_expr(a) {
+                    **a = p.to_expr();
+                }
+            }
+            l.body.iter_mut().for_each(simplify_trip_counts);
+        }
+        StmtKind::If { then, els, .. } => {
+            then.iter_mut().for_each(simplify_trip_counts);
+            els.iter_mut().for_each(simplify_trip_counts);
+        }
+        StmtKind::Opaque(b) => b.iter_mut().for_each(simplify_trip_counts),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Pass 0: vector intrinsics, then helpers inlined at their call statements
+
+/// The operation of an x86 SIMD intrinsic name (`_mm256_fmadd_ps` →
+/// `fmadd`), for the single- and double-precision packed forms.
+fn intrinsic_op(name: &str) -> Option<&str> {
+    let rest = name
+        .strip_prefix("_mm512_")
+        .or_else(|| name.strip_prefix("_mm256_"))
+        .or_else(|| name.strip_prefix("_mm_"))?;
+    let op = rest
+        .strip_suffix("_ps")
+        .or_else(|| rest.strip_suffix("_pd"))
+        .or_else(|| rest.strip_suffix("_ss"))
+        .or_else(|| rest.strip_suffix("_sd"))?;
+    Some(op)
+}
+
+fn deref_of(p: Expr) -> Expr {
+    match p {
+        Expr::Unary(crate::ir::UnOp::AddrOf, x) => *x,
+        other => Expr::Unary(crate::ir::UnOp::Deref, Box::new(other)),
+    }
+}
+
+fn lane_expr(e: Expr) -> Expr {
+    e.map(&mut |x| match x {
+        Expr::Call {
+            ref func,
+            recv: None,
+            ref args,
+            ..
+        } => {
+            let Some(op) = intrinsic_op(func) else {
+                return x;
+            };
+            let a = args.clone();
+            match (op, a.len()) {
+                ("loadu" | "load" | "broadcast", 1) => deref_of(a[0].clone()),
+                ("set1", 1) => a[0].clone(),
+                ("fmadd", 3) => Expr::bin(
+                    BinOp::Add,
+                    Expr::bin(BinOp::Mul, a[0].clone(), a[1].clone()),
+                    a[2].clone(),
+                ),
+                ("add", 2) => Expr::bin(BinOp::Add, a[0].clone(), a[1].clone()),
+                ("sub", 2) => Expr::bin(BinOp::Sub, a[0].clone(), a[1].clone()),
+                ("mul", 2) => Expr::bin(BinOp::Mul, a[0].clone(), a[1].clone()),
+                _ => x,
+            }
+        }
+        other => other,
+    })
+}
+
+/// Pass 0a on one statement (see the module docs).
+fn vector_lanes(s: &mut Stmt) {
+    let f = |e: &mut Expr| {
+        let taken = std::mem::replace(e, Expr::Int(0));
+        *e = lane_expr(taken);
+    };
+    match &mut s.kind {
+        StmtKind::Expr(Expr::Call {
+            func,
+            recv: None,
+            args,
+            ..
+        }) if matches!(intrinsic_op(func), Some("storeu" | "store")) && args.len() == 2 => {
+            let target = deref_of(args[0].clone());
+            let value = lane_expr(args[1].clone());
+            s.kind = StmtKind::Assign {
+                target,
+                op: AssignOp::Set,
+                value,
+            };
+        }
+        StmtKind::Loop(l) => {
+            f(&mut l.start);
+            f(&mut l.end);
+            f(&mut l.step);
+        }
+        StmtKind::Assign { target, value, .. } => {
+            f(target);
+            f(value);
+        }
+        StmtKind::Decl { dims, init, .. } => {
+            dims.iter_mut().for_each(f);
+            if let Some(v) = init {
+                f(v);
+            }
+        }
+        StmtKind::If { cond, .. } => f(cond),
+        StmtKind::Expr(e) => f(e),
+        StmtKind::Return(Some(e)) => f(e),
+        _ => {}
+    }
+}
+
+/// Helpers larger than this (in statements) are not inlined.
+const MAX_INLINE_STMTS: usize = 256;
+
+/// At most this many calls are inlined into one function (helpers that
+/// call each other cannot loop).
+const MAX_INLINES: usize = 64;
+
+/// A helper fit to be inlined: host/device code with a body, no value
+/// returned, no early return, small.
+fn inlinable(f: &Function) -> bool {
+    let mut n = 0usize;
+    let mut ok = !f.body.is_empty();
+    for s in &f.body {
+        s.walk(&mut |s| {
+            n += 1;
+            if matches!(s.kind, StmtKind::Return(_)) {
+                ok = false;
+            }
+        });
+    }
+    ok && n <= MAX_INLINE_STMTS
+        && matches!(
+            f.kind,
+            crate::ir::FnKind::Host | crate::ir::FnKind::CudaDevice
+        )
+}
+
+/// The value a pointer parameter takes from its argument: `&a[e]` → `a + e`.
+fn pointer_arg(e: &Expr, caller: &Function) -> Option<Expr> {
+    match e {
+        Expr::Unary(crate::ir::UnOp::AddrOf, inner) => match inner.as_ref() {
+            // `&x[e]`: `x` is an array or a pointer, whatever its
+            // declaration said (see `array_args`).
+            Expr::Index { base, idx }
+                if idx.len() == 1 && matches!(base.as_ref(), Expr::Var(_)) =>
+            {
+                Some(Expr::bin(BinOp::Add, (**base).clone(), idx[0].clone()))
+            }
+            Expr::Index { base, idx } if idx.len() == 1 => {
+                let base = pointer_arg(base, caller)?;
+                Some(Expr::bin(BinOp::Add, base, idx[0].clone()))
+            }
+            _ => None,
+        },
+        Expr::Var(b) if caller.is_array(b) => Some(e.clone()),
+        Expr::Binary(BinOp::Add | BinOp::Sub, a, _) if pointer_arg(a, caller).is_some() => {
+            Some(e.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Renames `from` to `to` everywhere in `s` (reads, targets, declarations,
+/// loop variables).
+fn rename_stmt(s: &mut Stmt, from: &str, to: &str) {
+    let with = Expr::var(to);
+    s.walk_mut(&mut |s| {
+        match &mut s.kind {
+            StmtKind::Decl { name, .. } if name == from => *name = to.to_string(),
+            StmtKind::Loop(l) if l.var == from => l.var = to.to_string(),
+            _ => {}
+        }
+        if let StmtKind::Assign {
+            target: Expr::Var(v),
+            ..
+        } = &mut s.kind
+        {
+            if v == from {
+                *v = to.to_string();
+            }
+        }
+    });
+    subst_stmt(s, from, &with);
+}
+
+fn inline_helpers(file: &mut File) {
+    let helpers: HashMap<String, Function> = file
+        .functions
+        .iter()
+        .filter(|f| inlinable(f))
+        .map(|f| (f.name.clone(), f.clone()))
+        .collect();
+    if helpers.is_empty() {
+        return;
+    }
+    for f in &mut file.functions {
+        let mut body = std::mem::take(&mut f.body);
+        let mut counter = 0usize;
+        inline_block(f, &mut body, &helpers, &mut counter, &mut Vec::new());
+        f.body = body;
+    }
+}
+
+fn inline_block(
+    caller: &mut Function,
+    stmts: &mut Vec<Stmt>,
+    helpers: &HashMap<String, Function>,
+    counter: &mut usize,
+    loop_vars: &mut Vec<String>,
+) {
+    let depth = loop_vars.len();
+    if depth > 32 {
+        return;
+    }
+    let mut i = 0;
+    while i < stmts.len() {
+        // Only a call inside loops whose arguments move with them
+        // (`&C(i,j)`): a call made once, or repeated with the same
+        // arguments (a benchmark loop), is the helper's own nest.
+        let call = match &stmts[i].kind {
+            StmtKind::Expr(Expr::Call {
+                func,
+                recv: None,
+                args,
+                kwargs,
+            }) if kwargs.is_empty()
+                && args.iter().any(|a| loop_vars.iter().any(|v| a.mentions(v))) =>
+            {
+                helpers
+                    .get(func)
+                    .filter(|h| h.params.len() == args.len() && h.span != caller.span)
+                    .map(|h| (h.clone(), args.clone()))
+            }
+            _ => None,
+        };
+        if let Some((h, args)) = call.filter(|_| *counter < MAX_INLINES) {
+            if let Some(body) = instantiate(caller, &h, &args, counter) {
+                let n = body.len();
+                let span = stmts[i].span;
+                let body: Vec<Stmt> = body
+                    .into_iter()
+                    .map(|mut s| {
+                        s.walk_mut(&mut |s| s.span = span);
+                        s
+                    })
+                    .collect();
+                stmts.splice(i..=i, body);
+                if *counter >= MAX_INLINES {
+                    i += n;
+                }
+                // Otherwise the inlined statements are visited next: the
+                // helper's own helper calls are inlined too.
+                continue;
+            }
+        }
+        match &mut stmts[i].kind {
+            StmtKind::Loop(l) => {
+                loop_vars.push(l.var.clone());
+                inline_block(caller, &mut l.body, helpers, counter, loop_vars);
+                loop_vars.pop();
+            }
+            StmtKind::If { then, els, .. } => {
+                inline_block(caller, then, helpers, counter, loop_vars);
+                inline_block(caller, els, helpers, counter, loop_vars);
+            }
+            StmtKind::Opaque(b) => inline_block(caller, b, helpers, counter, loop_vars),
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// The helper's body for one call, or `None` when an argument does not
+/// bind (a pointer parameter given something that is not a pointer sum).
+fn instantiate(
+    caller: &mut Function,
+    h: &Function,
+    args: &[Expr],
+    counter: &mut usize,
+) -> Option<Vec<Stmt>> {
+    *counter += 1;
+    let mut body = h.body.clone();
+    // Locals and loop variables renamed apart from the caller's names.
+    let mut locals: Vec<String> = Vec::new();
+    for s in &body {
+        s.walk(&mut |s| match &s.kind {
+            StmtKind::Decl { name, .. } => locals.push(name.clone()),
+            StmtKind::Loop(l) => locals.push(l.var.clone()),
+            _ => {}
+        });
+    }
+    locals.sort();
+    locals.dedup();
+    for l in &locals {
+        if h.params.contains(l) {
+            continue;
+        }
+        let to = format!("{l}_{}", *counter);
+        for s in body.iter_mut() {
+            rename_stmt(s, l, &to);
+        }
+        if let Some(info) = h.vars.get(l) {
+            caller
+                .vars
+                .entry(to.clone())
+                .or_insert_with(|| info.clone());
+        }
+    }
+    // Parameters: written parameters cannot be bound to expressions.
+    let mut binds: Vec<(String, Expr)> = Vec::new();
+    for (p, a) in h.params.iter().zip(args) {
+        let info = h.vars.get(p).cloned().unwrap_or_default();
+        let value = if info.is_array {
+            // `&C[i][j]` for a parameter used only as `*c`: a reference.
+            if let Some(r) = reference_arg(a, p, &body) {
+                for s in body.iter_mut() {
+                    deref_stmt(s, p, &r);
+                }
+                continue;
+            }
+            let v = pointer_arg(a, caller)?;
+            // The array passed by `&x[e]` is one of the parameter's type.
+            if let Expr::Unary(crate::ir::UnOp::AddrOf, inner) = a {
+                if let Expr::Index { base, .. } = inner.as_ref() {
+                    if let Expr::Var(x) = base.as_ref() {
+                        let known = caller.vars.get(x).is_some_and(|v| v.is_array);
+                        if !known {
+                            let mut vi = info.clone();
+                            vi.shape.clear();
+                            caller.vars.insert(x.clone(), vi);
+                        }
+                    }
+                }
+            }
+            v
+        } else {
+            if writes_of(&body, p) > 0 || has_side_effects(a) {
+                return None;
+            }
+            a.clone()
+        };
+        if info.is_array && writes_of(&body, p) > 0 {
+            return None;
+        }
+        binds.push((p.clone(), value));
+    }
+    // Simultaneous substitution through temporary names.
+    for (k, (p, _)) in binds.iter().enumerate() {
+        let tmp = Expr::Var(format!("__arg{k}__"));
+        for s in body.iter_mut() {
+            subst_stmt(s, p, &tmp);
+        }
+    }
+    for (k, (_, v)) in binds.iter().enumerate() {
+        let tmp = format!("__arg{k}__");
+        for s in body.iter_mut() {
+            subst_stmt(s, &tmp, v);
+        }
+    }
+    Some(body)
+}
+
+/// For `&X` with `X` a multi-subscript access, and a parameter `p` read
+/// only as `*p` in `body`: `X`, which `*p` then stands for.
+fn reference_arg(a: &Expr, p: &str, body: &[Stmt]) -> Option<Expr> {
+    let Expr::Unary(crate::ir::UnOp::AddrOf, inner) = a else {
+        return None;
+    };
+    let Expr::Index { base, .. } = inner.as_ref() else {
+        return None;
+    };
+    if !matches!(base.as_ref(), Expr::Index { .. }) {
+        return None;
+    }
+    // Every use of `p` is `*p`.
+    let mut all = 0usize;
+    let mut derefs = 0usize;
+    for s in body {
+        s.walk(&mut |s| {
+            for e in s.exprs() {
+                e.walk(&mut |x| match x {
+                    Expr::Var(v) if v == p => all += 1,
+                    Expr::Unary(crate::ir::UnOp::Deref, d) if matches!(d.as_ref(), Expr::Var(v) if v == p) => {
+                        derefs += 1
+                    }
+                    _ => {}
+                });
+            }
+        });
+    }
+    (all > 0 && all == derefs).then(|| (**inner).clone())
+}
+
+/// Replaces `*p` by `with` everywhere in `s`.
+fn deref_stmt(s: &mut Stmt, p: &str, with: &Expr) {
+    let f = |e: &mut Expr| {
+        let taken = std::mem::replace(e, Expr::Int(0));
+        *e = taken.map(&mut |x| match x {
+            Expr::Unary(crate::ir::UnOp::Deref, ref d) if matches!(d.as_ref(), Expr::Var(v) if v == p) => {
+                with.clone()
+            }
+            other => other,
+        });
+    };
+    s.walk_mut(&mut |s| match &mut s.kind {
+        StmtKind::Loop(l) => {
+            f(&mut l.start);
+            f(&mut l.end);
+            f(&mut l.step);
+        }
+        StmtKind::Assign { target, value, .. } => {
+            f(target);
+            f(value);
+        }
+        StmtKind::Decl { dims, init, .. } => {
+            dims.iter_mut().for_each(f);
+            if let Some(v) = init {
+                f(v);
+            }
+        }
+        StmtKind::If { cond, .. } => f(cond),
+        StmtKind::Expr(e) => f(e),
+        StmtKind::Return(Some(e)) => f(e),
+        _ => {}
+    });
+}
+
+fn has_side_effects(e: &Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| {
+        if matches!(x, Expr::Call { .. } | Expr::Other(_)) {
+            found = true;
+        }
+    });
+    found
+}
+
+// ---------------------------------------------------------------------------
+// Pass 3: induction variables
+
+/// How many statements write `name` (any assignment to it, initialisers,
+/// loops over it).
+fn writes_of(stmts: &[Stmt], name: &str) -> usize {
+    let mut n = 0;
+    for s in stmts {
+        s.walk(&mut |s| match &s.kind {
+            StmtKind::Assign {
+                target: Expr::Var(v),
+                ..
+            } if v == name => n += 1,
+            StmtKind::Decl {
+                name: v,
+                init: Some(_),
+                ..
+            } if v == name => n += 1,
+            StmtKind::Loop(l) if l.var == name => n += 2,
+            _ => {}
+        });
+    }
+    n
+}
+
+fn stmt_mentions(s: &Stmt, name: &str) -> bool {
+    let mut found = false;
+    s.walk(&mut |s| {
+        if s.exprs().iter().any(|e| e.mentions(name)) {
+            found = true;
+        }
+        if let StmtKind::Decl { name: v, .. } = &s.kind {
+            if v == name {
+                found = true;
+            }
+        }
+    });
+    found
+}
+
+/// Names written anywhere inside `stmts` (assignment targets, locals, loop
+/// variables).
+fn written_names(stmts: &[Stmt]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for s in stmts {
+        s.walk(&mut |s| match &s.kind {
+            StmtKind::Assign {
+                target: Expr::Var(v),
+                ..
+            } => {
+                out.insert(v.clone());
+            }
+            StmtKind::Decl { name, .. } => {
+                out.insert(name.clone());
+            }
+            StmtKind::Loop(l) => {
+                out.insert(l.var.clone());
+            }
+            _ => {}
+        });
+    }
+    out
+}
+
+/// Replaces every read of `name` in `s` (and nested statements) by `with`;
+/// assignment targets that are `name` itself are left alone.
+fn subst_stmt(s: &mut Stmt, name: &str, with: &Expr) {
+    let sub = |e: &mut Expr| {
+        let taken = std::mem::replace(e, Expr::Int(0));
+        *e = taken.substitute(name, with);
+    };
+    match &mut s.kind {
+        StmtKind::Loop(l) => {
+            sub(&mut l.start);
+            sub(&mut l.end);
+            sub(&mut l.step);
+            l.body.iter_mut().for_each(|s| subst_stmt(s, name, with));
+        }
+        StmtKind::Assign { target, value, .. } => {
+            if !matches!(target, Expr::Var(v) if v == name) {
+                sub(target);
+            }
+            sub(value);
+        }
+        StmtKind::Decl { dims, init, .. } => {
+            dims.iter_mut().for_each(sub);
+            if let Some(v) = init {
+                sub(v);
+            }
+        }
+        StmtKind::If { cond, then, els } => {
+            sub(cond);
+            then.iter_mut().for_each(|s| subst_stmt(s, name, with));
+            els.iter_mut().for_each(|s| subst_stmt(s, name, with));
+        }
+        StmtKind::Opaque(b) => b.iter_mut().for_each(|s| subst_stmt(s, name, with)),
+        StmtKind::Expr(e) => sub(e),
+        StmtKind::Return(e) => {
+            if let Some(e) = e {
+                sub(e);
+            }
+        }
+        StmtKind::Barrier => {}
+    }
+}
+
+/// `c / d` when the single-term polynomial `d` divides every term of `c`.
+fn divide_exact(c: &Poly, d: &Poly) -> Option<Poly> {
+    if d.terms.len() != 1 {
+        return None;
+    }
+    let (dm, dc) = d.terms.iter().next()?;
+    if *dc == 0 {
+        return None;
+    }
+    let mut out = Poly::default();
+    for (mono, coef) in &c.terms {
+        let mut rest = mono.clone();
+        for s in dm {
+            let i = rest.iter().position(|x| x == s)?;
+            rest.remove(i);
+        }
+        if coef % dc != 0 {
+            return None;
+        }
+        out.terms.insert(rest, coef / dc);
+    }
+    Some(out)
+}
+
+/// A value fit to be an induction bump: integer arithmetic over names.
+fn plain_int(e: &Expr) -> bool {
+    let mut ok = true;
+    e.walk(&mut |n| {
+        if !matches!(
+            n,
+            Expr::Int(_) | Expr::Var(_) | Expr::Binary(..) | Expr::Unary(..)
+        ) || matches!(
+            n,
+            Expr::Unary(crate::ir::UnOp::Deref | crate::ir::UnOp::AddrOf, _)
+        ) {
+            ok = false;
+        }
+    });
+    ok && Poly::from_expr(e).is_some()
+}
+
+/// The parameters of `f` and the names declared in its body.
+fn locals_of(f: &Function) -> HashSet<String> {
+    let mut out: HashSet<String> = f.params.iter().cloned().collect();
+    for s in &f.body {
+        s.walk(&mut |s| {
+            if let StmtKind::Decl { name, .. } = &s.kind {
+                out.insert(name.clone());
+            }
+        });
+    }
+    out
+}
+
+/// A scalar that is not a floating-point number: an integer, or a type
+/// parameter / unresolved name (`size_type`).
+fn integer_var(f: &Function, name: &str) -> bool {
+    f.vars.get(name).is_some_and(|v| {
+        !v.is_array
+            && matches!(
+                v.elem,
+                Some(
+                    ElemType::I8
+                        | ElemType::I16
+                        | ElemType::I32
+                        | ElemType::I64
+                        | ElemType::Named(_)
+                )
+            )
+    })
+}
+
+fn induction(f: &mut Function) {
+    let locals = locals_of(f);
+    let mut body = std::mem::take(&mut f.body);
+    induction_block(f, &locals, &mut body, 0);
+    // Straight-line pointer bumps, outside serial loops.
+    let snapshot = body.clone();
+    bumps_block(f, &locals, &mut body, &snapshot, 0);
+    f.body = body;
+}
+
+/// Folds the induction variables of every loop in `stmts` (innermost first).
+fn induction_block(f: &Function, locals: &HashSet<String>, stmts: &mut [Stmt], depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    for i in 0..stmts.len() {
+        match &mut stmts[i].kind {
+            StmtKind::Loop(l) => induction_block(f, locals, &mut l.body, depth + 1),
+            StmtKind::If { then, els, .. } => {
+                induction_block(f, locals, then, depth + 1);
+                induction_block(f, locals, els, depth + 1);
+            }
+            StmtKind::Opaque(b) => induction_block(f, locals, b, depth + 1),
+            _ => continue,
+        }
+        let (cur, after) = stmts[i..].split_at_mut(1);
+        if let StmtKind::Loop(l) = &mut cur[0].kind {
+            if l.kind == LoopKind::Serial {
+                fold_loop(f, locals, l, after);
+            }
+        }
+    }
+}
+
+fn fold_loop(f: &Function, locals: &HashSet<String>, l: &mut crate::ir::Loop, after: &[Stmt]) {
+    let mut reindexed = false;
+    for _ in 0..8 {
+        let written = written_names(&l.body);
+        let found = l.body.iter().enumerate().find_map(|(u, s)| {
+            let StmtKind::Assign {
+                target: Expr::Var(w),
+                op: op @ (AssignOp::Add | AssignOp::Sub),
+                value,
+            } = &s.kind
+            else {
+                return None;
+            };
+            // A local or a parameter (a bump of a global is a side effect
+            // the rewrites must see), read somewhere else in the body.
+            let ok = *w != l.var
+                && locals.contains(w)
+                && l.body
+                    .iter()
+                    .any(|o| !std::ptr::eq(o, s) && stmt_mentions(o, w))
+                && (f.is_array(w) || integer_var(f, w))
+                && plain_int(value)
+                && !value.mentions(&l.var)
+                && !value.vars().iter().any(|v| written.contains(v))
+                && writes_of(&l.body, w) == 1
+                && !after.iter().any(|s| stmt_mentions(s, w));
+            ok.then(|| (u, w.clone(), *op, value.clone()))
+        });
+        let Some((u, w, op, c)) = found else { return };
+        let (Some(cp), Some(sp)) = (Poly::from_expr(&c), Poly::from_expr(&l.step)) else {
+            return;
+        };
+        let cp = if op == AssignOp::Sub {
+            cp.scale(-1)
+        } else {
+            cp
+        };
+        // The iteration number `n` as a polynomial, and the bump per iteration.
+        let direct = (l.start == Expr::Int(0) || reindexed)
+            .then(|| divide_exact(&cp, &sp))
+            .flatten();
+        let (n, per) = match direct {
+            Some(q) => (Poly::symbol(&l.var), q),
+            None if !reindexed => {
+                let Some(start) = Poly::from_expr(&l.start) else {
+                    return;
+                };
+                let Some(end) = Poly::from_expr(&l.end) else {
+                    return;
+                };
+                let t = format!("{}_n", l.var);
+                if written.contains(&t) || f.vars.contains_key(&t) {
+                    return;
+                }
+                let old = Poly::symbol(&t).mul(&sp).add(&start).to_expr();
+                for s in l.body.iter_mut() {
+                    subst_stmt(s, &l.var, &old);
+                }
+                let span = end.sub(&start);
+                l.end = if sp == Poly::constant(1) {
+                    span.to_expr()
+                } else {
+                    Expr::bin(
+                        BinOp::Div,
+                        span.add(&sp).sub(&Poly::constant(1)).to_expr(),
+                        l.step.clone(),
+                    )
+                };
+                l.var = t;
+                l.start = Expr::Int(0);
+                l.step = Expr::Int(1);
+                reindexed = true;
+                (Poly::symbol(&l.var), cp)
+            }
+            None => return,
+        };
+        let at = |k: i64| {
+            Expr::bin(
+                BinOp::Add,
+                Expr::var(&w),
+                n.add(&Poly::constant(k)).mul(&per).to_expr(),
+            )
+        };
+        let (first, second) = (at(0), at(1));
+        l.body.remove(u);
+        for (i, s) in l.body.iter_mut().enumerate() {
+            subst_stmt(s, &w, if i < u { &first } else { &second });
+        }
+    }
+}
+
+/// `A += e` on a pointer written nowhere else, outside serial loops: later
+/// reads of `A` become `A + e`.
+fn bumps_block(
+    f: &Function,
+    locals: &HashSet<String>,
+    stmts: &mut Vec<Stmt>,
+    all: &[Stmt],
+    depth: usize,
+) {
+    if depth > 64 {
+        return;
+    }
+    let mut i = 0;
+    while i < stmts.len() {
+        let bump = match &stmts[i].kind {
+            StmtKind::Assign {
+                target: Expr::Var(w),
+                op: op @ (AssignOp::Add | AssignOp::Sub),
+                value,
+            } if f.is_array(w)
+                && locals.contains(w)
+                && plain_int(value)
+                && !value.mentions(w)
+                && writes_of(all, w) == 1 =>
+            {
+                Some((w.clone(), *op, value.clone()))
+            }
+            _ => None,
+        };
+        if let Some((w, op, c)) = bump {
+            let op = if op == AssignOp::Add {
+                BinOp::Add
+            } else {
+                BinOp::Sub
+            };
+            let with = Expr::bin(op, Expr::var(&w), c);
+            stmts.remove(i);
+            for s in stmts[i..].iter_mut() {
+                subst_stmt(s, &w, &with);
+            }
+            continue;
+        }
+        match &mut stmts[i].kind {
+            StmtKind::Loop(l) if matches!(l.kind, LoopKind::CudaThread { .. }) => {
+                bumps_block(f, locals, &mut l.body, all, depth + 1)
+            }
+            StmtKind::If { then, els, .. } => {
+                bumps_block(f, locals, then, all, depth + 1);
+                bumps_block(f, locals, els, all, depth + 1);
+            }
+            _ => {}
+        }
+        i += 1;
     }
 }
 
@@ -143,6 +989,23 @@ fn forward_substitute(f: &mut Function) {
     subst_block(&mut f.body, &eligible, &mut env);
 }
 
+/// A pointer alias's value `&x[e]` as the pointer sum `x + e`, so that
+/// `*(p + 1)` and `p[k]` through it read as accesses of `x`.
+fn address_sum(e: Expr) -> Expr {
+    match e {
+        Expr::Unary(crate::ir::UnOp::AddrOf, inner) => match *inner {
+            Expr::Index { base, mut idx }
+                if idx.len() == 1
+                    && matches!(*base, Expr::Var(_) | Expr::Binary(BinOp::Add, ..)) =>
+            {
+                Expr::bin(BinOp::Add, *base, idx.remove(0))
+            }
+            other => Expr::Unary(crate::ir::UnOp::AddrOf, Box::new(other)),
+        },
+        other => other,
+    }
+}
+
 fn apply(env: &HashMap<String, Expr>, e: &mut Expr) {
     if env.is_empty() {
         return;
@@ -166,7 +1029,7 @@ fn subst_block(
                 match target {
                     Expr::Var(name) => {
                         if *op == AssignOp::Set && eligible(name) && substitutable(value) {
-                            env.insert(name.clone(), value.clone());
+                            env.insert(name.clone(), address_sum(value.clone()));
                         }
                     }
                     t => apply(env, t),
@@ -179,7 +1042,7 @@ fn subst_block(
                 if let Some(v) = init {
                     apply(env, v);
                     if eligible(name) && substitutable(v) {
-                        env.insert(name.clone(), v.clone());
+                        env.insert(name.clone(), address_sum(v.clone()));
                     }
                 }
             }

@@ -24,6 +24,10 @@
 //! the product can be hidden — a function-like macro defined in the file,
 //! on the command line or in a readable header, an `inline`/`__device__`
 //! helper in the file or a header — the product is not required. A
+//! loop that calls a function defined in the file (any loop, if the file
+//! has two loop keywords) is kept as well: helpers called as statements
+//! inside loops are inlined (`normalize.rs`), so the nest and its product
+//! can be split between the caller and the helper. A
 //! preprocessor conditional (`#if...`, `#else`, `#elif`) inside a body,
 //! whose branches can unbalance the braces, extends that body to the end of
 //! the file; so does a missing close.
@@ -148,6 +152,22 @@ fn c_may_find(
             });
             if ind {
                 return true;
+            }
+        }
+        // A loop calling a function defined in this file: the normaliser
+        // inlines such helpers (`normalize.rs`, pass 0), so the nest and its
+        // product may be split between the caller's loop and the helper.
+        if kws.len() >= 2 {
+            let defined = scan.defined_functions();
+            if !defined.is_empty() {
+                for &p in &kws {
+                    let Some(end) = scan.loop_end(p) else {
+                        continue;
+                    };
+                    if scan.calls_any(p, end, &defined) {
+                        return true;
+                    }
+                }
             }
         }
     }
@@ -422,6 +442,78 @@ impl<'a> CScan<'a> {
         } else {
             Ok(end)
         }
+    }
+
+    /// Names of the functions defined at top level (`name(...) {` at brace
+    /// depth 0 outside comments, literals and preprocessor lines).
+    fn defined_functions(&self) -> Vec<&'a [u8]> {
+        let b = self.b;
+        let mut out: Vec<&[u8]> = Vec::new();
+        let (mut i, mut depth, mut line_start) = (0usize, 0usize, true);
+        while i < b.len() {
+            let c = b[i];
+            if c == b'\n' {
+                line_start = true;
+                i += 1;
+                continue;
+            }
+            if line_start && c == b'#' {
+                i = self.directive_end(i).unwrap_or_else(|e| e);
+                continue;
+            }
+            if !c.is_ascii_whitespace() {
+                line_start = false;
+            }
+            if let Some(j) = self.skip_comment_or_literal(i) {
+                i = j;
+                continue;
+            }
+            match c {
+                b'{' => depth += 1,
+                b'}' => depth = depth.saturating_sub(1),
+                _ if depth == 0 && is_ident(c) && (i == 0 || !is_ident(b[i - 1])) => {
+                    let w = self.word(i);
+                    let after = i + w.len();
+                    if let Ok(o) = self.skip_trivia(after) {
+                        if b.get(o) == Some(&b'(') {
+                            if let Some(close) = self.after_group(o) {
+                                if let Ok(k) = self.skip_trivia(close) {
+                                    if b.get(k) == Some(&b'{') && !w.is_empty() {
+                                        out.push(w);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    i = after.max(i + 1);
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// True if `b[from..to]` holds a call `name(` of one of `names`.
+    fn calls_any(&self, from: usize, to: usize, names: &[&[u8]]) -> bool {
+        let b = &self.b[..to.min(self.b.len())];
+        let mut i = from;
+        while i < b.len() {
+            if is_ident(b[i]) && (i == 0 || !is_ident(b[i - 1])) {
+                let w = self.word(i);
+                let after = i + w.len();
+                if names.contains(&w)
+                    && matches!(self.skip_trivia(after), Ok(o) if b.get(o) == Some(&b'('))
+                {
+                    return true;
+                }
+                i = after.max(i + 1);
+            } else {
+                i += 1;
+            }
+        }
+        false
     }
 
     /// The word at `i`, if any.

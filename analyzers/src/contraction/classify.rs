@@ -252,7 +252,10 @@ impl<'a> FnCx<'a> {
         let (a, b) = (&term.ops[0], &term.ops[1]);
         let f = self.f;
         let ob = &mac.out.base;
-        let single = r.m.len() == 1 && r.k.len() == 1 && r.batch.is_empty();
+        // A CUDA row or column written inline as block and thread index
+        // (`by*BS + ty`) is one index over two thread loops.
+        let count = |vs: &[String]| role_count(vs, &x.all_loops);
+        let single = count(&r.m) == 1 && r.k.len() == 1 && r.batch.is_empty();
 
         // GEMV: y[i] += A[i][k] * x[k].
         if r.n.is_empty() {
@@ -268,7 +271,7 @@ impl<'a> FnCx<'a> {
         if r.m.is_empty() || r.k.is_empty() {
             return None;
         }
-        let single = single && r.n.len() == 1;
+        let single = single && count(&r.n) == 1;
 
         // In place: TRMM or nothing (LU, Cholesky, rank updates).
         if a.base == *ob || b.base == *ob {
@@ -276,7 +279,9 @@ impl<'a> FnCx<'a> {
         }
 
         if mac.tiled {
-            if r.m.len() == 1 && r.n.len() == 1 && r.batch.is_empty() && !triangular {
+            // Several indices per side are one thread's register block
+            // (`threadRow*TM + resIdx`): still one GEMM over the tiles.
+            if r.batch.is_empty() && !triangular {
                 return x.done(Shape::Gemm, x.gemm_layouts(f, a, b, ["A", "B"]));
             }
             return None;
@@ -393,6 +398,24 @@ impl<'a> FnCx<'a> {
             });
         }
         x.done(Shape::Symm, ls)
+    }
+}
+
+/// How many indices the variables of one role make: where some are CUDA
+/// thread loops (a block index and the thread index within it, the two
+/// halves of a split thread block) all of them are one index — serial
+/// loops beside them walk the thread's own register block of the output
+/// (`i = 8*threadIdx.x + io`); otherwise every loop is its own.
+fn role_count(vars: &[String], loops: &[&Loop]) -> usize {
+    let thread = |v: &String| {
+        loops
+            .iter()
+            .any(|l| l.var == *v && matches!(l.kind, LoopKind::CudaThread { .. }))
+    };
+    if vars.iter().any(thread) {
+        1
+    } else {
+        vars.len()
     }
 }
 

@@ -174,9 +174,13 @@ impl Nest<'_> {
         }
     }
 
-    /// The finding's range: the kernel for CUDA kernels, else the outermost loop.
+    /// The finding's range: the kernel for CUDA kernels (and for a
+    /// `__device__` function whose thread indices make the nest), else the
+    /// outermost loop.
     pub fn finding_range(&self) -> Span {
-        if self.func.kind == FnKind::CudaKernel {
+        if self.func.kind == FnKind::CudaKernel
+            || (self.func.kind == FnKind::CudaDevice && self.has_thread_loops())
+        {
             self.func.span
         } else {
             self.range
@@ -411,6 +415,91 @@ fn guarded_load(e: &Expr) -> &Expr {
     }
 }
 
+/// For a flattened tile store index `g*S + w` (`w` a loop variable with
+/// coefficient 1, `g` a sum of loop variables such as `row + offset`, `S`
+/// free of them) and a read `p*S + q`, the substitution that turns the
+/// store's index into the read's: `w → q` and `u → p - (g - u)` for one
+/// variable `u` of `g`; `q` is the part of the read not divisible by `S`.
+fn flat_tile_vars(
+    store: &Expr,
+    read: &Expr,
+    is_loop: &dyn Fn(&str) -> bool,
+) -> Option<Vec<(String, Expr)>> {
+    let p = Poly::from_expr(store)?;
+    let r = Poly::from_expr(read)?;
+    let syms = p.symbols();
+    let one = Poly::constant(1);
+    let inner: Vec<&String> = syms
+        .iter()
+        .filter(|v| is_loop(v) && p.coeff(v).as_ref() == Some(&one))
+        .collect();
+    let [w] = inner.as_slice() else { return None };
+    let w = (*w).clone();
+    let rest = p.sub(&Poly::symbol(&w));
+    let mut found = None;
+    for u in syms.iter().filter(|u| **u != w && is_loop(u)) {
+        let stride = rest.coeff(u)?;
+        if stride.terms.len() != 1 || stride.symbols().iter().any(|s| is_loop(s)) {
+            continue;
+        }
+        let Some(g) = divide_exact(&rest, &stride) else {
+            continue;
+        };
+        let unit = g
+            .terms
+            .iter()
+            .all(|(m, c)| *c == 1 && m.len() == 1 && is_loop(&m[0]) && m[0] != w);
+        if unit {
+            found = Some((u.clone(), stride, g));
+            break;
+        }
+    }
+    let (u, stride, g) = found?;
+    let (mut hi, mut lo) = (Poly::default(), Poly::default());
+    for (mono, coef) in &r.terms {
+        let term = Poly {
+            terms: [(mono.clone(), *coef)].into_iter().collect(),
+        };
+        match divide_term(&term, &stride) {
+            Some(q) => hi = hi.add(&q),
+            None => lo = lo.add(&term),
+        }
+    }
+    if hi.is_zero() || lo.is_zero() {
+        return None;
+    }
+    let others = g.sub(&Poly::symbol(&u));
+    Some(vec![(u, hi.sub(&others).to_expr()), (w, lo.to_expr())])
+}
+
+/// `c / d` when the one-term `d` divides every term of `c`.
+fn divide_exact(c: &Poly, d: &Poly) -> Option<Poly> {
+    let mut out = Poly::default();
+    for (mono, coef) in &c.terms {
+        let term = Poly {
+            terms: [(mono.clone(), *coef)].into_iter().collect(),
+        };
+        out = out.add(&divide_term(&term, d)?);
+    }
+    Some(out)
+}
+
+/// `t / s` for one term `t` and a one-term `s`, when it divides exactly.
+fn divide_term(t: &Poly, s: &Poly) -> Option<Poly> {
+    let ((tm, tc), (sm, sc)) = (t.terms.iter().next()?, s.terms.iter().next()?);
+    if s.terms.len() != 1 || *sc == 0 || tc % sc != 0 {
+        return None;
+    }
+    let mut rest = tm.clone();
+    for x in sm {
+        let i = rest.iter().position(|y| y == x)?;
+        rest.remove(i);
+    }
+    Some(Poly {
+        terms: [(rest, tc / sc)].into_iter().collect(),
+    })
+}
+
 fn mentions_any(e: &Expr, vars: &[String]) -> bool {
     vars.iter().any(|v| e.mentions(v))
 }
@@ -445,13 +534,39 @@ impl<'a> FnCx<'a> {
         Access::of(e, &|n| self.f.is_array(n))
     }
 
+    fn is_loop_var(&self, name: &str) -> bool {
+        self.sites
+            .iter()
+            .any(|s| matches!(&s.stmt.kind, StmtKind::Loop(l) if l.var == name))
+    }
+
     fn is_shared(&self, base: &str) -> bool {
         self.f.vars.get(base).is_some_and(|v| v.shared)
     }
 
-    /// Maps a read of a shared tile back to the global array through the
-    /// tile's load statement (`As[ty][tx] = A[row*K + t*T + tx]`).
-    fn untile(&self, read: &Access) -> Option<Access> {
+    /// A local array of a CUDA function that is neither shared nor a
+    /// parameter: a per-thread register tile (`float regM[TM]`).
+    fn is_register(&self, base: &str) -> bool {
+        matches!(self.f.kind, FnKind::CudaKernel | FnKind::CudaDevice)
+            && !self.f.params.iter().any(|p| p == base)
+            && self
+                .f
+                .vars
+                .get(base)
+                .is_some_and(|v| v.is_array && !v.shared && !v.shape.is_empty())
+    }
+
+    /// Maps a read of a shared tile (or of a register tile loaded from one)
+    /// back to the global array through the tiles' load statements
+    /// (`As[ty][tx] = A[row*K + t*T + tx]`, `regM[i] = As[...]`); `shared`
+    /// is set when a shared tile was on the way.
+    fn untile(&self, read: &Access, shared: &mut bool, depth: usize) -> Option<Access> {
+        if depth > 4 {
+            return None;
+        }
+        if self.is_shared(&read.base) {
+            *shared = true;
+        }
         for s in &self.sites {
             let StmtKind::Assign {
                 target,
@@ -470,14 +585,21 @@ impl<'a> FnCx<'a> {
             let Some(src) = self.access(guarded_load(value)) else {
                 continue;
             };
-            if self.is_shared(&src.base) {
+            let through = self.is_shared(&src.base) || self.is_register(&src.base);
+            if src.base == read.base {
                 continue;
             }
             let mut map: HashMap<String, Expr> = HashMap::new();
             for (ti, ri) in t.idx.iter().zip(&read.idx) {
-                let Expr::Var(v) = ti else { return None };
-                if map.insert(v.clone(), ri.clone()).is_some() {
-                    return None;
+                let pairs = match ti {
+                    Expr::Var(v) => vec![(v.clone(), ri.clone())],
+                    // A flattened tile `As[ty*T + tx]` read as `As[ty*T + k]`.
+                    _ => flat_tile_vars(ti, ri, &|v| self.is_loop_var(v))?,
+                };
+                for (v, e) in pairs {
+                    if map.insert(v, e).is_some() {
+                        return None;
+                    }
                 }
             }
             let idx = src
@@ -490,10 +612,14 @@ impl<'a> FnCx<'a> {
                     })
                 })
                 .collect();
-            return Some(Access {
+            let mapped = Access {
                 base: src.base,
                 idx,
-            });
+            };
+            if through {
+                return self.untile(&mapped, shared, depth + 1);
+            }
+            return Some(mapped);
         }
         None
     }
@@ -515,9 +641,15 @@ impl<'a> FnCx<'a> {
                 match acc {
                     Some(a) if a.idx.iter().any(|e| mentions_any(e, lvars)) => {
                         a.polys()?;
-                        if self.f.kind == FnKind::CudaKernel && self.is_shared(&a.base) {
-                            let g = self.untile(&a)?;
+                        if matches!(self.f.kind, FnKind::CudaKernel | FnKind::CudaDevice)
+                            && (self.is_shared(&a.base) || self.is_register(&a.base))
+                        {
+                            let mut shared = false;
+                            let g = self.untile(&a, &mut shared, 0)?;
                             g.polys()?;
+                            if !shared {
+                                return None;
+                            }
                             *tiled = true;
                             ops.push(g);
                         } else {
@@ -573,6 +705,12 @@ impl<'a> FnCx<'a> {
                 alpha.insert(0, "-1".into());
             }
             if let Some(out_acc) = self.access(target) {
+                if self.is_register(&out_acc.base) {
+                    if let Some(m) = self.register_mac(n, &out_acc, &terms, &alpha, tiled, &text) {
+                        out.push(m);
+                        continue;
+                    }
+                }
                 out.push(Mac {
                     site: n,
                     out: out_acc,
@@ -595,6 +733,136 @@ impl<'a> FnCx<'a> {
             }
         }
         out
+    }
+
+    /// Completes a register-tile accumulator `R[e] += f` (one thread's
+    /// TM×TN block of C) with the later loop that stores it,
+    /// `C[g(v)] = alpha*R[v] + beta*C[g(v)]`: the MAC then reads as if it
+    /// accumulated into `C[g(e)]` directly, inside all its loops.
+    fn register_mac(
+        &self,
+        n: usize,
+        reg: &Access,
+        terms: &[Term],
+        alpha: &[String],
+        tiled: bool,
+        text: &str,
+    ) -> Option<Mac<'a>> {
+        let site = &self.sites[n];
+        let is_loop = |v: &str| self.is_loop_var(v);
+        for st in self.sites.iter().skip(n + 1) {
+            let StmtKind::Assign { target, op, value } = &st.stmt.kind else {
+                continue;
+            };
+            if !matches!(op, AssignOp::Set | AssignOp::Add) {
+                continue;
+            }
+            let Some(out) = self.access(target) else {
+                continue;
+            };
+            if out.base == reg.base || self.is_register(&out.base) || self.is_shared(&out.base) {
+                continue;
+            }
+            let mut read: Option<Access> = None;
+            value.walk(&mut |x| {
+                if let Some(a) = self.access(x) {
+                    if a.base == reg.base {
+                        read = Some(a);
+                    }
+                }
+            });
+            let Some(read) = read else { continue };
+            if read.idx.len() != reg.idx.len() {
+                return None;
+            }
+            let common = st
+                .loops
+                .iter()
+                .zip(&site.loops)
+                .take_while(|(a, b)| std::ptr::eq(**a, **b))
+                .count();
+            let own: Vec<String> = st.loops[common..]
+                .iter()
+                .map(|l| loop_of(l).var.clone())
+                .collect();
+            let mut map: Vec<(String, Expr)> = Vec::new();
+            for (se, me) in read.idx.iter().zip(&reg.idx) {
+                match se {
+                    Expr::Var(v) => map.push((v.clone(), me.clone())),
+                    _ => map.extend(flat_tile_vars(se, me, &is_loop)?),
+                }
+            }
+            if own.is_empty()
+                || !own.iter().all(|v| map.iter().any(|(m, _)| m == v))
+                || !map.iter().all(|(m, _)| own.contains(m))
+            {
+                return None;
+            }
+            let subst = |e: &Expr| {
+                let mut e = e.clone();
+                for (i, (v, _)) in map.iter().enumerate() {
+                    e = e.substitute(v, &Expr::Var(format!("__reg{i}")));
+                }
+                for (i, (_, x)) in map.iter().enumerate() {
+                    e = e.substitute(&format!("__reg{i}"), x);
+                }
+                e
+            };
+            let moved = |a: &Access| Access {
+                base: a.base.clone(),
+                idx: a.idx.iter().map(subst).collect(),
+            };
+            // alpha and beta as for a scalar accumulator's store.
+            let mut alpha = alpha.to_vec();
+            let (mut beta, mut extra, mut seen) = (None, false, false);
+            let mut sum = Vec::new();
+            split_sum(value, false, &mut sum);
+            for (_, t) in sum {
+                let mut fs = Vec::new();
+                split_prod(&t, &mut fs);
+                if let Some(p) = fs
+                    .iter()
+                    .position(|f| self.access(f).as_ref() == Some(&read))
+                {
+                    if seen {
+                        return None;
+                    }
+                    seen = true;
+                    fs.remove(p);
+                    if fs.iter().any(has_access) {
+                        return None;
+                    }
+                    alpha.extend(fs.iter().map(|f| f.to_string()));
+                } else if *op == AssignOp::Set
+                    && fs.iter().any(|f| self.access(f).as_ref() == Some(&out))
+                {
+                    fs.retain(|f| self.access(f).as_ref() != Some(&out));
+                    if fs.iter().any(has_access) {
+                        extra = true;
+                    } else if !fs.is_empty() {
+                        beta = Some(product_text(&fs));
+                    }
+                } else {
+                    extra = true;
+                }
+            }
+            if !seen {
+                return None;
+            }
+            return Some(Mac {
+                site: n,
+                out: moved(&out),
+                loops: site.loops.clone(),
+                out_depth: site.loops.len(),
+                terms: terms.to_vec(),
+                alpha,
+                beta,
+                extra,
+                tiled,
+                text: format!("{text}; {target} {} {value}", assign_text(*op)),
+            });
+        }
+        None
     }
 
     /// Completes a scalar accumulator `s += f` with its store and init.

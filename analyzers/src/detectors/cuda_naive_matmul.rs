@@ -66,8 +66,14 @@ impl Rule for CudaNaiveMatmul {
             if n.shape != Shape::Gemm || n.tiled || !n.has_thread_loops() {
                 continue;
             }
-            let thread = |k: Option<&LoopKind>| matches!(k, Some(LoopKind::CudaThread { .. }));
-            let (ti, tj) = (thread(n.kind_of('i')), thread(n.kind_of('j')));
+            // A row (column) over a block and a thread index, or with the
+            // thread's own register block, has several loops of its role.
+            let thread = |role: char| {
+                n.loops
+                    .iter()
+                    .any(|l| l.role == role && matches!(l.kind, LoopKind::CudaThread { .. }))
+            };
+            let (ti, tj) = (thread('i'), thread('j'));
             if !matches!(n.kind_of('k'), Some(LoopKind::Serial)) {
                 continue;
             }

@@ -17,6 +17,19 @@ declare_rule! {
     /// recognised as `C = A·B` with the reduction split over the tile loop
     /// and the in-tile loop.
     ///
+    /// The forms real kernels take are read the same way: block and thread
+    /// indices bound to names of their own (`bx = blockIdx.x`,
+    /// `ty = threadIdx.y`) or used as written, with the row and column
+    /// inline in every index; a tile loop walking two offsets
+    /// (`for (a = aBegin, b = bBegin; a <= aEnd; a += aStep, b += bStep)`);
+    /// operand pointers advanced once and per tile (`A += BK; B += BK*N;`);
+    /// one-dimensional thread blocks split by `/` and `%`; flat tiles
+    /// (`As[row*BK + col]`); a `__device__` helper that kernels call; and
+    /// register tiling, where each thread accumulates a TM×TN block in a
+    /// local array read from per-thread copies of the tiles. Vector
+    /// (`float4`) tile loads and `wmma` tensor-core kernels are not
+    /// recognised.
+    ///
     /// **Why it is slow.** Classic textbook tiling reuses each element
     /// `TILE` times, but without register blocking, vectorised loads,
     /// double buffering or tensor cores it stays far below cuBLAS (often

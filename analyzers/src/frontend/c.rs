@@ -808,6 +808,15 @@ impl<'r> Lowerer<'r> {
         let mut c = node.walk();
         let decls: Vec<Node> = node.children_by_field_name("declarator", &mut c).collect();
         for d in decls {
+            // `typedef float vec4[4];` names the element type of an array
+            // type: the alias resolves to `float` (the extent is not kept).
+            let mut d = d;
+            while d.kind() == "array_declarator" {
+                match d.child_by_field_name("declarator") {
+                    Some(inner) => d = inner,
+                    None => break,
+                }
+            }
             if d.kind() == "type_identifier" {
                 let name = text(d, src);
                 if !matches!(
@@ -961,7 +970,9 @@ impl<'r> Lowerer<'r> {
         self.depth = 0;
         let mut stmts = Vec::new();
         self.lower_block(body, src, &mut stmts);
-        if kind == FnKind::CudaKernel {
+        // A `__device__` function that kernels call reads the same thread
+        // indices (cuda-samples' `matrixMul<block_size>` helper).
+        if matches!(kind, FnKind::CudaKernel | FnKind::CudaDevice) {
             stmts = cuda::bind_threads(stmts, span(body));
         }
         Some(Function {

@@ -81,15 +81,19 @@ fn is_builtin(v: &str) -> bool {
         || v.starts_with("gridDim.")
 }
 
-/// The axis of a global thread index `blockIdx.a * S + threadIdx.a`.
+/// A thread-index atom: `threadIdx.a`, or one half of a split by a
+/// constant, named `threadIdx.a/D` and `threadIdx.a%D` (see [`split_atoms`]).
+fn is_thread_atom(v: &str) -> bool {
+    v.starts_with("threadIdx.")
+}
+
+/// The axis of a global thread index `blockIdx.a * S + t`, `t` one thread
+/// atom (`threadIdx.a`, or `threadIdx.x / D` / `% D` for a thread block
+/// that is split in two).
 fn thread_axis(e: &Expr) -> Option<char> {
     let p = Poly::from_expr(e)?;
     for axis in ['x', 'y', 'z'] {
-        let t = format!("threadIdx.{axis}");
         let b = format!("blockIdx.{axis}");
-        if p.coeff(&t)? != Poly::constant(1) {
-            continue;
-        }
         let c = p.coeff(&b)?;
         if c.is_zero()
             || c.symbols()
@@ -98,12 +102,108 @@ fn thread_axis(e: &Expr) -> Option<char> {
         {
             continue;
         }
-        let rest = p.sub(&Poly::symbol(&t)).sub(&c.mul(&Poly::symbol(&b)));
-        if rest.is_zero() {
-            return Some(axis);
+        let rest = p.sub(&c.mul(&Poly::symbol(&b)));
+        let atoms: Vec<String> = rest.symbols().into_iter().collect();
+        if let [t] = atoms.as_slice() {
+            if is_thread_atom(t) && rest == Poly::symbol(t) {
+                return Some(axis);
+            }
         }
     }
     None
+}
+
+/// The axis of a single builtin or thread atom (`blockIdx.y` → `y`,
+/// `threadIdx.x/16` → `x`) and whether it is a block index.
+fn atom_axis(v: &str) -> Option<(char, bool)> {
+    let (block, rest) = if let Some(r) = v.strip_prefix("blockIdx.") {
+        (true, r)
+    } else {
+        (false, v.strip_prefix("threadIdx.")?)
+    };
+    let axis = rest.chars().next()?;
+    if !matches!(axis, 'x' | 'y' | 'z') || (block && rest.len() != 1) {
+        return None;
+    }
+    Some((axis, block))
+}
+
+/// The extent of one atom's range, for a loop over it: `gridDim.a`,
+/// `blockDim.a`, `D` for `threadIdx.a%D`, `blockDim.a/D` for `threadIdx.a/D`.
+fn atom_end(v: &str, div: Option<&Expr>) -> Expr {
+    let axis = atom_axis(v).map_or('x', |a| a.0);
+    if v.starts_with("blockIdx.") {
+        return Expr::Var(format!("gridDim.{axis}"));
+    }
+    let dim = Expr::Var(format!("blockDim.{axis}"));
+    match (v.contains('%'), v.contains('/'), div) {
+        (true, _, Some(d)) => d.clone(),
+        (_, true, Some(d)) => Expr::bin(BinOp::Div, dim, d.clone()),
+        _ => dim,
+    }
+}
+
+/// Rewrites `threadIdx.a / D` and `threadIdx.a % D` (`D` free of thread
+/// indices) into the atoms `threadIdx.a/D` and `threadIdx.a%D`, so that the
+/// two halves of a split thread block read as two thread indices. Returns
+/// each atom's divisor.
+fn split_atoms(body: &mut [Stmt], divs: &mut HashMap<String, Expr>) {
+    fn rewrite(e: Expr, divs: &mut HashMap<String, Expr>) -> Expr {
+        e.map(&mut |x| match x {
+            Expr::Binary(op @ (BinOp::Div | BinOp::Rem), a, d)
+                if matches!(a.as_ref(), Expr::Var(v) if v.starts_with("threadIdx.") && !v.contains(['/', '%']))
+                    && !d.vars().iter().any(|v| is_builtin(v))
+                    && d.eval(&|_| Some(1)).is_some() =>
+            {
+                let Expr::Var(v) = *a else { unreachable!() };
+                let d_text = match *d {
+                    Expr::Int(_) | Expr::Var(_) => d.to_string(),
+                    _ => format!("({d})"),
+                };
+                let name = format!("{v}{}{d_text}", if op == BinOp::Div { '/' } else { '%' });
+                divs.insert(name.clone(), *d);
+                Expr::Var(name)
+            }
+            other => other,
+        })
+    }
+    for s in body {
+        let mut f = |e: &mut Expr| {
+            let taken = std::mem::replace(e, Expr::Int(0));
+            *e = rewrite(taken, divs);
+        };
+        match &mut s.kind {
+            StmtKind::Loop(l) => {
+                f(&mut l.start);
+                f(&mut l.end);
+                f(&mut l.step);
+                split_atoms(&mut l.body, divs);
+            }
+            StmtKind::Assign { target, value, .. } => {
+                f(target);
+                f(value);
+            }
+            StmtKind::Decl { dims, init, .. } => {
+                dims.iter_mut().for_each(&mut f);
+                if let Some(v) = init {
+                    f(v);
+                }
+            }
+            StmtKind::If { cond, then, els } => {
+                f(cond);
+                split_atoms(then, divs);
+                split_atoms(els, divs);
+            }
+            StmtKind::Opaque(b) => split_atoms(b, divs),
+            StmtKind::Expr(e) => f(e),
+            StmtKind::Return(e) => {
+                if let Some(e) = e {
+                    f(e);
+                }
+            }
+            StmtKind::Barrier => {}
+        }
+    }
 }
 
 fn conjuncts(e: &Expr, op: BinOp, out: &mut Vec<Expr>) {
@@ -201,6 +301,19 @@ fn divide(e: &Expr, d: &Expr) -> Expr {
 }
 
 pub(crate) fn bind_threads(body: Vec<Stmt>, body_span: Span) -> Vec<Stmt> {
+    bind(body, body_span, true)
+}
+
+fn bind_plain(body: Vec<Stmt>, body_span: Span) -> Vec<Stmt> {
+    bind(body, body_span, false)
+}
+
+fn bind(mut body: Vec<Stmt>, body_span: Span, atoms: bool) -> Vec<Stmt> {
+    let mut divs: HashMap<String, Expr> = HashMap::new();
+    let plain = body.clone();
+    if atoms {
+        split_atoms(&mut body, &mut divs);
+    }
     let all = body.clone();
     let once = |name: &str| count_defs(&all, name) == 1;
     let mut aliases: HashMap<String, Expr> = HashMap::new();
@@ -312,6 +425,99 @@ pub(crate) fn bind_threads(body: Vec<Stmt>, body_span: Span) -> Vec<Stmt> {
             }
         }
         segs.push(Seg::Stmt(s));
+    }
+
+    // Builtins bound to names of their own (`bx = blockIdx.x`,
+    // `ty = threadIdx.y`, `threadRow = threadIdx.x / 16`) on an axis that has
+    // no global index: the row and column are written inline in every index
+    // (`A[(by*BS + ty)*K + k]`), so each of them is a thread loop.
+    let bound_axes: Vec<char> = segs
+        .iter()
+        .filter_map(|s| match s {
+            Seg::Bind { axis, .. } => Some(*axis),
+            Seg::Split { idx, .. } => axes.get(idx).copied(),
+            Seg::Stmt(_) => None,
+        })
+        .collect();
+    // Only in a kernel that names both a block and a thread index so (a
+    // lone `t = threadIdx.x` is one block's worth of work, not a grid).
+    // Builtins read as written (`As[threadIdx.y][threadIdx.x]`) on such an
+    // axis are loops over themselves, outermost.
+    let mut raw: Vec<String> = Vec::new();
+    for seg in &segs {
+        let Seg::Stmt(st) = seg else { continue };
+        if definition(st).is_some_and(|(n, _)| aliases.contains_key(n)) {
+            continue;
+        }
+        st.walk(&mut |x| {
+            for e in x.exprs() {
+                for v in e.vars() {
+                    if atom_axis(&v).is_some_and(|a| !bound_axes.contains(&a.0))
+                        && !raw.contains(&v)
+                    {
+                        raw.push(v);
+                    }
+                }
+            }
+        });
+    }
+    raw.sort_by_key(|v| (!v.starts_with("blockIdx."), v.clone()));
+    let named = |block: bool| {
+        aliases
+            .values()
+            .any(|v| matches!(v, Expr::Var(v) if atom_axis(v).is_some_and(|a| a.1 == block)))
+            || raw
+                .iter()
+                .any(|v| atom_axis(v).is_some_and(|a| a.1 == block))
+    };
+    let grid = named(true) && named(false);
+    let mut fallback = false;
+    if grid {
+        for v in raw.iter().rev() {
+            let axis = atom_axis(v).map_or('x', |a| a.0);
+            ends.entry(v.clone())
+                .or_insert_with(|| atom_end(v, divs.get(v)));
+            segs.insert(
+                0,
+                Seg::Bind {
+                    var: v.clone(),
+                    axis,
+                    split: v.contains(['/', '%']),
+                    span: body_span,
+                },
+            );
+            fallback = true;
+        }
+    }
+    for seg in segs.iter_mut().filter(|_| grid) {
+        let Seg::Stmt(st) = seg else { continue };
+        let Some((name, Expr::Var(v))) = definition(st) else {
+            continue;
+        };
+        if !aliases.contains_key(name) || v.starts_with("blockDim.") || v.starts_with("gridDim.") {
+            continue;
+        }
+        let Some((axis, _)) = atom_axis(v) else {
+            continue;
+        };
+        if bound_axes.contains(&axis) {
+            continue;
+        }
+        let name = name.to_string();
+        ends.entry(name.clone())
+            .or_insert_with(|| atom_end(v, divs.get(v)));
+        let split = v.contains(['/', '%']);
+        *seg = Seg::Bind {
+            var: name,
+            axis,
+            split,
+            span: st.span,
+        };
+        fallback = true;
+    }
+    if !fallback && !divs.is_empty() && bound_axes.is_empty() {
+        // The split atoms served no binding: keep the body as written.
+        return bind_plain(plain, body_span);
     }
 
     // Resolve 1-D splits: both `/` and `%` of the same index and divisor.

@@ -821,3 +821,87 @@ fn angled_includes_go_through_the_resolvers_find() {
     assert_eq!(f.const_value("M"), Some(32));
     assert_eq!(f.const_value("K"), Some(16));
 }
+
+fn normalized(f: &mut File, name: &str) -> String {
+    crate::normalize::normalize(f);
+    body(f, name)
+}
+
+#[test]
+fn two_variable_tile_loop_is_reindexed_and_folded() {
+    let mut f = cu("__global__ void k(float *A, float *B, float *C, int w) {\n\
+           int a0 = w * 16 * blockIdx.y;\n\
+           float s = 0;\n\
+           for (int a = a0, b = 16 * blockIdx.x; a <= a0 + w - 1; a += 16, b += 16 * w) {\n\
+             s += A[a + threadIdx.x] * B[b + threadIdx.y];\n\
+           }\n\
+           C[0] = s;\n\
+         }\n");
+    let b = normalized(&mut f, "k");
+    assert!(b.contains("for a_n in 0..(w+15)/16"), "{b}");
+    assert!(b.contains("A[w*16*blockIdx.y+16*a_n+threadIdx.x]"), "{b}");
+    assert!(b.contains("B[16*blockIdx.x+16*a_n*w+threadIdx.y]"), "{b}");
+    // The raw builtins of a grid with no global index are thread loops.
+    assert!(
+        b.starts_with("for blockIdx.x in 0..gridDim.x thread.x"),
+        "{b}"
+    );
+}
+
+#[test]
+fn pointer_bumps_fold_into_the_accesses() {
+    let mut f = c("void k(const float *A, float *C, int K) {\n\
+           A += 3 * K;\n\
+           float s = 0;\n\
+           for (int t = 0; t < K; t += 8) {\n\
+             s += A[0] * A[1];\n\
+             A += 8;\n\
+           }\n\
+           C[0] = s;\n\
+         }\n\
+         int g;\n\
+         void side(float *x, int n) { for (int i = 0; i < n; i++) { x[i] = 0; g += 2; } }\n");
+    let b = normalized(&mut f, "k");
+    assert!(b.contains("(A+3*K+t)[0]"), "{b}");
+    assert!(!b.contains("A += 8"), "{b}");
+    // A global's bump is a side effect: kept.
+    assert!(normalized(&mut f, "side").contains("g += 2"));
+}
+
+#[test]
+fn helpers_called_in_loops_are_inlined() {
+    let mut f = c(
+        "static void dot(int n, const float *x, const float *y, float *out) {\n\
+           for (int p = 0; p < n; p++) *out += x[p] * y[p * n];\n\
+         }\n\
+         void mm(int n, const float *A, const float *B, float *C) {\n\
+           for (int i = 0; i < n; i++)\n\
+             for (int j = 0; j < n; j++)\n\
+               dot(n, &A[i * n], &B[j], &C[i * n + j]);\n\
+           dot(n, A, B, C);\n\
+         }\n",
+    );
+    let b = normalized(&mut f, "mm");
+    assert!(
+        b.contains("for p_1 in 0..n { *(C+i*n+j) += (A+i*n)[p_1]*(B+j)[p_1*n]; }"),
+        "{b}"
+    );
+    // The call outside the loops stays a call.
+    assert!(b.contains("dot(n, A, B, C)"), "{b}");
+}
+
+#[test]
+fn vector_intrinsics_read_as_one_lane() {
+    let mut f = c(
+        "void k(int n, const float *A, const float *B, float *C) {\n\
+           for (int j = 0; j < n; j += 8) {\n\
+             __m256 acc = _mm256_loadu_ps(&C[j]);\n\
+             acc = _mm256_fmadd_ps(_mm256_set1_ps(A[j]), _mm256_loadu_ps(&B[j]), acc);\n\
+             _mm256_storeu_ps(&C[j], acc);\n\
+           }\n\
+         }\n",
+    );
+    let b = normalized(&mut f, "k");
+    assert!(b.contains("acc += A[j]*B[j]"), "{b}");
+    assert!(b.contains("C[j] = acc"), "{b}");
+}
