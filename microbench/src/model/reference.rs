@@ -143,6 +143,13 @@ impl Descriptor {
     }
 }
 
+/// Descriptor distance under which two machines are the same kind: the
+/// clock read from /proc/cpuinfo moves a VM's estimated peak by parts in ten
+/// thousand between boots, so an exact match misses the machine the rows
+/// were measured on; the two 2-core AVX-512 VMs of the shipped data (2.596
+/// and 2.60 GHz) are 0.0015 apart and stay two machines.
+pub const SAME_DESCRIPTOR: f64 = 1e-3;
+
 /// How a candidate's time moves between machines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Scaling {
@@ -223,8 +230,66 @@ fn cube_flops(s: u64) -> f64 {
     2.0 * (s as f64).powi(3)
 }
 
-fn size_scaled(r: &RefRow, p: &Problem) -> f64 {
-    (r.seconds * p.flops() / cube_flops(r.size)).max(call_overhead_s(&r.candidate))
+/// The rows of the same curve as `r`: its machine, candidate and dtype.
+fn siblings<'a>(rows: &'a [RefRow], r: &RefRow) -> Vec<&'a RefRow> {
+    let mut v: Vec<&RefRow> = rows
+        .iter()
+        .filter(|o| o.machine == r.machine && o.candidate == r.candidate)
+        .filter(|o| o.op.is_none() && o.dtype == r.dtype)
+        .collect();
+    v.sort_by_key(|o| o.size);
+    v
+}
+
+/// The time at `p` on a curve of cube rows (sorted by size, one machine,
+/// candidate and dtype): between two rows, interpolated in log time over
+/// log FLOPs (the rate changes smoothly between measured sizes); at a row,
+/// its time; outside them, the nearest row moved at constant GFLOP/s, never
+/// under a floor — the assumed fixed cost of a call ([`call_overhead_s`]) or
+/// the smallest row's own time if that measured call took less (a call does
+/// not get cheaper than a smaller one measured on the machine).
+fn curve_time(curve: &[&RefRow], p: &Problem) -> Option<f64> {
+    let first = curve.first()?;
+    let x = p.flops().ln();
+    let at = |r: &RefRow| cube_flops(r.size).ln();
+    let lo = curve.iter().rev().find(|r| at(r) <= x);
+    let hi = curve.iter().find(|r| at(r) >= x);
+    match (lo, hi) {
+        (Some(a), Some(b)) if a.size == b.size => Some(a.seconds),
+        (Some(a), Some(b)) => {
+            let w = (x - at(a)) / (at(b) - at(a));
+            Some((a.seconds.ln() + w * (b.seconds.ln() - a.seconds.ln())).exp())
+        }
+        (Some(r), None) | (None, Some(r)) => {
+            let floor = call_overhead_s(&r.candidate).min(first.seconds);
+            Some((r.seconds * p.flops() / cube_flops(r.size)).max(floor))
+        }
+        (None, None) => None,
+    }
+}
+
+/// How [`curve_time`] reached `p` on `curve`, in a few words.
+fn curve_words(curve: &[&RefRow], p: &Problem) -> String {
+    let x = p.flops();
+    let lo = curve.iter().rev().find(|r| cube_flops(r.size) <= x);
+    let hi = curve.iter().find(|r| cube_flops(r.size) >= x);
+    match (lo, hi) {
+        (Some(a), Some(b)) if a.size == b.size => format!("its {0}×{0}×{0} row", a.size),
+        (Some(a), Some(b)) => format!(
+            "interpolated between its {0}×{0}×{0} and {1}×{1}×{1} rows",
+            a.size, b.size
+        ),
+        (Some(r), None) | (None, Some(r)) => {
+            format!("moved from its {0}×{0}×{0} row at the same GFLOP/s", r.size)
+        }
+        (None, None) => String::new(),
+    }
+}
+
+/// A reference row's curve (the machine's rows of its candidate and dtype)
+/// at `p`'s size: [`curve_time`].
+fn size_scaled(rows: &[RefRow], r: &RefRow, p: &Problem) -> f64 {
+    curve_time(&siblings(rows, r), p).unwrap_or(r.seconds)
 }
 
 /// An assumed fixed cost of one call: the floor under a reference time
@@ -361,8 +426,9 @@ impl Reference {
         v
     }
 
-    /// `candidate` on the named reference machine, moved to `p`'s size at
-    /// constant GFLOP/s (so an optimistic figure below the reference size).
+    /// `candidate` on the named reference machine at `p`'s size
+    /// ([`curve_time`]: interpolated between its rows, moved at constant
+    /// GFLOP/s beyond them — an optimistic figure below its smallest row).
     pub fn at(&self, machine: &str, candidate: &str, p: &Problem) -> Option<RefPrediction> {
         // A GEMM's rate says nothing about a (memory-bound) GEMV.
         if p.op == Operation::Gemv {
@@ -370,11 +436,11 @@ impl Reference {
         }
         let m = self.machine(machine)?;
         let r = nearest_row(&self.rows, machine, candidate, p)?;
-        let seconds = size_scaled(r, p);
+        let seconds = size_scaled(&self.rows, r, p);
         let moved = if cube_flops(r.size) == p.flops() {
             String::new()
         } else {
-            format!(", scaled from {0}×{0}×{0} at the same GFLOP/s", r.size)
+            format!(", {}", curve_words(&siblings(&self.rows, r), p))
         };
         Some(RefPrediction {
             candidate: candidate.into(),
@@ -466,14 +532,14 @@ impl Reference {
                 distance: d,
                 row_seconds: r.seconds,
                 row_size: r.size,
-                seconds: size_scaled(r, p) * factor,
+                seconds: size_scaled(&self.rows, r, p) * factor,
                 source: r.source.clone(),
             });
         }
-        if neighbours.iter().any(|n| n.distance < 1e-6) {
-            neighbours.retain(|n| n.distance < 1e-6);
+        if neighbours.iter().any(|n| n.distance < SAME_DESCRIPTOR) {
+            neighbours.retain(|n| n.distance < SAME_DESCRIPTOR);
         }
-        let ln_t = if neighbours[0].distance < 1e-6 {
+        let ln_t = if neighbours[0].distance < SAME_DESCRIPTOR {
             neighbours.iter().map(|n| n.seconds.ln()).sum::<f64>() / neighbours.len() as f64
         } else {
             let w: Vec<f64> = neighbours.iter().map(|n| 1.0 / n.distance).collect();
@@ -493,18 +559,37 @@ impl Reference {
         let used: Vec<String> = neighbours
             .iter()
             .map(|n| {
-                format!(
-                    "{} ({}, {}³)",
-                    n.machine,
-                    short_source(&n.source),
-                    n.row_size
-                )
+                let how = self
+                    .machines
+                    .iter()
+                    .find(|m| m.name == n.machine)
+                    .and_then(|m| nearest_row(&self.rows, &m.id, candidate, p))
+                    .map_or_else(
+                        || format!("{}³", n.row_size),
+                        |r| curve_words(&siblings(&self.rows, r), p),
+                    );
+                format!("{} ({}, {how})", n.machine, short_source(&n.source))
             })
             .collect();
-        let error = if exclude.is_none() {
-            self.nn_error(candidate, k)
-        } else {
-            None
+        // The error that applies: on the machine the rows were measured on
+        // (an exact descriptor match), how well its own rows predict each
+        // other across sizes; elsewhere, across machines.
+        let same = (neighbours.len() == 1 && neighbours[0].distance < SAME_DESCRIPTOR)
+            .then(|| have.iter().find(|m| m.name == neighbours[0].machine))
+            .flatten();
+        let (error, error_basis) = match (exclude, same) {
+            (Some(_), _) => (None, None),
+            (None, Some(m)) => match self.size_error(&m.id, candidate, p.dtype) {
+                Some((e, n)) => (
+                    Some(e),
+                    Some(format!(
+                        "the {:.0}th percentile of leave-one-size-out errors over this machine's {n} rows",
+                        GEMM_COVERAGE * 100.0
+                    )),
+                ),
+                None => (self.nn_error(candidate, k), None),
+            },
+            (None, None) => (self.nn_error(candidate, k), None),
         };
         let how = match scaling(candidate) {
             Scaling::None => "same time on any machine of the kind",
@@ -517,13 +602,13 @@ impl Reference {
             precision: first.precision.clone(),
             seconds,
             error,
-            error_basis: None,
+            error_basis,
             text: format!(
-                "reference data, nearest machines {} ({how}; sizes moved at the same GFLOP/s{})",
+                "reference data, nearest machines {} ({how}{})",
                 used.join(", "),
                 match call_overhead_s(candidate) {
                     x if x > 0.0 => format!(
-                        ", at least {} per call of assumed call overhead",
+                        "; at least {} per call of assumed call overhead unless a row measured less",
                         crate::report::human_seconds(x)
                     ),
                     _ => String::new(),
@@ -558,6 +643,41 @@ impl Reference {
         (!errs.is_empty()).then(|| crate::stats::median(&errs))
     }
 }
+
+impl Reference {
+    /// How well `machine`'s own GEMM rows of `candidate` (cubes, `dtype`)
+    /// predict each other: each row predicted by [`curve_time`] from the
+    /// others (interpolated between its neighbours, the end rows moved from
+    /// the next), the [`GEMM_COVERAGE`] percentile of the relative errors,
+    /// and the number of rows; `None` under three rows.
+    pub fn size_error(&self, machine: &str, candidate: &str, dtype: DType) -> Option<(f64, usize)> {
+        let rows: Vec<&RefRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.machine == machine && r.candidate == candidate)
+            .filter(|r| r.op.is_none() && r.dtype == dtype.as_str())
+            .collect();
+        if rows.len() < 3 {
+            return None;
+        }
+        let mut curve = rows.clone();
+        curve.sort_by_key(|r| r.size);
+        let errs: Vec<f64> = curve
+            .iter()
+            .filter_map(|r| {
+                let p = Problem::gemm(r.size, r.size, r.size, dtype);
+                let rest: Vec<&RefRow> =
+                    curve.iter().copied().filter(|o| o.size != r.size).collect();
+                Some((curve_time(&rest, &p)? / r.seconds - 1.0).abs())
+            })
+            .collect();
+        Some((percentile(&errs, GEMM_COVERAGE), rows.len()))
+    }
+}
+
+/// The share of problems whose true time the printed `±` of a GEMM
+/// prediction from this machine's own rows must contain.
+pub const GEMM_COVERAGE: f64 = 0.8;
 
 /// The share of problems whose true time the printed `±` of a GEMV curve
 /// must contain: the ± is this percentile of the leave-one-size-out errors.
