@@ -683,12 +683,7 @@ fn negative_marker_is_found_in_the_header_comment() {
 
 fn sample_finding(line: usize) -> Finding {
     use gemmscope_analyzers::{Backend, Dim, Dims, Idiom, OperandLayout, Routine, Span};
-    let dim = |e: &str, v: Option<u64>| {
-        Some(Dim {
-            expr: e.to_string(),
-            value: v,
-        })
-    };
+    let dim = |e: &str, v: Option<u64>| Some(Dim::new(e, v));
     let layout = |role: &str, major| OperandLayout {
         role: role.to_string(),
         name: role.to_string(),
