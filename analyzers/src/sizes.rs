@@ -677,12 +677,17 @@ pub(crate) fn infer(
             build,
             finding.function.as_deref(),
         );
+        let before = finding.dims.display();
         let dims = &mut finding.dims;
         for d in [&mut dims.m, &mut dims.n, &mut dims.k, &mut dims.batch]
             .into_iter()
             .flatten()
         {
             fill(d, &r, file, func, locals.as_ref(), &user);
+        }
+        let after = finding.dims.display();
+        if after != before && !before.is_empty() {
+            finding.message = finding.message.replacen(&before, &after, 1);
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::baseline::{self, Baseline};
 use crate::compdb::{self, Databases};
 use crate::config::{Configs, Level, Overrides, Settings};
 use crate::file_check::{self, BaselineState, FileReport, Input, NotChecked, Reported};
+use gemmscope_analyzers::ProjectIndex;
 
 /// Files larger than this are skipped with a warning (generated code, data).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -192,7 +193,11 @@ enum One {
 }
 
 /// Reads one file and checks it.
-fn check_one(job: &Job, advisors: &HashMap<BenchMode, Advisor>) -> One {
+fn check_one(
+    job: &Job,
+    advisors: &HashMap<BenchMode, Advisor>,
+    project: Option<&Arc<ProjectIndex>>,
+) -> One {
     let path = &job.path;
     let shown = path.display().to_string();
     match std::fs::metadata(path) {
@@ -218,7 +223,8 @@ fn check_one(job: &Job, advisors: &HashMap<BenchMode, Advisor>) -> One {
         }
     };
     let text = String::from_utf8_lossy(&bytes);
-    let input = Input::on_disk(&shown, &text, job.flags.clone());
+    let mut input = Input::on_disk(&shown, &text, job.flags.clone());
+    input.project = project.cloned();
     match file_check::check_text(input, &job.settings, advisors.get(&job.settings.bench)) {
         Ok(c) => One::Done(c.report),
         Err(e @ NotChecked::Unsupported(_)) => One::Skipped(PathMessage {
@@ -344,6 +350,8 @@ fn check_in_order(
     advisors: &HashMap<BenchMode, Advisor>,
     mut each: impl FnMut(&Job, One),
 ) {
+    let project = (jobs.len() > 1).then(|| Arc::new(project_index(jobs)));
+    let project = project.as_ref();
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -357,7 +365,7 @@ fn check_in_order(
             sc.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = jobs.get(i) else { break };
-                if tx.send((i, check_one(job, advisors))).is_err() {
+                if tx.send((i, check_one(job, advisors, project))).is_err() {
                     break;
                 }
             });
@@ -373,6 +381,52 @@ fn check_in_order(
             }
         }
     });
+}
+
+/// The project index of a run: every job's functions and call sites
+/// ([`file_check::index_text`]), read and lowered on every core, once per
+/// run, before any file is checked (a size from a call site in another
+/// file). Unreadable and oversized files are left out (their check says why).
+fn project_index(jobs: &[Job]) -> ProjectIndex {
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(jobs.len().max(1));
+    let parts: Vec<Vec<(String, gemmscope_analyzers::FileIndex)>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let next = &next;
+                sc.spawn(move || {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        let small =
+                            std::fs::metadata(&job.path).is_ok_and(|m| m.len() <= MAX_FILE_BYTES);
+                        let Some(bytes) = small.then(|| std::fs::read(&job.path).ok()).flatten()
+                        else {
+                            continue;
+                        };
+                        let shown = job.path.display().to_string();
+                        let text = String::from_utf8_lossy(&bytes);
+                        if let Some(fi) =
+                            file_check::index_text(&shown, &text, job.flags.as_deref())
+                        {
+                            out.push((shown, fi));
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut index = ProjectIndex::new();
+    for (path, fi) in parts.into_iter().flatten() {
+        index.insert(&path, fi);
+    }
+    index
 }
 
 /// Applies the baseline and the gates to one file's findings and counts

@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gemmscope_analyzers::{
-    analyze_parsed, parse, prefilter, Analysis, BuildContext, Finding, IncludeResolver, Lang,
-    NoIncludes, Parsed, SyntaxProblem,
+    analyze_parsed, parse, prefilter, Analysis, BuildContext, FileIndex, Finding, IncludeResolver,
+    Lang, NoIncludes, Parsed, ProjectIndex, SyntaxProblem,
 };
 
 use crate::advice::{Advice, Advisor};
@@ -145,6 +145,10 @@ pub struct Input<'a> {
     /// The tree of an earlier text with every edit since applied to it, to
     /// re-parse incrementally (the language server).
     pub old_tree: Option<Parsed>,
+    /// The project's call sites (`check`: built once per run over the files
+    /// it walks, [`project_index`]; the language server: its workspace),
+    /// from which a loop bound that is a parameter gets its size.
+    pub project: Option<Arc<ProjectIndex>>,
 }
 
 impl<'a> Input<'a> {
@@ -156,6 +160,7 @@ impl<'a> Input<'a> {
             flags,
             from_disk: true,
             old_tree: None,
+            project: None,
         }
     }
 }
@@ -209,14 +214,19 @@ pub fn check_text(
         flags,
         from_disk,
         old_tree,
+        project,
     } = input;
     let (analysis, tree) = panic_guard::catch(|| {
         let disk = ProjectIncludes {
             flags: flags.as_deref(),
         };
         let includes: &dyn IncludeResolver = if from_disk { &disk } else { &NoIncludes };
-        let empty = BuildContext::default();
-        let build = flags.as_ref().map_or(&empty, |f| &f.build);
+        let mut build = flags
+            .as_ref()
+            .map_or_else(BuildContext::default, |f| f.build.clone());
+        build.project = project;
+        build.sizes = settings.sizes.clone();
+        let build = &build;
         if settings.prefilter && !prefilter::may_find(lang, path, text, includes, build) {
             return (Analysis::nothing(lang), Parsed::unparsed(lang));
         }
@@ -272,6 +282,26 @@ pub fn check_text(
         analysis,
         tree,
     })
+}
+
+/// The functions and call sites of one file for the project index
+/// ([`ProjectIndex`]): parsed and lowered with its compile_commands.json
+/// flags and headers, as [`check_text`] would; `None` for a file that is not
+/// C, CUDA/C++ or Python, cannot hold a call, or panics the front end.
+pub fn index_text(path: &str, text: &str, flags: Option<&Flags>) -> Option<FileIndex> {
+    Lang::from_path(path)?;
+    // A file without a call in it adds nothing to the index.
+    if !text.contains('(') {
+        return None;
+    }
+    panic_guard::catch(|| {
+        let disk = ProjectIncludes { flags };
+        let empty = BuildContext::default();
+        let build = flags.map_or(&empty, |f| &f.build);
+        gemmscope_analyzers::index(path, text, &disk, build)
+    })
+    .ok()
+    .flatten()
 }
 
 /// Gives every unsuppressed finding its advice and, by it, its level: a

@@ -124,8 +124,9 @@ impl Core {
                 let settings = self.file_settings(&path, from_disk).await;
                 let limits = self.limits();
                 let (t, pth) = (text.clone(), path.clone());
+                let project = Some(lock(&self.index).clone());
                 let outcome = tokio::task::spawn_blocking(move || {
-                    analysis::run(&pth, &t, None, from_disk, flags, &settings, limits)
+                    analysis::run(&pth, &t, None, from_disk, flags, &settings, limits, project)
                 })
                 .await
                 .ok()?;
@@ -199,6 +200,7 @@ mod tests {
                 flags: None,
                 from_disk: false,
                 old_tree: None,
+                project: None,
             },
             &settings,
             None,

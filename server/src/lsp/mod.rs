@@ -221,6 +221,11 @@ pub struct Core {
     compdb: Mutex<crate::compdb::Databases>,
     /// Held while publishing, so that diagnostics go out in version order.
     publishing: tokio::sync::Mutex<()>,
+    /// The workspace's functions and call sites (sizes from call sites in
+    /// other files): built from the folders' files when they are scanned,
+    /// each document's entry replaced when it is analysed (didOpen,
+    /// didChange, didSave).
+    index: Mutex<Arc<gemmscope_analyzers::ProjectIndex>>,
 }
 
 /// The `LanguageServer` implementation: one-line forwards into [`Core`].
@@ -261,6 +266,7 @@ impl Backend {
                 events_tx: tx,
                 events_rx: Mutex::new(Some(rx)),
                 folders: Mutex::default(),
+                index: Mutex::new(Arc::default()),
                 compdb: Mutex::new(
                     crate::compdb::Databases::new(None).expect("no explicit database to load"),
                 ),
@@ -545,8 +551,33 @@ impl Core {
         })
         .await
         .unwrap_or_default();
+        let me = self.clone();
+        let listed = found.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for p in listed {
+                let Some(uri) = Uri::from_file_path(&p) else {
+                    continue;
+                };
+                let (path, _) = path_of(&uri);
+                if let Ok(bytes) = std::fs::read(&p) {
+                    me.reindex(&path, &String::from_utf8_lossy(&bytes), None);
+                }
+            }
+        })
+        .await;
         for p in found {
             self.load_from_disk(&p).await;
+        }
+    }
+
+    /// Replaces `path`'s entry in the workspace index by that of `text`.
+    fn reindex(&self, path: &str, text: &str, flags: Option<&crate::compdb::Flags>) {
+        let entry = file_check::index_text(path, text, flags);
+        let mut index = lock(&self.index);
+        let index = Arc::make_mut(&mut index);
+        match entry {
+            Some(e) => index.insert(path, e),
+            None => index.remove(path),
         }
     }
 
@@ -698,8 +729,13 @@ impl Core {
             let flags = self.build_flags(&path, on_disk).await;
             let settings = self.file_settings(&path, on_disk).await;
             let empty = FileReport::empty(&path, settings.clone());
+            let project = Some(lock(&self.index).clone());
+            let me = self.clone();
             let job = tokio::task::spawn_blocking(move || {
-                analysis::run(&path, &text, old, on_disk, flags, &settings, limits)
+                me.reindex(&path, &text, flags.as_deref());
+                analysis::run(
+                    &path, &text, old, on_disk, flags, &settings, limits, project,
+                )
             });
             let outcome = match tokio::time::timeout(timeout, job).await {
                 Ok(Ok(o)) => o,
