@@ -1,7 +1,11 @@
 use super::*;
 use crate::{analyze_with, NoIncludes};
 
-fn dims(path: &str, text: &str, build: &BuildContext) -> Vec<Vec<(Option<u64>, Option<&'static str>)>> {
+fn dims(
+    path: &str,
+    text: &str,
+    build: &BuildContext,
+) -> Vec<Vec<(Option<u64>, Option<&'static str>)>> {
     let a = analyze_with(path, text, &NoIncludes, build).unwrap();
     a.findings
         .iter()
@@ -32,21 +36,29 @@ fn annotations_are_parsed_with_products_of_earlier_names() {
     );
     assert_eq!(a[1].sizes, vec![("n".into(), 4)]);
     // Not in a comment, or not the keyword: nothing.
-    assert!(annotations("char *s = \"gemmscope: size n=4\";\n// gemmscope: sizes n=4\n").is_empty());
+    assert!(
+        annotations("char *s = \"gemmscope: size n=4\";\n// gemmscope: sizes n=4\n").is_empty()
+    );
 }
 
 #[test]
 fn a_call_site_in_another_file_gives_the_size_through_the_project_index() {
     let main = "void mm(float*, const float*, const float*, int);\nint main(void) { int n = 700; mm(0, 0, 0, n); return 0; }\n";
     let mut project = ProjectIndex::new();
-    project.insert("main.c", crate::index("main.c", main, &NoIncludes, &BuildContext::default()).unwrap());
+    project.insert(
+        "main.c",
+        crate::index("main.c", main, &NoIncludes, &BuildContext::default()).unwrap(),
+    );
     let alone = dims("mm.c", KERNEL, &BuildContext::default());
     assert_eq!(alone, vec![vec![(None, None); 3]]);
     let build = BuildContext {
         project: Some(std::sync::Arc::new(project)),
         ..Default::default()
     };
-    assert_eq!(dims("mm.c", KERNEL, &build), vec![vec![(Some(700), Some("call-site")); 3]]);
+    assert_eq!(
+        dims("mm.c", KERNEL, &build),
+        vec![vec![(Some(700), Some("call-site")); 3]]
+    );
 }
 
 #[test]
@@ -54,7 +66,10 @@ fn a_static_function_or_a_file_with_its_own_definition_is_not_reached() {
     let mut project = ProjectIndex::new();
     // Defines its own `mm`: its call is to that one.
     let other = format!("{KERNEL}int main(void) {{ mm(0, 0, 0, 64); return 0; }}\n");
-    project.insert("other.c", crate::index("other.c", &other, &NoIncludes, &BuildContext::default()).unwrap());
+    project.insert(
+        "other.c",
+        crate::index("other.c", &other, &NoIncludes, &BuildContext::default()).unwrap(),
+    );
     let build = BuildContext {
         project: Some(std::sync::Arc::new(project.clone())),
         ..Default::default()
@@ -62,27 +77,38 @@ fn a_static_function_or_a_file_with_its_own_definition_is_not_reached() {
     assert_eq!(dims("mm.c", KERNEL, &build), vec![vec![(None, None); 3]]);
     // A caller that does not define it, but `mm` is static here.
     let caller = "int main(void) { mm(0, 0, 0, 64); return 0; }\n";
-    project.insert("caller.c", crate::index("caller.c", caller, &NoIncludes, &BuildContext::default()).unwrap());
+    project.insert(
+        "caller.c",
+        crate::index("caller.c", caller, &NoIncludes, &BuildContext::default()).unwrap(),
+    );
     let build = BuildContext {
         project: Some(std::sync::Arc::new(project)),
         ..Default::default()
     };
     let st = format!("static {KERNEL}");
     assert_eq!(dims("mm.c", &st, &build), vec![vec![(None, None); 3]]);
-    assert_eq!(dims("mm.c", KERNEL, &build), vec![vec![(Some(64), Some("call-site")); 3]]);
+    assert_eq!(
+        dims("mm.c", KERNEL, &build),
+        vec![vec![(Some(64), Some("call-site")); 3]]
+    );
 }
 
 #[test]
 fn the_configuration_s_sizes_apply_by_function_name() {
     let mut build = BuildContext::default();
-    build
-        .sizes
-        .insert("mm".into(), [("n".to_string(), 2048u64)].into_iter().collect());
-    assert_eq!(dims("mm.c", KERNEL, &build), vec![vec![(Some(2048), Some("config")); 3]]);
+    build.sizes.insert(
+        "mm".into(),
+        [("n".to_string(), 2048u64)].into_iter().collect(),
+    );
+    assert_eq!(
+        dims("mm.c", KERNEL, &build),
+        vec![vec![(Some(2048), Some("config")); 3]]
+    );
     build.sizes.clear();
-    build
-        .sizes
-        .insert("other".into(), [("n".to_string(), 2048u64)].into_iter().collect());
+    build.sizes.insert(
+        "other".into(),
+        [("n".to_string(), 2048u64)].into_iter().collect(),
+    );
     assert_eq!(dims("mm.c", KERNEL, &build), vec![vec![(None, None); 3]]);
 }
 
@@ -103,5 +129,8 @@ fn command_line_defines_and_ifdef_defaults_choose_the_dataset() {
         defines: vec![("SMALL".into(), None)],
         ..Default::default()
     };
-    assert_eq!(dims("k.c", text, &small), vec![vec![(Some(60), Some("call-site")); 3]]);
+    assert_eq!(
+        dims("k.c", text, &small),
+        vec![vec![(Some(60), Some("call-site")); 3]]
+    );
 }
