@@ -359,8 +359,8 @@ pub struct Annotation {
     pub sizes: Vec<(String, u64)>,
 }
 
-/// Every `gemmscope: size NAME=VALUE ...` comment in `text` (`//`, `/* */`
-/// or `#`). A value is a number or a product of numbers and names given
+/// Every `gemmscope: size NAME=VALUE ...` comment in `text` (the marker
+/// right after `//`, `/*` or `#`, as for `gemmscope: ignore[...]`). A value is a number or a product of numbers and names given
 /// before it in the same comment (`M=B*T` with `B=8 T=1024`); a pair that is
 /// neither is skipped.
 pub fn annotations(text: &str) -> Vec<Annotation> {
@@ -368,8 +368,9 @@ pub fn annotations(text: &str) -> Vec<Annotation> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let Some(at) = line.find(KEY) else { continue };
-        let before = &line[..at];
-        if !(before.contains("//") || before.contains('#') || before.contains("/*")) {
+        // The comment opener right before the marker, as for suppressions.
+        let before = line[..at].trim_end();
+        if !["//", "/*", "#"].iter().any(|o| before.ends_with(o)) {
             continue;
         }
         let rest = &line[at + KEY.len()..];
