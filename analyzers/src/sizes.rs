@@ -131,6 +131,13 @@ impl ProjectIndex {
         self.files.values().map(|f| f.calls.len()).sum()
     }
 
+    /// Every call site, with its file's path.
+    pub fn calls(&self) -> impl Iterator<Item = (&str, &CallSite)> {
+        self.files
+            .iter()
+            .flat_map(|(p, f)| f.calls.iter().map(move |c| (p.as_str(), c)))
+    }
+
     fn file(&self, path: &str) -> Option<&FileIndex> {
         self.files.get(path)
     }
@@ -214,6 +221,19 @@ impl Locals {
             } => *assigned.entry(n.clone()).or_default() += 1,
             StmtKind::Loop(l) => *assigned.entry(l.var.clone()).or_default() += 1,
             _ => {}
+        });
+        // A local whose address is taken may be written through it
+        // (`int bs = 0; init(&bs);`).
+        f.walk(&mut |s: &Stmt| {
+            for e in s.exprs() {
+                e.walk(&mut |x| {
+                    if let Expr::Unary(crate::ir::UnOp::AddrOf, inner) = x {
+                        if let Expr::Var(n) = &**inner {
+                            *assigned.entry(n.clone()).or_default() += 1;
+                        }
+                    }
+                });
+            }
         });
         let mut out = HashMap::new();
         for (name, ds) in decls {
@@ -324,7 +344,10 @@ fn arg_of(file: &File, f: &Function, locals: &Locals, a: &Expr) -> Arg {
         }
     }
     let srcs = RefCell::new(Vec::new());
-    match eval_local(file, f, locals, a, &srcs, 0).and_then(|v| u64::try_from(v).ok()) {
+    // A size is at least 1: a zero or negative argument says nothing.
+    match eval_local(file, f, locals, a, &srcs, 0)
+        .and_then(|v| u64::try_from(v).ok().filter(|v| *v > 0))
+    {
         Some(v) => Arg::Value(v, least_certain(srcs.into_inner()).0),
         None => Arg::Unknown,
     }
@@ -541,6 +564,8 @@ impl<'a> Resolver<'a> {
         let info = self.file(def_path)?.functions.get(callee)?;
         let pos = info.params.iter().position(|p| p == param)?;
         let mut found: Vec<(u64, SizeSource, String, &CallSite)> = Vec::new();
+        // Values the wrappers' other call sites give.
+        let mut nested: Vec<u64> = Vec::new();
         for (path, site) in self.sites(callee, def_path, info) {
             if site.args.len() + site.kwargs.len() > info.params.len()
                 || (site.kwargs.is_empty() && site.args.len() != info.params.len())
@@ -555,6 +580,7 @@ impl<'a> Resolver<'a> {
                 Some(Arg::Value(v, s)) => found.push((*v, s.clone(), path, site)),
                 Some(Arg::Param(p)) => {
                     if let Some(r) = self.param(&site.caller, &path, p, depth + 1) {
+                        nested.extend(r.others);
                         found.push((r.value, r.source, path, site));
                     }
                 }
@@ -580,7 +606,17 @@ impl<'a> Resolver<'a> {
                 total: found.len(),
                 via,
             },
-            others: counts.keys().copied().filter(|v| *v != value).collect(),
+            others: {
+                let mut o: Vec<u64> = counts
+                    .keys()
+                    .copied()
+                    .chain(nested)
+                    .filter(|v| *v != value)
+                    .collect();
+                o.sort_unstable();
+                o.dedup();
+                o
+            },
         })
     }
 
@@ -710,7 +746,8 @@ fn fill(
     let srcs = RefCell::new(Vec::new());
     let v = r
         .eval(file, func, locals, user, &e, 0, &srcs)
-        .and_then(|v| u64::try_from(v).ok());
+        .and_then(|v| u64::try_from(v).ok())
+        .filter(|v| *v > 0 || d.value == Some(0));
     let (source, others) = least_certain(srcs.into_inner());
     match v {
         Some(v) if d.value.is_none() || d.value == Some(v) || source.rank() >= 4 => {

@@ -140,6 +140,47 @@ async fn a_call_site_size_reaches_the_editor() {
         label.ends_with("/output") && !label.contains('–'),
         "{label}"
     );
+    // The caller is edited: the kernel's size follows.
+    let main_uri = format!("{folder}/main.c");
+    c.open(&main_uri, "c", 1, &MAIN.replace("700;", "900;"))
+        .await;
+    let moved = c
+        .wait_for(Duration::from_secs(20), |m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == uri.as_str()
+                && m["params"]["diagnostics"][0]["message"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("900×900×900"))
+        })
+        .await;
+    assert!(
+        moved.is_some(),
+        "the kernel was not re-analysed with the new call site"
+    );
     c.drain(Duration::from_millis(10)).await;
     c.shutdown().await;
+}
+
+#[test]
+fn a_wrapper_in_a_third_file_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kernel.c"), KERNEL).unwrap();
+    std::fs::write(
+        dir.path().join("wrap.c"),
+        "void mm(float *C, const float *A, const float *B, int n);\n\
+         void run(float *C, int n) { mm(C, C, C, n); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("main.c"),
+        "void run(float *C, int n);\nint main(void) { run(0, 333); run(0, 333); run(0, 64); return 0; }\n",
+    )
+    .unwrap();
+    let json: Value = serde_json::from_str(&check(dir.path(), "json")).unwrap();
+    let m = &json["findings"][0]["dims"]["m"];
+    assert_eq!(m["value"], 333, "{m}");
+    assert_eq!(m["others"], json!([64]), "{m}");
+    assert_eq!(m["source"]["caller"], "run", "{m}");
+    assert_eq!(m["source"]["via"]["kind"], "call-site", "{m}");
+    assert_eq!(m["source"]["via"]["sites"], 2, "{m}");
 }

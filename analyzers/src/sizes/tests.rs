@@ -134,3 +134,15 @@ fn command_line_defines_and_ifdef_defaults_choose_the_dataset() {
         vec![vec![(Some(60), Some("call-site")); 3]]
     );
 }
+
+#[test]
+fn a_local_whose_address_is_taken_or_a_zero_gives_no_size() {
+    let text = format!(
+        "{KERNEL}void init(int *b);\nint main(void) {{ int bs = 0; init(&bs); mm(0, 0, 0, 4 * bs); \
+         int z = 0; mm(0, 0, 0, z); return 0; }}\n"
+    );
+    assert_eq!(
+        dims("k.c", &text, &BuildContext::default()),
+        vec![vec![(None, None); 3]]
+    );
+}

@@ -570,14 +570,56 @@ impl Core {
         }
     }
 
-    /// Replaces `path`'s entry in the workspace index by that of `text`.
-    fn reindex(&self, path: &str, text: &str, flags: Option<&crate::compdb::Flags>) {
+    /// Replaces `path`'s entry in the workspace index by that of `text`;
+    /// where its call sites changed, the other documents with a finding of
+    /// unknown size in a function called there are analysed again.
+    fn reindex(self: &Arc<Self>, path: &str, text: &str, flags: Option<&crate::compdb::Flags>) {
         let entry = file_check::index_text(path, text, flags);
-        let mut index = lock(&self.index);
-        let index = Arc::make_mut(&mut index);
-        match entry {
-            Some(e) => index.insert(path, e),
-            None => index.remove(path),
+        let changed: HashSet<String> = {
+            let mut guard = lock(&self.index);
+            let old_calls: Vec<_> = guard
+                .calls()
+                .filter(|(p, _)| *p == path)
+                .map(|(_, c)| c.clone())
+                .collect();
+            let index = Arc::make_mut(&mut guard);
+            let new_calls = entry.as_ref().map(|e| e.calls.clone()).unwrap_or_default();
+            match entry {
+                Some(e) => index.insert(path, e),
+                None => index.remove(path),
+            }
+            old_calls
+                .iter()
+                .filter(|c| !new_calls.contains(c))
+                .chain(new_calls.iter().filter(|c| !old_calls.contains(c)))
+                .map(|c| c.callee.clone())
+                .collect()
+        };
+        if changed.is_empty() || tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let again: Vec<Uri> = lock(&self.analyses)
+            .iter()
+            .filter(|(u, _)| path_of(u).0 != path)
+            .filter(|(_, a)| {
+                a.report.findings.iter().any(|r| {
+                    r.finding
+                        .function
+                        .as_ref()
+                        .is_some_and(|f| changed.contains(f))
+                        && [&r.finding.dims.m, &r.finding.dims.n, &r.finding.dims.k]
+                            .into_iter()
+                            .flatten()
+                            .any(|d| {
+                                d.value.is_none()
+                                    || d.source.as_ref().is_some_and(|s| s.kind() == "call-site")
+                            })
+                })
+            })
+            .map(|(u, _)| u.clone())
+            .collect();
+        for u in again {
+            self.schedule(u);
         }
     }
 
