@@ -624,10 +624,7 @@ impl<'a> Resolver<'a> {
     /// sites, its locals, the file's constants.
     fn eval(
         &self,
-        file: &File,
-        f: Option<&Function>,
-        locals: Option<&Locals>,
-        user: &User,
+        scope: &Scope<'_>,
         e: &Expr,
         depth: usize,
         srcs: &RefCell<Vec<(SizeSource, Vec<u64>)>>,
@@ -635,6 +632,12 @@ impl<'a> Resolver<'a> {
         if depth > 16 {
             return None;
         }
+        let Scope {
+            file,
+            func: f,
+            locals,
+            user,
+        } = *scope;
         let env = |name: &str| -> Option<i64> {
             if let Some((v, s)) = user.get(name) {
                 srcs.borrow_mut().push((s.clone(), Vec::new()));
@@ -656,7 +659,7 @@ impl<'a> Resolver<'a> {
                 file,
                 name,
                 depth,
-                &|e, d, s| self.eval(file, f, locals, user, e, d, s),
+                &|e, d, s| self.eval(scope, e, d, s),
                 srcs,
             )
         };
@@ -666,6 +669,16 @@ impl<'a> Resolver<'a> {
         }
         Some(v)
     }
+}
+
+/// What a finding's dims are evaluated in: the file, the enclosing
+/// function and its locals, the user's sizes.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    file: &'a File,
+    func: Option<&'a Function>,
+    locals: Option<&'a Locals>,
+    user: &'a User,
 }
 
 /// Gives every dim of `findings` its value and source (module comment).
@@ -720,7 +733,13 @@ pub(crate) fn infer(
             .into_iter()
             .flatten()
         {
-            fill(d, &r, file, func, locals.as_ref(), &user);
+            let scope = Scope {
+                file,
+                func,
+                locals: locals.as_ref(),
+                user: &user,
+            };
+            fill(d, &r, &scope);
         }
         let after = finding.dims.display();
         if after != before && !before.is_empty() {
@@ -729,14 +748,7 @@ pub(crate) fn infer(
     }
 }
 
-fn fill(
-    d: &mut Dim,
-    r: &Resolver<'_>,
-    file: &File,
-    func: Option<&Function>,
-    locals: Option<&Locals>,
-    user: &User,
-) {
+fn fill(d: &mut Dim, r: &Resolver<'_>, scope: &Scope<'_>) {
     let Some(Sym(e)) = d.sym.clone() else {
         if d.value.is_some() && d.source.is_none() {
             d.source = Some(SizeSource::Literal);
@@ -745,7 +757,7 @@ fn fill(
     };
     let srcs = RefCell::new(Vec::new());
     let v = r
-        .eval(file, func, locals, user, &e, 0, &srcs)
+        .eval(scope, &e, 0, &srcs)
         .and_then(|v| u64::try_from(v).ok())
         .filter(|v| *v > 0 || d.value == Some(0));
     let (source, others) = least_certain(srcs.into_inner());

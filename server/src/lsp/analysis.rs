@@ -137,7 +137,7 @@ mod tests {
             .unwrap()
             .settings(None),
         );
-        let run = |p: &str, t: &str| run(p, t, None, false, None, &s, L);
+        let run = |p: &str, t: &str| run(p, t, None, false, None, &s, L, None);
         let deep = format!("void f(void){}{}", "{".repeat(60), "}".repeat(61));
         let Outcome::Skipped(why) = run("a.c", &deep) else {
             panic!()
