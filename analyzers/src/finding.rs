@@ -222,6 +222,14 @@ pub enum SizeSource {
         #[serde(skip_serializing_if = "Option::is_none")]
         via: Option<Box<SizeSource>>,
     },
+    /// The declared extents of the array a call site passes
+    /// (`a = np.zeros((512, 256))`, `float a[M][K]`); `via`: what gave the
+    /// extent its value.
+    Shape {
+        array: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        via: Option<Box<SizeSource>>,
+    },
     /// The user's `gemmscope: size NAME=VALUE` comment at `line`.
     Annotation { name: String, line: usize },
     /// The configuration's `[sizes.FUNCTION]` table.
@@ -236,7 +244,7 @@ impl SizeSource {
         match self {
             SizeSource::Literal => 0,
             SizeSource::Constant { .. } => 1,
-            SizeSource::Local { .. } => 2,
+            SizeSource::Local { .. } | SizeSource::Shape { .. } => 2,
             SizeSource::CallSite { .. } => 3,
             SizeSource::Config { .. } => 4,
             SizeSource::Annotation { .. } => 5,
@@ -250,6 +258,7 @@ impl SizeSource {
             SizeSource::Literal => "literal",
             SizeSource::Constant { .. } => "constant",
             SizeSource::Local { .. } => "local",
+            SizeSource::Shape { .. } => "shape",
             SizeSource::CallSite { .. } => "call-site",
             SizeSource::Annotation { .. } => "annotation",
             SizeSource::Config { .. } => "config",
@@ -267,6 +276,10 @@ impl SizeSource {
                 _ => format!("constant {name}"),
             },
             SizeSource::Local { name, line } => format!("local {name}, line {line}"),
+            SizeSource::Shape { array, via } => match via {
+                Some(v) => format!("the shape of {array}; {}", v.describe(array)),
+                None => format!("the shape of {array}"),
+            },
             SizeSource::CallSite {
                 callee,
                 param,

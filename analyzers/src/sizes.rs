@@ -48,6 +48,10 @@ pub enum Arg {
     Value(u64, SizeSource),
     /// The caller's own parameter of this name.
     Param(String),
+    /// An array whose declared extents are known, with where they came
+    /// from (`a = np.zeros((512, 256))`, `float a[M][K]`): each extent's
+    /// value where constant.
+    Shape(Vec<Option<u64>>, SizeSource),
     /// Anything else.
     Unknown,
 }
@@ -343,6 +347,28 @@ fn arg_of(file: &File, f: &Function, locals: &Locals, a: &Expr) -> Arg {
             return Arg::Param(n.clone());
         }
     }
+    if let Expr::Var(n) = a {
+        if let Some(vi) = f.vars.get(n).filter(|v| v.is_array && !v.shape.is_empty()) {
+            let srcs = RefCell::new(Vec::new());
+            let ext: Vec<Option<u64>> = vi
+                .shape
+                .iter()
+                .map(|e| {
+                    eval_local(file, f, locals, e, &srcs, 0)
+                        .and_then(|v| u64::try_from(v).ok())
+                        .filter(|v| *v > 0)
+                })
+                .collect();
+            if ext.iter().any(Option::is_some) {
+                let (inner, _) = least_certain(srcs.into_inner());
+                let source = SizeSource::Shape {
+                    array: n.clone(),
+                    via: (inner.rank() > 0).then(|| Box::new(inner)),
+                };
+                return Arg::Shape(ext, source);
+            }
+        }
+    }
     let srcs = RefCell::new(Vec::new());
     // A size is at least 1: a zero or negative argument says nothing.
     match eval_local(file, f, locals, a, &srcs, 0)
@@ -556,8 +582,16 @@ impl<'a> Resolver<'a> {
     }
 
     /// The value the call sites give parameter `param` of `callee`
-    /// (defined in `def_path`).
-    fn param(&self, callee: &str, def_path: &str, param: &str, depth: usize) -> Option<Resolved> {
+    /// (defined in `def_path`); with `axis`, the extent along it of the
+    /// array the call sites pass for it.
+    fn param(
+        &self,
+        callee: &str,
+        def_path: &str,
+        param: &str,
+        axis: Option<usize>,
+        depth: usize,
+    ) -> Option<Resolved> {
         if depth > MAX_WRAPPERS {
             return None;
         }
@@ -576,10 +610,15 @@ impl<'a> Resolver<'a> {
                 .args
                 .get(pos)
                 .or_else(|| site.kwargs.iter().find(|(k, _)| k == param).map(|(_, a)| a));
-            match arg {
-                Some(Arg::Value(v, s)) => found.push((*v, s.clone(), path, site)),
-                Some(Arg::Param(p)) => {
-                    if let Some(r) = self.param(&site.caller, &path, p, depth + 1) {
+            match (arg, axis) {
+                (Some(Arg::Value(v, s)), None) => found.push((*v, s.clone(), path, site)),
+                (Some(Arg::Shape(ext, s)), Some(d)) => {
+                    if let Some(Some(v)) = ext.get(d) {
+                        found.push((*v, s.clone(), path, site));
+                    }
+                }
+                (Some(Arg::Param(p)), _) => {
+                    if let Some(r) = self.param(&site.caller, &path, p, axis, depth + 1) {
                         nested.extend(r.others);
                         found.push((r.value, r.source, path, site));
                     }
@@ -645,9 +684,16 @@ impl<'a> Resolver<'a> {
             }
             if let Some(f) = f {
                 if f.params.iter().any(|p| p == name) {
-                    let r = self.param(&f.name, self.path, name, 0)?;
+                    let r = self.param(&f.name, self.path, name, None, 0)?;
                     srcs.borrow_mut().push((r.source, r.others));
                     return i64::try_from(r.value).ok();
+                }
+                if let Some((array, axis)) = shape_name(name) {
+                    if f.params.iter().any(|p| p == array) {
+                        let r = self.param(&f.name, self.path, array, Some(axis), 0)?;
+                        srcs.borrow_mut().push((r.source, r.others));
+                        return i64::try_from(r.value).ok();
+                    }
                 }
                 if let Some(l) = locals {
                     if l.0.contains_key(name) {
@@ -663,12 +709,60 @@ impl<'a> Resolver<'a> {
                 srcs,
             )
         };
-        let v = e.eval(&env)?;
+        let v = shape_names(e.clone()).eval(&env)?;
         if srcs.borrow().is_empty() {
             srcs.borrow_mut().push((SizeSource::Literal, Vec::new()));
         }
         Some(v)
     }
+}
+
+/// `A.shape[1]`, `len(A)`, `len(A[0])` (A a plain name) as one name,
+/// `A.shape[1]`, for the evaluation: the extent along an axis of an array.
+fn shape_names(e: Expr) -> Expr {
+    e.map(&mut |x| {
+        let axis_of = |x: &Expr| -> Option<(String, usize)> {
+            match x {
+                Expr::Index { base, idx } => match (&**base, idx.as_slice()) {
+                    (Expr::Var(b), [Expr::Int(d)]) if *d >= 0 => {
+                        Some((b.strip_suffix(".shape")?.to_string(), *d as usize))
+                    }
+                    _ => None,
+                },
+                Expr::Call {
+                    func,
+                    recv: None,
+                    args,
+                    ..
+                } if func == "len" && args.len() == 1 => {
+                    let mut a = &args[0];
+                    let mut levels = 0;
+                    while let Expr::Index { base, idx } = a {
+                        if idx.len() != 1 {
+                            return None;
+                        }
+                        a = base;
+                        levels += 1;
+                    }
+                    match a {
+                        Expr::Var(b) => Some((b.clone(), levels)),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        };
+        match axis_of(&x) {
+            Some((b, d)) if is_ident(&b) => Expr::Var(format!("{b}.shape[{d}]")),
+            _ => x,
+        }
+    })
+}
+
+/// The array and axis of a name made by [`shape_names`].
+fn shape_name(name: &str) -> Option<(&str, usize)> {
+    let (array, rest) = name.split_once(".shape[")?;
+    Some((array, rest.strip_suffix(']')?.parse().ok()?))
 }
 
 /// What a finding's dims are evaluated in: the file, the enclosing

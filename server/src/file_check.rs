@@ -238,7 +238,11 @@ pub fn check_text(
         if let Some(part) = part {
             let tree = parse(lang, &part, None);
             let analysis = analyze_parsed(path, &part, &tree, includes, build);
-            return (analysis, Parsed::unparsed(lang));
+            // The sizes of a finding may come from call sites in the code
+            // the part left out: a file with findings is analysed whole.
+            if analysis.findings.is_empty() {
+                return (analysis, Parsed::unparsed(lang));
+            }
         }
         let tree = parse(lang, text, old_tree.as_ref());
         (analyze_parsed(path, text, &tree, includes, build), tree)
