@@ -454,7 +454,7 @@ fn project_index(jobs: &[Job], wanted: BTreeSet<String>) -> ProjectIndex {
             let shown = job.path.display().to_string();
             Some((
                 shown.clone(),
-                file_check::index_text(&shown, &text, job.flags.as_deref()),
+                file_check::index_text(&shown, &text, job.flags.as_deref(), Some(&names)),
             ))
         });
         for (i, (path, fi)) in found {

@@ -292,16 +292,37 @@ pub fn check_text(
 /// ([`ProjectIndex`]): parsed and lowered with its compile_commands.json
 /// flags and headers, as [`check_text`] would; `None` for a file that is not
 /// C, CUDA/C++ or Python, cannot hold a call, or panics the front end.
-pub fn index_text(path: &str, text: &str, flags: Option<&Flags>) -> Option<FileIndex> {
+/// With `wanted` (`check`: the functions whose sizes are sought), the file
+/// is first lowered without its headers, and again with them only where a
+/// call to one of those has an argument that is not constant without them.
+pub fn index_text(
+    path: &str,
+    text: &str,
+    flags: Option<&Flags>,
+    wanted: Option<&std::collections::BTreeSet<String>>,
+) -> Option<FileIndex> {
     Lang::from_path(path)?;
     // A file without a call in it adds nothing to the index.
     if !text.contains('(') {
         return None;
     }
     panic_guard::catch(|| {
-        let disk = ProjectIncludes { flags };
         let empty = BuildContext::default();
         let build = flags.map_or(&empty, |f| &f.build);
+        if let Some(wanted) = wanted {
+            let bare = gemmscope_analyzers::index(path, text, &NoIncludes, build)?;
+            let needs_headers = bare.calls.iter().any(|c| {
+                wanted.contains(&c.callee)
+                    && c.args
+                        .iter()
+                        .chain(c.kwargs.iter().map(|(_, a)| a))
+                        .any(|a| matches!(a, gemmscope_analyzers::sizes::Arg::Unknown))
+            });
+            if !needs_headers {
+                return Some(bare);
+            }
+        }
+        let disk = ProjectIncludes { flags };
         gemmscope_analyzers::index(path, text, &disk, build)
     })
     .ok()

@@ -35,7 +35,7 @@ fn index_cost() {
     let t0 = Instant::now();
     let mut index = ProjectIndex::new();
     for (p, t) in &texts {
-        if let Some(fi) = index_text(p, t, None) {
+        if let Some(fi) = index_text(p, t, None, None) {
             index.insert(p, fi);
         }
     }

@@ -184,3 +184,26 @@ fn a_wrapper_in_a_third_file_is_followed() {
     assert_eq!(m["source"]["via"]["kind"], "call-site", "{m}");
     assert_eq!(m["source"]["via"]["sites"], 2, "{m}");
 }
+
+#[test]
+fn a_call_site_argument_from_the_caller_s_header_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kernel.c"), KERNEL).unwrap();
+    std::fs::write(
+        dir.path().join("dims.h"),
+        "#ifndef SMALL\n# define SIZE 1500\n#else\n# define SIZE 60\n#endif\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("main.c"),
+        "#include \"dims.h\"\nvoid mm(float *C, const float *A, const float *B, int n);\n\
+         int main(void) { mm(0, 0, 0, SIZE); return 0; }\n",
+    )
+    .unwrap();
+    let json: Value = serde_json::from_str(&check(dir.path(), "json")).unwrap();
+    let m = &json["findings"][0]["dims"]["m"];
+    assert_eq!(m["value"], 1500, "{m}");
+    assert_eq!(m["source"]["via"]["kind"], "constant", "{m}");
+    assert_eq!(m["source"]["via"]["file"], "dims.h", "{m}");
+    assert_eq!(m["source"]["via"]["line"], 2, "{m}");
+}

@@ -574,7 +574,7 @@ impl Core {
     /// where its call sites changed, the other documents with a finding of
     /// unknown size in a function called there are analysed again.
     fn reindex(self: &Arc<Self>, path: &str, text: &str, flags: Option<&crate::compdb::Flags>) {
-        let entry = file_check::index_text(path, text, flags);
+        let entry = file_check::index_text(path, text, flags, None);
         let changed: HashSet<String> = {
             let mut guard = lock(&self.index);
             let old_calls: Vec<_> = guard
