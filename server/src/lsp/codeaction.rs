@@ -263,7 +263,8 @@ mod tests {
         out
     }
 
-    /// The actions of `text` for `range`, from the one per-file check.
+    /// The quick fixes of `text` for `range`, from the one per-file check
+    /// ("assume a size" left out: `assume_size_is_offered_for_unknown_sizes_only`).
     fn actions_for(uri: &Uri, path: &str, text: &str, range: Range) -> Vec<CodeActionOrCommand> {
         let settings = std::sync::Arc::new(
             crate::config::Configs::new(crate::config::Overrides {
@@ -296,6 +297,12 @@ mod tests {
         let findings: Vec<&Reported> = a.active().collect();
         let fixes = |i| a.fixes(i);
         actions(uri, text, &a.starts, &findings, &fixes, range, &[])
+            .into_iter()
+            .filter(|a| {
+                !matches!(a, CodeActionOrCommand::CodeAction(c)
+                    if c.kind == Some(CodeActionKind::REFACTOR_REWRITE))
+            })
+            .collect()
     }
 
     #[test]
@@ -331,6 +338,23 @@ mod tests {
         assert!(why.contains("separate allocations"), "{why}");
         // Nothing on a line without a finding.
         assert!(actions_for(&uri, "/tmp/gemmscope-ca/a.c", text, on_line(0)).is_empty());
+    }
+
+    #[test]
+    fn assume_size_is_offered_for_unknown_sizes_only() {
+        let f = |dims: &str| {
+            let text = format!("void f(int n, const float *A, const float *B, float *C) {{\n{dims}    for (int i = 0; i < n; i++)\n        for (int j = 0; j < N; j++)\n            for (int k = 0; k < n; k++)\n                C[i*N + j] += A[i*n + k] * B[k*N + j];\n}}\n");
+            let a = gemmscope_analyzers::analyze("a.c", &text, &gemmscope_analyzers::NoIncludes)
+                .unwrap();
+            let uri: Uri = "file:///a.c".parse().unwrap();
+            let starts = line_starts(&text);
+            assume_size(&uri, &text, &starts, &a.findings[0]).map(|a| a.title)
+        };
+        assert_eq!(
+            f("").as_deref(),
+            Some("GS101: assume a size for this loop (n=1024 N=1024; edit the numbers)")
+        );
+        assert_eq!(f("    // gemmscope: size n=8 N=8\n"), None);
     }
 
     #[test]
