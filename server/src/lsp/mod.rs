@@ -553,6 +553,7 @@ impl Core {
         .unwrap_or_default();
         let me = self.clone();
         let listed = found.clone();
+        let limits = self.limits();
         let _ = tokio::task::spawn_blocking(move || {
             for p in listed {
                 let Some(uri) = Uri::from_file_path(&p) else {
@@ -560,7 +561,10 @@ impl Core {
                 };
                 let (path, _) = path_of(&uri);
                 if let Ok(bytes) = std::fs::read(&p) {
-                    me.reindex(&path, &String::from_utf8_lossy(&bytes), None);
+                    let text = String::from_utf8_lossy(&bytes);
+                    if analysis::over_limits(&path, &text, limits).is_none() {
+                        me.reindex(&path, &text, None);
+                    }
                 }
             }
         })
@@ -774,7 +778,10 @@ impl Core {
             let project = Some(lock(&self.index).clone());
             let me = self.clone();
             let job = tokio::task::spawn_blocking(move || {
-                me.reindex(&path, &text, flags.as_deref());
+                // Within the server's limits only (as the analysis).
+                if analysis::over_limits(&path, &text, limits).is_none() {
+                    me.reindex(&path, &text, flags.as_deref());
+                }
                 analysis::run(
                     &path, &text, old, on_disk, flags, &settings, limits, project,
                 )
