@@ -207,3 +207,31 @@ fn a_call_site_argument_from_the_caller_s_header_is_read() {
     assert_eq!(m["source"]["via"]["file"], "dims.h", "{m}");
     assert_eq!(m["source"]["via"]["line"], 2, "{m}");
 }
+
+#[test]
+fn the_configuration_s_sizes_table_gives_a_function_its_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kernel.c"), KERNEL).unwrap();
+    std::fs::write(dir.path().join("gemmscope.toml"), "[sizes.mm]\nn = 2048\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+        .args(["check", "--format", "json", "kernel.c"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m = &json["findings"][0]["dims"]["m"];
+    assert_eq!(m["value"], 2048, "{m}");
+    assert_eq!(
+        m["source"],
+        json!({"kind": "config", "function": "mm", "name": "n"})
+    );
+    // A value that is not a positive integer is a configuration error.
+    std::fs::write(dir.path().join("gemmscope.toml"), "[sizes.mm]\nn = -4\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+        .args(["check", "kernel.c"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gemmscope.toml"));
+}
