@@ -107,21 +107,205 @@ impl Routine {
     }
 }
 
-/// One problem dimension: as written and, where the file says, its value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One problem dimension: as written and, where it is known, its value and
+/// where the value came from ([`SizeSource`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Dim {
     /// The symbolic extent as written (`N`, `len(A)`, `M - 1`, `1024`).
     pub expr: String,
-    /// The value where the file defines it (`#define N 1024`, a literal, a
-    /// module-level constant).
+    /// The value where the code, the project or the user gives it (a
+    /// literal, `#define N 1024`, a module-level constant, a call site, an
+    /// annotation, the configuration's `[sizes]`).
     pub value: Option<u64>,
+    /// Where `value` came from (absent when there is no value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SizeSource>,
+    /// Other values the call sites give (the value is the dominant one:
+    /// the most frequent, else the largest), smallest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<u64>,
+    /// The extent as an expression, for the size inference
+    /// (`crate::sizes`); not serialised.
+    #[serde(skip)]
+    pub(crate) sym: Option<crate::sizes::Sym>,
 }
 
 impl Dim {
+    /// A dim as a detector makes it: its expression and its value from the
+    /// file alone (literals and constants; `crate::sizes` says where from
+    /// and fills in what the call sites and the user give).
+    pub(crate) fn of(file: &crate::ir::File, e: &crate::ir::Expr) -> Dim {
+        Dim {
+            expr: e.to_string(),
+            value: file.eval(e).and_then(|v| u64::try_from(v).ok()),
+            source: None,
+            others: Vec::new(),
+            sym: Some(crate::sizes::Sym(e.clone())),
+        }
+    }
+
+    /// A dim with no source (tests; callers that assume a size).
+    pub fn new(expr: &str, value: Option<u64>) -> Dim {
+        Dim {
+            expr: expr.to_string(),
+            value,
+            ..Dim::default()
+        }
+    }
+
+    /// A dim with a known value and source (tests, callers that assume).
+    pub fn known(expr: &str, value: u64, source: SizeSource) -> Dim {
+        Dim {
+            expr: expr.to_string(),
+            value: Some(value),
+            source: Some(source),
+            ..Dim::default()
+        }
+    }
+
     pub fn display(&self) -> String {
         match self.value {
             Some(v) => v.to_string(),
             None => self.expr.clone(),
+        }
+    }
+
+    /// `1000 (NI, gemm.h:38, through the call in `main`, gemm.c:121)`:
+    /// the value with where it came from; the expression where unknown.
+    pub fn provenance(&self) -> String {
+        match (self.value, &self.source) {
+            (Some(v), Some(s)) => {
+                let mut out = format!("{v} ({})", s.describe(&self.expr));
+                if !self.others.is_empty() {
+                    let o: Vec<String> = self.others.iter().map(u64::to_string).collect();
+                    out.push_str(&format!(" [other call sites: {}]", o.join(", ")));
+                }
+                out
+            }
+            (Some(v), None) => v.to_string(),
+            (None, _) => format!("{} (unknown)", self.expr),
+        }
+    }
+}
+
+/// Where a dim's value came from, most certain first. The JSON field
+/// `source` of a dim (docs/json-output.md): `{"kind": "constant", ...}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SizeSource {
+    /// A literal in the code (`i < 1024`).
+    Literal,
+    /// A macro or named constant (`#define NI 1000`, `const int N = 64;`,
+    /// Python `N = 1024`), with where it is defined when known (a header
+    /// reached through `#include`, or the command line's `-D`).
+    Constant {
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        line: Option<usize>,
+    },
+    /// A local initialised once (`int n = 512;`).
+    Local { name: String, line: usize },
+    /// The call sites of the enclosing function: the argument for
+    /// parameter `param` is constant at `sites` of the `total` sites whose
+    /// argument could be evaluated; `file:line` is the first of them, in
+    /// `caller`. `via`: what gave that argument its value.
+    CallSite {
+        callee: String,
+        param: String,
+        caller: String,
+        file: String,
+        line: usize,
+        sites: usize,
+        total: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        via: Option<Box<SizeSource>>,
+    },
+    /// The declared extents of the array a call site passes
+    /// (`a = np.zeros((512, 256))`, `float a[M][K]`); `via`: what gave the
+    /// extent its value.
+    Shape {
+        array: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        via: Option<Box<SizeSource>>,
+    },
+    /// The user's `gemmscope: size NAME=VALUE` comment at `line`.
+    Annotation { name: String, line: usize },
+    /// The configuration's `[sizes.FUNCTION]` table.
+    Config { function: String, name: String },
+}
+
+impl SizeSource {
+    /// How certain, low to high: the source of a dim made of several names
+    /// is its least certain ingredient's (the user's word counts as most
+    /// certain: it overrides the rest).
+    pub(crate) fn rank(&self) -> u8 {
+        match self {
+            SizeSource::Literal => 0,
+            SizeSource::Constant { .. } => 1,
+            SizeSource::Local { .. } | SizeSource::Shape { .. } => 2,
+            SizeSource::CallSite { .. } => 3,
+            SizeSource::Config { .. } => 4,
+            SizeSource::Annotation { .. } => 5,
+        }
+    }
+
+    /// The short kind (`literal`, `constant`, `local`, `call-site`,
+    /// `annotation`, `config`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SizeSource::Literal => "literal",
+            SizeSource::Constant { .. } => "constant",
+            SizeSource::Local { .. } => "local",
+            SizeSource::Shape { .. } => "shape",
+            SizeSource::CallSite { .. } => "call-site",
+            SizeSource::Annotation { .. } => "annotation",
+            SizeSource::Config { .. } => "config",
+        }
+    }
+
+    /// One phrase for people: `NI, gemm.h:38`, `ni at the call
+    /// kernel_gemm(…) in `main`, gemm.c:121; NI, gemm.h:38`.
+    pub fn describe(&self, expr: &str) -> String {
+        match self {
+            SizeSource::Literal => "literal".into(),
+            SizeSource::Constant { name, file, line } => match (file, line) {
+                (Some(f), Some(l)) => format!("{name}, {f}:{l}"),
+                (Some(f), None) => format!("{name}, {f}"),
+                _ => format!("constant {name}"),
+            },
+            SizeSource::Local { name, line } => format!("local {name}, line {line}"),
+            SizeSource::Shape { array, via } => match via {
+                Some(v) => format!("the shape of {array}; {}", v.describe(array)),
+                None => format!("the shape of {array}"),
+            },
+            SizeSource::CallSite {
+                callee,
+                param,
+                caller,
+                file,
+                line,
+                sites,
+                total,
+                via,
+            } => {
+                let _ = expr;
+                let mut s = format!("{param} at the call {callee}(…) in `{caller}`, {file}:{line}");
+                if *total > 1 {
+                    s.push_str(&format!("; {sites} of {total} call sites"));
+                }
+                if let Some(v) = via {
+                    s.push_str(&format!("; {}", v.describe(param)));
+                }
+                s
+            }
+            SizeSource::Annotation { name, line } => {
+                format!("{name}: `gemmscope: size` comment, line {line}")
+            }
+            SizeSource::Config { function, name } => {
+                format!("{name}: [sizes.{function}] in the configuration")
+            }
         }
     }
 }

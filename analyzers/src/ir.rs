@@ -1047,6 +1047,9 @@ pub struct SyntaxProblem {
     pub message: String,
 }
 
+/// The path of a constant defined on the compiler's command line (`-D`).
+pub const COMMAND_LINE: &str = "<command line -D>";
+
 /// One parsed source file, lowered.
 #[derive(Clone, Debug, PartialEq)]
 pub struct File {
@@ -1056,6 +1059,9 @@ pub struct File {
     /// enumerators, Python module-level `N = 1024`. Values are expressions so
     /// that `#define NN (N*N)` and a macro that names a parameter both work.
     pub consts: HashMap<String, Expr>,
+    /// Where each constant of `consts` is defined, where the front end
+    /// knows: (path, 1-based line); the path is [`COMMAND_LINE`] for `-D`.
+    pub const_origins: HashMap<String, (String, usize)>,
     /// Type aliases: `#define DATA_TYPE double`, `typedef float real;`,
     /// `using T = float;`.
     pub type_aliases: HashMap<String, String>,

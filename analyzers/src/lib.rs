@@ -13,12 +13,15 @@ pub mod frontend;
 pub mod ir;
 pub mod normalize;
 pub mod prefilter;
+pub mod sizes;
 
 pub use finding::{
     Backend, Dim, Dims, Finding, FixAvailability, Idiom, Major, OperandLayout, Routine, RuleMeta,
+    SizeSource,
 };
 pub use frontend::{parse, Parsed, TextPoint, TreeEdit};
 pub use ir::{Lang, Span, SyntaxProblem};
+pub use sizes::{FileIndex, ProjectIndex};
 
 /// Supplies the text of `#include "relative.h"` headers. Implemented by the
 /// CLI and the server (which read files); the analyzers never touch the disk.
@@ -52,9 +55,10 @@ impl IncludeResolver for NoIncludes {
     }
 }
 
-/// What the build says about a file beyond its text: the macros defined on
-/// the compiler's command line (`-DNAME`, `-DNAME=VALUE`), as read from
-/// `compile_commands.json` by the caller. Include directories are the
+/// What the caller knows about a file beyond its text: the macros defined
+/// on the compiler's command line (`-DNAME`, `-DNAME=VALUE`), as read from
+/// `compile_commands.json`; the project's call sites ([`ProjectIndex`]);
+/// and the configuration's `[sizes]`. Include directories are the
 /// [`IncludeResolver`]'s business.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BuildContext {
@@ -62,6 +66,12 @@ pub struct BuildContext {
     pub defines: Vec<(String, Option<String>)>,
     /// `-UNAME`: names undefined after the defines.
     pub undefines: Vec<String>,
+    /// The project's functions and call sites (the caller builds it once
+    /// over the files it reads; [`index`]). `None`: this file's own only.
+    pub project: Option<std::sync::Arc<ProjectIndex>>,
+    /// `[sizes.FUNCTION] NAME = VALUE` from the configuration: function →
+    /// name → value.
+    pub sizes: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
 }
 
 /// The result of analysing one file. Besides the findings it keeps, shared
@@ -108,6 +118,7 @@ impl Analysis {
                     lang,
                     functions: Vec::new(),
                     consts: Default::default(),
+                    const_origins: Default::default(),
                     type_aliases: Default::default(),
                     imports: Vec::new(),
                     syntax_problems: Vec::new(),
@@ -220,7 +231,9 @@ pub fn analyze_parsed(
     normalize::normalize(&mut file);
     let mut reported = detectors::run_all(&file, text);
     reported.sort_by_key(|r| (r.finding.range.start_byte, r.finding.code));
-    let (findings, origins) = reported.into_iter().map(|r| (r.finding, r.origin)).unzip();
+    let (mut findings, origins): (Vec<Finding>, _) =
+        reported.into_iter().map(|r| (r.finding, r.origin)).unzip();
+    sizes::infer(&mut findings, &file, text, path, build);
     Analysis {
         lang,
         findings,
@@ -231,6 +244,21 @@ pub fn analyze_parsed(
             origins,
         }),
     }
+}
+
+/// The functions and call sites of one file, for a [`ProjectIndex`]
+/// (parsed and lowered, not analysed); `None` for a path whose language is
+/// not known.
+pub fn index(
+    path: &str,
+    text: &str,
+    includes: &dyn IncludeResolver,
+    build: &BuildContext,
+) -> Option<FileIndex> {
+    let lang = Lang::from_path(path)?;
+    let parsed = parse(lang, text, None);
+    let file = frontend::lower_parsed(&parsed, path, text, includes, build);
+    Some(sizes::index_file(&file, text))
 }
 
 #[cfg(test)]

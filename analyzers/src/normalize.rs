@@ -1120,6 +1120,7 @@ mod tests {
                 span: Span::default(),
             }],
             consts: Default::default(),
+            const_origins: Default::default(),
             type_aliases: Default::default(),
             imports: Vec::new(),
             syntax_problems: vec![],

@@ -109,6 +109,7 @@ pub fn pipeline(lang: Lang, text: &str) {
         flags: None,
         from_disk: false,
         old_tree: None,
+        project: None,
     };
     let checked = match check_text(input, settings(), Some(advisor())) {
         Ok(c) => c,

@@ -6,7 +6,7 @@
 //! whole texts, so memory stays bounded on large trees. All file I/O of the
 //! CLI happens here; the analyzers only see text.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,7 @@ use crate::baseline::{self, Baseline};
 use crate::compdb::{self, Databases};
 use crate::config::{Configs, Level, Overrides, Settings};
 use crate::file_check::{self, BaselineState, FileReport, Input, NotChecked, Reported};
+use gemmscope_analyzers::ProjectIndex;
 
 /// Files larger than this are skipped with a warning (generated code, data).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -192,7 +193,11 @@ enum One {
 }
 
 /// Reads one file and checks it.
-fn check_one(job: &Job, advisors: &HashMap<BenchMode, Advisor>) -> One {
+fn check_one(
+    job: &Job,
+    advisors: &HashMap<BenchMode, Advisor>,
+    project: Option<&Arc<ProjectIndex>>,
+) -> One {
     let path = &job.path;
     let shown = path.display().to_string();
     match std::fs::metadata(path) {
@@ -218,7 +223,8 @@ fn check_one(job: &Job, advisors: &HashMap<BenchMode, Advisor>) -> One {
         }
     };
     let text = String::from_utf8_lossy(&bytes);
-    let input = Input::on_disk(&shown, &text, job.flags.clone());
+    let mut input = Input::on_disk(&shown, &text, job.flags.clone());
+    input.project = project.cloned();
     match file_check::check_text(input, &job.settings, advisors.get(&job.settings.bench)) {
         Ok(c) => One::Done(c.report),
         Err(e @ NotChecked::Unsupported(_)) => One::Skipped(PathMessage {
@@ -357,7 +363,7 @@ fn check_in_order(
             sc.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = jobs.get(i) else { break };
-                if tx.send((i, check_one(job, advisors))).is_err() {
+                if tx.send((i, check_one(job, advisors, None))).is_err() {
                     break;
                 }
             });
@@ -373,6 +379,172 @@ fn check_in_order(
             }
         }
     });
+}
+
+/// Runs `f` on every index below `n` on every core; the `Some` results,
+/// in no particular order.
+fn parallel<T: Send>(n: usize, f: impl Fn(usize) -> Option<T> + Sync) -> Vec<(usize, T)> {
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(n.max(1));
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let (next, f) = (&next, &f);
+                sc.spawn(move || {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            break;
+                        }
+                        if let Some(t) = f(i) {
+                            out.push((i, t));
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .flatten()
+            .collect()
+    })
+}
+
+/// Whether a finding has a dim without a value (a call site elsewhere in
+/// the project may give it one).
+fn unresolved(r: &Reported) -> bool {
+    let d = &r.finding.dims;
+    [&d.m, &d.n, &d.k, &d.batch]
+        .into_iter()
+        .flatten()
+        .any(|d| d.value.is_none())
+}
+
+/// The project index of a run, for the functions in `wanted` (those with a
+/// finding whose size is unknown from its own file): the functions and call
+/// sites ([`file_check::index_text`]) of every file whose text names one of
+/// them, then of the files that name the callers passing their own
+/// parameter on (wrappers, up to `sizes::MAX_WRAPPERS` rounds). A file that
+/// names none of them cannot reach them, so it is not parsed: the index
+/// costs little where few sizes are unknown (docs/sizes.md). Unreadable
+/// and oversized files are left out (their check says why).
+fn project_index(jobs: &[Job], wanted: BTreeSet<String>) -> ProjectIndex {
+    let mut index = ProjectIndex::new();
+    let mut done = vec![false; jobs.len()];
+    let mut all = wanted.clone();
+    let mut names = wanted;
+    for _ in 0..=gemmscope_analyzers::sizes::MAX_WRAPPERS {
+        let found = parallel(jobs.len(), |i| {
+            if done[i] {
+                return None;
+            }
+            let job = &jobs[i];
+            let small = std::fs::metadata(&job.path).is_ok_and(|m| m.len() <= MAX_FILE_BYTES);
+            let bytes = small.then(|| std::fs::read(&job.path).ok()).flatten()?;
+            let text = String::from_utf8_lossy(&bytes);
+            if !names.iter().any(|n| calls_or_defines(&text, n)) {
+                return None;
+            }
+            let shown = job.path.display().to_string();
+            Some((
+                shown.clone(),
+                file_check::index_text(&shown, &text, job.flags.as_deref(), Some(&names)),
+            ))
+        });
+        for (i, (path, fi)) in found {
+            done[i] = true;
+            if let Some(fi) = fi {
+                index.insert(&path, fi);
+            }
+        }
+        let callers: BTreeSet<String> = index
+            .calls()
+            .filter(|(_, c)| names.contains(&c.callee))
+            .filter(|(_, c)| {
+                c.args
+                    .iter()
+                    .chain(c.kwargs.iter().map(|(_, a)| a))
+                    .any(|a| matches!(a, gemmscope_analyzers::sizes::Arg::Param(_)))
+            })
+            .map(|(_, c)| c.caller.clone())
+            .filter(|c| !all.contains(c))
+            .collect();
+        if callers.is_empty() {
+            break;
+        }
+        all.extend(callers.iter().cloned());
+        names = callers;
+    }
+    index
+}
+
+/// Whether `text` has `name` as a whole word followed by `(` or `<<<` (a
+/// call, a launch or a definition), the only way a file can reach it.
+fn calls_or_defines(text: &str, name: &str) -> bool {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut from = 0;
+    while let Some(off) = text[from..].find(name) {
+        let at = from + off;
+        let end = at + name.len();
+        from = at + 1;
+        if at > 0 && word(b[at - 1]) || b.get(end).is_some_and(|c| word(*c)) {
+            continue;
+        }
+        let rest = text[end..].trim_start();
+        if rest.starts_with('(') || rest.starts_with("<<<") {
+            return true;
+        }
+    }
+    false
+}
+
+/// Checks every job: each file alone first, then, where a finding's size
+/// is still unknown and the run has several files, again with the
+/// [`project_index`] of the functions concerned (call sites in other files).
+fn check_all(jobs: &[Job], advisors: &HashMap<BenchMode, Advisor>) -> Vec<One> {
+    let mut results: Vec<One> = Vec::with_capacity(jobs.len());
+    check_in_order(jobs, advisors, |_, one| results.push(one));
+    if jobs.len() < 2 {
+        return results;
+    }
+    let wanted: BTreeSet<String> = results
+        .iter()
+        .filter_map(|o| match o {
+            One::Done(r) => Some(r),
+            _ => None,
+        })
+        .flat_map(|r| r.findings.iter())
+        .filter(|r| unresolved(r))
+        .filter_map(|r| r.finding.function.clone())
+        // Nothing calls `main`; a method is not reached by name.
+        .filter(|f| f != "main" && !f.contains('.') && !f.contains("::"))
+        .collect();
+    if wanted.is_empty() {
+        return results;
+    }
+    let index = Arc::new(project_index(jobs, wanted));
+    if index.is_empty() {
+        return results;
+    }
+    let redo: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o, One::Done(r) if r.findings.iter().any(unresolved)))
+        .map(|(i, _)| i)
+        .collect();
+    for (k, one) in parallel(redo.len(), |k| {
+        Some(check_one(&jobs[redo[k]], advisors, Some(&index)))
+    }) {
+        results[redo[k]] = one;
+    }
+    results
 }
 
 /// Applies the baseline and the gates to one file's findings and counts
@@ -427,7 +599,8 @@ fn tally(
     summary.syntax_problems += report.syntax_problems.len();
 }
 
-/// Runs the check, streaming each file's report to `out` in path order.
+/// Runs the check, handing each file's report to `out` in path order (once
+/// every file is checked: sizes may come from call sites in later files).
 /// `Err` is a fatal setup error (a bad configuration file, an unreadable
 /// `--baseline` or `--compile-commands`): nothing was checked.
 pub fn run(opts: &CheckOptions, out: &mut dyn Presenter) -> Result<Summary, String> {
@@ -443,16 +616,18 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Presenter) -> Result<Summary, Stri
         .map(|m| (*m, (opts.advisors)(*m)))
         .collect();
     let mut write_error: Option<std::io::Error> = None;
-    check_in_order(&jobs, &advisors, |job, one| match one {
-        One::Error(e) => summary.errors.push(e),
-        One::Skipped(w) => summary.warnings.push(w),
-        One::Done(mut report) => {
-            tally(&mut report, job, &mut baselines, &mut writer, &mut summary);
-            if write_error.is_none() {
-                write_error = out.file(&report).err();
+    for (job, one) in jobs.iter().zip(check_all(&jobs, &advisors)) {
+        match one {
+            One::Error(e) => summary.errors.push(e),
+            One::Skipped(w) => summary.warnings.push(w),
+            One::Done(mut report) => {
+                tally(&mut report, job, &mut baselines, &mut writer, &mut summary);
+                if write_error.is_none() {
+                    write_error = out.file(&report).err();
+                }
             }
         }
-    });
+    }
     if let Some(w) = writer {
         match w.write() {
             Ok(()) => summary.baseline_written = Some((w.path.clone(), w.len())),

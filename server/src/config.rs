@@ -4,7 +4,7 @@
 //! command-line flags, a flag replacing the key's value. Unknown keys are
 //! an error naming the key and the file.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -70,6 +70,9 @@ pub struct FileConfig {
     /// Gitignore-style patterns, relative to the configuration file, of
     /// files not to check (applied to named files too).
     pub exclude: Option<Vec<String>>,
+    /// Sizes by function: `[sizes.matmul] n = 4096` gives `n` in `matmul`
+    /// that value (docs/sizes.md); the user's word, over what the code says.
+    pub sizes: Option<BTreeMap<String, BTreeMap<String, u64>>>,
 }
 
 #[derive(Deserialize)]
@@ -137,6 +140,8 @@ pub struct Settings {
     /// Skip files that the prefilter shows cannot hold a finding
     /// (`gemmscope_analyzers::prefilter`; `--no-prefilter` turns it off).
     pub prefilter: bool,
+    /// `[sizes.FUNCTION] NAME = VALUE` (handed to the analysis).
+    pub sizes: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 fn matches(prefix: &str, code: &str) -> bool {
@@ -401,6 +406,7 @@ impl Configs {
                 .or_else(|| c.and_then(|c| c.compile_commands.as_ref()).map(rel)),
             config_path: loaded.map(|l| l.path.clone()),
             prefilter: !o.no_prefilter,
+            sizes: c.and_then(|c| c.sizes.clone()).unwrap_or_default(),
         }
     }
 }

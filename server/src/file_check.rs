@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gemmscope_analyzers::{
-    analyze_parsed, parse, prefilter, Analysis, BuildContext, Finding, IncludeResolver, Lang,
-    NoIncludes, Parsed, SyntaxProblem,
+    analyze_parsed, parse, prefilter, Analysis, BuildContext, FileIndex, Finding, IncludeResolver,
+    Lang, NoIncludes, Parsed, ProjectIndex, SyntaxProblem,
 };
 
 use crate::advice::{Advice, Advisor};
@@ -145,6 +145,10 @@ pub struct Input<'a> {
     /// The tree of an earlier text with every edit since applied to it, to
     /// re-parse incrementally (the language server).
     pub old_tree: Option<Parsed>,
+    /// The project's call sites (`check`: built once per run over the files
+    /// it walks, [`project_index`]; the language server: its workspace),
+    /// from which a loop bound that is a parameter gets its size.
+    pub project: Option<Arc<ProjectIndex>>,
 }
 
 impl<'a> Input<'a> {
@@ -156,6 +160,7 @@ impl<'a> Input<'a> {
             flags,
             from_disk: true,
             old_tree: None,
+            project: None,
         }
     }
 }
@@ -209,14 +214,19 @@ pub fn check_text(
         flags,
         from_disk,
         old_tree,
+        project,
     } = input;
     let (analysis, tree) = panic_guard::catch(|| {
         let disk = ProjectIncludes {
             flags: flags.as_deref(),
         };
         let includes: &dyn IncludeResolver = if from_disk { &disk } else { &NoIncludes };
-        let empty = BuildContext::default();
-        let build = flags.as_ref().map_or(&empty, |f| &f.build);
+        let mut build = flags
+            .as_ref()
+            .map_or_else(BuildContext::default, |f| f.build.clone());
+        build.project = project;
+        build.sizes = settings.sizes.clone();
+        let build = &build;
         if settings.prefilter && !prefilter::may_find(lang, path, text, includes, build) {
             return (Analysis::nothing(lang), Parsed::unparsed(lang));
         }
@@ -228,7 +238,11 @@ pub fn check_text(
         if let Some(part) = part {
             let tree = parse(lang, &part, None);
             let analysis = analyze_parsed(path, &part, &tree, includes, build);
-            return (analysis, Parsed::unparsed(lang));
+            // The sizes of a finding may come from call sites in the code
+            // the part left out: a file with findings is analysed whole.
+            if analysis.findings.is_empty() {
+                return (analysis, Parsed::unparsed(lang));
+            }
         }
         let tree = parse(lang, text, old_tree.as_ref());
         (analyze_parsed(path, text, &tree, includes, build), tree)
@@ -272,6 +286,47 @@ pub fn check_text(
         analysis,
         tree,
     })
+}
+
+/// The functions and call sites of one file for the project index
+/// ([`ProjectIndex`]): parsed and lowered with its compile_commands.json
+/// flags and headers, as [`check_text`] would; `None` for a file that is not
+/// C, CUDA/C++ or Python, cannot hold a call, or panics the front end.
+/// With `wanted` (`check`: the functions whose sizes are sought), the file
+/// is first lowered without its headers, and again with them only where a
+/// call to one of those has an argument that is not constant without them.
+pub fn index_text(
+    path: &str,
+    text: &str,
+    flags: Option<&Flags>,
+    wanted: Option<&std::collections::BTreeSet<String>>,
+) -> Option<FileIndex> {
+    Lang::from_path(path)?;
+    // A file without a call in it adds nothing to the index.
+    if !text.contains('(') {
+        return None;
+    }
+    panic_guard::catch(|| {
+        let empty = BuildContext::default();
+        let build = flags.map_or(&empty, |f| &f.build);
+        if let Some(wanted) = wanted {
+            let bare = gemmscope_analyzers::index(path, text, &NoIncludes, build)?;
+            let needs_headers = bare.calls.iter().any(|c| {
+                wanted.contains(&c.callee)
+                    && c.args
+                        .iter()
+                        .chain(c.kwargs.iter().map(|(_, a)| a))
+                        .any(|a| matches!(a, gemmscope_analyzers::sizes::Arg::Unknown))
+            });
+            if !needs_headers {
+                return Some(bare);
+            }
+        }
+        let disk = ProjectIncludes { flags };
+        gemmscope_analyzers::index(path, text, &disk, build)
+    })
+    .ok()
+    .flatten()
 }
 
 /// Gives every unsuppressed finding its advice and, by it, its level: a

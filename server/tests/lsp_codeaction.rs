@@ -154,3 +154,60 @@ async fn files_on_disk_use_their_compile_commands_flags() {
     assert!(fixed.contains("cblas_dgemm(CblasRowMajor"), "{fixed}");
     c.shutdown().await;
 }
+
+/// "Assume a size for this loop…" writes a `gemmscope: size` comment for the
+/// names of the unknown sizes; once applied, the diagnostic has the size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assume_a_size_writes_the_annotation() {
+    let mut c = start();
+    c.initialize(json!({}), json!({"textDocument": {"diagnostic": {}}}))
+        .await;
+    let uri = "file:///mem/assume/a.c";
+    let text = "void mm(const float *A, const float *B, float *C, int n, int k)\n{\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int p = 0; p < k; p++)\n                C[i*n + j] += A[i*k + p] * B[p*n + j];\n}\n";
+    c.open(uri, "c", 1, text).await;
+    let d = c
+        .request(
+            "textDocument/diagnostic",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let diag = d["result"]["items"][0].clone();
+    assert!(diag["message"].as_str().unwrap().contains("n×n×k"), "{d}");
+    let r = c
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": diag["range"],
+                   "context": {"diagnostics": [diag]}}),
+        )
+        .await;
+    let actions = r["result"].as_array().unwrap_or_else(|| panic!("{r}"));
+    let a = actions
+        .iter()
+        .find(|a| {
+            a["title"]
+                .as_str()
+                .is_some_and(|t| t.contains("assume a size"))
+        })
+        .unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(a["kind"], "refactor.rewrite");
+    let edited = apply(text, a["edit"]["changes"][uri].as_array().unwrap());
+    assert!(
+        edited.contains("{\n    // gemmscope: size n=1024 k=1024\n    for (int i = 0;"),
+        "{edited}"
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2},
+               "contentChanges": [{"text": edited}]}),
+    )
+    .await;
+    let d = c
+        .request(
+            "textDocument/diagnostic",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let msg = d["result"]["items"][0]["message"].as_str().unwrap_or("");
+    assert!(msg.contains("1024×1024×1024"), "{d}");
+    c.shutdown().await;
+}

@@ -26,7 +26,7 @@ use gemmscope_analyzers::{analyze, Finding, IncludeResolver, Major};
 
 /// The keys an annotation may carry.
 const KEYS: &[&str] = &[
-    "routine", "idiom", "dims", "dtype", "order", "function", "layout", "alpha", "beta",
+    "routine", "idiom", "dims", "dtype", "order", "function", "layout", "alpha", "beta", "sources",
 ];
 
 /// One expected finding.
@@ -180,6 +180,17 @@ fn finding_value(f: &Finding, key: &str) -> Option<String> {
             (!d.is_empty()).then_some(d)
         }
         "dtype" => f.dtype.as_ref().map(|t| t.short()),
+        // Where each dim's value came from, M, N, K (and batch) in order:
+        // `call-site,constant,literal`; `-` for a dim without a value.
+        "sources" => {
+            let d = &f.dims;
+            let kinds: Vec<&str> = [&d.m, &d.n, &d.k, &d.batch]
+                .into_iter()
+                .flatten()
+                .map(|d| d.source.as_ref().map_or("-", |s| s.kind()))
+                .collect();
+            (!kinds.is_empty()).then(|| kinds.join(","))
+        }
         "order" => f.loop_order.clone(),
         "function" => f.function.clone(),
         "alpha" => f.alpha.clone(),
@@ -683,12 +694,7 @@ fn negative_marker_is_found_in_the_header_comment() {
 
 fn sample_finding(line: usize) -> Finding {
     use gemmscope_analyzers::{Backend, Dim, Dims, Idiom, OperandLayout, Routine, Span};
-    let dim = |e: &str, v: Option<u64>| {
-        Some(Dim {
-            expr: e.to_string(),
-            value: v,
-        })
-    };
+    let dim = |e: &str, v: Option<u64>| Some(Dim::new(e, v));
     let layout = |role: &str, major| OperandLayout {
         role: role.to_string(),
         name: role.to_string(),

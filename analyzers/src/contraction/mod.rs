@@ -1188,10 +1188,7 @@ fn full_extent(var: &str, loops: &[&Loop], depth: u32) -> Option<Expr> {
 }
 
 fn dim_of(file: &File, e: Expr) -> Dim {
-    Dim {
-        value: file.eval(&e).and_then(|v| u64::try_from(v).ok()),
-        expr: e.to_string(),
-    }
+    Dim::of(file, &e)
 }
 
 fn product_dim(file: &File, vars: &[String], loops: &[&Loop]) -> Option<Dim> {

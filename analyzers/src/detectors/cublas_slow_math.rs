@@ -500,10 +500,7 @@ fn scalar(e: &Expr) -> String {
 }
 
 fn dim(file: &File, e: &Expr) -> Dim {
-    Dim {
-        expr: e.to_string(),
-        value: file.eval(e).and_then(|v| u64::try_from(v).ok()),
-    }
+    Dim::of(file, e)
 }
 
 /// The span of `name(...)` inside the statement's text, if it is there

@@ -476,10 +476,7 @@ fn check_function(file: &File, f: &Function, out: &mut Reports) {
 }
 
 fn dim(file: &File, e: &Expr) -> Dim {
-    Dim {
-        expr: e.to_string(),
-        value: file.eval(e).and_then(|v| u64::try_from(v).ok()),
-    }
+    Dim::of(file, e)
 }
 
 fn shape<'f>(f: &'f Function, e: &Expr) -> Option<&'f [Expr]> {

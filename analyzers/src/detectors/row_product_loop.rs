@@ -334,10 +334,7 @@ fn scalar_indices(idx: &[Expr]) -> usize {
 }
 
 fn dim(file: &File, e: &Expr) -> Dim {
-    Dim {
-        expr: e.to_string(),
-        value: file.eval(e).and_then(|v| u64::try_from(v).ok()),
-    }
+    Dim::of(file, e)
 }
 
 /// The declared shape of a plain variable operand.

@@ -513,6 +513,7 @@ pub fn file(lang: Lang, consts: &[(&str, i64)], functions: Vec<Function>) -> Fil
             .iter()
             .map(|(n, v)| (n.to_string(), Expr::Int(*v)))
             .collect(),
+        const_origins: HashMap::new(),
         type_aliases: HashMap::new(),
         imports: Vec::new(),
         syntax_problems: Vec::new(),

@@ -284,6 +284,7 @@ pub fn file(lang: Lang, functions: Vec<Function>, consts: &[(&str, i64)]) -> Fil
             .iter()
             .map(|(n, c)| (n.to_string(), Expr::Int(*c)))
             .collect(),
+        const_origins: HashMap::new(),
         type_aliases: HashMap::new(),
         imports: if lang == Lang::Python {
             vec!["numpy".into()]

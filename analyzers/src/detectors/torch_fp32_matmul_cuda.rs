@@ -356,10 +356,7 @@ fn operands_fp32_on_device(f: &Function, m: &MatmulOp) -> bool {
 }
 
 fn dim(file: &File, e: &Expr) -> Dim {
-    Dim {
-        expr: e.to_string(),
-        value: file.eval(e).and_then(|v| u64::try_from(v).ok()),
-    }
+    Dim::of(file, e)
 }
 
 /// The declared shape of a (transposed) variable, last two axes swapped for

@@ -204,6 +204,7 @@ impl<'r> Lowerer<'r> {
                 lang: if cuda { Lang::Cuda } else { Lang::C },
                 functions: Vec::new(),
                 consts: HashMap::new(),
+                const_origins: Default::default(),
                 type_aliases: HashMap::new(),
                 imports: Vec::new(),
                 syntax_problems: Vec::new(),
@@ -256,6 +257,10 @@ impl<'r> Lowerer<'r> {
         };
         let src = pre.as_bytes();
         let root = tree.root_node();
+        let top = &TopCtx {
+            path: crate::ir::COMMAND_LINE.to_string(),
+            ..top.clone()
+        };
         let mut c = root.walk();
         let kids: Vec<Node> = root.named_children(&mut c).collect();
         for k in kids {
@@ -580,7 +585,7 @@ impl<'r> Lowerer<'r> {
             if is_const && !info.is_array {
                 if let Some(init) = d.init.or(default) {
                     let e = self.lower_expr(init, src);
-                    self.define_const(&d.name, e, ctx.active);
+                    self.define_const_at(&d.name, e, init, ctx);
                     continue;
                 }
             }
@@ -591,13 +596,27 @@ impl<'r> Lowerer<'r> {
         }
     }
 
-    fn define_const(&mut self, name: &str, value: Expr, active: bool) {
+    fn define_const(&mut self, name: &str, value: Expr, active: bool) -> bool {
         if active {
             self.weak.remove(name);
             self.file.consts.insert(name.to_string(), value);
+            true
         } else if !self.file.consts.contains_key(name) {
             self.weak.insert(name.to_string());
             self.file.consts.insert(name.to_string(), value);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// [`Self::define_const`] that also records where (`File.const_origins`).
+    fn define_const_at(&mut self, name: &str, value: Expr, node: Node, ctx: &TopCtx) {
+        if self.define_const(name, value, ctx.active) {
+            let line = node.start_position().row + 1;
+            self.file
+                .const_origins
+                .insert(name.to_string(), (ctx.path.clone(), line));
         }
     }
 
@@ -627,7 +646,7 @@ impl<'r> Lowerer<'r> {
         let body = body.trim();
         if body.is_empty() {
             // `#define LARGE_DATASET`: defined, with no value.
-            self.define_const(&name, Expr::Int(1), ctx.active);
+            let _ = self.define_const(&name, Expr::Int(1), ctx.active);
             return;
         }
         if self.looks_like_type(body) {
@@ -635,7 +654,7 @@ impl<'r> Lowerer<'r> {
             return;
         }
         if let Some(e) = self.lower_snippet(body) {
-            self.define_const(&name, e, ctx.active);
+            self.define_const_at(&name, e, node, ctx);
         }
     }
 
@@ -856,7 +875,7 @@ impl<'r> Lowerer<'r> {
                 },
             };
             prev = Some(value.clone());
-            self.define_const(&name, value, active);
+            let _ = self.define_const(&name, value, active);
         }
     }
 
@@ -876,7 +895,7 @@ impl<'r> Lowerer<'r> {
             if is_const && !info.is_array {
                 if let Some(init) = d.init {
                     let e = self.lower_expr(init, src);
-                    self.define_const(&d.name, e, ctx.active);
+                    self.define_const_at(&d.name, e, init, ctx);
                     continue;
                 }
             }

@@ -81,6 +81,7 @@ pub fn lower_tree(tree: Option<&Tree>, text: &str) -> File {
         lang: Lang::Python,
         functions: Vec::new(),
         consts: Default::default(),
+        const_origins: Default::default(),
         type_aliases: Default::default(),
         imports: Vec::new(),
         syntax_problems: Vec::new(),

@@ -370,6 +370,31 @@ impl Advisor {
     }
 }
 
+/// `sizes: M=1000 (ni at the call kernel_gemm(…) in `main`, gemm.c:126;
+/// NI, gemm.h:39) N=…`: each dim with where its value came from; `None`
+/// where every known dim is a literal in the loop (the `routine` line says
+/// it all) or no dim is known.
+pub fn sizes_line(f: &Finding) -> Option<String> {
+    let dims = [
+        ("M", &f.dims.m),
+        ("N", &f.dims.n),
+        ("K", &f.dims.k),
+        ("batch", &f.dims.batch),
+    ];
+    let known = dims.iter().any(|(_, d)| {
+        d.as_ref()
+            .is_some_and(|d| d.source.as_ref().is_some_and(|s| s.kind() != "literal"))
+    });
+    if !known {
+        return None;
+    }
+    let parts: Vec<String> = dims
+        .iter()
+        .filter_map(|(n, d)| d.as_ref().map(|d| format!("{n}={}", d.provenance())))
+        .collect();
+    Some(format!("sizes: {}", parts.join(" · ")))
+}
+
 /// The candidate standing for the code as written: for C loops, the naive
 /// variant measured here for this problem when there is one (the
 /// optimisation level the user builds with is not known), else

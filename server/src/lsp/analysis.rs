@@ -87,7 +87,9 @@ pub fn over_limits(path: &str, text: &str, limits: Limits) -> Option<String> {
 
 /// Checks `text` as the file at `path` under `settings`, re-parsing from
 /// `old` (the tree of an earlier text with every edit since applied) where
-/// given. `from_disk`: resolve `#include "x.h"` next to it.
+/// given. `from_disk`: resolve `#include "x.h"` next to it. `project`: the
+/// workspace's call sites.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     path: &str,
     text: &str,
@@ -96,6 +98,7 @@ pub fn run(
     flags: Option<Arc<Flags>>,
     settings: &Arc<Settings>,
     limits: Limits,
+    project: Option<Arc<gemmscope_analyzers::ProjectIndex>>,
 ) -> Outcome {
     if let Some(why) = over_limits(path, text, limits) {
         return Outcome::Skipped(why);
@@ -106,6 +109,7 @@ pub fn run(
         flags,
         from_disk,
         old_tree: old,
+        project,
     };
     match check_text(input, settings, None) {
         Ok(c) => Outcome::Checked(Box::new(c)),
@@ -133,7 +137,7 @@ mod tests {
             .unwrap()
             .settings(None),
         );
-        let run = |p: &str, t: &str| run(p, t, None, false, None, &s, L);
+        let run = |p: &str, t: &str| run(p, t, None, false, None, &s, L, None);
         let deep = format!("void f(void){}{}", "{".repeat(60), "}".repeat(61));
         let Outcome::Skipped(why) = run("a.c", &deep) else {
             panic!()

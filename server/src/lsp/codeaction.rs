@@ -4,7 +4,10 @@
 //! with a `WorkspaceEdit` (the first exact one is preferred); a finding
 //! without a fix gets one disabled action whose `disabled.reason` says why
 //! (clients show it when the user asks for a fix). Precision-changing fixes
-//! (TF32, bf16, tensor cores) say their accuracy cost in the title.
+//! (TF32, bf16, tensor cores) say their accuracy cost in the title. A
+//! finding with sizes that nothing gives also gets "assume a size for this
+//! loop…", which writes a `gemmscope: size` comment above it
+//! (docs/sizes.md).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -101,8 +104,85 @@ pub fn actions(
                 ..Default::default()
             })),
         }
+        if let Some(a) = assume_size(uri, text, starts, f) {
+            out.push(CodeActionOrCommand::CodeAction(a));
+        }
     }
     out
+}
+
+/// The names in the dims without a value that a `gemmscope: size` comment
+/// can give (plain identifiers, in M, N, K, batch order, each once).
+fn unknown_names(f: &gemmscope_analyzers::Finding) -> Vec<String> {
+    let d = &f.dims;
+    let mut out: Vec<String> = Vec::new();
+    for dim in [&d.m, &d.n, &d.k, &d.batch].into_iter().flatten() {
+        if dim.value.is_some() {
+            continue;
+        }
+        let e = dim.expr.as_str();
+        // Only sums and products of names: not `A.shape[0]`, `len(A)`.
+        if e.contains(['.', '(', '[']) {
+            continue;
+        }
+        for w in e.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+            let ident = w.starts_with(|c: char| c.is_alphabetic() || c == '_');
+            if ident && !out.iter().any(|o| o == w) {
+                out.push(w.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// "Assume a size for this loop…": a `gemmscope: size NAME=1024 ...`
+/// comment above the finding's first line, for the names of its unknown
+/// sizes (docs/sizes.md); the user edits the numbers.
+fn assume_size(
+    uri: &Uri,
+    text: &str,
+    starts: &[usize],
+    f: &gemmscope_analyzers::Finding,
+) -> Option<CodeAction> {
+    let names = unknown_names(f);
+    if names.is_empty() {
+        return None;
+    }
+    let line_start = starts.get(f.range.start_line.checked_sub(1)?).copied()?;
+    let indent: String = text
+        .get(line_start..)?
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect();
+    let marker = match f.backend {
+        gemmscope_analyzers::Backend::PythonLoop | gemmscope_analyzers::Backend::PythonLibrary => {
+            "#"
+        }
+        _ => "//",
+    };
+    let pairs: Vec<String> = names.iter().map(|n| format!("{n}=1024")).collect();
+    let comment = format!("{indent}{marker} gemmscope: size {}\n", pairs.join(" "));
+    let at = range_of(text, starts, line_start, line_start);
+    Some(CodeAction {
+        title: format!(
+            "{}: assume a size for this loop ({}; edit the numbers)",
+            f.code,
+            pairs.join(" ")
+        ),
+        kind: Some(CodeActionKind::REFACTOR_REWRITE),
+        edit: Some(WorkspaceEdit {
+            changes: Some(HashMap::from([(
+                uri.clone(),
+                vec![LspTextEdit {
+                    range: at,
+                    new_text: comment,
+                }],
+            )])),
+            ..Default::default()
+        }),
+        data: Some(serde_json::json!({ "code": f.code, "assumeSize": names })),
+        ..Default::default()
+    })
 }
 
 impl Core {
@@ -124,8 +204,9 @@ impl Core {
                 let settings = self.file_settings(&path, from_disk).await;
                 let limits = self.limits();
                 let (t, pth) = (text.clone(), path.clone());
+                let project = Some(lock(&self.index).clone());
                 let outcome = tokio::task::spawn_blocking(move || {
-                    analysis::run(&pth, &t, None, from_disk, flags, &settings, limits)
+                    analysis::run(&pth, &t, None, from_disk, flags, &settings, limits, project)
                 })
                 .await
                 .ok()?;
@@ -182,7 +263,8 @@ mod tests {
         out
     }
 
-    /// The actions of `text` for `range`, from the one per-file check.
+    /// The quick fixes of `text` for `range`, from the one per-file check
+    /// ("assume a size" left out: `assume_size_is_offered_for_unknown_sizes_only`).
     fn actions_for(uri: &Uri, path: &str, text: &str, range: Range) -> Vec<CodeActionOrCommand> {
         let settings = std::sync::Arc::new(
             crate::config::Configs::new(crate::config::Overrides {
@@ -199,6 +281,7 @@ mod tests {
                 flags: None,
                 from_disk: false,
                 old_tree: None,
+                project: None,
             },
             &settings,
             None,
@@ -214,6 +297,12 @@ mod tests {
         let findings: Vec<&Reported> = a.active().collect();
         let fixes = |i| a.fixes(i);
         actions(uri, text, &a.starts, &findings, &fixes, range, &[])
+            .into_iter()
+            .filter(|a| {
+                !matches!(a, CodeActionOrCommand::CodeAction(c)
+                    if c.kind == Some(CodeActionKind::REFACTOR_REWRITE))
+            })
+            .collect()
     }
 
     #[test]
@@ -249,6 +338,23 @@ mod tests {
         assert!(why.contains("separate allocations"), "{why}");
         // Nothing on a line without a finding.
         assert!(actions_for(&uri, "/tmp/gemmscope-ca/a.c", text, on_line(0)).is_empty());
+    }
+
+    #[test]
+    fn assume_size_is_offered_for_unknown_sizes_only() {
+        let f = |dims: &str| {
+            let text = format!("void f(int n, const float *A, const float *B, float *C) {{\n{dims}    for (int i = 0; i < n; i++)\n        for (int j = 0; j < N; j++)\n            for (int k = 0; k < n; k++)\n                C[i*N + j] += A[i*n + k] * B[k*N + j];\n}}\n");
+            let a = gemmscope_analyzers::analyze("a.c", &text, &gemmscope_analyzers::NoIncludes)
+                .unwrap();
+            let uri: Uri = "file:///a.c".parse().unwrap();
+            let starts = line_starts(&text);
+            assume_size(&uri, &text, &starts, &a.findings[0]).map(|a| a.title)
+        };
+        assert_eq!(
+            f("").as_deref(),
+            Some("GS101: assume a size for this loop (n=1024 N=1024; edit the numbers)")
+        );
+        assert_eq!(f("    // gemmscope: size n=8 N=8\n"), None);
     }
 
     #[test]

@@ -118,6 +118,59 @@ pub fn data_of(f: &Finding) -> serde_json::Value {
     }
 }
 
+/// The call sites in this document that gave a dim its value (each line
+/// once): `M, N = n = 700 (call site)`.
+fn call_sites_here(
+    uri: &Uri,
+    text: &str,
+    starts: &[usize],
+    f: &gemmscope_analyzers::Finding,
+) -> Vec<DiagnosticRelatedInformation> {
+    let name = uri
+        .path()
+        .as_str()
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let mut lines: Vec<(usize, String, u64, Vec<&str>)> = Vec::new();
+    for (role, d) in [
+        ("M", &f.dims.m),
+        ("N", &f.dims.n),
+        ("K", &f.dims.k),
+        ("batch", &f.dims.batch),
+    ] {
+        let Some(d) = d else { continue };
+        let (
+            Some(v),
+            Some(gemmscope_analyzers::SizeSource::CallSite {
+                file, line, param, ..
+            }),
+        ) = (d.value, &d.source)
+        else {
+            continue;
+        };
+        if *file != name {
+            continue;
+        }
+        match lines.iter_mut().find(|x| x.0 == *line && x.1 == *param) {
+            Some(x) => x.3.push(role),
+            None => lines.push((*line, param.clone(), v, vec![role])),
+        }
+    }
+    lines
+        .into_iter()
+        .filter_map(|(line, param, v, roles)| {
+            let a0 = *starts.get(line.checked_sub(1)?)?;
+            let a1 = text[a0..].find('\n').map_or(text.len(), |e| a0 + e);
+            Some(DiagnosticRelatedInformation {
+                location: Location::new(uri.clone(), range_of(text, starts, a0, a1)),
+                message: format!("{} = {param} = {v} (call site)", roles.join(", ")),
+            })
+        })
+        .collect()
+}
+
 /// One finding's diagnostic.
 pub fn diagnostic(
     uri: &Uri,
@@ -158,6 +211,8 @@ pub fn diagnostic(
             })
         })
         .collect();
+    let mut related = related;
+    related.extend(call_sites_here(uri, text, starts, f));
     let href = format!("{}#{}", s.rules_url, f.code.to_ascii_lowercase());
     Diagnostic {
         range,

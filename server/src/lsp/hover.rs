@@ -73,6 +73,9 @@ pub fn hover(
     let advice = advisor.advise(f);
     let mut md = advisor.hover(f, &advice);
     md.push_str(&format!("\n\n`{}` {} — {}\n", f.code, f.rule, f.why));
+    if let Some(sizes) = crate::advice::sizes_line(f) {
+        md.push_str(&format!("\n{}\n", hover_cell(&sizes)));
+    }
     if let Some(link) = doc.and_then(|d| report_link(d, f)) {
         md.push_str(&format!("\n{link}\n"));
     }
@@ -83,6 +86,12 @@ pub fn hover(
         }),
         range: Some(range_of(text, starts, f.range.start_byte, f.range.end_byte)),
     })
+}
+
+/// Backticks in the sizes line (function names) are fine in Markdown; `*`
+/// and `_` in names are escaped.
+fn hover_cell(s: &str) -> String {
+    s.replace('_', "\\_").replace('*', "\\*")
 }
 
 #[cfg(test)]

@@ -221,6 +221,11 @@ pub struct Core {
     compdb: Mutex<crate::compdb::Databases>,
     /// Held while publishing, so that diagnostics go out in version order.
     publishing: tokio::sync::Mutex<()>,
+    /// The workspace's functions and call sites (sizes from call sites in
+    /// other files): built from the folders' files when they are scanned,
+    /// each document's entry replaced when it is analysed (didOpen,
+    /// didChange, didSave).
+    index: Mutex<Arc<gemmscope_analyzers::ProjectIndex>>,
 }
 
 /// The `LanguageServer` implementation: one-line forwards into [`Core`].
@@ -261,6 +266,7 @@ impl Backend {
                 events_tx: tx,
                 events_rx: Mutex::new(Some(rx)),
                 folders: Mutex::default(),
+                index: Mutex::new(Arc::default()),
                 compdb: Mutex::new(
                     crate::compdb::Databases::new(None).expect("no explicit database to load"),
                 ),
@@ -545,8 +551,79 @@ impl Core {
         })
         .await
         .unwrap_or_default();
+        let me = self.clone();
+        let listed = found.clone();
+        let limits = self.limits();
+        let _ = tokio::task::spawn_blocking(move || {
+            for p in listed {
+                let Some(uri) = Uri::from_file_path(&p) else {
+                    continue;
+                };
+                let (path, _) = path_of(&uri);
+                if let Ok(bytes) = std::fs::read(&p) {
+                    let text = String::from_utf8_lossy(&bytes);
+                    if analysis::over_limits(&path, &text, limits).is_none() {
+                        me.reindex(&path, &text, None);
+                    }
+                }
+            }
+        })
+        .await;
         for p in found {
             self.load_from_disk(&p).await;
+        }
+    }
+
+    /// Replaces `path`'s entry in the workspace index by that of `text`;
+    /// where its call sites changed, the other documents with a finding of
+    /// unknown size in a function called there are analysed again.
+    fn reindex(self: &Arc<Self>, path: &str, text: &str, flags: Option<&crate::compdb::Flags>) {
+        let entry = file_check::index_text(path, text, flags, None);
+        let changed: HashSet<String> = {
+            let mut guard = lock(&self.index);
+            let old_calls: Vec<_> = guard
+                .calls()
+                .filter(|(p, _)| *p == path)
+                .map(|(_, c)| c.clone())
+                .collect();
+            let index = Arc::make_mut(&mut guard);
+            let new_calls = entry.as_ref().map(|e| e.calls.clone()).unwrap_or_default();
+            match entry {
+                Some(e) => index.insert(path, e),
+                None => index.remove(path),
+            }
+            old_calls
+                .iter()
+                .filter(|c| !new_calls.contains(c))
+                .chain(new_calls.iter().filter(|c| !old_calls.contains(c)))
+                .map(|c| c.callee.clone())
+                .collect()
+        };
+        if changed.is_empty() || tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let again: Vec<Uri> = lock(&self.analyses)
+            .iter()
+            .filter(|(u, _)| path_of(u).0 != path)
+            .filter(|(_, a)| {
+                a.report.findings.iter().any(|r| {
+                    r.finding
+                        .function
+                        .as_ref()
+                        .is_some_and(|f| changed.contains(f))
+                        && [&r.finding.dims.m, &r.finding.dims.n, &r.finding.dims.k]
+                            .into_iter()
+                            .flatten()
+                            .any(|d| {
+                                d.value.is_none()
+                                    || d.source.as_ref().is_some_and(|s| s.kind() == "call-site")
+                            })
+                })
+            })
+            .map(|(u, _)| u.clone())
+            .collect();
+        for u in again {
+            self.schedule(u);
         }
     }
 
@@ -698,8 +775,16 @@ impl Core {
             let flags = self.build_flags(&path, on_disk).await;
             let settings = self.file_settings(&path, on_disk).await;
             let empty = FileReport::empty(&path, settings.clone());
+            let project = Some(lock(&self.index).clone());
+            let me = self.clone();
             let job = tokio::task::spawn_blocking(move || {
-                analysis::run(&path, &text, old, on_disk, flags, &settings, limits)
+                // Within the server's limits only (as the analysis).
+                if analysis::over_limits(&path, &text, limits).is_none() {
+                    me.reindex(&path, &text, flags.as_deref());
+                }
+                analysis::run(
+                    &path, &text, old, on_disk, flags, &settings, limits, project,
+                )
             });
             let outcome = match tokio::time::timeout(timeout, job).await {
                 Ok(Ok(o)) => o,

@@ -14,7 +14,17 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 fn dim(d: &Option<Dim>) -> Value {
     match d {
-        Some(d) => json!({ "expr": d.expr, "value": d.value }),
+        Some(d) => {
+            let mut o = json!({ "expr": d.expr, "value": d.value });
+            if let Some(s) = &d.source {
+                o["source"] = json!(s);
+                o["source_text"] = json!(s.describe(&d.expr));
+            }
+            if !d.others.is_empty() {
+                o["others"] = json!(d.others);
+            }
+            o
+        }
         None => Value::Null,
     }
 }

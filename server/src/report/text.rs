@@ -231,6 +231,9 @@ impl<W: Write> Presenter for Text<W> {
             let pad = " ".repeat(width);
             writeln!(out, "{pad} {} why: {}", st.blue("="), f.why)?;
             writeln!(out, "{pad} {} {}", st.blue("="), st.cyan(&facts(f)))?;
+            if let Some(sizes) = crate::advice::sizes_line(f) {
+                writeln!(out, "{pad} {} {sizes}", st.blue("="))?;
+            }
             if r.level != Level::Warning {
                 writeln!(out, "{pad} {} level: {}", st.blue("="), r.level.as_str())?;
             }

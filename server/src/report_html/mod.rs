@@ -349,12 +349,7 @@ pub fn curve_problems(f: &Finding) -> Result<(CurveSizes, Vec<Problem>), String>
                     for d in [&mut g.dims.m, &mut g.dims.n, &mut g.dims.k] {
                         match d {
                             Some(d) => d.value = Some(s),
-                            None => {
-                                *d = Some(Dim {
-                                    expr: s.to_string(),
-                                    value: Some(s),
-                                })
-                            }
+                            None => *d = Some(Dim::new(&s.to_string(), Some(s))),
                         }
                     }
                     if let Some(b) = &mut g.dims.batch {

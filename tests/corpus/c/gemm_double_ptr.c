@@ -19,7 +19,7 @@ void free_matrix(double **m, int rows)
 
 void multiply(double **a, double **b, double **c, int n, int m, int p)
 {
-    for (int i = 0; i < n; i++) {   // expect: GS101 routine=gemm dims=nxpxm dtype=f64 order=ijk layout=C:row,A:row,B:row
+    for (int i = 0; i < n; i++) {   // expect: GS101 routine=gemm dims=100x120x80 dtype=f64 order=ijk layout=C:row,A:row,B:row
         for (int j = 0; j < p; j++) {
             double sum = 0.0;
             for (int k = 0; k < m; k++)

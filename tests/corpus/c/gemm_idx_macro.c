@@ -8,7 +8,7 @@
 void sgemm_idx(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                float *C, int ldc)
 {
-    for (int i = 0; i < M; i++) {   // expect: GS101 routine=gemm dims=MxNxK dtype=f32 order=ijk layout=C:row,A:row,B:row
+    for (int i = 0; i < M; i++) {   // expect: GS101 routine=gemm dims=128x96x64 dtype=f32 order=ijk layout=C:row,A:row,B:row
         for (int j = 0; j < N; j++) {
             float s = 0.0f;
             for (int k = 0; k < K; k++)

@@ -6,7 +6,7 @@
 void dgemm_ikj(int M, int N, int K, const double *A, const double *B, double *C)
 {
     memset(C, 0, sizeof(double) * (size_t)M * N);
-    for (int i = 0; i < M; ++i)   // expect: GS101 routine=gemm dims=MxNxK dtype=f64 order=ikj layout=C:row,A:row,B:row
+    for (int i = 0; i < M; ++i)   // expect: GS101 routine=gemm dims=Mx200x100 sources=-,call-site,call-site dtype=f64 order=ikj layout=C:row,A:row,B:row
         for (int k = 0; k < K; ++k)
             for (int j = 0; j < N; ++j)
                 C[i * N + j] += A[i * K + k] * B[k * N + j];

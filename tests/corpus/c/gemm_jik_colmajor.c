@@ -8,7 +8,7 @@ void matmul_colmajor(int m, int n, int k,
                      const float *B, int ldb,
                      float *C, int ldc)
 {
-    for (int j = 0; j < n; j++) {   // expect: GS101 routine=gemm dims=mxnxk dtype=f32 order=jik layout=C:col,A:col,B:col
+    for (int j = 0; j < n; j++) {   // expect: GS101 routine=gemm dims=64x32x16 dtype=f32 order=jik layout=C:col,A:col,B:col
         for (int i = 0; i < m; i++) {
             float acc = 0.0f;
             for (int p = 0; p < k; p++) {

@@ -4,7 +4,7 @@
 void mm_ptr(const float *A, const float *B, float *C, int M, int N, int K)
 {
     int i, j, k;
-    for (i = 0; i < M; i++) {   // expect: GS101 routine=gemm dims=MxNxK dtype=f32 order=ijk layout=C:row,A:row,B:row
+    for (i = 0; i < M; i++) {   // expect: GS101 routine=gemm dims=50x60x70 dtype=f32 order=ijk layout=C:row,A:row,B:row
         for (j = 0; j < N; j++) {
             *(C + i * N + j) = 0.0f;
             for (k = 0; k < K; k++) {

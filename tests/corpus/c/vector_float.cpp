@@ -6,7 +6,7 @@
 void gemm(const std::vector<float> &A, const std::vector<float> &B, std::vector<float> &C,
           int M, int N, int K)
 {
-    for (int k = 0; k < K; ++k) {   // expect: GS101 routine=gemm dims=MxNxK dtype=f32 order=kij layout=C:row,A:row,B:row
+    for (int k = 0; k < K; ++k) {   // expect: GS101 routine=gemm dims=512x512x512 dtype=f32 order=kij layout=C:row,A:row,B:row
         for (int i = 0; i < M; ++i) {
             const float a = A[i * K + k];
             for (int j = 0; j < N; ++j) {

@@ -1,7 +1,7 @@
 // Naive kernel that exits early for threads outside the output.
 #include <cuda_runtime.h>
 
-__global__ void gemm_kernel(int M, int N, int K, const float *A, const float *B, float *C)   // expect: GS102 routine=gemm dims=MxNxK dtype=f32 order=thread-per-output layout=C:row,A:row,B:row
+__global__ void gemm_kernel(int M, int N, int K, const float *A, const float *B, float *C)   // expect: GS102 routine=gemm dims=2048x2048x2048 dtype=f32 order=thread-per-output layout=C:row,A:row,B:row
 {
     const int row = blockIdx.y * blockDim.y + threadIdx.y;
     const int col = blockIdx.x * blockDim.x + threadIdx.x;

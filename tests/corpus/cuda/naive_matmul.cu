@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <cuda_runtime.h>
 
-__global__ void matmul_naive(const float *A, const float *B, float *C, int M, int N, int K)   // expect: GS102 routine=gemm idiom=gemm dims=MxNxK dtype=f32 order=thread-per-output layout=C:row,A:row,B:row function=matmul_naive
+__global__ void matmul_naive(const float *A, const float *B, float *C, int M, int N, int K)   // expect: GS102 routine=gemm idiom=gemm dims=1024x768x512 sources=call-site,call-site,call-site dtype=f32 order=thread-per-output layout=C:row,A:row,B:row function=matmul_naive
 {
     int row = blockIdx.y * blockDim.y + threadIdx.y;
     int col = blockIdx.x * blockDim.x + threadIdx.x;
@@ -18,7 +18,7 @@ __global__ void matmul_naive(const float *A, const float *B, float *C, int M, in
 
 static void matmul_cpu(const float *A, const float *B, float *C, int M, int N, int K)
 {
-    for (int i = 0; i < M; ++i)   // expect: GS101 routine=gemm dims=MxNxK dtype=f32 order=ijk function=matmul_cpu
+    for (int i = 0; i < M; ++i)   // expect: GS101 routine=gemm dims=1024x768x512 dtype=f32 order=ijk function=matmul_cpu
         for (int j = 0; j < N; ++j) {
             float s = 0.0f;
             for (int k = 0; k < K; ++k)

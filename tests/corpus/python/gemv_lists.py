@@ -3,7 +3,7 @@
 
 def step(P, v, n):
     out = [0.0] * n
-    for i in range(n):  # expect: GS201 routine=gemv idiom=gemv dims=nxn layout=A:row
+    for i in range(n):  # expect: GS201 routine=gemv idiom=gemv dims=2x2 layout=A:row
         acc = 0.0
         for j in range(n):
             acc += P[i][j] * v[j]

@@ -3,7 +3,7 @@
 
 def matmul_ikj(A, B, n, m, p):
     C = [[0.0 for _ in range(p)] for _ in range(n)]
-    for i in range(n):  # expect: GS101 routine=gemm dims=nxpxm order=ikj layout=C:row,A:row,B:row
+    for i in range(n):  # expect: GS101 routine=gemm dims=3x3x2 order=ikj layout=C:row,A:row,B:row
         for k in range(m):
             a = A[i][k]
             for j in range(p):

@@ -768,6 +768,7 @@ fn command_line_defines_come_first_and_win_over_ifndef_defaults() {
             ("bad name".into(), Some("1".into())),
         ],
         undefines: vec!["GONE".into()],
+        ..Default::default()
     };
     let f = super::lower_with(
         "#ifndef N\n#define N 64\n#endif\n#ifdef FAST\n#define M 8\n#else\n#define M 9\n#endif\n",
