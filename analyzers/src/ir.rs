@@ -952,6 +952,55 @@ impl Stmt {
         }
     }
 
+    /// Calls `f` on every expression directly held by this statement (not
+    /// nested statements), to rewrite it in place.
+    pub fn exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        match &mut self.kind {
+            StmtKind::Loop(l) => {
+                f(&mut l.start);
+                f(&mut l.end);
+                f(&mut l.step);
+            }
+            StmtKind::Assign { target, value, .. } => {
+                f(target);
+                f(value);
+            }
+            StmtKind::Decl { dims, init, .. } => {
+                dims.iter_mut().for_each(&mut *f);
+                if let Some(v) = init {
+                    f(v);
+                }
+            }
+            StmtKind::If { cond, .. } => f(cond),
+            StmtKind::Expr(e) => f(e),
+            StmtKind::Return(Some(e)) => f(e),
+            StmtKind::Return(None) | StmtKind::Barrier | StmtKind::Opaque(_) => {}
+        }
+    }
+
+    /// How many statements among `stmts` and their nested ones define
+    /// `name`: assignments to it and initialised declarations count once, a
+    /// loop over it twice (its start and its step).
+    pub fn defs_of(stmts: &[Stmt], name: &str) -> usize {
+        let mut n = 0;
+        for s in stmts {
+            s.walk(&mut |s| match &s.kind {
+                StmtKind::Assign {
+                    target: Expr::Var(v),
+                    ..
+                } if v == name => n += 1,
+                StmtKind::Decl {
+                    name: v,
+                    init: Some(_),
+                    ..
+                } if v == name => n += 1,
+                StmtKind::Loop(l) if l.var == name => n += 2,
+                _ => {}
+            });
+        }
+        n
+    }
+
     /// Every expression directly held by this statement (not nested statements).
     pub fn exprs(&self) -> Vec<&Expr> {
         match &self.kind {

@@ -173,25 +173,7 @@ fn vector_lanes(s: &mut Stmt) {
                 value,
             };
         }
-        StmtKind::Loop(l) => {
-            f(&mut l.start);
-            f(&mut l.end);
-            f(&mut l.step);
-        }
-        StmtKind::Assign { target, value, .. } => {
-            f(target);
-            f(value);
-        }
-        StmtKind::Decl { dims, init, .. } => {
-            dims.iter_mut().for_each(f);
-            if let Some(v) = init {
-                f(v);
-            }
-        }
-        StmtKind::If { cond, .. } => f(cond),
-        StmtKind::Expr(e) => f(e),
-        StmtKind::Return(Some(e)) => f(e),
-        _ => {}
+        _ => s.exprs_mut(&mut { f }),
     }
 }
 
@@ -421,12 +403,12 @@ fn instantiate(
             }
             v
         } else {
-            if writes_of(&body, p) > 0 || has_side_effects(a) {
+            if Stmt::defs_of(&body, p) > 0 || has_side_effects(a) {
                 return None;
             }
             a.clone()
         };
-        if info.is_array && writes_of(&body, p) > 0 {
+        if info.is_array && Stmt::defs_of(&body, p) > 0 {
             return None;
         }
         binds.push((p.clone(), value));
@@ -489,27 +471,7 @@ fn deref_stmt(s: &mut Stmt, p: &str, with: &Expr) {
             other => other,
         });
     };
-    s.walk_mut(&mut |s| match &mut s.kind {
-        StmtKind::Loop(l) => {
-            f(&mut l.start);
-            f(&mut l.end);
-            f(&mut l.step);
-        }
-        StmtKind::Assign { target, value, .. } => {
-            f(target);
-            f(value);
-        }
-        StmtKind::Decl { dims, init, .. } => {
-            dims.iter_mut().for_each(f);
-            if let Some(v) = init {
-                f(v);
-            }
-        }
-        StmtKind::If { cond, .. } => f(cond),
-        StmtKind::Expr(e) => f(e),
-        StmtKind::Return(Some(e)) => f(e),
-        _ => {}
-    });
+    s.walk_mut(&mut |s| s.exprs_mut(&mut { f }));
 }
 
 fn has_side_effects(e: &Expr) -> bool {
@@ -524,28 +486,6 @@ fn has_side_effects(e: &Expr) -> bool {
 
 // ---------------------------------------------------------------------------
 // Pass 3: induction variables
-
-/// How many statements write `name` (any assignment to it, initialisers,
-/// loops over it).
-fn writes_of(stmts: &[Stmt], name: &str) -> usize {
-    let mut n = 0;
-    for s in stmts {
-        s.walk(&mut |s| match &s.kind {
-            StmtKind::Assign {
-                target: Expr::Var(v),
-                ..
-            } if v == name => n += 1,
-            StmtKind::Decl {
-                name: v,
-                init: Some(_),
-                ..
-            } if v == name => n += 1,
-            StmtKind::Loop(l) if l.var == name => n += 2,
-            _ => {}
-        });
-    }
-    n
-}
 
 fn stmt_mentions(s: &Stmt, name: &str) -> bool {
     let mut found = false;
@@ -758,7 +698,7 @@ fn fold_loop(f: &Function, locals: &HashSet<String>, l: &mut crate::ir::Loop, af
                 && plain_int(value)
                 && !value.mentions(&l.var)
                 && !value.vars().iter().any(|v| written.contains(v))
-                && writes_of(&l.body, w) == 1
+                && Stmt::defs_of(&l.body, w) == 1
                 && !after.iter().any(|s| stmt_mentions(s, w));
             ok.then(|| (u, w.clone(), *op, value.clone()))
         });
@@ -848,7 +788,7 @@ fn bumps_block(
                 && locals.contains(w)
                 && plain_int(value)
                 && !value.mentions(w)
-                && writes_of(all, w) == 1 =>
+                && Stmt::defs_of(all, w) == 1 =>
             {
                 Some((w.clone(), *op, value.clone()))
             }

@@ -1063,7 +1063,12 @@ mod tests {
         let p = Problem::gemm(2048, 2048, 2048, DType::F32);
         let a = r.at("a100", "cublas-sgemm-pedantic", &p).unwrap();
         assert!((a.seconds - 0.00714 / 8.0).abs() < 1e-12);
-        assert!(a.text.contains("scaled from 4096"), "{}", a.text);
+        assert!(
+            a.text
+                .contains("moved from its 4096×4096×4096 row at the same GFLOP/s"),
+            "{}",
+            a.text
+        );
         // Nearest size wins: 1024³ on the Xeon comes from the 1024 row.
         let p = Problem::gemm(1024, 1024, 1024, DType::F32);
         let x = r.at("xeon-2c-avx512", "openblas", &p).unwrap();
@@ -1084,6 +1089,65 @@ mod tests {
         let linear = 6.38 * (16.0f64 / 1024.0).powi(3);
         assert!((n.seconds - linear).abs() < 1e-9, "{}", n.seconds);
         assert_eq!(call_overhead_s("c-naive-O1"), 0.0);
+    }
+
+    #[test]
+    fn a_machines_rows_are_a_curve_with_its_own_error() {
+        let r = Reference::shipped();
+        let row = |c: &str, s: u64| {
+            r.rows
+                .iter()
+                .find(|x| {
+                    x.machine == "epyc-2c-avx512"
+                        && x.candidate == c
+                        && x.size == s
+                        && x.dtype == "f32"
+                })
+                .unwrap()
+                .seconds
+        };
+        // Between two rows: interpolated in log time over log FLOPs (24³
+        // is at (ln 24 - ln 16) / (ln 32 - ln 16) = 0.585 of the way).
+        let p = Problem::gemm(24, 24, 24, DType::F32);
+        let x = r.at("epyc-2c-avx512", "openblas", &p).unwrap();
+        let w = (24f64 / 16.0).ln() / 2f64.ln();
+        let want = (row("openblas", 16).ln() * (1.0 - w) + row("openblas", 32).ln() * w).exp();
+        assert!(
+            (x.seconds / want - 1.0).abs() < 1e-9,
+            "{} {want}",
+            x.seconds
+        );
+        assert!(
+            x.text
+                .contains("interpolated between its 16×16×16 and 32×32×32 rows"),
+            "{}",
+            x.text
+        );
+        // Below the smallest row a library call never gets cheaper than it,
+        // though the assumed 2 µs overhead is more than it measured.
+        let tiny = Problem::gemm(2, 2, 2, DType::F32);
+        let t = r.at("epyc-2c-avx512", "openblas", &tiny).unwrap();
+        assert!(row("openblas", 4) < call_overhead_s("openblas"));
+        assert_eq!(t.seconds, row("openblas", 4));
+        // On this machine the ± is its own rows' leave-one-size-out error,
+        // said so; another machine's prediction keeps the cross-machine one.
+        let here = Descriptor::of_ref(r.machine("epyc-2c-avx512").unwrap());
+        let pr = r.predict(&here, "c-naive-O3", &p, 2, None).unwrap();
+        let (e, n) = r
+            .size_error("epyc-2c-avx512", "c-naive-O3", DType::F32)
+            .unwrap();
+        assert_eq!(n, 8);
+        assert_eq!(pr.error, Some(e));
+        assert!(pr
+            .error_basis
+            .as_deref()
+            .unwrap()
+            .contains("leave-one-size-out"));
+        assert!(e > 0.0 && e < 1.0, "{e}");
+        let mut other = here.clone();
+        other.peak_fp32_gflops *= 4.0;
+        let po = r.predict(&other, "c-naive-O3", &p, 2, None).unwrap();
+        assert_eq!(po.error_basis, None);
     }
 
     fn gemv(m: u64, k: u64, dtype: DType, layout: &str, order: &str) -> Problem {

@@ -34,28 +34,6 @@ enum Seg {
     },
 }
 
-/// How many times `name` is defined (declaration initialisers and
-/// assignments of any kind), nested statements included.
-fn count_defs(stmts: &[Stmt], name: &str) -> usize {
-    let mut n = 0;
-    for s in stmts {
-        s.walk(&mut |s| match &s.kind {
-            StmtKind::Assign {
-                target: Expr::Var(v),
-                ..
-            } if v == name => n += 1,
-            StmtKind::Decl {
-                name: v,
-                init: Some(_),
-                ..
-            } if v == name => n += 1,
-            StmtKind::Loop(l) if l.var == name => n += 2,
-            _ => {}
-        });
-    }
-    n
-}
-
 /// `(name, value)` if `s` defines a scalar once: `int x = e;` or `x = e;`.
 fn definition(s: &Stmt) -> Option<(&str, &Expr)> {
     match &s.kind {
@@ -315,7 +293,7 @@ fn bind(mut body: Vec<Stmt>, body_span: Span, atoms: bool) -> Vec<Stmt> {
         split_atoms(&mut body, &mut divs);
     }
     let all = body.clone();
-    let once = |name: &str| count_defs(&all, name) == 1;
+    let once = |name: &str| Stmt::defs_of(&all, name) == 1;
     let mut aliases: HashMap<String, Expr> = HashMap::new();
     let mut bound: Vec<String> = Vec::new();
     let mut ends: HashMap<String, Expr> = HashMap::new();
