@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use crate::calibrate::Calibration;
 use crate::candidates::{self, Backend, Candidate};
 use crate::ceilings::Bandwidth;
 use crate::engine::{Engine, Options};
@@ -68,6 +69,10 @@ pub enum Source {
         extrapolated: bool,
         /// Under the roofline bound, so raised to it.
         clamped: bool,
+        /// `gemmscope calibrate on 2026-12-02` when the points are this
+        /// machine's stored calibration (what `--bench off` reads).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        calibrated: Option<String>,
         text: String,
     },
     /// From the shipped reference data.
@@ -96,11 +101,21 @@ impl Source {
                 median_error,
                 extrapolated,
                 clamped,
+                calibrated,
                 ..
             } => {
-                let mut s = match median_error {
-                    Some(e) => format!("predicted from {points} points, ±{:.0}%", e * 100.0),
-                    None => format!("predicted from {points} point, error unknown"),
+                let mut s = match (calibrated, median_error) {
+                    (Some(c), Some(e)) => format!(
+                        "calibrated here ({points} points, {c}), ±{:.0}% leave-one-out",
+                        e * 100.0
+                    ),
+                    (Some(c), None) => {
+                        format!("calibrated here ({points} point, {c}), error unknown")
+                    }
+                    (None, Some(e)) => {
+                        format!("predicted from {points} points, ±{:.0}%", e * 100.0)
+                    }
+                    (None, None) => format!("predicted from {points} point, error unknown"),
                 };
                 if *extrapolated {
                     s.push_str(", extrapolated");
@@ -284,6 +299,9 @@ pub struct Estimator {
     pub engine: Option<Engine>,
     /// Seconds for measuring the missing rows of one estimate (`Always`).
     pub budget_s: f64,
+    /// This machine's `gemmscope calibrate` run, when the estimator fits on
+    /// it (no store: `--bench off`, the editor before measuring).
+    pub calibration: Option<Calibration>,
 }
 
 impl Estimator {
@@ -313,18 +331,30 @@ impl Estimator {
             store,
             engine,
             budget_s: 10.0,
+            calibration: None,
         };
         e.refresh(bandwidth);
         e
     }
 
-    /// Re-reads the store and refits (after measuring).
+    /// Fits on `calibration`'s rows (an estimator without a store): the
+    /// default advice after `gemmscope calibrate`. `None` changes nothing.
+    pub fn with_calibration(mut self, calibration: Option<Calibration>) -> Estimator {
+        if calibration.is_some() && self.store.is_none() {
+            self.calibration = calibration;
+            self.refresh(None);
+        }
+        self
+    }
+
+    /// Re-reads the store (or the calibration, without one) and refits
+    /// (after measuring).
     pub fn refresh(&mut self, bandwidth: Option<&Bandwidth>) {
-        self.rows = self
-            .store
-            .as_ref()
-            .and_then(|s| s.machine_results(&self.machine_id).ok())
-            .unwrap_or_default();
+        self.rows = match (&self.store, &self.calibration) {
+            (Some(s), _) => s.machine_results(&self.machine_id).unwrap_or_default(),
+            (None, Some(c)) => c.rows.clone(),
+            (None, None) => Vec::new(),
+        };
         self.models = Models::fit(&self.machine_id, &self.machine.caches, &self.rows);
         let bw = bandwidth.cloned().or_else(|| {
             self.roofline.as_ref().and_then(|r| {
@@ -389,9 +419,16 @@ impl Estimator {
         if let Some(m) = self.models.get(id, p) {
             let (s, clamped) = self.clamp(backend, p, m.predict(p));
             let v = m.validation.as_ref();
+            let calibrated = self
+                .calibration
+                .as_ref()
+                .map(|c| format!("gemmscope calibrate on {}", c.date()));
             let mut text = format!(
-                "{} on this machine; features [{}]",
+                "{} on this machine{}; features [{}]",
                 m.describe(),
+                calibrated
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(" (calibrated here: {c})")),
                 m.features.join(", ")
             );
             if m.extrapolates(p) {
@@ -411,6 +448,7 @@ impl Estimator {
                     features: m.features.iter().map(|f| f.to_string()).collect(),
                     extrapolated: m.extrapolates(p),
                     clamped,
+                    calibrated,
                     text,
                 },
             ));

@@ -25,7 +25,7 @@ use crate::problem::Problem;
 use crate::report::Row;
 
 /// The schema this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 /// The database's file name inside the cache directory.
 pub const FILE_NAME: &str = "results.sqlite3";
 /// How long a writer waits for another one before giving up.
@@ -49,6 +49,13 @@ const MIGRATIONS: &[&str] = &["
     );
     CREATE INDEX IF NOT EXISTS results_key
         ON results (machine, problem, candidate, measured_at);
+", "
+    CREATE TABLE IF NOT EXISTS calibrations (
+        cpu_key TEXT PRIMARY KEY NOT NULL,
+        machine TEXT NOT NULL,
+        json TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
 "];
 
 fn now() -> u64 {
@@ -441,6 +448,24 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Records a `gemmscope calibrate` run (replacing this CPU's earlier
+    /// one); its rows are also stored as results by the engine.
+    pub fn put_calibration(&self, c: &crate::calibrate::Calibration) -> Result<(), String> {
+        let json = serde_json::to_string(c).map_err(|e| e.to_string())?;
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| e.to_string())?;
+        tx.execute(
+            "INSERT INTO calibrations (cpu_key, machine, json, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(cpu_key) DO UPDATE SET machine = excluded.machine,
+                 json = excluded.json, at = excluded.at",
+            params![c.cpu_key, c.machine, json, c.at as i64],
+        )
+        .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())
     }
 
     /// Number of stored result rows (all machines).

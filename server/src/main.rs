@@ -31,6 +31,10 @@ enum Command {
     Check(CheckArgs),
     /// Measure candidate implementations of a problem on this machine.
     Bench(BenchArgs),
+    /// Measure a small fixed set of generated kernels here (a few seconds;
+    /// no user code) so that the default advice (`check --bench off`, the
+    /// editor) predicts from this machine's own points (docs/model.md).
+    Calibrate,
     /// Write one self-contained HTML page with the speed ladder, the size
     /// curve and this machine's roofline of every finding (docs/report.md).
     Report(ReportArgs),
@@ -465,6 +469,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
         Command::Bench(args) => run_bench(args),
+        Command::Calibrate => run_calibrate(),
         Command::Report(args) => run_report(args),
         Command::Serve => ExitCode::from(gemmscope::lsp::run_stdio() as u8),
         Command::BenchChild => ExitCode::from(bench::child() as u8),
@@ -793,6 +798,18 @@ fn run_bench(mut args: BenchArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+fn run_calibrate() -> ExitCode {
+    use std::io::IsTerminal;
+    let mut out = std::io::stdout().lock();
+    match bench::calibrate(&mut out, std::io::stderr().is_terminal()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gemmscope: error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn finish(written: std::io::Result<()>) -> ExitCode {
