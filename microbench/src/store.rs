@@ -32,7 +32,8 @@ pub const FILE_NAME: &str = "results.sqlite3";
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Migrations: `MIGRATIONS[v]` takes the schema from version `v` to `v + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE IF NOT EXISTS machines (
         id TEXT PRIMARY KEY NOT NULL,
         json TEXT NOT NULL,
@@ -49,14 +50,16 @@ const MIGRATIONS: &[&str] = &["
     );
     CREATE INDEX IF NOT EXISTS results_key
         ON results (machine, problem, candidate, measured_at);
-", "
+",
+    "
     CREATE TABLE IF NOT EXISTS calibrations (
         cpu_key TEXT PRIMARY KEY NOT NULL,
         machine TEXT NOT NULL,
         json TEXT NOT NULL,
         at INTEGER NOT NULL
     );
-"];
+",
+];
 
 fn now() -> u64 {
     SystemTime::now()
