@@ -416,7 +416,53 @@ impl Estimator {
     /// that, the reference data (no measurement): the crossover's CPU side.
     pub fn predict_here(&self, id: &str, p: &Problem) -> Option<(f64, Source)> {
         let backend = candidates::by_id(id).map_or(Backend::Cpu, |c| c.backend());
-        if let Some(m) = self.models.get(id, p) {
+        let scaled = self.scaled_reference(id, p);
+        let fitted = self.models.get(id, p);
+        // Of this machine's two models of the candidate, the one whose
+        // leave-one-out error on its points is smaller.
+        if let Some(sc) = scaled.filter(|sc| {
+            fitted.is_none_or(|m| {
+                m.validation
+                    .as_ref()
+                    .is_none_or(|v| sc.median_error < v.median_rel)
+            })
+        }) {
+            let (s, clamped) = self.clamp(backend, p, sc.seconds);
+            let calibrated = self
+                .calibration
+                .as_ref()
+                .map(|c| format!("gemmscope calibrate on {}", c.date()));
+            let mut text = format!(
+                "{} scaled ×{:.2}: the median measured/reference ratio at {} points on this                  machine{}; ±{:.0}% (leave-one-out median error; max {:.0}%)",
+                sc.reference_text,
+                sc.ratio,
+                sc.points,
+                calibrated
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(" (calibrated here: {c})")),
+                sc.median_error * 100.0,
+                sc.max_error * 100.0
+            );
+            if clamped {
+                if let Some(r) = &self.roofline {
+                    text.push_str(&format!("; clamped to the {}", r.describe()));
+                }
+            }
+            return Some((
+                s,
+                Source::Predicted {
+                    points: sc.points,
+                    median_error: Some(sc.median_error),
+                    max_error: Some(sc.max_error),
+                    features: vec!["reference curve × measured ratio".into()],
+                    extrapolated: false,
+                    clamped,
+                    calibrated,
+                    text,
+                },
+            ));
+        }
+        if let Some(m) = fitted {
             let (s, clamped) = self.clamp(backend, p, m.predict(p));
             let v = m.validation.as_ref();
             let calibrated = self
@@ -457,6 +503,49 @@ impl Estimator {
         let pr = self.reference.predict(d, id, p, 2, None)?;
         let (s, _) = self.clamp(backend, p, pr.seconds);
         Some((s, reference_source(&pr)))
+    }
+
+    /// The shipped reference curve of `id` at `p`, scaled by this
+    /// machine's median measured/reference ratio over its stored points of
+    /// the same candidate and variant (at least 3), with the leave-one-out
+    /// error of that ratio. Where the reference has the curve's shape
+    /// (GEMV: time against bytes moved, across the cache levels), this
+    /// keeps the shape and takes the level from the measurements.
+    fn scaled_reference(&self, id: &str, p: &Problem) -> Option<Scaled> {
+        let d = self.descriptor.as_ref()?;
+        let v = crate::model::fit::variant(id, p);
+        let pts: Vec<(f64, f64)> = self
+            .rows
+            .iter()
+            .filter(|(q, r)| {
+                r.id == id && r.status == Status::Ok && crate::model::fit::variant(id, q) == v
+            })
+            .filter_map(|(q, r)| {
+                let t = r.seconds_per_call.filter(|t| *t > 0.0 && t.is_finite())?;
+                let rf = self.reference.predict(d, id, q, 2, None)?.seconds;
+                (rf > 0.0 && rf.is_finite()).then_some((t, rf))
+            })
+            .collect();
+        if pts.len() < 3 {
+            return None;
+        }
+        let ln: Vec<f64> = pts.iter().map(|(t, rf)| (t / rf).ln()).collect();
+        let med = |v: &[f64]| crate::stats::median(v);
+        let mut errs = Vec::with_capacity(ln.len());
+        for i in 0..ln.len() {
+            let others: Vec<f64> = (0..ln.len()).filter(|&j| j != i).map(|j| ln[j]).collect();
+            errs.push((med(&others) - ln[i]).exp_m1().abs());
+        }
+        let ratio = med(&ln).exp();
+        let pr = self.reference.predict(d, id, p, 2, None)?;
+        Some(Scaled {
+            seconds: pr.seconds * ratio,
+            ratio,
+            points: pts.len(),
+            median_error: med(&errs),
+            max_error: errs.iter().cloned().fold(0.0, f64::max),
+            reference_text: pr.text,
+        })
     }
 
     /// `what`: label, backend, precision.
@@ -749,6 +838,16 @@ impl Estimator {
         let label = format!("{} ({})", best_cpu.label, best_cpu.source.short());
         Some(crossover::crossover(p, &cpu, &label, &g, &self.transfer))
     }
+}
+
+/// A reference curve scaled to this machine's points.
+struct Scaled {
+    seconds: f64,
+    ratio: f64,
+    points: usize,
+    median_error: f64,
+    max_error: f64,
+    reference_text: String,
 }
 
 fn reference_source(pr: &RefPrediction) -> Source {
