@@ -112,6 +112,9 @@ fn predicted(e: &Value) -> Vec<(String, f64, String)> {
         .collect()
 }
 
+/// A prediction and how it is known (`predicted`, `reference`).
+type Cell = Option<(f64, String)>;
+
 #[derive(Default)]
 struct Errors {
     time: Vec<f64>,
@@ -239,10 +242,10 @@ fn calibrate_then_default_advice_against_measurements_here() {
         };
         let mut best = [(1.0f64, 1.0f64); 2];
         let preds = [predicted(&shipped[i]), predicted(&cal_pred)];
-        let mut cells: Vec<(String, f64, [Option<(f64, String)>; 2])> = Vec::new();
+        let mut cells: Vec<(String, f64, [Cell; 2])> = Vec::new();
         for id in CANDIDATES.split(',') {
             let Some(t) = measured(id) else { continue };
-            let mut row = [None, None];
+            let mut row: [Cell; 2] = [None, None];
             for (w, pr) in preds.iter().enumerate() {
                 let Some((_, p, how)) = pr.iter().find(|(c, _, _)| c == id) else {
                     continue;
@@ -261,7 +264,7 @@ fn calibrate_then_default_advice_against_measurements_here() {
             cells.push((id.to_string(), t, row));
         }
         for (id, t, row) in &cells {
-            let cell = |x: &Option<(f64, String)>| match x {
+            let cell = |x: &Cell| match x {
                 Some((p, how)) => format!(
                     "{:.3} ({:+.0}%, {how})",
                     p / outputs * 1e9,
