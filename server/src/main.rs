@@ -286,7 +286,8 @@ struct CheckArgs {
     /// as written is a note, not a warning (default 1.5).
     #[arg(long, value_parser = parse_min_speedup, value_name = "X")]
     min_speedup: Option<f64>,
-    /// Measurement: off (model and reference data only; deterministic, for CI),
+    /// Measurement: off (nothing run: shipped data, or this machine's
+    /// `gemmscope calibrate` points once it has run; deterministic, for CI),
     /// cached (also results measured earlier on this machine), on (also measure).
     #[arg(long, value_parser = parse_bench, value_name = "MODE")]
     bench: Option<advice::BenchMode>,

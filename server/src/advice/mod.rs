@@ -36,8 +36,10 @@ pub use range::RangeAdvice;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BenchMode {
-    /// Model and reference data only: deterministic output, nothing run.
-    /// The default, and what CI should use.
+    /// Nothing run: the shipped reference data, deterministic; after
+    /// `gemmscope calibrate` on this machine, the models fitted on its
+    /// stored calibration points (read only). The default, and what CI
+    /// should use (docs/ci.md: both ways).
     #[default]
     Off,
     /// Also results already measured on this machine (the result store);
