@@ -54,18 +54,21 @@ fn gemv(m: u64, k: u64) -> Problem {
 pub fn plan() -> Vec<(Problem, &'static [&'static str])> {
     let f32 = DType::F32;
     let mut v: Vec<(Problem, &'static [&'static str])> = Vec::new();
-    // GEMM, f32: cubes from in-L1 to past L2, a small-K (rank-k update)
-    // and a small-N (skinny, batched-inference) shape.
+    // GEMM, f32: cubes from in-L1 to past L2, a small-K (rank-k update),
+    // a small-N (skinny, batched-inference), a wide and a deep shape. The
+    // sizes are of mixed residues mod 16, so that the libraries' partial
+    // register tiles are averaged as in users' sizes, and never a
+    // power-of-two row stride (one cache set for the naive column walk).
     for (m, n, k) in [
         (24, 24, 24),
-        (48, 48, 48),
-        (96, 96, 96),
-        (192, 192, 192),
-        (384, 384, 384),
-        (512, 512, 16),
-        (1000, 16, 500),
-        (96, 1000, 96),
-        (160, 160, 1000),
+        (60, 60, 60),
+        (120, 120, 120),
+        (210, 210, 210),
+        (400, 400, 400),
+        (500, 500, 20),
+        (1000, 15, 500),
+        (90, 1000, 90),
+        (150, 150, 1000),
     ] {
         v.push((Problem::gemm(m, n, k, f32), NAIVE_AND_BLAS));
     }
