@@ -252,6 +252,36 @@ mod tests {
     }
 
     #[test]
+    fn stored_and_read_back_without_a_schema_change() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("r.sqlite3");
+        assert_eq!(load(&path, "k"), None, "no file");
+        let (store, _) = crate::store::Store::open(&path).unwrap();
+        assert_eq!(load(&path, "k"), None, "no table yet");
+        let c = Calibration {
+            cpu_key: "k".into(),
+            machine: "m".into(),
+            at: 1_764_633_600,
+            rows: Vec::new(),
+        };
+        store.put_calibration(&c).unwrap();
+        let c2 = Calibration {
+            at: c.at + 1,
+            ..c.clone()
+        };
+        store.put_calibration(&c2).unwrap();
+        assert_eq!(load(&path, "k"), Some(c2), "the newer one replaces");
+        assert_eq!(load(&path, "other"), None);
+        drop(store);
+        // An older gemmscope (schema 1) still opens it.
+        let v: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 1);
+    }
+
+    #[test]
     fn the_plan_is_small_valid_and_fixed() {
         let p = plan();
         assert!(p.len() <= 20, "{}", p.len());

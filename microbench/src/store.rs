@@ -25,15 +25,14 @@ use crate::problem::Problem;
 use crate::report::Row;
 
 /// The schema this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 1;
 /// The database's file name inside the cache directory.
 pub const FILE_NAME: &str = "results.sqlite3";
 /// How long a writer waits for another one before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Migrations: `MIGRATIONS[v]` takes the schema from version `v` to `v + 1`.
-const MIGRATIONS: &[&str] = &[
-    "
+const MIGRATIONS: &[&str] = &["
     CREATE TABLE IF NOT EXISTS machines (
         id TEXT PRIMARY KEY NOT NULL,
         json TEXT NOT NULL,
@@ -50,16 +49,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX IF NOT EXISTS results_key
         ON results (machine, problem, candidate, measured_at);
-",
-    "
+"];
+
+/// The `gemmscope calibrate` table, created by the first calibration: an
+/// added table, not a schema version, so that an older gemmscope still
+/// opens a store that has one.
+const CALIBRATIONS: &str = "
     CREATE TABLE IF NOT EXISTS calibrations (
         cpu_key TEXT PRIMARY KEY NOT NULL,
         machine TEXT NOT NULL,
         json TEXT NOT NULL,
         at INTEGER NOT NULL
     );
-",
-];
+";
 
 fn now() -> u64 {
     SystemTime::now()
@@ -461,6 +463,7 @@ impl Store {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| e.to_string())?;
+        tx.execute_batch(CALIBRATIONS).map_err(|e| e.to_string())?;
         tx.execute(
             "INSERT INTO calibrations (cpu_key, machine, json, at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(cpu_key) DO UPDATE SET machine = excluded.machine,
