@@ -299,9 +299,12 @@ pub struct Estimator {
     pub engine: Option<Engine>,
     /// Seconds for measuring the missing rows of one estimate (`Always`).
     pub budget_s: f64,
-    /// This machine's `gemmscope calibrate` run, when the estimator fits on
-    /// it (no store: `--bench off`, the editor before measuring).
+    /// This machine's `gemmscope calibrate` run, when there is one.
     pub calibration: Option<Calibration>,
+    /// Whether `rows` are the calibration's (no store: `--bench off`, the
+    /// editor before measuring; or a store with no rows under this
+    /// machine id, e.g. after its software versions changed).
+    rows_from_calibration: bool,
 }
 
 impl Estimator {
@@ -332,15 +335,17 @@ impl Estimator {
             engine,
             budget_s: 10.0,
             calibration: None,
+            rows_from_calibration: false,
         };
         e.refresh(bandwidth);
         e
     }
 
-    /// Fits on `calibration`'s rows (an estimator without a store): the
-    /// default advice after `gemmscope calibrate`. `None` changes nothing.
+    /// Fits on `calibration`'s rows where there is no store, or the store
+    /// has no rows of this machine: the default advice after `gemmscope
+    /// calibrate`. `None` changes nothing.
     pub fn with_calibration(mut self, calibration: Option<Calibration>) -> Estimator {
-        if calibration.is_some() && self.store.is_none() {
+        if calibration.is_some() {
             self.calibration = calibration;
             self.refresh(None);
         }
@@ -350,11 +355,18 @@ impl Estimator {
     /// Re-reads the store (or the calibration, without one) and refits
     /// (after measuring).
     pub fn refresh(&mut self, bandwidth: Option<&Bandwidth>) {
-        self.rows = match (&self.store, &self.calibration) {
-            (Some(s), _) => s.machine_results(&self.machine_id).unwrap_or_default(),
-            (None, Some(c)) => c.rows.clone(),
-            (None, None) => Vec::new(),
-        };
+        self.rows = self
+            .store
+            .as_ref()
+            .and_then(|s| s.machine_results(&self.machine_id).ok())
+            .unwrap_or_default();
+        self.rows_from_calibration = false;
+        if self.rows.is_empty() {
+            if let Some(c) = &self.calibration {
+                self.rows = c.rows.clone();
+                self.rows_from_calibration = true;
+            }
+        }
         self.models = Models::fit(&self.machine_id, &self.machine.caches, &self.rows);
         let bw = bandwidth.cloned().or_else(|| {
             self.roofline.as_ref().and_then(|r| {
@@ -428,10 +440,7 @@ impl Estimator {
             })
         }) {
             let (s, clamped) = self.clamp(backend, p, sc.seconds);
-            let calibrated = self
-                .calibration
-                .as_ref()
-                .map(|c| format!("gemmscope calibrate on {}", c.date()));
+            let calibrated = self.calibrated();
             let mut text = format!(
                 "{} scaled ×{:.2}: the median measured/reference ratio at {} points on this                  machine{}; ±{:.0}% (leave-one-out median error; max {:.0}%)",
                 sc.reference_text,
@@ -465,10 +474,7 @@ impl Estimator {
         if let Some(m) = fitted {
             let (s, clamped) = self.clamp(backend, p, m.predict(p));
             let v = m.validation.as_ref();
-            let calibrated = self
-                .calibration
-                .as_ref()
-                .map(|c| format!("gemmscope calibrate on {}", c.date()));
+            let calibrated = self.calibrated();
             let mut text = format!(
                 "{} on this machine{}; features [{}]",
                 m.describe(),
@@ -503,6 +509,15 @@ impl Estimator {
         let pr = self.reference.predict(d, id, p, 2, None)?;
         let (s, _) = self.clamp(backend, p, pr.seconds);
         Some((s, reference_source(&pr)))
+    }
+
+    /// `gemmscope calibrate on 2026-12-02` when the rows fitted are the
+    /// calibration's.
+    fn calibrated(&self) -> Option<String> {
+        self.calibration
+            .as_ref()
+            .filter(|_| self.rows_from_calibration)
+            .map(|c| format!("gemmscope calibrate on {}", c.date()))
     }
 
     /// The shipped reference curve of `id` at `p`, scaled by this

@@ -913,7 +913,15 @@ fn run_estimate(setup: bench::Setup, p: &gemmscope_microbench::Problem, g: &Gemm
         }
     }
     let store = open_store(g.no_store);
-    let est = Estimator::new(setup.machine, store, Some(setup.engine), None);
+    // This CPU's calibration, where the store has no rows under this
+    // machine id (as `check --bench off` reads it).
+    let cal = store.as_ref().and_then(|s| {
+        gemmscope_microbench::calibrate::load(
+            s.path(),
+            &gemmscope_microbench::calibrate::cpu_key(&setup.machine),
+        )
+    });
+    let est = Estimator::new(setup.machine, store, Some(setup.engine), None).with_calibration(cal);
     let mut e = est.estimate(p, &g.as_written, policy);
     if let Some(ids) = &g.candidates {
         e.alternatives.retain(|l| ids.contains(&l.candidate));

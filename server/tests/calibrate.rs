@@ -96,6 +96,16 @@ fn quantile(v: &[f64], q: f64) -> f64 {
     s[i] + (pos - i as f64) * (s[(i + 1).min(s.len() - 1)] - s[i])
 }
 
+/// The printed `±` of a line (a prediction's or the reference's error).
+fn printed_error(e: &Value, id: &str) -> Option<f64> {
+    let mut lines: Vec<&Value> = e["alternatives"].as_array()?.iter().collect();
+    lines.push(&e["as_written"]);
+    let l = lines.into_iter().find(|l| l["candidate"] == id)?;
+    l["source"]["median_error"]
+        .as_f64()
+        .or_else(|| l["source"]["error"].as_f64())
+}
+
 /// Predicted seconds per call by candidate, from a `--measure never` estimate.
 fn predicted(e: &Value) -> Vec<(String, f64, String)> {
     let mut lines: Vec<&Value> = e["alternatives"].as_array().unwrap().iter().collect();
@@ -119,6 +129,9 @@ type Cell = Option<(f64, String)>;
 struct Errors {
     time: Vec<f64>,
     speedup: Vec<f64>,
+    /// Lines with a printed `±`, and those whose error lies inside it.
+    with_pm: usize,
+    inside: usize,
 }
 
 impl Errors {
@@ -131,6 +144,9 @@ impl Errors {
             quantile(&self.speedup, 0.5) * 100.0,
             quantile(&self.speedup, 0.9) * 100.0,
             self.speedup.len()
+        ) + &format!(
+            "; the printed ± contains the error for {} of {} lines",
+            self.inside, self.with_pm
         )
     }
 }
@@ -253,6 +269,11 @@ fn calibrate_then_default_advice_against_measurements_here() {
                 let base_pred = pr.iter().find(|(c, _, _)| c == "c-naive-O3").map(|x| x.1);
                 let errs = if w == 0 { &mut before } else { &mut after };
                 errs.time.push((p / t - 1.0).abs());
+                let est = if w == 0 { &shipped[i] } else { &cal_pred };
+                if let Some(pm) = printed_error(est, id) {
+                    errs.with_pm += 1;
+                    errs.inside += usize::from((p / t - 1.0).abs() <= pm);
+                }
                 if id != "c-naive-O3" {
                     if let Some(bp) = base_pred {
                         best[w].0 = best[w].0.max(bp / p);
