@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use crate::calibrate::Calibration;
 use crate::candidates::{self, Backend, Candidate};
 use crate::ceilings::Bandwidth;
 use crate::engine::{Engine, Options};
@@ -68,6 +69,10 @@ pub enum Source {
         extrapolated: bool,
         /// Under the roofline bound, so raised to it.
         clamped: bool,
+        /// `gemmscope calibrate on 2026-12-02` when the points are this
+        /// machine's stored calibration (what `--bench off` reads).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        calibrated: Option<String>,
         text: String,
     },
     /// From the shipped reference data.
@@ -96,11 +101,21 @@ impl Source {
                 median_error,
                 extrapolated,
                 clamped,
+                calibrated,
                 ..
             } => {
-                let mut s = match median_error {
-                    Some(e) => format!("predicted from {points} points, ±{:.0}%", e * 100.0),
-                    None => format!("predicted from {points} point, error unknown"),
+                let mut s = match (calibrated, median_error) {
+                    (Some(c), Some(e)) => format!(
+                        "calibrated here ({points} points, {c}), ±{:.0}% leave-one-out",
+                        e * 100.0
+                    ),
+                    (Some(c), None) => {
+                        format!("calibrated here ({points} point, {c}), error unknown")
+                    }
+                    (None, Some(e)) => {
+                        format!("predicted from {points} points, ±{:.0}%", e * 100.0)
+                    }
+                    (None, None) => format!("predicted from {points} point, error unknown"),
                 };
                 if *extrapolated {
                     s.push_str(", extrapolated");
@@ -284,6 +299,12 @@ pub struct Estimator {
     pub engine: Option<Engine>,
     /// Seconds for measuring the missing rows of one estimate (`Always`).
     pub budget_s: f64,
+    /// This machine's `gemmscope calibrate` run, when there is one.
+    pub calibration: Option<Calibration>,
+    /// Whether `rows` are the calibration's (no store: `--bench off`, the
+    /// editor before measuring; or a store with no rows under this
+    /// machine id, e.g. after its software versions changed).
+    rows_from_calibration: bool,
 }
 
 impl Estimator {
@@ -313,18 +334,39 @@ impl Estimator {
             store,
             engine,
             budget_s: 10.0,
+            calibration: None,
+            rows_from_calibration: false,
         };
         e.refresh(bandwidth);
         e
     }
 
-    /// Re-reads the store and refits (after measuring).
+    /// Fits on `calibration`'s rows where there is no store, or the store
+    /// has no rows of this machine: the default advice after `gemmscope
+    /// calibrate`. `None` changes nothing.
+    pub fn with_calibration(mut self, calibration: Option<Calibration>) -> Estimator {
+        if calibration.is_some() {
+            self.calibration = calibration;
+            self.refresh(None);
+        }
+        self
+    }
+
+    /// Re-reads the store (or the calibration, without one) and refits
+    /// (after measuring).
     pub fn refresh(&mut self, bandwidth: Option<&Bandwidth>) {
         self.rows = self
             .store
             .as_ref()
             .and_then(|s| s.machine_results(&self.machine_id).ok())
             .unwrap_or_default();
+        self.rows_from_calibration = false;
+        if self.rows.is_empty() {
+            if let Some(c) = &self.calibration {
+                self.rows = c.rows.clone();
+                self.rows_from_calibration = true;
+            }
+        }
         self.models = Models::fit(&self.machine_id, &self.machine.caches, &self.rows);
         let bw = bandwidth.cloned().or_else(|| {
             self.roofline.as_ref().and_then(|r| {
@@ -386,12 +428,59 @@ impl Estimator {
     /// that, the reference data (no measurement): the crossover's CPU side.
     pub fn predict_here(&self, id: &str, p: &Problem) -> Option<(f64, Source)> {
         let backend = candidates::by_id(id).map_or(Backend::Cpu, |c| c.backend());
-        if let Some(m) = self.models.get(id, p) {
+        let scaled = self.scaled_reference(id, p);
+        let fitted = self.models.get(id, p);
+        // Of this machine's two models of the candidate, the one whose
+        // leave-one-out error on its points is smaller.
+        if let Some(sc) = scaled.filter(|sc| {
+            fitted.is_none_or(|m| {
+                m.validation
+                    .as_ref()
+                    .is_none_or(|v| sc.median_error < v.median_rel)
+            })
+        }) {
+            let (s, clamped) = self.clamp(backend, p, sc.seconds);
+            let calibrated = self.calibrated();
+            let mut text = format!(
+                "{} scaled ×{:.2}: the median measured/reference ratio at {} points on this                  machine{}; ±{:.0}% (leave-one-out median error; max {:.0}%)",
+                sc.reference_text,
+                sc.ratio,
+                sc.points,
+                calibrated
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(" (calibrated here: {c})")),
+                sc.median_error * 100.0,
+                sc.max_error * 100.0
+            );
+            if clamped {
+                if let Some(r) = &self.roofline {
+                    text.push_str(&format!("; clamped to the {}", r.describe()));
+                }
+            }
+            return Some((
+                s,
+                Source::Predicted {
+                    points: sc.points,
+                    median_error: Some(sc.median_error),
+                    max_error: Some(sc.max_error),
+                    features: vec!["reference curve × measured ratio".into()],
+                    extrapolated: false,
+                    clamped,
+                    calibrated,
+                    text,
+                },
+            ));
+        }
+        if let Some(m) = fitted {
             let (s, clamped) = self.clamp(backend, p, m.predict(p));
             let v = m.validation.as_ref();
+            let calibrated = self.calibrated();
             let mut text = format!(
-                "{} on this machine; features [{}]",
+                "{} on this machine{}; features [{}]",
                 m.describe(),
+                calibrated
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(" (calibrated here: {c})")),
                 m.features.join(", ")
             );
             if m.extrapolates(p) {
@@ -411,6 +500,7 @@ impl Estimator {
                     features: m.features.iter().map(|f| f.to_string()).collect(),
                     extrapolated: m.extrapolates(p),
                     clamped,
+                    calibrated,
                     text,
                 },
             ));
@@ -419,6 +509,58 @@ impl Estimator {
         let pr = self.reference.predict(d, id, p, 2, None)?;
         let (s, _) = self.clamp(backend, p, pr.seconds);
         Some((s, reference_source(&pr)))
+    }
+
+    /// `gemmscope calibrate on 2026-12-02` when the rows fitted are the
+    /// calibration's.
+    fn calibrated(&self) -> Option<String> {
+        self.calibration
+            .as_ref()
+            .filter(|_| self.rows_from_calibration)
+            .map(|c| format!("gemmscope calibrate on {}", c.date()))
+    }
+
+    /// The shipped reference curve of `id` at `p`, scaled by this
+    /// machine's median measured/reference ratio over its stored points of
+    /// the same candidate and variant (at least 3), with the leave-one-out
+    /// error of that ratio. Where the reference has the curve's shape
+    /// (GEMV: time against bytes moved, across the cache levels), this
+    /// keeps the shape and takes the level from the measurements.
+    fn scaled_reference(&self, id: &str, p: &Problem) -> Option<Scaled> {
+        let d = self.descriptor.as_ref()?;
+        let v = crate::model::fit::variant(id, p);
+        let pts: Vec<(f64, f64)> = self
+            .rows
+            .iter()
+            .filter(|(q, r)| {
+                r.id == id && r.status == Status::Ok && crate::model::fit::variant(id, q) == v
+            })
+            .filter_map(|(q, r)| {
+                let t = r.seconds_per_call.filter(|t| *t > 0.0 && t.is_finite())?;
+                let rf = self.reference.predict(d, id, q, 2, None)?.seconds;
+                (rf > 0.0 && rf.is_finite()).then_some((t, rf))
+            })
+            .collect();
+        if pts.len() < 3 {
+            return None;
+        }
+        let ln: Vec<f64> = pts.iter().map(|(t, rf)| (t / rf).ln()).collect();
+        let med = |v: &[f64]| crate::stats::median(v);
+        let mut errs = Vec::with_capacity(ln.len());
+        for i in 0..ln.len() {
+            let others: Vec<f64> = (0..ln.len()).filter(|&j| j != i).map(|j| ln[j]).collect();
+            errs.push((med(&others) - ln[i]).exp_m1().abs());
+        }
+        let ratio = med(&ln).exp();
+        let pr = self.reference.predict(d, id, p, 2, None)?;
+        Some(Scaled {
+            seconds: pr.seconds * ratio,
+            ratio,
+            points: pts.len(),
+            median_error: med(&errs),
+            max_error: errs.iter().cloned().fold(0.0, f64::max),
+            reference_text: pr.text,
+        })
     }
 
     /// `what`: label, backend, precision.
@@ -711,6 +853,16 @@ impl Estimator {
         let label = format!("{} ({})", best_cpu.label, best_cpu.source.short());
         Some(crossover::crossover(p, &cpu, &label, &g, &self.transfer))
     }
+}
+
+/// A reference curve scaled to this machine's points.
+struct Scaled {
+    seconds: f64,
+    ratio: f64,
+    points: usize,
+    median_error: f64,
+    max_error: f64,
+    reference_text: String,
 }
 
 fn reference_source(pr: &RefPrediction) -> Source {

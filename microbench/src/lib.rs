@@ -6,6 +6,7 @@
 //! crate never depends on the analyzers. Only this crate knows about
 //! processes and clocks.
 
+pub mod calibrate;
 pub mod candidates;
 pub mod ceilings;
 pub mod engine;

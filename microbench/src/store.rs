@@ -51,6 +51,18 @@ const MIGRATIONS: &[&str] = &["
         ON results (machine, problem, candidate, measured_at);
 "];
 
+/// The `gemmscope calibrate` table, created by the first calibration: an
+/// added table, not a schema version, so that an older gemmscope still
+/// opens a store that has one.
+const CALIBRATIONS: &str = "
+    CREATE TABLE IF NOT EXISTS calibrations (
+        cpu_key TEXT PRIMARY KEY NOT NULL,
+        machine TEXT NOT NULL,
+        json TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+";
+
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -441,6 +453,25 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Records a `gemmscope calibrate` run (replacing this CPU's earlier
+    /// one); its rows are also stored as results by the engine.
+    pub fn put_calibration(&self, c: &crate::calibrate::Calibration) -> Result<(), String> {
+        let json = serde_json::to_string(c).map_err(|e| e.to_string())?;
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| e.to_string())?;
+        tx.execute_batch(CALIBRATIONS).map_err(|e| e.to_string())?;
+        tx.execute(
+            "INSERT INTO calibrations (cpu_key, machine, json, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(cpu_key) DO UPDATE SET machine = excluded.machine,
+                 json = excluded.json, at = excluded.at",
+            params![c.cpu_key, c.machine, json, c.at as i64],
+        )
+        .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())
     }
 
     /// Number of stored result rows (all machines).

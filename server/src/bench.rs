@@ -530,3 +530,60 @@ impl<const N: usize> Columns<N> {
             .join("  ")
     }
 }
+
+/// `gemmscope calibrate`: measures the fixed calibration set
+/// ([`gemmscope_microbench::calibrate::plan`]: generated kernels only, no
+/// user code) in sandboxed children, stores it under this CPU's
+/// fingerprint, and prints what the default advice will fit on it (each
+/// model's leave-one-out error). Errors when nothing could be measured or
+/// the store cannot be written (then nothing changes).
+pub fn calibrate(out: &mut dyn Write, show_progress: bool) -> Result<(), String> {
+    use gemmscope_microbench::calibrate;
+    let setup = setup(false)?;
+    for w in &setup.warnings {
+        eprintln!("gemmscope: warning: {w}");
+    }
+    let (store, warnings) = Store::open_default()?;
+    for w in warnings {
+        eprintln!("gemmscope: warning: {w}");
+    }
+    let outcome = calibrate::run(&setup.engine, &setup.machine, &mut |line| {
+        if show_progress {
+            eprintln!("gemmscope: calibrate {line}");
+        }
+    });
+    let cal = &outcome.calibration;
+    for (p, id, why) in &outcome.failed {
+        eprintln!("gemmscope: warning: calibrate: {id} at {p}: {why}");
+    }
+    if cal.rows.is_empty() {
+        return Err(
+            "calibrate measured nothing (no C compiler? `gemmscope bench --machine` says what \
+             runs here); the default advice stays on the shipped data"
+                .into(),
+        );
+    }
+    store.put_calibration(cal)?;
+    let io = |e: io::Error| format!("writing output: {e}");
+    writeln!(
+        out,
+        "calibrated machine {} ({}): {} points in {:.1} s, stored in {} under CPU key {}",
+        setup.engine.machine,
+        setup.machine.describe(),
+        cal.rows.len(),
+        outcome.elapsed_s,
+        store.path().display(),
+        cal.cpu_key
+    )
+    .map_err(io)?;
+    writeln!(
+        out,
+        "`check --bench off` and the editor before its first measurement now predict from these \
+         points (\"calibrated here\"); problems of a loop order, layout or precision not \
+         calibrated stay on the shipped reference data."
+    )
+    .map_err(io)?;
+    writeln!(out).map_err(io)?;
+    let models = model::Models::fit(&setup.engine.machine, &setup.machine.caches, &cal.rows);
+    write_validate(out, &models).map_err(io)
+}

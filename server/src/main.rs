@@ -31,6 +31,10 @@ enum Command {
     Check(CheckArgs),
     /// Measure candidate implementations of a problem on this machine.
     Bench(BenchArgs),
+    /// Measure a small fixed set of generated kernels here (a few seconds;
+    /// no user code) so that the default advice (`check --bench off`, the
+    /// editor) predicts from this machine's own points (docs/model.md).
+    Calibrate,
     /// Write one self-contained HTML page with the speed ladder, the size
     /// curve and this machine's roofline of every finding (docs/report.md).
     Report(ReportArgs),
@@ -282,7 +286,8 @@ struct CheckArgs {
     /// as written is a note, not a warning (default 1.5).
     #[arg(long, value_parser = parse_min_speedup, value_name = "X")]
     min_speedup: Option<f64>,
-    /// Measurement: off (model and reference data only; deterministic, for CI),
+    /// Measurement: off (nothing run: shipped data, or this machine's
+    /// `gemmscope calibrate` points once it has run; deterministic, for CI),
     /// cached (also results measured earlier on this machine), on (also measure).
     #[arg(long, value_parser = parse_bench, value_name = "MODE")]
     bench: Option<advice::BenchMode>,
@@ -465,6 +470,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
         Command::Bench(args) => run_bench(args),
+        Command::Calibrate => run_calibrate(),
         Command::Report(args) => run_report(args),
         Command::Serve => ExitCode::from(gemmscope::lsp::run_stdio() as u8),
         Command::BenchChild => ExitCode::from(bench::child() as u8),
@@ -795,6 +801,18 @@ fn run_bench(mut args: BenchArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn run_calibrate() -> ExitCode {
+    use std::io::IsTerminal;
+    let mut out = std::io::stdout().lock();
+    match bench::calibrate(&mut out, std::io::stderr().is_terminal()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gemmscope: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn finish(written: std::io::Result<()>) -> ExitCode {
     match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -895,7 +913,15 @@ fn run_estimate(setup: bench::Setup, p: &gemmscope_microbench::Problem, g: &Gemm
         }
     }
     let store = open_store(g.no_store);
-    let est = Estimator::new(setup.machine, store, Some(setup.engine), None);
+    // This CPU's calibration, where the store has no rows under this
+    // machine id (as `check --bench off` reads it).
+    let cal = store.as_ref().and_then(|s| {
+        gemmscope_microbench::calibrate::load(
+            s.path(),
+            &gemmscope_microbench::calibrate::cpu_key(&setup.machine),
+        )
+    });
+    let est = Estimator::new(setup.machine, store, Some(setup.engine), None).with_calibration(cal);
     let mut e = est.estimate(p, &g.as_written, policy);
     if let Some(ids) = &g.candidates {
         e.alternatives.retain(|l| ids.contains(&l.candidate));

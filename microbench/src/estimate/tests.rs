@@ -271,3 +271,38 @@ fn no_store_and_unknown_candidate_still_answer() {
     assert_eq!(MeasurePolicy::parse("cached"), Some(MeasurePolicy::Cached));
     assert_eq!(MeasurePolicy::parse("x"), None);
 }
+
+/// `--bench off` after `gemmscope calibrate`: no store, the calibration's
+/// rows fitted, the text says so; without one, the shipped data.
+#[test]
+fn a_calibration_is_fitted_without_a_store_and_says_so() {
+    let m = machine();
+    let mut rows = Vec::new();
+    for s in [24u64, 48, 96, 192, 384] {
+        let p = cube(s);
+        rows.push((p.clone(), row("c-naive-O3", &p, p.flops() / 2e9, 1e-7)));
+    }
+    let cal = Calibration {
+        cpu_key: crate::calibrate::cpu_key(&m),
+        machine: m.id(),
+        at: 1_764_633_600,
+        rows,
+    };
+    let plain = Estimator::new(m.clone(), None, None, None);
+    let (_, before) = plain.predict_here("c-naive-O3", &cube(128)).unwrap();
+    assert!(matches!(before, Source::Reference { .. }), "{before:?}");
+    let e = Estimator::new(m, None, None, None).with_calibration(Some(cal));
+    let (s, src) = e.predict_here("c-naive-O3", &cube(128)).unwrap();
+    assert!((s / (cube(128).flops() / 2e9) - 1.0).abs() < 0.02, "{s}");
+    let short = src.short();
+    assert!(
+        short.starts_with("calibrated here (5 points, gemmscope calibrate on 2025-12-02)"),
+        "{short}"
+    );
+    assert!(src.text().contains("calibrated here"), "{}", src.text());
+    // Not calibrated: another precision stays on the reference data.
+    let (_, other) = e
+        .predict_here("c-naive-O3", &Problem::gemm(128, 128, 128, DType::F64))
+        .unwrap();
+    assert!(matches!(other, Source::Reference { .. }), "{other:?}");
+}

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::features;
 use crate::fingerprint::Caches;
-use crate::problem::{Operation, Problem};
+use crate::problem::{DType, Operation, Problem};
 use crate::report::{Row, Status};
 
 /// Never more features than this, whatever the number of points.
@@ -152,7 +152,7 @@ impl FittedModel {
 /// The variant key of a candidate for a problem.
 pub fn variant(candidate: &str, p: &Problem) -> String {
     let naive = candidate.starts_with("c-naive") || candidate == "python-loop";
-    match (p.op, naive) {
+    let v = match (p.op, naive) {
         // A GEMV is another curve (memory-bound, 2 flops per element of A)
         // and never shares a model with a GEMM; its layout matters to the
         // library too (a transposed sweep).
@@ -162,6 +162,15 @@ pub fn variant(candidate: &str, p: &Problem) -> String {
         (Operation::Gemv, false) => format!("gemv {}", p.layout.as_str()),
         (_, true) => format!("{} {}", p.loop_order.as_str(), p.layout.as_str()),
         (_, false) => String::new(),
+    };
+    // Another precision is another curve (f64 moves twice the bytes and
+    // fills half the SIMD lanes); the elem-bytes feature alone is rarely
+    // chosen, so f32 and f64 points never share a model. f32 keeps the
+    // bare key.
+    match p.dtype {
+        DType::F32 => v,
+        d if v.is_empty() => d.as_str().to_string(),
+        d => format!("{v} {}", d.as_str()),
     }
 }
 
@@ -425,5 +434,8 @@ mod tests {
         p.n = 1;
         assert_eq!(variant("c-naive-O3", &p), "gemv ikj nn");
         assert_eq!(variant("openblas", &p), "gemv nn");
+        let d = Problem::gemm(8, 8, 8, DType::F64);
+        assert_eq!(variant("openblas", &d), "f64");
+        assert_eq!(variant("c-naive-O1", &d), "ijk nn f64");
     }
 }

@@ -21,6 +21,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use gemmscope_analyzers::{Backend, Finding, Routine};
+use gemmscope_microbench::calibrate;
 use gemmscope_microbench::estimate::{headline, Estimate, Estimator, MeasurePolicy, Source};
 use gemmscope_microbench::fingerprint::Machine;
 use gemmscope_microbench::report::human_seconds;
@@ -35,8 +36,10 @@ pub use range::RangeAdvice;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BenchMode {
-    /// Model and reference data only: deterministic output, nothing run.
-    /// The default, and what CI should use.
+    /// Nothing run: the shipped reference data, deterministic; after
+    /// `gemmscope calibrate` on this machine, the models fitted on its
+    /// stored calibration points (read only). The default, and what CI
+    /// should use (docs/ci.md: both ways).
     #[default]
     Off,
     /// Also results already measured on this machine (the result store);
@@ -177,10 +180,16 @@ impl Advisor {
     /// built the reason goes to stderr once and there are no estimates.
     pub fn for_bench(mode: BenchMode) -> Advisor {
         let built = match mode {
-            BenchMode::Off => Ok((
-                Estimator::new(Machine::detect(&Toolchain::default()), None, None, None),
-                MeasurePolicy::Never,
-            )),
+            BenchMode::Off => {
+                // Shipped data only, unless `gemmscope calibrate` ran here:
+                // then its stored points (read only, nothing measured).
+                let machine = Machine::detect(&Toolchain::default());
+                let cal = calibrate::load_default(&machine);
+                Ok((
+                    Estimator::new(machine, None, None, None).with_calibration(cal),
+                    MeasurePolicy::Never,
+                ))
+            }
             BenchMode::Cached => {
                 let machine = Machine::detect(&Toolchain::probe());
                 Ok((
@@ -232,6 +241,10 @@ impl Advisor {
             .as_ref()
             .and_then(|s| Store::open(s.store.path()).ok().map(|(st, _)| st));
         let mut est = Estimator::new(machine.clone(), store, None, None);
+        if source.is_none() {
+            // Before measuring is set up: this machine's calibration, if any.
+            est = est.with_calibration(calibrate::load_default(machine));
+        }
         let machine_text = match &source {
             Some(s) => {
                 est.machine_id = s.machine.clone();

@@ -211,7 +211,14 @@ pub fn estimator(bench: BenchMode, measure_bandwidth: bool) -> (Estimator, Vec<S
         }
     };
     let bw = measure_bandwidth.then(|| ceilings::machine_bandwidth(&machine));
-    (Estimator::new(machine, store, None, bw.as_ref()), warnings)
+    let cal = match bench {
+        BenchMode::Off => gemmscope_microbench::calibrate::load_default(&machine),
+        _ => None,
+    };
+    (
+        Estimator::new(machine, store, None, bw.as_ref()).with_calibration(cal),
+        warnings,
+    )
 }
 
 /// The policy of a bench mode (`on` is not offered by `report`).
