@@ -9,17 +9,19 @@
 #   scripts/gemm-cube-sweep.sh OUT_DIR [SIZES...]
 #
 # Candidates: the naive C levels, blocked C (1 thread and all cores),
-# OpenBLAS and NumPy. A few minutes a pass on a 2-core VM.
+# OpenBLAS, NumPy and the Rust gemm crate (CANDIDATES=... for others). About
+# 10 minutes a pass on a 2-core VM (the naive loops at 1024 and 2048 time
+# sampled rows).
 set -eu
 out=${1:?usage: scripts/gemm-cube-sweep.sh OUT_DIR [SIZE ...]}
 shift
-sizes=${*:-4 8 16 32 64 128 256 512}
+sizes=${*:-4 8 16 32 64 128 256 512 1024 2048}
 bin=${GEMMSCOPE_BIN:-target/debug/gemmscope}
 mkdir -p "$out"
 for s in $sizes; do
   for dt in f32 f64; do
     "$bin" bench gemm --m "$s" --n "$s" --k "$s" --dtype $dt \
-      --candidates c-naive-O1,c-naive-O3,c-blocked,c-blocked-threads,openblas,numpy \
+      --candidates ${CANDIDATES:-c-naive-O1,c-naive-O3,c-blocked,c-blocked-threads,openblas,numpy,rust-gemm} \
       --budget 3 --no-cache --format json > "$out/$s-$dt.json" || true
   done
 done

@@ -41,6 +41,13 @@ fn gemmscope(args: &[&str], cwd: &Path) -> Output {
         .args(args)
         .current_dir(cwd)
         .env_remove("NO_COLOR")
+        // A store of this test run's own: `gemmscope calibrate` or a
+        // measurement in the user's ~/.cache must not change what
+        // `--bench off` says here.
+        .env(
+            "GEMMSCOPE_CACHE_DIR",
+            std::env::temp_dir().join(format!("gemmscope-test-store-{}", std::process::id())),
+        )
         .output()
         .expect("run gemmscope")
 }
