@@ -139,7 +139,9 @@ impl Source {
                     (Some(e), Some(_)) => {
                         s.push_str(&format!(", ±{:.0}% leave-one-size-out", e * 100.0))
                     }
-                    (None, _) => {}
+                    // Nothing to validate against: the candidate is on one
+                    // reference machine only. Said, not left out.
+                    (None, _) => s.push_str(", error unknown (one reference machine)"),
                 }
                 s
             }
@@ -161,7 +163,7 @@ impl Source {
                     "{text}; ±{:.0}% (leave-one-machine-out median error across the reference machines)",
                     e * 100.0
                 ),
-                (None, _) => text.clone(),
+                (None, _) => format!("{text}; error unknown (one reference machine)"),
             },
         }
     }

@@ -483,13 +483,29 @@ impl Reference {
         if p.op == Operation::Gemv {
             return self.predict_gemv(query, candidate, p);
         }
-        let have: Vec<&RefMachine> = self
+        let mut have: Vec<&RefMachine> = self
             .machines
             .iter()
             .filter(|m| Some(m.id.as_str()) != exclude)
             .filter(|m| Descriptor::of_ref(m).gpu == query.gpu)
             .filter(|m| nearest_row(&self.rows, &m.id, candidate, p).is_some())
             .collect();
+        // A machine whose rows all lie far below the problem (more than 2×
+        // in each dim under it) would only move its largest row up at
+        // constant GFLOP/s — wrong both ways (libraries speed up with size,
+        // naive loops fall off the caches): where another machine has rows
+        // that reach the problem, those are used instead.
+        let reaches = |m: &RefMachine| {
+            self.rows.iter().any(|r| {
+                r.machine == m.id
+                    && r.candidate == candidate
+                    && r.op.is_none()
+                    && cube_flops(r.size) * 8.0 >= p.flops()
+            })
+        };
+        if have.iter().any(|m| reaches(m)) {
+            have.retain(|m| reaches(m));
+        }
         if have.is_empty() || k == 0 {
             return None;
         }
