@@ -323,20 +323,11 @@ fn calibrate_then_default_advice_against_measurements_here() {
     // ≤10%, p90 ≤25%) is what docs/model.md reports, not asserted here.
     // One pass on a shared 2-core machine has reached a 71% median
     // speed-up error (OpenBLAS's two threads measured at another load
-    // during calibrate than during the test); the shipped data's is ~20×.
+    // during calibrate than during the test). No comparison with the
+    // shipped data is asserted: on the machine the shipped cube curves were
+    // measured on, they are about as good as a calibration (15% against
+    // 19% median time error in one busy run), and which is ahead is noise.
     let (tm, sm) = (quantile(&after.time, 0.5), quantile(&after.speedup, 0.5));
     assert!(tm < 0.5, "{}", after.summary("after"));
     assert!(sm < 1.5, "{}", after.summary("after"));
-    assert!(
-        sm <= quantile(&before.speedup, 0.5) / 4.0,
-        "calibration did not improve the speed-up: {} vs {}",
-        after.summary("after"),
-        before.summary("before")
-    );
-    assert!(
-        tm <= quantile(&before.time, 0.5) + 0.05,
-        "calibration made time per output worse: {} vs {}",
-        after.summary("after"),
-        before.summary("before")
-    );
 }
