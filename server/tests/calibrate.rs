@@ -18,6 +18,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use gemmscope_microbench::model::reference::percentile;
 use gemmscope_microbench::testing::skip;
 use gemmscope_microbench::toolchain::Toolchain;
 use serde_json::Value;
@@ -88,14 +89,6 @@ fn args(gemv: bool, m: u64, n: u64, k: u64, extra: &[&str]) -> Vec<String> {
     v
 }
 
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let pos = q * (s.len() - 1) as f64;
-    let i = pos.floor() as usize;
-    s[i] + (pos - i as f64) * (s[(i + 1).min(s.len() - 1)] - s[i])
-}
-
 /// The printed `±` of a line (a prediction's or the reference's error).
 fn printed_error(e: &Value, id: &str) -> Option<f64> {
     let mut lines: Vec<&Value> = e["alternatives"].as_array()?.iter().collect();
@@ -138,11 +131,11 @@ impl Errors {
     fn summary(&self, what: &str) -> String {
         format!(
             "{what}: time per output median {:.0}%, p90 {:.0}% ({} lines); best speed-up median {:.0}%, p90 {:.0}% ({} problems)",
-            quantile(&self.time, 0.5) * 100.0,
-            quantile(&self.time, 0.9) * 100.0,
+            percentile(&self.time, 0.5) * 100.0,
+            percentile(&self.time, 0.9) * 100.0,
             self.time.len(),
-            quantile(&self.speedup, 0.5) * 100.0,
-            quantile(&self.speedup, 0.9) * 100.0,
+            percentile(&self.speedup, 0.5) * 100.0,
+            percentile(&self.speedup, 0.9) * 100.0,
             self.speedup.len()
         ) + &format!(
             "; the printed ± contains the error for {} of {} lines",
@@ -330,7 +323,10 @@ fn calibrate_then_default_advice_against_measurements_here() {
     // With a compile running beside it (both cores busy during calibrate
     // and during the measurements it is checked against) one run reached a
     // 56% median time error: the guard is a model off by 2× or more.
-    let (tm, sm) = (quantile(&after.time, 0.5), quantile(&after.speedup, 0.5));
+    let (tm, sm) = (
+        percentile(&after.time, 0.5),
+        percentile(&after.speedup, 0.5),
+    );
     assert!(tm < 1.0, "{}", after.summary("after"));
     assert!(sm < 1.5, "{}", after.summary("after"));
 }

@@ -9,6 +9,7 @@
 
 use std::process::Command;
 
+use gemmscope_microbench::model::reference::percentile;
 use gemmscope_microbench::testing::skip;
 use gemmscope_microbench::toolchain::Toolchain;
 use serde_json::Value;
@@ -42,14 +43,6 @@ fn bench(args: &[String]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("JSON")
-}
-
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let pos = q * (s.len() - 1) as f64;
-    let i = pos.floor() as usize;
-    s[i] + (pos - i as f64) * (s[(i + 1).min(s.len() - 1)] - s[i])
 }
 
 #[test]
@@ -145,8 +138,8 @@ fn gemv_predictions_against_measurements_here() {
             (pred_best / meas_best - 1.0) * 100.0
         );
     }
-    let (tm, t90) = (quantile(&time_err, 0.5), quantile(&time_err, 0.9));
-    let (sm, s90) = (quantile(&speedup_err, 0.5), quantile(&speedup_err, 0.9));
+    let (tm, t90) = (percentile(&time_err, 0.5), percentile(&time_err, 0.9));
+    let (sm, s90) = (percentile(&speedup_err, 0.5), percentile(&speedup_err, 0.9));
     let coverage = inside as f64 / with_pm.max(1) as f64;
     println!(
         "time per output: median error {:.0}%, 90th percentile {:.0}% ({} lines); best speed-up: median {:.0}%, 90th percentile {:.0}% ({} problems); printed ± contains the measurement for {inside} of {with_pm} lines ({:.0}%)",

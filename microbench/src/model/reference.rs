@@ -230,15 +230,39 @@ fn cube_flops(s: u64) -> f64 {
     2.0 * (s as f64).powi(3)
 }
 
-/// The rows of the same curve as `r`: its machine, candidate and dtype.
-fn siblings<'a>(rows: &'a [RefRow], r: &RefRow) -> Vec<&'a RefRow> {
+/// One curve: `machine`'s cube rows of `candidate` in `dtype`, by size.
+fn curve_of<'a>(
+    rows: &'a [RefRow],
+    machine: &str,
+    candidate: &str,
+    dtype: &str,
+) -> Vec<&'a RefRow> {
     let mut v: Vec<&RefRow> = rows
         .iter()
-        .filter(|o| o.machine == r.machine && o.candidate == r.candidate)
-        .filter(|o| o.op.is_none() && o.dtype == r.dtype)
+        .filter(|o| o.machine == machine && o.candidate == candidate)
+        .filter(|o| o.op.is_none() && o.dtype == dtype)
         .collect();
     v.sort_by_key(|o| o.size);
     v
+}
+
+/// The rows of the same curve as `r`: its machine, candidate and dtype.
+fn siblings<'a>(rows: &'a [RefRow], r: &RefRow) -> Vec<&'a RefRow> {
+    curve_of(rows, &r.machine, &r.candidate, &r.dtype)
+}
+
+/// The rows of a curve (sorted by size) nearest `p` in FLOPs at or below
+/// it and at or above it (the same row twice at a measured size).
+fn bracket<'a>(curve: &[&'a RefRow], p: &Problem) -> (Option<&'a RefRow>, Option<&'a RefRow>) {
+    let x = p.flops();
+    (
+        curve
+            .iter()
+            .rev()
+            .find(|r| cube_flops(r.size) <= x)
+            .copied(),
+        curve.iter().find(|r| cube_flops(r.size) >= x).copied(),
+    )
 }
 
 /// The time at `p` on a curve of cube rows (sorted by size, one machine,
@@ -252,9 +276,7 @@ fn curve_time(curve: &[&RefRow], p: &Problem) -> Option<f64> {
     let first = curve.first()?;
     let x = p.flops().ln();
     let at = |r: &RefRow| cube_flops(r.size).ln();
-    let lo = curve.iter().rev().find(|r| at(r) <= x);
-    let hi = curve.iter().find(|r| at(r) >= x);
-    match (lo, hi) {
+    match bracket(curve, p) {
         (Some(a), Some(b)) if a.size == b.size => Some(a.seconds),
         (Some(a), Some(b)) => {
             let w = (x - at(a)) / (at(b) - at(a));
@@ -270,10 +292,7 @@ fn curve_time(curve: &[&RefRow], p: &Problem) -> Option<f64> {
 
 /// How [`curve_time`] reached `p` on `curve`, in a few words.
 fn curve_words(curve: &[&RefRow], p: &Problem) -> String {
-    let x = p.flops();
-    let lo = curve.iter().rev().find(|r| cube_flops(r.size) <= x);
-    let hi = curve.iter().find(|r| cube_flops(r.size) >= x);
-    match (lo, hi) {
+    match bracket(curve, p) {
         (Some(a), Some(b)) if a.size == b.size => format!("its {0}×{0}×{0} row", a.size),
         (Some(a), Some(b)) => format!(
             "interpolated between its {0}×{0}×{0} and {1}×{1}×{1} rows",
@@ -287,9 +306,14 @@ fn curve_words(curve: &[&RefRow], p: &Problem) -> String {
 }
 
 /// A reference row's curve (the machine's rows of its candidate and dtype)
-/// at `p`'s size: [`curve_time`].
-fn size_scaled(rows: &[RefRow], r: &RefRow, p: &Problem) -> f64 {
-    curve_time(&siblings(rows, r), p).unwrap_or(r.seconds)
+/// at `p`'s size ([`curve_time`]) and, in a few words, how it was reached
+/// ([`curve_words`]), from one reading of the curve.
+fn size_scaled_said(rows: &[RefRow], r: &RefRow, p: &Problem) -> (f64, String) {
+    let curve = siblings(rows, r);
+    (
+        curve_time(&curve, p).unwrap_or(r.seconds),
+        curve_words(&curve, p),
+    )
 }
 
 /// An assumed fixed cost of one call: the floor under a reference time
@@ -436,11 +460,11 @@ impl Reference {
         }
         let m = self.machine(machine)?;
         let r = nearest_row(&self.rows, machine, candidate, p)?;
-        let seconds = size_scaled(&self.rows, r, p);
+        let (seconds, how) = size_scaled_said(&self.rows, r, p);
         let moved = if cube_flops(r.size) == p.flops() {
             String::new()
         } else {
-            format!(", {}", curve_words(&siblings(&self.rows, r), p))
+            format!(", {how}")
         };
         Some(RefPrediction {
             candidate: candidate.into(),
@@ -524,7 +548,8 @@ impl Reference {
             .ok()?;
         let q = Array1::from(query.coords(with_bw));
         let found = index.k_nearest(q.view(), k).ok()?;
-        let mut neighbours = Vec::new();
+        // Each neighbour with how its time was read off its curve.
+        let mut read: Vec<(Neighbour, String)> = Vec::new();
         for (pt, i) in found {
             let m = have[i];
             let r = nearest_row(&self.rows, &m.id, candidate, p)?;
@@ -543,18 +568,23 @@ impl Reference {
                         / (query.peak_fp32_gflops / query.cores.max(1) as f64)
                 }
             };
-            neighbours.push(Neighbour {
-                machine: m.name.clone(),
-                distance: d,
-                row_seconds: r.seconds,
-                row_size: r.size,
-                seconds: size_scaled(&self.rows, r, p) * factor,
-                source: r.source.clone(),
-            });
+            let (seconds, how) = size_scaled_said(&self.rows, r, p);
+            read.push((
+                Neighbour {
+                    machine: m.name.clone(),
+                    distance: d,
+                    row_seconds: r.seconds,
+                    row_size: r.size,
+                    seconds: seconds * factor,
+                    source: r.source.clone(),
+                },
+                how,
+            ));
         }
-        if neighbours.iter().any(|n| n.distance < SAME_DESCRIPTOR) {
-            neighbours.retain(|n| n.distance < SAME_DESCRIPTOR);
+        if read.iter().any(|(n, _)| n.distance < SAME_DESCRIPTOR) {
+            read.retain(|(n, _)| n.distance < SAME_DESCRIPTOR);
         }
+        let (neighbours, hows): (Vec<Neighbour>, Vec<String>) = read.into_iter().unzip();
         let ln_t = if neighbours[0].distance < SAME_DESCRIPTOR {
             neighbours.iter().map(|n| n.seconds.ln()).sum::<f64>() / neighbours.len() as f64
         } else {
@@ -574,18 +604,8 @@ impl Reference {
         let first = nearest_row(&self.rows, &have[0].id, candidate, p)?;
         let used: Vec<String> = neighbours
             .iter()
-            .map(|n| {
-                let how = self
-                    .machines
-                    .iter()
-                    .find(|m| m.name == n.machine)
-                    .and_then(|m| nearest_row(&self.rows, &m.id, candidate, p))
-                    .map_or_else(
-                        || format!("{}³", n.row_size),
-                        |r| curve_words(&siblings(&self.rows, r), p),
-                    );
-                format!("{} ({}, {how})", n.machine, short_source(&n.source))
-            })
+            .zip(&hows)
+            .map(|(n, how)| format!("{} ({}, {how})", n.machine, short_source(&n.source)))
             .collect();
         // The error that applies: on the machine the rows were measured on
         // (an exact descriptor match), how well its own rows predict each
@@ -667,17 +687,10 @@ impl Reference {
     /// the next), the [`GEMM_COVERAGE`] percentile of the relative errors,
     /// and the number of rows; `None` under three rows.
     pub fn size_error(&self, machine: &str, candidate: &str, dtype: DType) -> Option<(f64, usize)> {
-        let rows: Vec<&RefRow> = self
-            .rows
-            .iter()
-            .filter(|r| r.machine == machine && r.candidate == candidate)
-            .filter(|r| r.op.is_none() && r.dtype == dtype.as_str())
-            .collect();
-        if rows.len() < 3 {
+        let curve = curve_of(&self.rows, machine, candidate, dtype.as_str());
+        if curve.len() < 3 {
             return None;
         }
-        let mut curve = rows.clone();
-        curve.sort_by_key(|r| r.size);
         let errs: Vec<f64> = curve
             .iter()
             .filter_map(|r| {
@@ -687,7 +700,7 @@ impl Reference {
                 Some((curve_time(&rest, &p)? / r.seconds - 1.0).abs())
             })
             .collect();
-        Some((percentile(&errs, GEMM_COVERAGE), rows.len()))
+        Some((percentile(&errs, GEMM_COVERAGE), curve.len()))
     }
 }
 

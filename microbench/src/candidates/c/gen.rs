@@ -461,9 +461,28 @@ fn naive_gemv_kernel(p: &Problem) -> String {
          \x20           w[i] = s;\n\
          \x20       }\n"
     };
+    let what = if gemv_axpy(p) {
+        "k-i (axpy-style column sweeps)"
+    } else {
+        "i-k (a dot product per output)"
+    };
+    let major = if p.layout.trans_a {
+        "column-major (stored K×M)"
+    } else {
+        "row-major (M×K)"
+    };
+    gemv_kernel(
+        &format!("/* Naive GEMV, {what}, A {major}: y = A x on the first `rows` outputs. */"),
+        &format!("        {w_decl}\n{loops}{store}"),
+    )
+}
+
+/// The GEMV kernel function around `body`, which runs once per batch entry
+/// with `a`, `b` (x) and `c` (y) pointing at that entry's operands.
+fn gemv_kernel(comment: &str, body: &str) -> String {
     format!(
         r#"
-/* Naive GEMV, {what}, A {major}: y = A x on the first `rows` outputs. */
+{comment}
 static void __attribute__((noinline)) gs_kernel(const elem *A, const elem *B, elem *C, acc *W,
         long M, long N, long K, long batch, long rows, int threads) {{
     (void)W; (void)threads; (void)N;
@@ -471,20 +490,9 @@ static void __attribute__((noinline)) gs_kernel(const elem *A, const elem *B, el
         const elem *a = A + (size_t)bt * M * K;
         const elem *b = B + (size_t)bt * K;
         elem *c = C + (size_t)bt * M;
-        {w_decl}
-{loops}{store}    }}
+{body}    }}
 }}
-"#,
-        what = if gemv_axpy(p) {
-            "k-i (axpy-style column sweeps)"
-        } else {
-            "i-k (a dot product per output)"
-        },
-        major = if p.layout.trans_a {
-            "column-major (stored K×M)"
-        } else {
-            "row-major (M×K)"
-        },
+"#
     )
 }
 
@@ -504,19 +512,16 @@ fn openblas_gemv_kernel(p: &Problem) -> String {
             "{f}(CblasRowMajor, CblasNoTrans, (int)rows, (int)K, 1.0, a, (int)K, b, 1, 0.0, c, 1);"
         )
     };
-    format!(
-        r#"
-static void __attribute__((noinline)) gs_kernel(const elem *A, const elem *B, elem *C, acc *W,
-        long M, long N, long K, long batch, long rows, int threads) {{
-    (void)W; (void)threads; (void)N;
-    for (long bt = 0; bt < batch; bt++) {{
-        const elem *a = A + (size_t)bt * M * K;
-        const elem *b = B + (size_t)bt * K;
-        elem *c = C + (size_t)bt * M;
-        {call}
-    }}
-}}
-"#
+    gemv_kernel(
+        &format!(
+            "/* {f}, A {}: y = A x on the first `rows` outputs. */",
+            if p.layout.trans_a {
+                "stored K×M, transposed"
+            } else {
+                "row-major M×K"
+            }
+        ),
+        &format!("        {call}\n"),
     )
 }
 
