@@ -85,6 +85,11 @@ pub enum Source {
         /// leave-one-size-out percentile).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error_basis: Option<String>,
+        /// `f64 from f32 rows ×2.08`, where a machine's rows were of
+        /// another dtype and moved by the shipped dtype ratio (its error is
+        /// in `error`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dtype_moved: Option<String>,
         text: String,
     },
 }
@@ -129,9 +134,13 @@ impl Source {
                 machines,
                 error,
                 error_basis,
+                dtype_moved,
                 ..
             } => {
                 let mut s = format!("reference data: {}", machines.join(" + "));
+                if let Some(m) = dtype_moved {
+                    s.push_str(&format!(", {m}"));
+                }
                 match (error, error_basis) {
                     (Some(e), None) => {
                         s.push_str(&format!(", ±{:.0}% across reference machines", e * 100.0))
@@ -139,9 +148,10 @@ impl Source {
                     (Some(e), Some(_)) => {
                         s.push_str(&format!(", ±{:.0}% leave-one-size-out", e * 100.0))
                     }
+                    (None, Some(why)) => s.push_str(&format!(", error unknown ({why})")),
                     // Nothing to validate against: the candidate is on one
                     // reference machine only. Said, not left out.
-                    (None, _) => s.push_str(", error unknown (one reference machine)"),
+                    (None, None) => s.push_str(", error unknown (one reference machine)"),
                 }
                 s
             }
@@ -156,15 +166,26 @@ impl Source {
                 text,
                 error,
                 error_basis,
+                dtype_moved,
                 ..
-            } => match (error, error_basis) {
-                (Some(e), Some(basis)) => format!("{text}; ±{:.0}% ({basis})", e * 100.0),
-                (Some(e), None) => format!(
-                    "{text}; ±{:.0}% (leave-one-machine-out median error across the reference machines)",
-                    e * 100.0
-                ),
-                (None, _) => format!("{text}; error unknown (one reference machine)"),
-            },
+            } => {
+                let widened = if dtype_moved.is_some() {
+                    ", widened by the dtype ratio's error"
+                } else {
+                    ""
+                };
+                match (error, error_basis) {
+                    (Some(e), Some(basis)) => {
+                        format!("{text}; ±{:.0}% ({basis}{widened})", e * 100.0)
+                    }
+                    (Some(e), None) => format!(
+                        "{text}; ±{:.0}% (leave-one-machine-out median error across the reference machines{widened})",
+                        e * 100.0
+                    ),
+                    (None, Some(why)) => format!("{text}; error unknown ({why})"),
+                    (None, None) => format!("{text}; error unknown (one reference machine)"),
+                }
+            }
         }
     }
 
@@ -278,6 +299,39 @@ impl Estimate {
             .iter()
             .filter(|l| l.speedup.is_some_and(|s| s > 1.0))
     }
+
+    /// The option the advice names: see [`best_line`].
+    pub fn best(&self) -> Option<&Line> {
+        best_line(&self.alternatives)
+    }
+}
+
+/// How much a line's number can be trusted, for choosing the option to
+/// name: 0 for this machine's own data (measured, calibrated or predicted
+/// here), 1 for reference data whose error is known, 2 for reference data
+/// whose error is unknown (a candidate on one reference machine only).
+fn trust_tier(l: &Line) -> u8 {
+    match &l.source {
+        Source::Reference { error: None, .. } => 2,
+        Source::Reference { .. } => 1,
+        _ => 0,
+    }
+}
+
+/// The option the advice names among `lines`: the fastest of those faster
+/// than the code as written, from the most trusted tier that has one
+/// ([`trust_tier`]). One rule for the headline, the speed-up gates and the
+/// advice over assumed sizes: a faster number on another machine whose
+/// error is unknown never displaces this machine's own curve.
+pub fn best_line(lines: &[Line]) -> Option<&Line> {
+    lines
+        .iter()
+        .filter(|l| l.speedup.is_some_and(|x| x > 1.0))
+        .min_by(|a, b| {
+            trust_tier(a)
+                .cmp(&trust_tier(b))
+                .then(a.seconds_per_call.total_cmp(&b.seconds_per_call))
+        })
 }
 
 /// Candidates only the reference data has (no kernel here), GPU side.
@@ -872,6 +926,7 @@ fn reference_source(pr: &RefPrediction) -> Source {
         machines: pr.neighbours.iter().map(|n| n.machine.clone()).collect(),
         error: pr.error,
         error_basis: pr.error_basis.clone(),
+        dtype_moved: pr.dtype_moved.clone(),
         text: pr.text.clone(),
     }
 }
@@ -895,15 +950,7 @@ pub fn headline(p: &Problem, aw: Option<&Line>, lines: &[Line]) -> String {
         human_seconds(aw.ns_per_output * 1e-9),
         aw.source.short()
     );
-    // The fastest option known from this machine's own data, else from
-    // the reference data.
-    let faster = |local: bool| {
-        lines.iter().find(|l| {
-            l.speedup.is_some_and(|x| x > 1.0)
-                && (!local || !matches!(l.source, Source::Reference { .. }))
-        })
-    };
-    match faster(true).or_else(|| faster(false)) {
+    match best_line(lines) {
         Some(best) => s.push_str(&format!(
             "; {} is ~{} faster ({})",
             best.label,

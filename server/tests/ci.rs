@@ -218,8 +218,9 @@ fn speedup_gate_fires_where_the_source_has_a_big_enough_estimate() {
     // numbers on every run.
     let mut opts = CheckOptions::new(vec![file.clone()]);
     opts.overrides.no_config = true;
-    // The GEMM's library speed-up is in the hundreds, the GEMV's a few ×.
-    opts.overrides.fail_on_speedup = Some(50.0);
+    // The GEMM's library speed-up is tens of × (NumPy 42× at 256³ on the
+    // shipped EPYC curves), the GEMV's a few ×.
+    opts.overrides.fail_on_speedup = Some(20.0);
     let mut buf = Vec::new();
     let s = run(&opts, &mut gemmscope::report::json::Json::new(&mut buf)).unwrap();
     assert_eq!((s.active, s.failing, s.no_estimate), (2, 1, 0));
@@ -227,7 +228,7 @@ fn speedup_gate_fires_where_the_source_has_a_big_enough_estimate() {
     let doc: Value = serde_json::from_slice(&buf).unwrap();
     let f = &doc["findings"][0];
     let factor = f["estimate"]["speedup"].as_f64().unwrap();
-    assert!(factor > 50.0, "{f}");
+    assert!(factor > 20.0, "{f}");
     assert!(f["estimate"]["provenance"]
         .as_str()
         .unwrap()

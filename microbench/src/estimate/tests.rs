@@ -306,3 +306,56 @@ fn a_calibration_is_fitted_without_a_store_and_says_so() {
         .unwrap();
     assert!(matches!(other, Source::Reference { .. }), "{other:?}");
 }
+
+fn line(id: &str, seconds: f64, source: Source) -> Line {
+    Line {
+        candidate: id.into(),
+        label: id.into(),
+        backend: "cpu".into(),
+        precision: "f32".into(),
+        place: "here".into(),
+        seconds_per_call: seconds,
+        ns_per_output: seconds,
+        gflops: 1.0,
+        speedup: Some(100.0 / seconds),
+        accuracy: typical("f32"),
+        source,
+    }
+}
+
+fn reference(error: Option<f64>) -> Source {
+    Source::Reference {
+        machines: vec!["m".into()],
+        error,
+        error_basis: None,
+        dtype_moved: None,
+        text: "reference".into(),
+    }
+}
+
+#[test]
+fn the_option_named_is_the_fastest_of_the_most_trusted_tier() {
+    let here = Source::Measured {
+        cached: false,
+        text: "measured".into(),
+    };
+    // Sorted fastest first, as an Estimate's alternatives are.
+    let lines = vec![
+        line("elsewhere-unknown", 1.0, reference(None)),
+        line("elsewhere-known", 2.0, reference(Some(0.3))),
+        line("here", 4.0, here),
+        line("slower", 200.0, reference(Some(0.1))),
+    ];
+    assert_eq!(best_line(&lines).unwrap().candidate, "here");
+    assert_eq!(best_line(&lines[..2]).unwrap().candidate, "elsewhere-known");
+    assert_eq!(
+        best_line(&lines[..1]).unwrap().candidate,
+        "elsewhere-unknown"
+    );
+    // Nothing faster than the code as written (speed-up ≤ 1): none.
+    assert!(best_line(&lines[3..]).is_none());
+    // The headline names the same option.
+    let p = cube(64);
+    let aw = line("aw", 100.0, reference(Some(0.1)));
+    assert!(headline(&p, Some(&aw), &lines).contains("; here is ~25× faster"));
+}

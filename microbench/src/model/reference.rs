@@ -201,6 +201,23 @@ pub struct RefPrediction {
     pub error_basis: Option<String>,
     /// One line: where the number comes from and how it was moved.
     pub text: String,
+    /// `f64 from f32 rows ×2.08`, where a neighbour had no rows of the
+    /// problem's dtype and its time was moved by [`Reference::dtype_move`].
+    pub dtype_moved: Option<String>,
+}
+
+/// How a time read off one dtype's rows is moved to another dtype.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DtypeMove {
+    /// Time in the target dtype over time in the row's dtype.
+    pub ratio: f64,
+    /// The [`GEMM_COVERAGE`] percentile of the ratio's leave-one-size-out
+    /// relative errors, the largest over the machines used.
+    pub error: f64,
+    /// Where the ratio comes from, in words.
+    pub words: String,
+    /// `f64 from f32 rows ×2.08`.
+    pub short: String,
 }
 
 /// Rows of `candidate` on `machine`, the one nearest `p` in FLOPs, with the
@@ -481,6 +498,7 @@ impl Reference {
             }],
             error: None,
             error_basis: None,
+            dtype_moved: None,
             text: format!(
                 "reference data from {} on {}{moved}",
                 short_source(&r.source),
@@ -549,7 +567,9 @@ impl Reference {
         let q = Array1::from(query.coords(with_bw));
         let found = index.k_nearest(q.view(), k).ok()?;
         // Each neighbour with how its time was read off its curve.
-        let mut read: Vec<(Neighbour, String)> = Vec::new();
+        // With it, the dtype move where its rows were of another dtype
+        // (`Some(None)`: none could be made).
+        let mut read: Vec<(Neighbour, String, Option<Option<DtypeMove>>)> = Vec::new();
         for (pt, i) in found {
             let m = have[i];
             let r = nearest_row(&self.rows, &m.id, candidate, p)?;
@@ -568,23 +588,51 @@ impl Reference {
                         / (query.peak_fp32_gflops / query.cores.max(1) as f64)
                 }
             };
-            let (seconds, how) = size_scaled_said(&self.rows, r, p);
+            let (seconds, mut how) = size_scaled_said(&self.rows, r, p);
+            // No rows of the problem's dtype on this machine: the time is
+            // moved by the dtype ratio where reference data gives one.
+            let dt_move = DType::parse(&r.dtype)
+                .filter(|&from| from != p.dtype)
+                .map(|from| (from, self.dtype_move(candidate, from, p.dtype, r.size)));
+            let dt_factor = match &dt_move {
+                Some((_, Some(mv))) => {
+                    how.push_str(&format!("; {}", mv.words));
+                    mv.ratio
+                }
+                Some((from, None)) => {
+                    how.push_str(&format!(
+                        "; {} rows used for a {} problem, not moved (no machine ships both)",
+                        from.as_str(),
+                        p.dtype.as_str()
+                    ));
+                    1.0
+                }
+                None => 1.0,
+            };
             read.push((
                 Neighbour {
                     machine: m.name.clone(),
                     distance: d,
                     row_seconds: r.seconds,
                     row_size: r.size,
-                    seconds: seconds * factor,
+                    seconds: seconds * factor * dt_factor,
                     source: r.source.clone(),
                 },
                 how,
+                dt_move.map(|(_, mv)| mv),
             ));
         }
-        if read.iter().any(|(n, _)| n.distance < SAME_DESCRIPTOR) {
-            read.retain(|(n, _)| n.distance < SAME_DESCRIPTOR);
+        if read.iter().any(|(n, _, _)| n.distance < SAME_DESCRIPTOR) {
+            read.retain(|(n, _, _)| n.distance < SAME_DESCRIPTOR);
         }
-        let (neighbours, hows): (Vec<Neighbour>, Vec<String>) = read.into_iter().unzip();
+        let mut neighbours = Vec::new();
+        let mut hows = Vec::new();
+        let mut moves = Vec::new();
+        for (n, how, mv) in read {
+            neighbours.push(n);
+            hows.push(how);
+            moves.push(mv);
+        }
         let ln_t = if neighbours[0].distance < SAME_DESCRIPTOR {
             neighbours.iter().map(|n| n.seconds.ln()).sum::<f64>() / neighbours.len() as f64
         } else {
@@ -627,6 +675,49 @@ impl Reference {
             },
             (None, None) => (self.nn_error(candidate, k), None),
         };
+        // A time moved across dtypes carries the ratio's error too; one not
+        // moved at all has no known error.
+        let unmoved = moves.iter().any(|m| matches!(m, Some(None)));
+        let moved: Vec<&DtypeMove> = moves.iter().flatten().flatten().collect();
+        let error = match moved.iter().map(|m| m.error).reduce(f64::max) {
+            Some(widen) => error.map(|e| (1.0 + e) * (1.0 + widen) - 1.0),
+            None => error,
+        };
+        let dtype_moved = moved.first().map(|m| m.short.clone());
+        // A naive loop's rows are of one loop order over one layout (the
+        // i-j-k loop over row-major operands unless the row says); a loop
+        // in another order or layout walks memory in another way, at a
+        // speed those rows do not tell (an i-k-j loop streams rows of B
+        // that the i-j-k loop strides down): its number is the nearest
+        // there is, with no error claimed.
+        let row_walk = (
+            first.order.as_deref().unwrap_or("ijk"),
+            first.layout.as_deref().unwrap_or("nn"),
+        );
+        let other_walk = candidate.starts_with("c-naive")
+            && (p.loop_order.as_str(), p.layout.as_str()) != row_walk;
+        let (error, error_basis) = if unmoved {
+            (
+                None,
+                Some(format!(
+                    "rows of another dtype, no shipped ratio to move them to {}",
+                    p.dtype.as_str()
+                )),
+            )
+        } else if other_walk {
+            (
+                None,
+                Some(format!(
+                    "the rows are of the {} loop over {} operands, this one is {} over {}",
+                    row_walk.0,
+                    row_walk.1,
+                    p.loop_order.as_str(),
+                    p.layout.as_str()
+                )),
+            )
+        } else {
+            (error, error_basis)
+        };
         let how = match scaling(candidate) {
             Scaling::None => "same time on any machine of the kind",
             Scaling::CorePeak => "scaled by per-core peak",
@@ -639,6 +730,7 @@ impl Reference {
             seconds,
             error,
             error_basis,
+            dtype_moved,
             text: format!(
                 "reference data, nearest machines {} ({how}{})",
                 used.join(", "),
@@ -701,6 +793,80 @@ impl Reference {
             })
             .collect();
         Some((percentile(&errs, GEMM_COVERAGE), curve.len()))
+    }
+}
+
+impl Reference {
+    /// How to move a `candidate` time at a `size`³ cube from `from` rows to
+    /// the `to` dtype, where a machine ships no `to` rows: the time ratio of
+    /// the two dtypes' curves of the same candidate, read at that size
+    /// ([`curve_time`]: interpolated, or the end rows' ratio outside them)
+    /// on every reference machine that ships both curves (three rows or
+    /// more each), their geometric mean; its error is how well each
+    /// machine's ratio at one size is predicted from its other sizes
+    /// (leave-one-size-out, the [`GEMM_COVERAGE`] percentile), the largest
+    /// over those machines. `None` where no machine ships both: the time is
+    /// then not moved, and the text says so. The ratio is not the element
+    /// size: a naive loop's f64 runs at its f32 speed while it is latency-bound,
+    /// a BLAS at half of it (measured on `epyc-2c-avx512`: ×1.0 and ×2.1 at 512³).
+    pub fn dtype_move(
+        &self,
+        candidate: &str,
+        from: DType,
+        to: DType,
+        size: u64,
+    ) -> Option<DtypeMove> {
+        let q = Problem::gemm(size, size, size, to);
+        let mut ln_ratios = Vec::new();
+        let mut error: f64 = 0.0;
+        let mut names = Vec::new();
+        for m in &self.machines {
+            let cf = curve_of(&self.rows, &m.id, candidate, from.as_str());
+            let ct = curve_of(&self.rows, &m.id, candidate, to.as_str());
+            if cf.len() < 3 || ct.len() < 3 {
+                continue;
+            }
+            let (Some(tf), Some(tt)) = (curve_time(&cf, &q), curve_time(&ct, &q)) else {
+                continue;
+            };
+            let errs: Vec<f64> = ct
+                .iter()
+                .filter(|r| cf.iter().any(|o| o.size == r.size))
+                .filter_map(|r| {
+                    let at = Problem::gemm(r.size, r.size, r.size, to);
+                    fn without<'a>(c: &[&'a RefRow], size: u64) -> Vec<&'a RefRow> {
+                        c.iter().copied().filter(|o| o.size != size).collect()
+                    }
+                    let f = cf.iter().find(|o| o.size == r.size)?;
+                    let truth = r.seconds / f.seconds;
+                    let guess = curve_time(&without(&ct, r.size), &at)?
+                        / curve_time(&without(&cf, r.size), &at)?;
+                    Some((guess / truth - 1.0).abs())
+                })
+                .collect();
+            if errs.is_empty() {
+                continue;
+            }
+            ln_ratios.push((tt / tf).ln());
+            error = error.max(percentile(&errs, GEMM_COVERAGE));
+            names.push(m.name.clone());
+        }
+        if ln_ratios.is_empty() {
+            return None;
+        }
+        let ratio = (ln_ratios.iter().sum::<f64>() / ln_ratios.len() as f64).exp();
+        Some(DtypeMove {
+            ratio,
+            error,
+            short: format!("{} from {} rows ×{ratio:.2}", to.as_str(), from.as_str()),
+            words: format!(
+                "{to} from {from} rows ×{ratio:.2}: the {to}/{from} time ratio of {}'s curves at {size}³, ±{:.0}% leave-one-size-out",
+                names.join(" + "),
+                error * 100.0,
+                to = to.as_str(),
+                from = from.as_str()
+            ),
+        })
     }
 }
 
@@ -1027,6 +1193,7 @@ impl Reference {
             }],
             error,
             error_basis: basis,
+            dtype_moved: None,
             text,
         })
     }
@@ -1068,6 +1235,7 @@ pub fn short_source(key: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::problem::LoopOrder;
 
     #[test]
     fn shipped_data_parses_and_every_row_has_provenance() {
@@ -1350,5 +1518,71 @@ mod tests {
         assert!(r.predict(&q, "nothing", &p, 2, None).is_none());
         let gq = Descriptor { gpu: true, ..q };
         assert!(r.predict(&gq, "lib", &p, 2, None).is_none());
+    }
+
+    #[test]
+    fn other_dtypes_are_moved_by_the_shipped_ratio_with_its_error() {
+        let r = Reference::shipped();
+        // epyc-2c-avx512 ships both dtypes: its f64/f32 ratio at 512³ is
+        // exactly its rows' ratio there.
+        let row = |c: &str, dt: &str| {
+            r.rows
+                .iter()
+                .find(|x| {
+                    x.machine == "epyc-2c-avx512"
+                        && x.candidate == c
+                        && x.size == 512
+                        && x.dtype == dt
+                })
+                .unwrap()
+                .seconds
+        };
+        let mv = r
+            .dtype_move("openblas", DType::F32, DType::F64, 512)
+            .unwrap();
+        let want = row("openblas", "f64") / row("openblas", "f32");
+        assert!((mv.ratio / want - 1.0).abs() < 1e-9, "{} {want}", mv.ratio);
+        assert!(mv.error > 0.0 && mv.error < 1.0, "{}", mv.error);
+        assert!(mv.short.starts_with("f64 from f32 rows ×"), "{}", mv.short);
+        // A latency-bound naive loop is not a BLAS: its ratio is its own.
+        let naive = r
+            .dtype_move("c-naive-O1", DType::F32, DType::F64, 512)
+            .unwrap();
+        assert!(naive.ratio < mv.ratio, "{} {}", naive.ratio, mv.ratio);
+        // No machine ships a candidate's two dtypes: no move.
+        assert!(r
+            .dtype_move("rust-gemm", DType::F32, DType::F64, 1024)
+            .is_none());
+        // An f64 problem far above the f64 rows is read off the Xeon's f32
+        // rows, moved by the ratio, and its ± widened by the ratio's error.
+        let xeon = Descriptor::of_ref(r.machine("xeon-2c-avx512").unwrap());
+        let p64 = Problem::gemm(1000, 1100, 1200, DType::F64);
+        let p32 = Problem::gemm(1000, 1100, 1200, DType::F32);
+        let a = r.predict(&xeon, "openblas", &p64, 2, None).unwrap();
+        let b = r.predict(&xeon, "openblas", &p32, 2, None).unwrap();
+        assert!(a.dtype_moved.is_some() && b.dtype_moved.is_none());
+        assert!(a.seconds > b.seconds * 1.5, "{} {}", a.seconds, b.seconds);
+        assert!(a.error.unwrap() > b.error.unwrap());
+        assert!(a.text.contains("f64/f32 time ratio"), "{}", a.text);
+        // Without a ratio the time is not moved and no error is claimed.
+        let c = r.predict(&xeon, "rust-gemm", &p64, 2, None).unwrap();
+        assert_eq!(c.error, None);
+        assert!(c.error_basis.unwrap().contains("another dtype"));
+    }
+
+    #[test]
+    fn a_naive_loop_in_another_order_claims_no_error() {
+        let r = Reference::shipped();
+        let here = Descriptor::of_ref(r.machine("epyc-2c-avx512").unwrap());
+        let mut p = Problem::gemm(256, 256, 256, DType::F32);
+        let ijk = r.predict(&here, "c-naive-O3", &p, 2, None).unwrap();
+        assert!(ijk.error.is_some());
+        p.loop_order = LoopOrder::parse("ikj").unwrap();
+        let ikj = r.predict(&here, "c-naive-O3", &p, 2, None).unwrap();
+        assert_eq!(ikj.error, None);
+        assert!(ikj.error_basis.unwrap().contains("this one is ikj"));
+        // A library does not care how the loop it replaces was ordered.
+        let lib = r.predict(&here, "openblas", &p, 2, None).unwrap();
+        assert!(lib.error.is_some());
     }
 }

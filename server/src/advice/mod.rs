@@ -114,7 +114,8 @@ impl Advice {
         }
     }
 
-    /// The speed-up of the fastest option over the code as written: `None`
+    /// The speed-up of the option the advice names ([`Estimate::best`]) over
+    /// the code as written: `None`
     /// without an estimate of the code as written or of any option; `1.0`
     /// when the options with a number are all slower; over assumed sizes,
     /// the largest over the range.
@@ -124,12 +125,12 @@ impl Advice {
         }
         let e = self.estimate.as_ref()?;
         e.as_written.as_ref()?;
-        // Only where some option has a number: no data is not "nothing faster".
+        // Only where some option has a number: no data is not "nothing
+        // faster". The option is the one the advice names.
         e.alternatives
             .iter()
-            .filter_map(|l| l.speedup)
-            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
-            .map(|x| x.max(1.0))
+            .any(|l| l.speedup.is_some())
+            .then(|| e.best().and_then(|l| l.speedup).map_or(1.0, |x| x.max(1.0)))
     }
 }
 
@@ -290,20 +291,12 @@ impl Advisor {
         if f.routine == Routine::Conv {
             e.headline = format!("{}: {}", problem::CONV_AS_GEMM, e.headline);
         }
-        let best = e
-            .faster()
-            .filter(|l| l.speedup.is_some())
-            .max_by(|a, b| {
-                a.speedup
-                    .unwrap_or(0.0)
-                    .total_cmp(&b.speedup.unwrap_or(0.0))
-            })
-            .map(|l| Speedup {
-                factor: l.speedup.unwrap_or(1.0),
-                candidate: l.candidate.clone(),
-                provenance: format!("{}; accuracy cost {}", l.source.short(), l.accuracy.text),
-                headline: e.headline.clone(),
-            });
+        let best = e.best().map(|l| Speedup {
+            factor: l.speedup.unwrap_or(1.0),
+            candidate: l.candidate.clone(),
+            provenance: format!("{}; accuracy cost {}", l.source.short(), l.accuracy.text),
+            headline: e.headline.clone(),
+        });
         let inlay = e
             .as_written
             .as_ref()

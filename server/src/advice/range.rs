@@ -111,13 +111,9 @@ pub fn over_sizes(f: &Finding, est: &Estimator, policy: MeasurePolicy) -> Option
     })
 }
 
-/// The fastest option of one estimate, faster than the code as written.
+/// The option one estimate names ([`Estimate::best`]).
 fn best_of(e: &Estimate) -> Option<&Line> {
-    e.faster().filter(|l| l.speedup.is_some()).max_by(|a, b| {
-        a.speedup
-            .unwrap_or(0.0)
-            .total_cmp(&b.speedup.unwrap_or(0.0))
-    })
+    e.best()
 }
 
 fn span(lo: f64, hi: f64, f: impl Fn(f64) -> String) -> String {
