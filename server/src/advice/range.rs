@@ -30,8 +30,12 @@ pub struct RangeAdvice {
     pub points: Vec<Estimate>,
 }
 
-/// The dims of `f` that have no value, by role.
-fn unknown(f: &Finding) -> Vec<(&'static str, &Dim)> {
+/// The dims of `f` that have no value, by role, each with its expression
+/// (a matrix dim the code does not name at all — the rows of the input of
+/// an `nn.Linear` — is `M (not in the code)`; a missing batch is 1, and a
+/// GEMV has no N).
+fn unknown(f: &Finding) -> Vec<(&'static str, String)> {
+    let gemv = f.routine == gemmscope_analyzers::Routine::Gemv;
     [
         ("M", &f.dims.m),
         ("N", &f.dims.n),
@@ -39,36 +43,45 @@ fn unknown(f: &Finding) -> Vec<(&'static str, &Dim)> {
         ("batch", &f.dims.batch),
     ]
     .into_iter()
-    .filter_map(|(r, d)| d.as_ref().filter(|d| d.value.is_none()).map(|d| (r, d)))
+    .filter_map(|(r, d)| match d {
+        Some(d) => d.value.is_none().then(|| (r, d.expr.clone())),
+        None if r == "batch" || (gemv && r == "N") => None,
+        None => Some((r, format!("{r} (not in the code)"))),
+    })
     .collect()
 }
 
 /// `f` with its unknown dims set to the `i`th assumed size.
 fn assume(f: &Finding, i: usize) -> Finding {
+    let unknown = unknown(f);
     let mut g = f.clone();
-    for (d, sizes) in [
-        (&mut g.dims.m, &ASSUMED),
-        (&mut g.dims.n, &ASSUMED),
-        (&mut g.dims.k, &ASSUMED),
-        (&mut g.dims.batch, &ASSUMED_BATCH),
+    for (role, d, sizes) in [
+        ("M", &mut g.dims.m, &ASSUMED),
+        ("N", &mut g.dims.n, &ASSUMED),
+        ("K", &mut g.dims.k, &ASSUMED),
+        ("batch", &mut g.dims.batch, &ASSUMED_BATCH),
     ] {
-        if let Some(d) = d {
-            if d.value.is_none() {
-                d.value = Some(sizes[i]);
-            }
+        let Some((_, expr)) = unknown.iter().find(|(r, _)| *r == role) else {
+            continue;
+        };
+        match d {
+            Some(d) => d.value = Some(sizes[i]),
+            None => *d = Some(Dim::new(expr, Some(sizes[i]))),
         }
     }
     g
 }
 
 /// What was assumed, in words.
-fn assumed_text(unknown: &[(&'static str, &Dim)]) -> String {
+fn assumed_text(unknown: &[(&'static str, String)]) -> String {
     let mut exprs: Vec<&str> = unknown
         .iter()
         .filter(|(r, _)| *r != "batch")
-        .map(|(_, d)| d.expr.as_str())
+        .map(|(_, e)| e.as_str())
         .collect();
-    exprs.dedup();
+    // Each expression once, in role order (M, N, K).
+    let mut seen = std::collections::HashSet::new();
+    exprs.retain(|e| seen.insert(*e));
     let span = format!("{}…{}", ASSUMED[0], ASSUMED[ASSUMED.len() - 1]);
     let mut parts = Vec::new();
     match exprs.as_slice() {
@@ -76,10 +89,10 @@ fn assumed_text(unknown: &[(&'static str, &Dim)]) -> String {
         [one] => parts.push(format!("{one} = {span}")),
         many => parts.push(format!("{} = {span} each", many.join(", "))),
     }
-    if let Some((_, d)) = unknown.iter().find(|(r, _)| *r == "batch") {
+    if let Some((_, e)) = unknown.iter().find(|(r, _)| *r == "batch") {
         parts.push(format!(
             "batch {} = {}…{}",
-            d.expr,
+            e,
             ASSUMED_BATCH[0],
             ASSUMED_BATCH[ASSUMED_BATCH.len() - 1]
         ));
@@ -297,6 +310,33 @@ mod tests {
             2,
             "{md}"
         );
+    }
+
+    #[test]
+    fn a_dim_the_code_does_not_name_is_assumed_too() {
+        // An `nn.Linear(d, 3*d)` made in `__init__` names N and K, never
+        // the rows of its input: M is assumed with the others, not left
+        // without a number.
+        let src = "import torch\nimport torch.nn as nn\n\nclass Block(nn.Module):\n    def __init__(self, d):\n        super().__init__()\n        self.qkv = nn.Linear(d, 3 * d)\n\nmodel = Block(512).to(torch.device(\"cuda\"))\n";
+        let f = first("m.py", src);
+        assert!(f.dims.m.is_none(), "{:?}", f.dims);
+        let a = Advisor::for_bench(BenchMode::Off);
+        let advice = a.advise(&f);
+        let r = advice.range.as_ref().expect("a range");
+        assert!(
+            r.assumed.starts_with("M (not in the code), "),
+            "{}",
+            r.assumed
+        );
+        // Each expression is named once.
+        assert_eq!(
+            r.assumed.matches(" d,").count() + r.assumed.matches(" d ").count(),
+            1,
+            "{}",
+            r.assumed
+        );
+        assert_eq!(r.points[0].problem.m, ASSUMED[0]);
+        assert!(advice.headline().unwrap().contains("per output"));
     }
 
     #[test]
