@@ -340,6 +340,22 @@ mod tests {
     }
 
     #[test]
+    fn a_tiled_cuda_kernel_is_estimated_by_the_talks_tiled_kernel() {
+        let src = include_str!("../../../tests/corpus/cuda/tiled_32_bounds.cu");
+        let f = first("t.cu", src);
+        assert_eq!(f.code, "GS103");
+        let advice = Advisor::for_bench(BenchMode::Off).advise(&f);
+        let r = advice.range.as_ref().expect("a range");
+        let aw = r.points[0].as_written.as_ref().unwrap();
+        assert_eq!(aw.candidate, "cuda-tiled");
+        assert!(aw.label.contains("tiled"), "{}", aw.label);
+        assert!(advice
+            .headline()
+            .unwrap()
+            .contains("faster over that range"));
+    }
+
+    #[test]
     fn known_dims_stay_and_other_reasons_give_no_range() {
         let src = "void f(int k_, const float *A, const float *B, float *C) {\n    for (int i = 0; i < 8; i++)\n        for (int j = 0; j < 8; j++)\n            for (int k = 0; k < k_; k++)\n                C[i*8 + j] += A[i*k_ + k] * B[k*8 + j];\n}\n";
         let a = Advisor::for_bench(BenchMode::Off);
