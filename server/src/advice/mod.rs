@@ -325,7 +325,7 @@ impl Advisor {
             range::over_sizes(f, est, self.policy)
         };
         match range {
-            Some(mut r) => {
+            Ok(mut r) => {
                 if f.routine == Routine::Conv {
                     r.assumed = format!("{} ({})", r.assumed, problem::CONV_AS_GEMM);
                 }
@@ -336,8 +336,16 @@ impl Advisor {
                     ..Advice::default()
                 }
             }
-            None => Advice {
+            Err(range::NoRange::NotTried) => Advice {
                 no_estimate: Some(why.to_string()),
+                ..Advice::default()
+            },
+            // Said whole: the size is unknown, and assuming sizes did not
+            // help either, and why.
+            Err(range::NoRange::NoNumber(no)) => Advice {
+                no_estimate: Some(format!(
+                    "{why}, and over assumed sizes the code as written has no number ({no})"
+                )),
                 ..Advice::default()
             },
         }

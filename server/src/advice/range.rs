@@ -100,25 +100,57 @@ fn assumed_text(unknown: &[(&'static str, String)]) -> String {
     parts.join(", ")
 }
 
+/// Why assumed sizes gave no range either.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NoRange {
+    /// `f` lacks a problem for another reason than unknown dims (or has
+    /// none unknown): the range is not tried.
+    NotTried,
+    /// Tried: at no assumed size has the code as written a number; why, in
+    /// a few words (`python-loop: no reference data`).
+    NoNumber(String),
+}
+
 /// The estimates over assumed sizes, where the only reason `f` has no
-/// problem is that some dims have no value; `None` otherwise.
-pub fn over_sizes(f: &Finding, est: &Estimator, policy: MeasurePolicy) -> Option<RangeAdvice> {
+/// problem is that some dims have no value.
+pub fn over_sizes(
+    f: &Finding,
+    est: &Estimator,
+    policy: MeasurePolicy,
+) -> Result<RangeAdvice, NoRange> {
     if !matches!(problem_for(f), Err(NoProblem::UnresolvedDim(..))) {
-        return None;
+        return Err(NoRange::NotTried);
     }
     let unknown = unknown(f);
     if unknown.is_empty() {
-        return None;
+        return Err(NoRange::NotTried);
     }
+    let mut why = None;
     let points: Vec<Estimate> = (0..ASSUMED.len())
         .filter_map(|i| {
             let g = assume(f, i);
             let p = problem_for(&g).ok()?;
             let e = est.estimate(&p, as_written_for(&g, &p, est), policy);
+            if e.as_written.is_none() && why.is_none() {
+                why = Some(
+                    match e.unknown.iter().find(|(id, _)| *id == e.as_written_id) {
+                        Some((id, reason)) => format!("{id}: {reason}"),
+                        None => format!(
+                            "{}: not measured, no model, no reference data",
+                            e.as_written_id
+                        ),
+                    },
+                );
+            }
             e.as_written.is_some().then_some(e)
         })
         .collect();
-    (!points.is_empty()).then(|| RangeAdvice {
+    if points.is_empty() {
+        return Err(NoRange::NoNumber(why.unwrap_or_else(|| {
+            "the assumed sizes make no problem the tool can estimate".into()
+        })));
+    }
+    Ok(RangeAdvice {
         assumed: assumed_text(&unknown),
         points,
     })
