@@ -97,10 +97,12 @@ fn now() -> u64 {
 }
 
 impl Engine {
-    /// The candidates selected by `opts`, in table order.
-    fn selected(&self, opts: &Options) -> Vec<&'static dyn Candidate> {
+    /// The candidates selected by `opts` that are options for `p`'s
+    /// operation, in table order.
+    fn selected(&self, p: &Problem, opts: &Options) -> Vec<&'static dyn Candidate> {
         candidates::all()
             .into_iter()
+            .filter(|c| c.measures(p.op))
             .filter(|c| {
                 opts.only
                     .as_ref()
@@ -116,7 +118,7 @@ impl Engine {
         opts: &Options,
         progress: &mut dyn FnMut(Progress),
     ) -> Table {
-        let cands = self.selected(opts);
+        let cands = self.selected(p, opts);
         let runnable = cands
             .iter()
             .filter(|c| c.check(p, &self.toolchain).is_ok())

@@ -450,10 +450,11 @@ impl Estimator {
 
     /// The candidates that run on this machine's side (GPU ones only when
     /// it has a GPU), self-test candidates excluded.
-    fn local_candidates(&self) -> Vec<&'static dyn Candidate> {
+    fn local_candidates(&self, p: &Problem) -> Vec<&'static dyn Candidate> {
         candidates::all()
             .into_iter()
             .filter(|c| !c.id().starts_with("selftest"))
+            .filter(|c| c.measures(p.op))
             .filter(|c| c.backend() != Backend::Gpu || self.has_gpu())
             .collect()
     }
@@ -754,7 +755,7 @@ impl Estimator {
         let gpu_code = candidates::by_id(as_written).is_some_and(|c| c.backend() == Backend::Gpu)
             || REFERENCE_GPU_ONLY.contains(&as_written);
         let elsewhere_code = gpu_code && !self.has_gpu();
-        let locals = self.local_candidates();
+        let locals = self.local_candidates(p);
         let mut unknown: Vec<(String, String)> = Vec::new();
         let fresh = if policy == MeasurePolicy::Always && !elsewhere_code {
             let mut ids: Vec<&str> = locals.iter().map(|c| c.id()).collect();

@@ -10,6 +10,10 @@ pub enum Operation {
     Gemm,
     GemmBatched,
     Gemv,
+    /// Scaled dot-product attention, `softmax(Q Kᵀ / √d) V` per head:
+    /// `batch` heads (batch × heads), `m` queries, `n` keys, `k` the head
+    /// dim (V has `k` columns too).
+    Attention,
 }
 
 /// Element type of the operands (the output's type; accumulation is in this
@@ -154,15 +158,35 @@ impl Problem {
         }
     }
 
-    /// Floating-point operations: two per multiply-add.
+    /// Scaled dot-product attention over `heads` (batch × heads) of `t`
+    /// queries and `t` keys with head dim `d`.
+    pub fn attention(heads: u64, t: u64, d: u64, dtype: DType) -> Problem {
+        Problem {
+            op: Operation::Attention,
+            batch: heads,
+            ..Problem::gemm(t, t, d, dtype)
+        }
+    }
+
+    /// Floating-point operations: two per multiply-add (attention: its two
+    /// products, `Q Kᵀ` and `P V`; the softmax's few per score not counted).
     pub fn flops(&self) -> f64 {
-        2.0 * self.m as f64 * self.n as f64 * self.k as f64 * self.batch as f64
+        let one = 2.0 * self.m as f64 * self.n as f64 * self.k as f64 * self.batch as f64;
+        match self.op {
+            Operation::Attention => 2.0 * one,
+            _ => one,
+        }
     }
 
     /// Number of output elements (saturating: a problem that fails
-    /// [`Problem::validate`] never panics here).
+    /// [`Problem::validate`] never panics here); attention's output is
+    /// `m × k` per head.
     pub fn outputs(&self) -> u64 {
-        self.m.saturating_mul(self.n).saturating_mul(self.batch)
+        let cols = match self.op {
+            Operation::Attention => self.k,
+            _ => self.n,
+        };
+        self.m.saturating_mul(cols).saturating_mul(self.batch)
     }
 
     /// Checks the sizes; the error says what is wrong.
@@ -182,7 +206,12 @@ impl Problem {
                 ));
             }
         }
-        let bytes = (self.m * self.k + self.k * self.n + self.m * self.n) as f64
+        // Attention also holds V (n × k) and its output (m × k).
+        let extra = match self.op {
+            Operation::Attention => self.n * self.k + self.m * self.k,
+            _ => 0,
+        };
+        let bytes = (self.m * self.k + self.k * self.n + self.m * self.n + extra) as f64
             * self.batch as f64
             * self.dtype.size_bytes() as f64;
         if bytes > 64.0 * (1u64 << 30) as f64 {
@@ -197,6 +226,16 @@ impl Problem {
     /// `1024×1024×1024 f32 nn ijk` (with `batch 8 ×` in front when
     /// batched); a GEMV is `1024×1024 GEMV f32 A row-major i-k`.
     pub fn describe(&self) -> String {
+        if self.op == Operation::Attention {
+            return format!(
+                "attention {} heads × {} queries × {} keys, head dim {} {}",
+                self.batch,
+                self.m,
+                self.n,
+                self.k,
+                self.dtype.as_str()
+            );
+        }
         if self.op == Operation::Gemv {
             let o = self.loop_order.as_str();
             return format!(
@@ -268,5 +307,17 @@ mod tests {
         v.op = Operation::Gemv;
         v.loop_order = LoopOrder::parse("kij").unwrap();
         assert_eq!(v.describe(), "300×200 GEMV f64 A row-major k-i");
+    }
+
+    #[test]
+    fn attention_counts_both_products_and_its_output() {
+        let p = Problem::attention(8, 512, 64, DType::F32);
+        assert_eq!(p.flops(), 4.0 * 8.0 * 512.0 * 512.0 * 64.0);
+        assert_eq!(p.outputs(), 8 * 512 * 64);
+        assert_eq!(
+            p.describe(),
+            "attention 8 heads × 512 queries × 512 keys, head dim 64 f32"
+        );
+        assert!(p.validate().is_ok());
     }
 }

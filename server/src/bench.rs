@@ -165,11 +165,13 @@ fn fmt_opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map(f).unwrap_or_else(|| "—".into())
 }
 
-/// `GEMV` (its `M×1×K` is y = A x) or `GEMM`.
+/// `GEMV` (its `M×1×K` is y = A x), `GEMM`, or nothing for attention
+/// (its description says it).
 fn op_word(p: &gemmscope_microbench::Problem) -> &'static str {
     match p.op {
-        gemmscope_microbench::Operation::Gemv => "GEMV",
-        _ => "GEMM",
+        gemmscope_microbench::Operation::Gemv => "GEMV ",
+        gemmscope_microbench::Operation::Attention => "",
+        _ => "GEMM ",
     }
 }
 
@@ -178,7 +180,7 @@ fn op_word(p: &gemmscope_microbench::Problem) -> &'static str {
 pub fn write_text(out: &mut dyn Write, t: &Table) -> io::Result<()> {
     writeln!(
         out,
-        "{} {} — {} outputs, {:.3} GFLOP per call — machine {}",
+        "{}{} — {} outputs, {:.3} GFLOP per call — machine {}",
         op_word(&t.problem),
         t.problem.describe(),
         t.problem.outputs(),
@@ -408,7 +410,7 @@ pub fn write_validate(out: &mut dyn Write, models: &model::Models) -> io::Result
 pub fn write_estimate(out: &mut dyn Write, e: &Estimate) -> io::Result<()> {
     writeln!(
         out,
-        "{} {} — {} outputs, {:.3} GFLOP per call — machine {} — estimate (--measure {})",
+        "{}{} — {} outputs, {:.3} GFLOP per call — machine {} — estimate (--measure {})",
         op_word(&e.problem),
         e.problem.describe(),
         e.problem.outputs(),

@@ -68,6 +68,9 @@ enum BenchWhat {
     Gemm(GemmArgs),
     /// y[M] = A x[K] (a GEMV, `n = 1`): the candidates that have a GEMV.
     Gemv(GemvArgs),
+    /// softmax(Q Kᵀ / √d) V per head: attention written out (NumPy,
+    /// PyTorch) and PyTorch's fused scaled_dot_product_attention.
+    Attention(AttentionArgs),
     /// Measure cubes size³ for each size into the store (what the model
     /// fits on), then print the models' validation.
     Sweep(SweepArgs),
@@ -125,6 +128,22 @@ struct GemmArgs {
     /// Loop order of the naive candidates (a permutation of ijk).
     #[arg(long, default_value = "ijk", value_parser = parse_order)]
     order: gemmscope_microbench::LoopOrder,
+    #[command(flatten)]
+    run: RunFlags,
+    /// The candidate that stands for the code as written (speed-ups are
+    /// over it) with --measure never|cached.
+    #[arg(long, default_value = "c-naive-O1")]
+    as_written: String,
+    /// Set by `bench gemv` and `bench attention`: the operation (a GEMM
+    /// when unset).
+    #[arg(skip)]
+    op: Option<gemmscope_microbench::Operation>,
+}
+
+/// How `bench gemm`, `bench gemv` and `bench attention` run, the same for
+/// the three.
+#[derive(clap::Args)]
+struct RunFlags {
     /// Seconds for the whole table.
     #[arg(long, default_value_t = 10.0)]
     budget: f64,
@@ -145,15 +164,52 @@ struct GemmArgs {
     /// always: measure.
     #[arg(long, value_enum, default_value_t = Measure::Always)]
     measure: Measure,
-    /// The candidate that stands for the code as written (speed-ups are
-    /// over it) with --measure never|cached.
-    #[arg(long, default_value = "c-naive-O1")]
-    as_written: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Set by `bench gemv`: the problem is a GEMV (n = 1).
-    #[arg(skip)]
-    gemv: bool,
+}
+
+/// Scaled dot-product attention, `softmax(Q Kᵀ / √d) V`, per head.
+#[derive(clap::Args)]
+struct AttentionArgs {
+    /// Heads in all (batch × heads).
+    #[arg(long, default_value_t = 8)]
+    heads: u64,
+    /// Queries per head.
+    #[arg(long)]
+    t: u64,
+    /// Keys per head (default: as many as queries).
+    #[arg(long)]
+    tk: Option<u64>,
+    /// Head dim (of Q, K and V).
+    #[arg(long, default_value_t = 64)]
+    d: u64,
+    /// Element type: f32, f64, f16, bf16.
+    #[arg(long, default_value = "f32", value_parser = parse_dtype)]
+    dtype: gemmscope_microbench::DType,
+    #[command(flatten)]
+    run: RunFlags,
+    /// The candidate that stands for the code as written.
+    #[arg(long, default_value = "numpy-attention")]
+    as_written: String,
+}
+
+impl AttentionArgs {
+    /// The same request as a `bench gemm` one: `m` queries, `n` keys, head
+    /// dim `k`, `batch` heads, marked attention.
+    fn into_gemm(self) -> GemmArgs {
+        GemmArgs {
+            m: self.t,
+            n: self.tk.unwrap_or(self.t),
+            k: self.d,
+            batch: self.heads,
+            dtype: self.dtype,
+            layout: gemmscope_microbench::Layout::default(),
+            order: gemmscope_microbench::LoopOrder::default(),
+            run: self.run,
+            as_written: self.as_written,
+            op: Some(gemmscope_microbench::Operation::Attention),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -173,29 +229,11 @@ struct GemvArgs {
     /// or ki (axpy-style column sweeps).
     #[arg(long, default_value = "ik", value_parser = ["ik", "ki"])]
     order: String,
-    /// Seconds for the whole table.
-    #[arg(long, default_value_t = 10.0)]
-    budget: f64,
-    /// Wall-clock limit per candidate in seconds (its process group is killed).
-    #[arg(long)]
-    timeout: Option<f64>,
-    /// Only these candidate ids, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    candidates: Option<Vec<String>>,
-    /// Measure again even where the store has a result.
-    #[arg(long)]
-    no_cache: bool,
-    /// Neither read nor write the result store.
-    #[arg(long)]
-    no_store: bool,
-    /// never | cached | always, as for `bench gemm`.
-    #[arg(long, value_enum, default_value_t = Measure::Always)]
-    measure: Measure,
+    #[command(flatten)]
+    run: RunFlags,
     /// The candidate that stands for the code as written.
     #[arg(long, default_value = "c-naive-O3")]
     as_written: String,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
 }
 
 impl GemvArgs {
@@ -217,15 +255,9 @@ impl GemvArgs {
                 "ikj"
             })
             .unwrap_or_default(),
-            budget: self.budget,
-            timeout: self.timeout,
-            candidates: self.candidates,
-            no_cache: self.no_cache,
-            no_store: self.no_store,
-            measure: self.measure,
+            run: self.run,
             as_written: self.as_written,
-            format: self.format,
-            gemv: true,
+            op: Some(gemmscope_microbench::Operation::Gemv),
         }
     }
 }
@@ -694,12 +726,12 @@ fn run_report(args: ReportArgs) -> ExitCode {
 
 fn run_bench(mut args: BenchArgs) -> ExitCode {
     use std::io::IsTerminal;
-    if let Some(BenchWhat::Gemv(_)) = &args.what {
-        if let Some(BenchWhat::Gemv(g)) = args.what.take() {
-            args.what = Some(BenchWhat::Gemm(g.into_gemm()));
-        }
-    }
-    let no_store = matches!(&args.what, Some(BenchWhat::Gemm(g)) if g.no_store);
+    args.what = match args.what.take() {
+        Some(BenchWhat::Gemv(g)) => Some(BenchWhat::Gemm(g.into_gemm())),
+        Some(BenchWhat::Attention(a)) => Some(BenchWhat::Gemm(a.into_gemm())),
+        other => other,
+    };
+    let no_store = matches!(&args.what, Some(BenchWhat::Gemm(g)) if g.run.no_store);
     if args.validate && args.what.is_some() {
         eprintln!("gemmscope: error: --validate takes no subcommand");
         return ExitCode::from(2);
@@ -745,8 +777,8 @@ fn run_bench(mut args: BenchArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     let p = gemmscope_microbench::Problem {
-        op: if g.gemv {
-            gemmscope_microbench::Operation::Gemv
+        op: if let Some(op) = g.op {
+            op
         } else if g.batch > 1 {
             gemmscope_microbench::Operation::GemmBatched
         } else {
@@ -764,29 +796,29 @@ fn run_bench(mut args: BenchArgs) -> ExitCode {
         eprintln!("gemmscope: error: {e}");
         return ExitCode::from(2);
     }
-    if !(g.budget.is_finite() && g.budget > 0.0) {
+    if !(g.run.budget.is_finite() && g.run.budget > 0.0) {
         eprintln!("gemmscope: error: --budget must be a positive number of seconds");
         return ExitCode::from(2);
     }
-    if let Some(ids) = &g.candidates {
+    if let Some(ids) = &g.run.candidates {
         if let Err(e) = check_candidates(ids) {
             eprintln!("gemmscope: error: {e}");
             return ExitCode::from(2);
         }
     }
-    if !matches!(g.measure, Measure::Always) {
+    if !matches!(g.run.measure, Measure::Always) {
         return run_estimate(setup, &p, &g);
     }
     let opts = gemmscope_microbench::Options {
-        budget_s: g.budget,
-        only: g.candidates,
-        use_cache: !g.no_cache,
-        timeout_s: g.timeout,
+        budget_s: g.run.budget,
+        only: g.run.candidates,
+        use_cache: !g.run.no_cache,
+        timeout_s: g.run.timeout,
         ..Default::default()
     };
     let table = bench::measure(engine, &p, &opts, std::io::stderr().is_terminal());
     let mut out = std::io::stdout().lock();
-    let written = match g.format {
+    let written = match g.run.format {
         Format::Text => bench::write_text(&mut out, &table),
         Format::Json => serde_json::to_writer_pretty(&mut out, &bench::to_json(&table))
             .map_err(std::io::Error::other)
@@ -901,7 +933,7 @@ fn run_sweep(setup: &bench::Setup, sw: &SweepArgs) -> ExitCode {
 
 fn run_estimate(setup: bench::Setup, p: &gemmscope_microbench::Problem, g: &GemmArgs) -> ExitCode {
     use gemmscope_microbench::estimate::{Estimator, MeasurePolicy};
-    let policy = match g.measure {
+    let policy = match g.run.measure {
         Measure::Never => MeasurePolicy::Never,
         Measure::Cached => MeasurePolicy::Cached,
         Measure::Always => MeasurePolicy::Always,
@@ -912,7 +944,7 @@ fn run_estimate(setup: bench::Setup, p: &gemmscope_microbench::Problem, g: &Gemm
             return ExitCode::from(2);
         }
     }
-    let store = open_store(g.no_store);
+    let store = open_store(g.run.no_store);
     // This CPU's calibration, where the store has no rows under this
     // machine id (as `check --bench off` reads it).
     let cal = store.as_ref().and_then(|s| {
@@ -923,12 +955,12 @@ fn run_estimate(setup: bench::Setup, p: &gemmscope_microbench::Problem, g: &Gemm
     });
     let est = Estimator::new(setup.machine, store, Some(setup.engine), None).with_calibration(cal);
     let mut e = est.estimate(p, &g.as_written, policy);
-    if let Some(ids) = &g.candidates {
+    if let Some(ids) = &g.run.candidates {
         e.alternatives.retain(|l| ids.contains(&l.candidate));
         e.unknown.retain(|(id, _)| ids.contains(id));
     }
     let mut out = std::io::stdout().lock();
-    let written = match g.format {
+    let written = match g.run.format {
         Format::Text => bench::write_estimate(&mut out, &e),
         Format::Json => serde_json::to_writer_pretty(&mut out, &e)
             .map_err(std::io::Error::other)

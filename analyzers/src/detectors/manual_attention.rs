@@ -513,6 +513,16 @@ fn uses_torch(f: &Function) -> bool {
     torch
 }
 
+/// What the message of attention written in NumPy (not PyTorch) says, and
+/// only it: [`written_in_numpy`] reads it back.
+const IN_NUMPY: &str = " in NumPy: ";
+
+/// Whether an attention finding of this rule is written in NumPy (its code
+/// as written is NumPy's, not PyTorch's).
+pub fn written_in_numpy(f: &Finding) -> bool {
+    f.rule == ManualAttention::META.name && f.message.contains(IN_NUMPY)
+}
+
 fn finding(
     file: &File,
     f: &Function,
@@ -622,7 +632,7 @@ fn finding(
         )
     } else {
         format!(
-            "hand-written attention{dims_txt}{dtype_txt} in NumPy: the query×key score matrix is \
+            "hand-written attention{dims_txt}{dtype_txt}{IN_NUMPY}the query×key score matrix is \
              written and re-read by every step (scale, max, exp, sum, divide, ·V); NumPy has no fused \
              attention — `torch.nn.functional.scaled_dot_product_attention({sdpa_args})` runs it as \
              one fused kernel"

@@ -48,7 +48,7 @@ fn c_precision(d: DType) -> String {
 fn gemm_only(p: &Problem) -> Result<(), String> {
     match p.op {
         Operation::Gemm | Operation::GemmBatched => Ok(()),
-        Operation::Gemv => Err("this candidate measures GEMM only".into()),
+        Operation::Gemv | Operation::Attention => Err("this candidate measures GEMM only".into()),
     }
 }
 
@@ -58,6 +58,7 @@ fn gemm_or_gemv(p: &Problem) -> Result<(), String> {
         Operation::Gemv if p.n != 1 || p.batch != 1 => {
             Err("a GEMV problem has n = 1 and no batch".into())
         }
+        Operation::Attention => Err("this candidate measures GEMM and GEMV only".into()),
         _ => Ok(()),
     }
 }

@@ -120,7 +120,9 @@ impl Candidate for Gpu {
     fn check(&self, p: &Problem, _tc: &Toolchain) -> Result<(), String> {
         match p.op {
             Operation::Gemm | Operation::GemmBatched => Ok(()),
-            Operation::Gemv => Err("the GPU candidates measure GEMM only".into()),
+            Operation::Gemv | Operation::Attention => {
+                Err("the GPU candidates measure GEMM only".into())
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub mod python;
 
 use crate::job::{Job, Reply};
-use crate::problem::Problem;
+use crate::problem::{Operation, Problem};
 use crate::toolchain::Toolchain;
 
 #[cfg(feature = "selftest")]
@@ -48,6 +48,12 @@ pub trait Candidate: Sync {
     /// Parent side, no processes: can it run this problem on this machine?
     /// `Err` is the reason it is skipped.
     fn check(&self, p: &Problem, tc: &Toolchain) -> Result<(), String>;
+    /// Whether it is an option for `op` at all (a GEMM kernel is not one
+    /// for attention, nor the reverse): the others are not listed, where
+    /// [`Candidate::check`] says why an option cannot run here.
+    fn measures(&self, op: Operation) -> bool {
+        op != Operation::Attention
+    }
     /// A rough prior of its rate in FLOP/s, used only to choose how many
     /// rows a slow candidate computes so that it fits its budget.
     fn prior_flops(&self) -> f64;
@@ -77,6 +83,9 @@ pub fn all() -> Vec<&'static dyn Candidate> {
         &rust_gemm::RUST_GEMM,
         &python::NUMPY,
         &python::TORCH_CPU,
+        &python::NUMPY_ATTENTION,
+        &python::TORCH_ATTENTION,
+        &python::TORCH_SDPA,
         &c::OPENBLAS,
         &gpu::CUDA_NAIVE,
         &gpu::CUDA_TILED,

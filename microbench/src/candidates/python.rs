@@ -1,7 +1,9 @@
 //! The Python candidates: NumPy's `A @ B`, `torch.matmul` on the CPU, and
-//! the naive triple loop over Python lists.
+//! the naive triple loop over Python lists; for attention, the hand-written
+//! form in NumPy and in PyTorch (`softmax(Q Kᵀ / √d) V`, the score matrix
+//! stored) and PyTorch's fused `scaled_dot_product_attention`, on the CPU.
 //!
-//! All three run one generated script (`py/bench.py`, written to the job's
+//! All of them run one generated script (`py/bench.py`, written to the job's
 //! work dir) under the toolchain's Python, with the run's parameters as JSON
 //! on its stdin; it prints one JSON line that becomes the [`Reply`]. The
 //! script builds its inputs from the seed and its kernels from the
@@ -59,6 +61,28 @@ enum Kind {
     Numpy,
     TorchCpu,
     Loop,
+    /// Attention written out in NumPy.
+    NumpyAttention,
+    /// Attention written out in PyTorch (CPU).
+    TorchAttention,
+    /// `torch.nn.functional.scaled_dot_product_attention` (CPU).
+    TorchSdpa,
+}
+
+impl Kind {
+    fn attention(self) -> bool {
+        matches!(
+            self,
+            Kind::NumpyAttention | Kind::TorchAttention | Kind::TorchSdpa
+        )
+    }
+
+    fn torch(self) -> bool {
+        matches!(
+            self,
+            Kind::TorchCpu | Kind::TorchAttention | Kind::TorchSdpa
+        )
+    }
 }
 
 /// One Python candidate.
@@ -74,17 +98,39 @@ pub static TORCH_CPU: PyCandidate = PyCandidate {
 };
 /// The naive triple loop over Python lists.
 pub static PYTHON_LOOP: PyCandidate = PyCandidate { kind: Kind::Loop };
+/// Attention written out in NumPy: `S = Q @ Kᵀ / √d`, a max-subtracted
+/// exp / sum softmax, `S @ V`.
+pub static NUMPY_ATTENTION: PyCandidate = PyCandidate {
+    kind: Kind::NumpyAttention,
+};
+/// The same written out in PyTorch on the CPU (`torch.softmax`).
+pub static TORCH_ATTENTION: PyCandidate = PyCandidate {
+    kind: Kind::TorchAttention,
+};
+/// PyTorch's fused `scaled_dot_product_attention` on the CPU.
+pub static TORCH_SDPA: PyCandidate = PyCandidate {
+    kind: Kind::TorchSdpa,
+};
 
-/// Whether `torch.matmul` on the CPU has an f16 kernel in this version
-/// (PyTorch 2.1 and later; older versions raise "not implemented for 'Half'").
-fn torch_has_cpu_f16(version: &str) -> bool {
+/// A PyTorch version's (major, minor).
+fn torch_version(version: &str) -> (u32, u32) {
     let mut it = version
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<u32>().unwrap_or(0));
-    let major = it.next().unwrap_or(0);
-    let minor = it.next().unwrap_or(0);
-    (major, minor) >= (2, 1)
+    (it.next().unwrap_or(0), it.next().unwrap_or(0))
+}
+
+/// Whether `torch.matmul` on the CPU has an f16 kernel in this version
+/// (PyTorch 2.1 and later; older versions raise "not implemented for 'Half'").
+fn torch_has_cpu_f16(version: &str) -> bool {
+    torch_version(version) >= (2, 1)
+}
+
+/// Whether `torch.nn.functional.scaled_dot_product_attention` exists
+/// (PyTorch 2.0 and later).
+fn torch_has_sdpa(version: &str) -> bool {
+    torch_version(version) >= (2, 0)
 }
 
 impl PyCandidate {
@@ -101,6 +147,9 @@ impl Candidate for PyCandidate {
             Kind::Numpy => "numpy",
             Kind::TorchCpu => "torch-cpu",
             Kind::Loop => "python-loop",
+            Kind::NumpyAttention => "numpy-attention",
+            Kind::TorchAttention => "torch-attention",
+            Kind::TorchSdpa => "torch-sdpa",
         }
     }
 
@@ -110,6 +159,9 @@ impl Candidate for PyCandidate {
             Kind::Numpy => "NumPy A @ B".into(),
             Kind::TorchCpu => "torch.matmul (CPU)".into(),
             Kind::Loop => format!("Python loop over lists ({})", p.loop_order.as_str()),
+            Kind::NumpyAttention => "attention written in NumPy (scores stored)".into(),
+            Kind::TorchAttention => "attention written in PyTorch, CPU (scores stored)".into(),
+            Kind::TorchSdpa => "torch scaled_dot_product_attention (CPU, fused)".into(),
         }
     }
 
@@ -132,6 +184,11 @@ impl Candidate for PyCandidate {
 
     fn check(&self, p: &Problem, tc: &Toolchain) -> Result<(), String> {
         match (p.op, self.kind) {
+            (Operation::Attention, k) if k.attention() => {}
+            (Operation::Attention, _) => {
+                return Err("this candidate measures GEMM and GEMV, not attention".into())
+            }
+            (_, k) if k.attention() => return Err("this candidate measures attention only".into()),
             (Operation::Gemm | Operation::GemmBatched, _) => {}
             // `A @ x` with a 1-D x: NumPy's GEMV path.
             (Operation::Gemv, Kind::Numpy) if p.n == 1 && p.batch == 1 => {}
@@ -151,7 +208,7 @@ impl Candidate for PyCandidate {
         };
         match self.kind {
             Kind::Loop => Ok(()),
-            Kind::Numpy => {
+            Kind::Numpy | Kind::NumpyAttention => {
                 if py.numpy.is_none() {
                     return Err(no_numpy());
                 }
@@ -160,7 +217,7 @@ impl Candidate for PyCandidate {
                 }
                 Ok(())
             }
-            Kind::TorchCpu => {
+            k if k.torch() => {
                 let Some(v) = &py.torch else {
                     return Err(format!(
                         "PyTorch is not importable by {} (PYTHONPATH is ignored)",
@@ -175,16 +232,26 @@ impl Candidate for PyCandidate {
                         "PyTorch {v} has no f16 matmul on the CPU (2.1 and later do)"
                     ));
                 }
+                if self.kind == Kind::TorchSdpa && !torch_has_sdpa(v) {
+                    return Err(format!(
+                        "PyTorch {v} has no scaled_dot_product_attention (2.0 and later do)"
+                    ));
+                }
                 Ok(())
             }
+            _ => Ok(()),
         }
+    }
+
+    fn measures(&self, op: Operation) -> bool {
+        self.kind.attention() == (op == Operation::Attention)
     }
 
     fn prior_flops(&self) -> f64 {
         match self.kind {
-            Kind::Numpy => 5e10,
-            Kind::TorchCpu => 5e10,
             Kind::Loop => 2e7,
+            Kind::NumpyAttention | Kind::TorchAttention => 2e10,
+            _ => 5e10,
         }
     }
 
@@ -235,6 +302,8 @@ pub struct Config {
     pub rows: u64,
     /// A GEMV: B is the vector x (K×1), given to NumPy as a 1-D array.
     pub gemv: bool,
+    /// Attention: `batch` heads, `m` queries, `n` keys, head dim `k`.
+    pub attention: bool,
 }
 
 impl Config {
@@ -248,6 +317,7 @@ impl Config {
             batch: p.batch,
             batched: p.op == Operation::GemmBatched || p.batch > 1,
             gemv: p.op == Operation::Gemv,
+            attention: p.op == Operation::Attention,
             dtype: p.dtype.as_str().to_string(),
             trans_a: p.layout.trans_a,
             trans_b: p.layout.trans_b,
@@ -480,6 +550,76 @@ mod tests {
         }
         let p = problem(8, 8, 8, DType::Bf16, "nn");
         assert!(NUMPY.check(&p, &tc).unwrap_err().contains("bfloat16"));
+    }
+
+    /// A toolchain whose Python imports PyTorch too, from
+    /// `GEMMSCOPE_TEST_TORCH_PYTHON` (.ci/run sets it to its venv).
+    fn torch_toolchain() -> Option<Toolchain> {
+        let py = std::env::var("GEMMSCOPE_TEST_TORCH_PYTHON").ok()?;
+        let out = python_command(&py)
+            .args([
+                "-c",
+                "import sys, json, numpy, torch; print(json.dumps([sys.executable, sys.version.split()[0], numpy.__version__, torch.__version__]))",
+            ])
+            .output()
+            .ok()?;
+        let (path, version, numpy, torch): (String, String, String, String) =
+            serde_json::from_slice(&out.stdout).ok()?;
+        Some(Toolchain {
+            python: Some(Python {
+                tool: Tool {
+                    path,
+                    version: format!("Python {version}"),
+                },
+                numpy: Some(numpy),
+                torch: Some(torch),
+            }),
+            ..Toolchain::default()
+        })
+    }
+
+    #[test]
+    fn attention_candidates_measure_attention_only_and_match_the_reference() {
+        let att = Problem::attention(3, 40, 24, DType::F32);
+        let gemm = problem(8, 8, 8, DType::F32, "nn");
+        for c in [&NUMPY_ATTENTION, &TORCH_ATTENTION, &TORCH_SDPA] {
+            assert!(c.measures(Operation::Attention) && !c.measures(Operation::Gemm));
+        }
+        for c in [&NUMPY, &TORCH_CPU, &PYTHON_LOOP] {
+            assert!(!c.measures(Operation::Attention) && c.measures(Operation::Gemm));
+        }
+        let tc = python_toolchain();
+        assert!(NUMPY_ATTENTION.check(&gemm, &tc).is_err());
+        assert!(NUMPY.check(&att, &tc).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        // NumPy's softmax(Q Kᵀ / √d) V against the float64 one, every head.
+        let m = assert_ok(
+            &NUMPY_ATTENTION,
+            &job(&NUMPY_ATTENTION, att.clone(), &tc, dir.path()),
+        );
+        assert_eq!((m.rows_computed, m.checked_rows), (40, 16));
+        assert!(m.what.contains("softmax"), "{}", m.what);
+        let mut f64_att = att.clone();
+        f64_att.dtype = DType::F64;
+        assert_ok(
+            &NUMPY_ATTENTION,
+            &job(&NUMPY_ATTENTION, f64_att, &tc, dir.path()),
+        );
+        let Some(ttc) = torch_toolchain() else {
+            crate::testing::skip(
+                "attention_candidates_measure_attention_only_and_match_the_reference",
+                "no Python with PyTorch (GEMMSCOPE_TEST_TORCH_PYTHON unset or cannot import torch)",
+            );
+            return;
+        };
+        for c in [&TORCH_ATTENTION, &TORCH_SDPA] {
+            let m = assert_ok(c, &job(c, att.clone(), &ttc, dir.path()));
+            assert!(m.what.contains("PyTorch"), "{}", m.what);
+        }
+        // Keys apart from queries.
+        let mut cross = att.clone();
+        cross.n = 56;
+        assert_ok(&TORCH_SDPA, &job(&TORCH_SDPA, cross, &ttc, dir.path()));
     }
 
     #[test]

@@ -244,7 +244,9 @@ impl RustGemm {
     fn usable(p: &Problem) -> Result<(), String> {
         match p.op {
             Operation::Gemm | Operation::GemmBatched => {}
-            Operation::Gemv => return Err("this candidate measures GEMM only".into()),
+            Operation::Gemv | Operation::Attention => {
+                return Err("this candidate measures GEMM only".into())
+            }
         }
         match p.dtype {
             DType::Bf16 => Err("the gemm crate has no bf16 GEMM".into()),

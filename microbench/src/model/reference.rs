@@ -43,9 +43,14 @@ pub struct RefRow {
     /// The cube size `size³` of a GEMM row (0 for a GEMV row).
     #[serde(default)]
     pub size: u64,
-    /// `gemv` for a GEMV row (`y[m] = A x[k]`); absent for a GEMM cube.
+    /// `gemv` for a GEMV row (`y[m] = A x[k]`), `attention` for an
+    /// attention row (`batch` heads of `m` queries and keys, head dim `k`);
+    /// absent for a GEMM cube.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
+    /// An attention row's heads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
     /// A GEMV row's M and K.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub m: Option<u64>,
@@ -383,6 +388,7 @@ impl Reference {
                     label: label.clone(),
                     size: 0,
                     op: Some("gemv".into()),
+                    batch: None,
                     m: Some(m as u64),
                     k: Some(k as u64),
                     layout: Some(c.layout.clone()),
@@ -411,6 +417,9 @@ impl Reference {
             let sized = match row.op.as_deref() {
                 None => row.size > 0,
                 Some("gemv") => row.m.unwrap_or(0) > 0 && row.k.unwrap_or(0) > 0,
+                Some("attention") => {
+                    row.m.unwrap_or(0) > 0 && row.k.unwrap_or(0) > 0 && row.batch.unwrap_or(0) > 0
+                }
                 Some(other) => {
                     return Err(format!("reference data: unknown operation `{other}`"));
                 }
@@ -471,8 +480,9 @@ impl Reference {
     /// ([`curve_time`]: interpolated between its rows, moved at constant
     /// GFLOP/s beyond them — an optimistic figure below its smallest row).
     pub fn at(&self, machine: &str, candidate: &str, p: &Problem) -> Option<RefPrediction> {
-        // A GEMM's rate says nothing about a (memory-bound) GEMV.
-        if p.op == Operation::Gemv {
+        // A GEMM's rate says nothing about a (memory-bound) GEMV, nor
+        // about attention.
+        if matches!(p.op, Operation::Gemv | Operation::Attention) {
             return None;
         }
         let m = self.machine(machine)?;
@@ -524,6 +534,9 @@ impl Reference {
     ) -> Option<RefPrediction> {
         if p.op == Operation::Gemv {
             return self.predict_gemv(query, candidate, p);
+        }
+        if p.op == Operation::Attention {
+            return self.predict_attention(query, candidate, p);
         }
         let mut have: Vec<&RefMachine> = self
             .machines
@@ -793,6 +806,166 @@ impl Reference {
             })
             .collect();
         Some((percentile(&errs, GEMM_COVERAGE), curve.len()))
+    }
+}
+
+/// An attention row as the problem it measured.
+fn attention_problem(r: &RefRow) -> Option<Problem> {
+    let (m, k, heads, dt) = (r.m?, r.k?, r.batch?, DType::parse(&r.dtype)?);
+    Some(Problem::attention(heads, m, k, dt))
+}
+
+/// Seconds at `x` (ln FLOPs) on a curve of (ln FLOPs, ln seconds) sorted by
+/// FLOPs: interpolated between the points around it, the end point moved
+/// at constant FLOP/s beyond them.
+fn along(curve: &[(f64, f64)], x: f64) -> Option<f64> {
+    let first = curve.first()?;
+    let last = curve.last()?;
+    let ln_t = if x <= first.0 {
+        first.1 + (x - first.0)
+    } else if x >= last.0 {
+        last.1 + (x - last.0)
+    } else {
+        let i = curve.iter().position(|c| c.0 >= x)?;
+        let (a, b) = (curve[i - 1], curve[i]);
+        if b.0 == a.0 {
+            a.1
+        } else {
+            a.1 + (x - a.0) / (b.0 - a.0) * (b.1 - a.1)
+        }
+    };
+    Some(ln_t.exp())
+}
+
+impl Reference {
+    /// `machine`'s attention rows of `candidate` in `dtype` as a curve of
+    /// (ln FLOPs, ln seconds), by FLOPs.
+    fn attention_curve(&self, machine: &str, candidate: &str, dtype: DType) -> Vec<(f64, f64)> {
+        let mut c: Vec<(f64, f64)> = self
+            .rows
+            .iter()
+            .filter(|r| r.machine == machine && r.candidate == candidate)
+            .filter(|r| r.op.as_deref() == Some("attention") && r.dtype == dtype.as_str())
+            .filter_map(|r| Some((attention_problem(r)?.flops().ln(), r.seconds.ln())))
+            .collect();
+        c.sort_by(|a, b| a.0.total_cmp(&b.0));
+        c
+    }
+
+    /// Attention from the reference machine nearest `query` in descriptor
+    /// space that has rows of `candidate` in `p`'s dtype: its curve over
+    /// FLOPs (heads × queries × keys × head dim), interpolated in log time
+    /// over log FLOPs, the end rows moved at constant FLOP/s. The time is
+    /// not moved to another machine (its rate is memory-bound in part, and
+    /// one machine's rows cannot tell how), so the error is known only on
+    /// the machine the rows were measured on: the [`GEMM_COVERAGE`]
+    /// percentile of the curve's leave-one-size-out errors (three rows or
+    /// more); elsewhere it is unknown, and the text says why. The rows are
+    /// of one head dim and head count: another one is read at its FLOPs,
+    /// and said so.
+    fn predict_attention(
+        &self,
+        query: &Descriptor,
+        candidate: &str,
+        p: &Problem,
+    ) -> Option<RefPrediction> {
+        if query.gpu {
+            return None;
+        }
+        let mut best: Option<(&RefMachine, f64)> = None;
+        for m in &self.machines {
+            let d = Descriptor::of_ref(m);
+            if d.gpu || self.attention_curve(&m.id, candidate, p.dtype).is_empty() {
+                continue;
+            }
+            let dist = d
+                .coords(false)
+                .iter()
+                .zip(query.coords(false))
+                .map(|(x, y)| (x - y) * (x - y))
+                .sum::<f64>()
+                .sqrt();
+            if best.is_none_or(|(_, bd)| dist < bd) {
+                best = Some((m, dist));
+            }
+        }
+        let (m, dist) = best?;
+        let curve = self.attention_curve(&m.id, candidate, p.dtype);
+        let x = p.flops().ln();
+        let seconds = along(&curve, x)?;
+        let rows: Vec<&RefRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.machine == m.id && r.candidate == candidate)
+            .filter(|r| r.op.as_deref() == Some("attention") && r.dtype == p.dtype.as_str())
+            .collect();
+        let first = rows.first()?;
+        let same = dist < 0.02;
+        let errs: Vec<f64> = (0..curve.len())
+            .filter_map(|i| {
+                let mut rest = curve.clone();
+                let (xi, ti) = rest.remove(i);
+                Some((along(&rest, xi)? / ti.exp() - 1.0).abs())
+            })
+            .collect();
+        let error = (same && curve.len() >= 3).then(|| percentile(&errs, GEMM_COVERAGE));
+        let shapes = |r: &RefRow| (r.k, r.batch);
+        let one_shape = rows.iter().all(|r| shapes(r) == shapes(first));
+        let mut text = format!(
+            "reference data: the attention curve on {} ({}; {} sizes, {} heads, head dim {}), read at {:.3} GFLOP",
+            m.name,
+            short_source(&first.source),
+            rows.len(),
+            first.batch.unwrap_or(0),
+            first.k.unwrap_or(0),
+            p.flops() / 1e9
+        );
+        if x < curve[0].0 - 1e-9 || x > curve[curve.len() - 1].0 + 1e-9 {
+            text.push_str(", extrapolated at constant FLOP/s");
+        }
+        if !one_shape || first.k != Some(p.k) || first.batch != Some(p.batch) {
+            text.push_str(&format!(
+                "; this problem has {} heads, head dim {}: read by its FLOPs",
+                p.batch, p.k
+            ));
+        }
+        let basis = match error {
+            Some(_) => Some(format!(
+                "{:.0}th percentile of {} leave-one-size-out errors",
+                GEMM_COVERAGE * 100.0,
+                errs.len()
+            )),
+            None => {
+                text.push_str(if same {
+                    "; error unknown (too few sizes)"
+                } else {
+                    "; not moved to this machine, error on this machine unknown"
+                });
+                Some(if same {
+                    "too few sizes".to_string()
+                } else {
+                    "measured on another machine, not moved".to_string()
+                })
+            }
+        };
+        Some(RefPrediction {
+            candidate: candidate.into(),
+            label: first.label.clone(),
+            precision: first.precision.clone(),
+            seconds,
+            neighbours: vec![Neighbour {
+                machine: m.name.clone(),
+                distance: dist,
+                row_seconds: first.seconds,
+                row_size: 0,
+                seconds,
+                source: first.source.clone(),
+            }],
+            error,
+            error_basis: basis,
+            dtype_moved: None,
+            text,
+        })
     }
 }
 
@@ -1460,6 +1633,7 @@ mod tests {
             label: candidate.into(),
             size: 1000,
             op: None,
+            batch: None,
             m: None,
             k: None,
             layout: None,
@@ -1584,5 +1758,36 @@ mod tests {
         // A library does not care how the loop it replaces was ordered.
         let lib = r.predict(&here, "openblas", &p, 2, None).unwrap();
         assert!(lib.error.is_some());
+    }
+
+    #[test]
+    fn attention_is_read_off_its_own_curve_with_its_own_error() {
+        let r = Reference::shipped();
+        let here = Descriptor::of_ref(r.machine("epyc-2c-avx512").unwrap());
+        // Between two shipped lengths (8 heads, head dim 64).
+        let p = Problem::attention(8, 384, 64, DType::F32);
+        for c in ["numpy-attention", "torch-attention", "torch-sdpa"] {
+            let pr = r.predict(&here, c, &p, 2, None).unwrap();
+            assert!(pr.seconds > 0.0);
+            let e = pr.error.expect("this machine's own curve");
+            assert!(e > 0.0 && e < 3.0, "{c}: {e}");
+            assert!(pr.text.contains("the attention curve on"), "{}", pr.text);
+        }
+        // A GEMM row never answers for attention, nor the reverse.
+        assert!(r.at("epyc-2c-avx512", "openblas", &p).is_none());
+        assert!(r.predict(&here, "openblas", &p, 2, None).is_none());
+        let g = Problem::gemm(384, 384, 64, DType::F32);
+        assert!(r.predict(&here, "torch-sdpa", &g, 2, None).is_none());
+        // Another head dim is read by its FLOPs, and said so.
+        let d128 = Problem::attention(8, 384, 128, DType::F32);
+        let pr = r.predict(&here, "torch-sdpa", &d128, 2, None).unwrap();
+        assert!(pr.text.contains("read by its FLOPs"), "{}", pr.text);
+        // Another machine: not moved, no error claimed.
+        let mut other = here.clone();
+        other.peak_fp32_gflops *= 8.0;
+        other.cores = 16;
+        let po = r.predict(&other, "torch-sdpa", &p, 2, None).unwrap();
+        assert_eq!(po.error, None);
+        assert!(po.text.contains("not moved to this machine"), "{}", po.text);
     }
 }

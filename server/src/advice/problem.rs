@@ -15,7 +15,7 @@ pub enum NoProblem {
     UnresolvedDim(&'static str, String),
     /// The element type is not one the candidates implement.
     DType(String),
-    /// The routine has no candidates yet (attention).
+    /// The routine has no candidates yet.
     Routine(&'static str),
     /// The sizes are outside what the tool measures or predicts (a zero
     /// dim, a dim over 2^20, operands over 64 GiB).
@@ -65,7 +65,10 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
         // output channels × input channels·kernel): measured as that GEMM,
         // and said so ([`CONV_AS_GEMM`]).
         Routine::Conv => Operation::Gemm,
-        Routine::Sdpa => return Err(NoProblem::Routine("sdpa")),
+        // softmax(Q Kᵀ / √d) V: heads = the batch dims, M queries, N keys
+        // (as many as queries where the keys' count is not known apart),
+        // K the head dim.
+        Routine::Sdpa => return attention_problem(f),
     };
     let dim =
         |name: &'static str, d: &Option<gemmscope_analyzers::Dim>| -> Result<u64, NoProblem> {
@@ -121,6 +124,32 @@ pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
     Ok(p)
 }
 
+/// The attention problem of an `sdpa` finding: its batch dims are the
+/// heads (one where there are none), `M` the queries, `N` the keys (the
+/// queries' count where the keys' is not given), `K` the head dim.
+fn attention_problem(f: &Finding) -> Result<Problem, NoProblem> {
+    let value = |name: &'static str, d: &Option<gemmscope_analyzers::Dim>| match d {
+        Some(d) => d
+            .value
+            .ok_or_else(|| NoProblem::UnresolvedDim(name, d.expr.clone())),
+        None => Err(NoProblem::UnresolvedDim(name, "?".into())),
+    };
+    let m = value("M", &f.dims.m)?;
+    let n = match &f.dims.n {
+        None => m,
+        d => value("N", d)?,
+    };
+    let k = value("K", &f.dims.k)?;
+    let heads = match &f.dims.batch {
+        None => 1,
+        d => value("batch", d)?,
+    };
+    let mut p = Problem::attention(heads, m, k, dtype(&f.dtype)?);
+    p.n = n;
+    p.validate().map_err(NoProblem::OutOfRange)?;
+    Ok(p)
+}
+
 /// The default candidate for the finding's code as written (before what
 /// this machine measured is consulted: [`super::Advisor`]): the naive
 /// loop at -O3 for C loops, the Python loop for Python loops, the naive or
@@ -139,6 +168,15 @@ pub fn as_written_candidate(f: &Finding) -> &'static str {
             }
         }
         Backend::Cublas => "cublas-sgemm-pedantic",
+        // Attention written out: in NumPy, or in PyTorch (measured on this
+        // CPU; the GPU has no attention reference data).
+        Backend::PythonLibrary if f.routine == Routine::Sdpa => {
+            if gemmscope_analyzers::detectors::manual_attention::written_in_numpy(f) {
+                "numpy-attention"
+            } else {
+                "torch-attention"
+            }
+        }
         Backend::PythonLibrary => {
             if f.rule == "torch-fp32-matmul-cuda" {
                 "cublas-sgemm-pedantic"

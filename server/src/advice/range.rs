@@ -19,6 +19,10 @@ use super::{as_written_for, problem_for, NoProblem, Speedup};
 pub const ASSUMED: [u64; 4] = [64, 256, 1024, 4096];
 /// The sizes an unknown batch count takes, with the same index.
 pub const ASSUMED_BATCH: [u64; 4] = [1, 4, 16, 64];
+/// The head dim an attention's unknown head dim is taken to be, at every
+/// assumed size (GPT-2's, LLaMA's and most models' 64; 128 is the other
+/// common one).
+pub const ASSUMED_HEAD_DIM: u64 = 64;
 
 /// The estimates of one finding over assumed sizes.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +40,7 @@ pub struct RangeAdvice {
 /// GEMV has no N).
 fn unknown(f: &Finding) -> Vec<(&'static str, String)> {
     let gemv = f.routine == gemmscope_analyzers::Routine::Gemv;
+    let attention = f.routine == gemmscope_analyzers::Routine::Sdpa;
     [
         ("M", &f.dims.m),
         ("N", &f.dims.n),
@@ -46,6 +51,10 @@ fn unknown(f: &Finding) -> Vec<(&'static str, String)> {
     .filter_map(|(r, d)| match d {
         Some(d) => d.value.is_none().then(|| (r, d.expr.clone())),
         None if r == "batch" || (gemv && r == "N") => None,
+        // Attention's keys are as many as its queries unless said.
+        None if attention && r == "N" => None,
+        None if attention && r == "M" => Some((r, "T (queries, not in the code)".into())),
+        None if attention && r == "K" => Some((r, "d (head dim, not in the code)".into())),
         None => Some((r, format!("{r} (not in the code)"))),
     })
     .collect()
@@ -54,11 +63,16 @@ fn unknown(f: &Finding) -> Vec<(&'static str, String)> {
 /// `f` with its unknown dims set to the `i`th assumed size.
 fn assume(f: &Finding, i: usize) -> Finding {
     let unknown = unknown(f);
+    let head_dim = [ASSUMED_HEAD_DIM; 4];
+    let k_sizes = match f.routine {
+        gemmscope_analyzers::Routine::Sdpa => &head_dim,
+        _ => &ASSUMED,
+    };
     let mut g = f.clone();
     for (role, d, sizes) in [
         ("M", &mut g.dims.m, &ASSUMED),
         ("N", &mut g.dims.n, &ASSUMED),
-        ("K", &mut g.dims.k, &ASSUMED),
+        ("K", &mut g.dims.k, k_sizes),
         ("batch", &mut g.dims.batch, &ASSUMED_BATCH),
     ] {
         let Some((_, expr)) = unknown.iter().find(|(r, _)| *r == role) else {
@@ -72,11 +86,13 @@ fn assume(f: &Finding, i: usize) -> Finding {
     g
 }
 
-/// What was assumed, in words.
-fn assumed_text(unknown: &[(&'static str, String)]) -> String {
+/// What was assumed, in words (an attention's head dim is one size, not a
+/// range: [`ASSUMED_HEAD_DIM`]).
+fn assumed_text(unknown: &[(&'static str, String)], attention: bool) -> String {
+    let fixed_k = |r: &str| attention && r == "K";
     let mut exprs: Vec<&str> = unknown
         .iter()
-        .filter(|(r, _)| *r != "batch")
+        .filter(|(r, _)| *r != "batch" && !fixed_k(r))
         .map(|(_, e)| e.as_str())
         .collect();
     // Each expression once, in role order (M, N, K).
@@ -88,6 +104,9 @@ fn assumed_text(unknown: &[(&'static str, String)]) -> String {
         [] => {}
         [one] => parts.push(format!("{one} = {span}")),
         many => parts.push(format!("{} = {span} each", many.join(", "))),
+    }
+    if let Some((_, e)) = unknown.iter().find(|(r, _)| fixed_k(r)) {
+        parts.push(format!("{e} = {ASSUMED_HEAD_DIM}"));
     }
     if let Some((_, e)) = unknown.iter().find(|(r, _)| *r == "batch") {
         parts.push(format!(
@@ -151,7 +170,7 @@ pub fn over_sizes(
         })));
     }
     Ok(RangeAdvice {
-        assumed: assumed_text(&unknown),
+        assumed: assumed_text(&unknown, f.routine == gemmscope_analyzers::Routine::Sdpa),
         points,
     })
 }
@@ -385,6 +404,31 @@ mod tests {
             .headline()
             .unwrap()
             .contains("faster over that range"));
+    }
+
+    #[test]
+    fn attention_gets_a_range_over_lengths_at_an_assumed_head_dim() {
+        let src = include_str!("../../../tests/corpus/python/attention_numpy.py");
+        let f = first("a.py", src);
+        assert_eq!(f.code, "GS501");
+        let advice = Advisor::for_bench(BenchMode::Off).advise(&f);
+        let r = advice.range.as_ref().expect("a range");
+        assert!(
+            r.assumed.contains("d (head dim, not in the code) = 64"),
+            "{}",
+            r.assumed
+        );
+        for (e, t) in r.points.iter().zip(ASSUMED) {
+            assert_eq!(
+                (e.problem.m, e.problem.n, e.problem.k),
+                (t, t, ASSUMED_HEAD_DIM)
+            );
+            assert_eq!(e.as_written_id, "numpy-attention");
+        }
+        // Fused attention is the option named, with how it is known.
+        let h = advice.headline().unwrap();
+        assert!(h.contains("scaled_dot_product_attention"), "{h}");
+        assert!(h.contains("faster over that range"), "{h}");
     }
 
     #[test]

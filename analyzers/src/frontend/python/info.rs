@@ -385,7 +385,25 @@ impl<'a> Lowerer<'a> {
                 Some(vi)
             }
             "t" => recv.map(transposed),
-            "transpose" | "swapaxes" => recv.map(transposed),
+            // `x.transpose(1, 2)` swaps those two axes (negative from the
+            // end); without two integer axes, the last two.
+            "transpose" | "swapaxes" => {
+                let axis = |n: &Node<'a>| self.text(*n).trim().parse::<i64>().ok();
+                match (pos.first().and_then(axis), pos.get(1).and_then(axis), recv) {
+                    (Some(a), Some(b), Some(mut vi)) if pos.len() == 2 => {
+                        let n = vi.shape.len() as i64;
+                        let at = |x: i64| if x < 0 { x + n } else { x };
+                        let (a, b) = (at(a), at(b));
+                        if (0..n).contains(&a) && (0..n).contains(&b) {
+                            vi.shape.swap(a as usize, b as usize);
+                            Some(vi)
+                        } else {
+                            Some(transposed(vi))
+                        }
+                    }
+                    (_, _, recv) => recv.map(transposed),
+                }
+            }
             "dot" | "matmul" | "mm" | "bmm" if pos.len() == 1 => {
                 let b = self.infer(cx, pos[0]);
                 matmul(recv, b)
