@@ -291,7 +291,12 @@ impl SizeSource {
                 via,
             } => {
                 let _ = expr;
-                let mut s = format!("{param} at the call {callee}(…) in `{caller}`, {file}:{line}");
+                let launch = param.starts_with("gridDim.") || param.starts_with("blockDim.");
+                let mut s = if launch {
+                    format!("{param} of the launch {callee}<<<…>>> in `{caller}`, {file}:{line}")
+                } else {
+                    format!("{param} at the call {callee}(…) in `{caller}`, {file}:{line}")
+                };
                 if *total > 1 {
                     s.push_str(&format!("; {sites} of {total} call sites"));
                 }

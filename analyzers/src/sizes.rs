@@ -29,7 +29,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::finding::{Dim, Finding, SizeSource};
-use crate::ir::{Expr, File, Function, Stmt, StmtKind, COMMAND_LINE};
+use crate::ir::{BinOp, Expr, File, Function, Stmt, StmtKind, COMMAND_LINE, LAUNCH_BLOCK, LAUNCH_GRID};
 use crate::BuildContext;
 
 /// How many levels of wrapper functions a parameter is followed through.
@@ -52,8 +52,27 @@ pub enum Arg {
     /// from (`a = np.zeros((512, 256))`, `float a[M][K]`): each extent's
     /// value where constant.
     Shape(Vec<Option<u64>>, SizeSource),
+    /// An expression over the caller's parameters (`B*T`, `dims.x / 16`,
+    /// `(n + 31) / 32`), every other name in it replaced by its value;
+    /// with the least certain source of those values, where there were any.
+    Expr(Sym, Option<SizeSource>),
+    /// A `dim3` value (a launch's grid or block, a `dim3` local passed on):
+    /// its x, y and z.
+    Dim3(Vec<Arg>),
     /// Anything else.
     Unknown,
+}
+
+impl Arg {
+    /// Whether the value depends on the caller's own parameters (then the
+    /// caller's call sites are needed too).
+    pub fn uses_params(&self) -> bool {
+        match self {
+            Arg::Param(_) | Arg::Expr(..) => true,
+            Arg::Dim3(parts) => parts.iter().any(Arg::uses_params),
+            _ => false,
+        }
+    }
 }
 
 /// One call `callee(args...)` inside `caller`.
@@ -66,6 +85,21 @@ pub struct CallSite {
     pub args: Vec<Arg>,
     /// Python keyword arguments.
     pub kwargs: Vec<(String, Arg)>,
+    /// A CUDA launch's grid and block (`k<<<grid, block>>>(...)`, each a
+    /// [`Arg::Dim3`] or what gives one); empty for a plain call.
+    pub launch: Vec<Arg>,
+}
+
+impl CallSite {
+    /// Whether an argument (or the launch configuration) depends on the
+    /// caller's own parameters.
+    pub fn uses_params(&self) -> bool {
+        self.args
+            .iter()
+            .chain(self.kwargs.iter().map(|(_, a)| a))
+            .chain(&self.launch)
+            .any(Arg::uses_params)
+    }
 }
 
 /// A function defined in a file.
@@ -169,16 +203,26 @@ pub fn index_file(file: &File, text: &str) -> FileIndex {
                         kwargs,
                     } = x
                     {
-                        if func == &f.name || !is_ident(func) {
+                        if func == &f.name || !is_ident(func) || func == "dim3" {
                             return;
                         }
                         let arg = |a: &Expr| arg_of(file, f, &locals, a);
+                        let is_launch = |k: &str| k == LAUNCH_GRID || k == LAUNCH_BLOCK;
                         out.calls.push(CallSite {
                             callee: func.clone(),
                             caller: f.name.clone(),
                             line: s.span.start_line,
                             args: args.iter().map(arg).collect(),
-                            kwargs: kwargs.iter().map(|(k, v)| (k.clone(), arg(v))).collect(),
+                            kwargs: kwargs
+                                .iter()
+                                .filter(|(k, _)| !is_launch(k))
+                                .map(|(k, v)| (k.clone(), arg(v)))
+                                .collect(),
+                            launch: [LAUNCH_GRID, LAUNCH_BLOCK]
+                                .into_iter()
+                                .filter_map(|l| kwargs.iter().find(|(k, _)| k == l))
+                                .map(|(_, v)| dim3_arg(file, f, &locals, v))
+                                .collect(),
                         });
                     }
                 });
@@ -222,7 +266,13 @@ impl Locals {
             StmtKind::Assign {
                 target: Expr::Var(n),
                 ..
-            } => *assigned.entry(n.clone()).or_default() += 1,
+            } => {
+                *assigned.entry(n.clone()).or_default() += 1;
+                // `dims.x = ...` changes `dims`.
+                if let Some((base, _)) = n.split_once('.') {
+                    *assigned.entry(base.to_string()).or_default() += 1;
+                }
+            }
             StmtKind::Loop(l) => *assigned.entry(l.var.clone()).or_default() += 1,
             _ => {}
         });
@@ -249,6 +299,143 @@ impl Locals {
         }
         Locals(out)
     }
+
+    /// `g.x` of a `dim3` local `g` (`dim3 g(a, b)`): `a`; a missing
+    /// component is 1.
+    fn field(&self, name: &str) -> Option<Expr> {
+        let (base, field) = name.split_once('.')?;
+        let axis = xyz(field)?;
+        match &self.0.get(base)?.0 {
+            Expr::Call {
+                func, recv: None, args, ..
+            } if func == "dim3" && args.len() <= 3 => {
+                Some(args.get(axis).cloned().unwrap_or(Expr::Int(1)))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The index of a `dim3` component (`x` → 0).
+fn xyz(field: &str) -> Option<usize> {
+    ["x", "y", "z"].iter().position(|f| *f == field)
+}
+
+/// `e` with the calls evaluation understands rewritten as arithmetic: a
+/// ceiling division by any of its usual names (`ceil_div(a, b)`,
+/// `CEIL_DIV`, `DIV_UP`, `iDivUp`, `cdiv`, ...) is `(a + b - 1) / b`.
+fn arith(e: Expr) -> Expr {
+    e.map(&mut |x| match x {
+        Expr::Call {
+            func,
+            recv: None,
+            mut args,
+            kwargs,
+        } if args.len() == 2 && kwargs.is_empty() && is_ceil_div(&func) => {
+            let b = args.pop().unwrap_or(Expr::Int(1));
+            let a = args.pop().unwrap_or(Expr::Int(0));
+            let up = Expr::bin(
+                BinOp::Sub,
+                Expr::bin(BinOp::Add, a, b.clone()),
+                Expr::Int(1),
+            );
+            Expr::bin(BinOp::Div, up, b)
+        }
+        other => other,
+    })
+}
+
+fn is_ceil_div(name: &str) -> bool {
+    let short = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let n: String = short
+        .chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect();
+    matches!(
+        n.as_str(),
+        "ceildiv" | "divceil" | "cdiv" | "divup" | "idivup" | "divroundup" | "ceilingdiv"
+    )
+}
+
+/// Whether `name` is a parameter of `f`, or a field of one (`dims.x`).
+fn is_param_name(f: &Function, name: &str) -> bool {
+    let base = name.split_once('.').map_or(name, |(b, _)| b);
+    f.params.iter().any(|p| p == base)
+}
+
+/// `e` with every name that is not a parameter of `f` replaced by its
+/// value (constants, locals with a constant initialiser) or by its
+/// initialiser (a local computed from parameters); `None` where a name has
+/// neither.
+fn over_params(
+    file: &File,
+    f: &Function,
+    locals: &Locals,
+    e: &Expr,
+    srcs: &RefCell<Vec<(SizeSource, Vec<u64>)>>,
+    depth: usize,
+) -> Option<Expr> {
+    if depth > 8 {
+        return None;
+    }
+    let mut ok = true;
+    let out = arith(e.clone()).map(&mut |x| {
+        let Expr::Var(n) = &x else { return x };
+        if is_param_name(f, n) {
+            return x;
+        }
+        if let Some(v) = eval_local(file, f, locals, &x, srcs, 0) {
+            return Expr::Int(v);
+        }
+        let init = locals
+            .field(n)
+            .or_else(|| locals.0.get(n).map(|(i, _)| i.clone()));
+        match init.and_then(|i| over_params(file, f, locals, &i, srcs, depth + 1)) {
+            Some(e) => e,
+            None => {
+                ok = false;
+                x
+            }
+        }
+    });
+    // Only arithmetic on names: evaluable with every name set to 1.
+    (ok && out.eval(&|_| Some(1)).is_some()).then_some(out)
+}
+
+/// A launch's grid or block: a `dim3(x, y, z)` (inline or a local), a
+/// `dim3` parameter passed on, or an integer (x; y and z are 1).
+fn dim3_arg(file: &File, f: &Function, locals: &Locals, e: &Expr) -> Arg {
+    let e = strip_casts(e);
+    let e = match e {
+        Expr::Var(n) => match locals.0.get(n) {
+            Some((init @ Expr::Call { func, .. }, _)) if func == "dim3" => init,
+            _ => e,
+        },
+        _ => e,
+    };
+    match e {
+        Expr::Call {
+            func,
+            recv: None,
+            args,
+            ..
+        } if func == "dim3" && args.len() <= 3 => Arg::Dim3(
+            (0..3)
+                .map(|i| {
+                    args.get(i).map_or(Arg::Value(1, SizeSource::Literal), |a| {
+                        arg_of(file, f, locals, a)
+                    })
+                })
+                .collect(),
+        ),
+        Expr::Var(n) if f.params.iter().any(|p| p == n) => Arg::Param(n.clone()),
+        _ => Arg::Dim3(vec![
+            arg_of(file, f, locals, e),
+            Arg::Value(1, SizeSource::Literal),
+            Arg::Value(1, SizeSource::Literal),
+        ]),
+    }
 }
 
 /// Evaluates `e` in `f` with the file's constants and `f`'s locals (not its
@@ -267,6 +454,9 @@ fn eval_local(
     let env = |name: &str| -> Option<i64> {
         if f.params.iter().any(|p| p == name) {
             return None;
+        }
+        if let Some(field) = locals.field(name) {
+            return eval_local(file, f, locals, &field, srcs, depth + 1);
         }
         if let Some((init, line)) = locals.0.get(name) {
             let inner = RefCell::new(Vec::new());
@@ -293,7 +483,7 @@ fn eval_local(
             srcs,
         )
     };
-    let v = e.eval(&env)?;
+    let v = arith(e.clone()).eval(&env)?;
     if srcs.borrow().is_empty() {
         srcs.borrow_mut().push((SizeSource::Literal, Vec::new()));
     }
@@ -369,13 +559,27 @@ fn arg_of(file: &File, f: &Function, locals: &Locals, a: &Expr) -> Arg {
             }
         }
     }
+    if let Expr::Var(n) = a {
+        if matches!(locals.0.get(n), Some((Expr::Call { func, .. }, _)) if func == "dim3") {
+            return dim3_arg(file, f, locals, a);
+        }
+    }
     let srcs = RefCell::new(Vec::new());
     // A size is at least 1: a zero or negative argument says nothing.
-    match eval_local(file, f, locals, a, &srcs, 0)
+    if let Some(v) = eval_local(file, f, locals, a, &srcs, 0)
         .and_then(|v| u64::try_from(v).ok().filter(|v| *v > 0))
     {
-        Some(v) => Arg::Value(v, least_certain(srcs.into_inner()).0),
-        None => Arg::Unknown,
+        return Arg::Value(v, least_certain(srcs.into_inner()).0);
+    }
+    let srcs = RefCell::new(Vec::new());
+    match over_params(file, f, locals, a, &srcs, 0) {
+        Some(Expr::Var(p)) if f.params.contains(&p) => Arg::Param(p),
+        Some(e) if e.vars().iter().any(|v| is_param_name(f, v)) => {
+            let srcs = srcs.into_inner();
+            let source = (!srcs.is_empty()).then(|| least_certain(srcs).0);
+            Arg::Expr(Sym(e), source)
+        }
+        _ => Arg::Unknown,
     }
 }
 
@@ -531,6 +735,16 @@ struct Resolver<'a> {
     project: Option<&'a ProjectIndex>,
 }
 
+/// What part of a call site's argument gives a size.
+enum Sel {
+    /// The argument's value.
+    Whole,
+    /// The extent along an axis of the array passed.
+    Axis(usize),
+    /// A field (`x`, `y`, `z`) of the `dim3` passed.
+    Field(String),
+}
+
 /// One resolved value with its source and the other call sites' values.
 struct Resolved {
     value: u64,
@@ -582,21 +796,27 @@ impl<'a> Resolver<'a> {
     }
 
     /// The value the call sites give parameter `param` of `callee`
-    /// (defined in `def_path`); with `axis`, the extent along it of the
-    /// array the call sites pass for it.
+    /// (defined in `def_path`), or the part of it `sel` selects: the
+    /// extent along an axis of the array passed, a field of the `dim3`
+    /// passed. `param` `gridDim` / `blockDim` (with a field) are a kernel's
+    /// launch configuration, from its launches.
     fn param(
         &self,
         callee: &str,
         def_path: &str,
         param: &str,
-        axis: Option<usize>,
+        sel: &Sel,
         depth: usize,
     ) -> Option<Resolved> {
         if depth > MAX_WRAPPERS {
             return None;
         }
         let info = self.file(def_path)?.functions.get(callee)?;
-        let pos = info.params.iter().position(|p| p == param)?;
+        let launch = ["gridDim", "blockDim"].iter().position(|l| *l == param);
+        let pos = match launch {
+            Some(_) => None,
+            None => Some(info.params.iter().position(|p| p == param)?),
+        };
         let mut found: Vec<(u64, SizeSource, String, &CallSite)> = Vec::new();
         // Values the wrappers' other call sites give.
         let mut nested: Vec<u64> = Vec::new();
@@ -606,24 +826,18 @@ impl<'a> Resolver<'a> {
             {
                 continue;
             }
-            let arg = site
-                .args
-                .get(pos)
-                .or_else(|| site.kwargs.iter().find(|(k, _)| k == param).map(|(_, a)| a));
-            match (arg, axis) {
-                (Some(Arg::Value(v, s)), None) => found.push((*v, s.clone(), path, site)),
-                (Some(Arg::Shape(ext, s)), Some(d)) => {
-                    if let Some(Some(v)) = ext.get(d) {
-                        found.push((*v, s.clone(), path, site));
-                    }
-                }
-                (Some(Arg::Param(p)), _) => {
-                    if let Some(r) = self.param(&site.caller, &path, p, axis, depth + 1) {
-                        nested.extend(r.others);
-                        found.push((r.value, r.source, path, site));
-                    }
-                }
-                _ => {}
+            let arg = match (launch, pos) {
+                (Some(l), _) => site.launch.get(l),
+                (None, Some(pos)) => site
+                    .args
+                    .get(pos)
+                    .or_else(|| site.kwargs.iter().find(|(k, _)| k == param).map(|(_, a)| a)),
+                _ => None,
+            };
+            let Some(arg) = arg else { continue };
+            if let Some((v, s, others)) = self.arg_value(site, &path, arg, sel, depth) {
+                nested.extend(others);
+                found.push((v, s, path, site));
             }
         }
         let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
@@ -633,11 +847,15 @@ impl<'a> Resolver<'a> {
         let (&value, &sites) = counts.iter().max_by_key(|(v, n)| (**n, **v))?;
         let (_, via, path, site) = found.iter().find(|(v, ..)| *v == value)?;
         let via = (via.rank() > 0).then(|| Box::new(via.clone()));
+        let param = match sel {
+            Sel::Field(f) => format!("{param}.{f}"),
+            _ => param.to_string(),
+        };
         Some(Resolved {
             value,
             source: SizeSource::CallSite {
                 callee: callee.to_string(),
-                param: param.to_string(),
+                param,
                 caller: site.caller.clone(),
                 file: short_path(path),
                 line: site.line,
@@ -657,6 +875,52 @@ impl<'a> Resolver<'a> {
                 o
             },
         })
+    }
+
+    /// The value one call site's argument `arg` gives (the part `sel`
+    /// selects), its source and the other values its own call sites give.
+    fn arg_value(
+        &self,
+        site: &CallSite,
+        path: &str,
+        arg: &Arg,
+        sel: &Sel,
+        depth: usize,
+    ) -> Option<(u64, SizeSource, Vec<u64>)> {
+        match (arg, sel) {
+            (Arg::Value(v, s), Sel::Whole) => Some((*v, s.clone(), Vec::new())),
+            (Arg::Shape(ext, s), Sel::Axis(d)) => Some(((*ext.get(*d)?)?, s.clone(), Vec::new())),
+            (Arg::Dim3(parts), Sel::Field(f)) => {
+                self.arg_value(site, path, parts.get(xyz(f)?)?, &Sel::Whole, depth)
+            }
+            (Arg::Param(p), _) => {
+                let r = self.param(&site.caller, path, p, sel, depth + 1)?;
+                Some((r.value, r.source, r.others))
+            }
+            (Arg::Expr(Sym(e), s), Sel::Whole) => {
+                let srcs = RefCell::new(Vec::new());
+                if let Some(s) = s {
+                    srcs.borrow_mut().push((s.clone(), Vec::new()));
+                }
+                let env = |name: &str| -> Option<i64> {
+                    let (p, sel) = match name.split_once('.') {
+                        Some((p, f)) => (p, Sel::Field(f.to_string())),
+                        None => (name, Sel::Whole),
+                    };
+                    let r = self.param(&site.caller, path, p, &sel, depth + 1)?;
+                    srcs.borrow_mut().push((r.source, r.others));
+                    i64::try_from(r.value).ok()
+                };
+                let v = u64::try_from(e.eval(&env)?).ok().filter(|v| *v > 0)?;
+                let srcs = srcs.into_inner();
+                let others = match srcs.as_slice() {
+                    [(_, o)] => o.clone(),
+                    _ => Vec::new(),
+                };
+                Some((v, least_certain(srcs).0, others))
+            }
+            _ => None,
+        }
     }
 
     /// Evaluates `e` in `f` with everything: the user's sizes, `f`'s call
@@ -684,19 +948,31 @@ impl<'a> Resolver<'a> {
             }
             if let Some(f) = f {
                 if f.params.iter().any(|p| p == name) {
-                    let r = self.param(&f.name, self.path, name, None, 0)?;
+                    let r = self.param(&f.name, self.path, name, &Sel::Whole, 0)?;
                     srcs.borrow_mut().push((r.source, r.others));
                     return i64::try_from(r.value).ok();
                 }
                 if let Some((array, axis)) = shape_name(name) {
                     if f.params.iter().any(|p| p == array) {
-                        let r = self.param(&f.name, self.path, array, Some(axis), 0)?;
+                        let r = self.param(&f.name, self.path, array, &Sel::Axis(axis), 0)?;
                         srcs.borrow_mut().push((r.source, r.others));
                         return i64::try_from(r.value).ok();
                     }
                 }
+                // A launch's `gridDim.x`, `blockDim.y`; a `dim3`
+                // parameter's field.
+                if let Some((base, field)) = name.split_once('.') {
+                    let launch = matches!(base, "gridDim" | "blockDim");
+                    if xyz(field).is_some() && (launch || f.params.iter().any(|p| p == base)) {
+                        let sel = Sel::Field(field.to_string());
+                        if let Some(r) = self.param(&f.name, self.path, base, &sel, 0) {
+                            srcs.borrow_mut().push((r.source, r.others));
+                            return i64::try_from(r.value).ok();
+                        }
+                    }
+                }
                 if let Some(l) = locals {
-                    if l.0.contains_key(name) {
+                    if l.0.contains_key(name) || l.field(name).is_some() {
                         return eval_local(file, f, l, &Expr::Var(name.to_string()), srcs, depth);
                     }
                 }
@@ -709,7 +985,7 @@ impl<'a> Resolver<'a> {
                 srcs,
             )
         };
-        let v = shape_names(e.clone()).eval(&env)?;
+        let v = arith(shape_names(e.clone())).eval(&env)?;
         if srcs.borrow().is_empty() {
             srcs.borrow_mut().push((SizeSource::Literal, Vec::new()));
         }

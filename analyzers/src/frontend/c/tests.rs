@@ -692,7 +692,7 @@ fn casts_written_as_calls_and_constructors() {
          }\n");
     assert_eq!(
         body(&f, "f"),
-        "decl acc = 0; decl block; decl w = 3; a[0] = n+acc;"
+        "decl acc = 0; decl block = dim3(16, 16); decl w = 3; a[0] = n+acc;"
     );
     // CUDA compilers define __CUDACC__, but it is not a file constant.
     let g = cu("#ifdef __CUDACC__\n#define ON 1\n#else\n#define ON 0\n#endif\n");
