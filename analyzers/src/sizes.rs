@@ -596,8 +596,18 @@ fn strip_casts(e: &Expr) -> &Expr {
 
 fn least_certain(srcs: Vec<(SizeSource, Vec<u64>)>) -> (SizeSource, Vec<u64>) {
     let single = srcs.len() == 1;
+    // Equally certain: the one that says more (follows more steps).
+    let steps = |s: &SizeSource| {
+        let mut n = 0;
+        let mut at = s;
+        while let SizeSource::CallSite { via: Some(v), .. } | SizeSource::Shape { via: Some(v), .. } = at {
+            n += 1;
+            at = v;
+        }
+        n
+    };
     srcs.into_iter()
-        .max_by_key(|(s, _)| s.rank())
+        .max_by_key(|(s, _)| (s.rank(), steps(s)))
         .map(|(s, o)| (s, if single { o } else { Vec::new() }))
         .unwrap_or((SizeSource::Literal, Vec::new()))
 }
