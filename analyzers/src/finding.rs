@@ -230,6 +230,18 @@ pub enum SizeSource {
         #[serde(skip_serializing_if = "Option::is_none")]
         via: Option<Box<SizeSource>>,
     },
+    /// The allocation of the buffer passed for an operand (`malloc(M*K*
+    /// sizeof(float))`, `new float[n*n]`, `cudaMalloc(&dA, bytes)`) at
+    /// `file:line`: its element count divided by the operand's other, known
+    /// dim, or its square root for a square operand; `via`: what gave the
+    /// count its value.
+    Allocation {
+        array: String,
+        file: String,
+        line: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        via: Option<Box<SizeSource>>,
+    },
     /// The user's `gemmscope: size NAME=VALUE` comment at `line`.
     Annotation { name: String, line: usize },
     /// The configuration's `[sizes.FUNCTION]` table.
@@ -245,7 +257,7 @@ impl SizeSource {
             SizeSource::Literal => 0,
             SizeSource::Constant { .. } => 1,
             SizeSource::Local { .. } | SizeSource::Shape { .. } => 2,
-            SizeSource::CallSite { .. } => 3,
+            SizeSource::CallSite { .. } | SizeSource::Allocation { .. } => 3,
             SizeSource::Config { .. } => 4,
             SizeSource::Annotation { .. } => 5,
         }
@@ -260,6 +272,7 @@ impl SizeSource {
             SizeSource::Local { .. } => "local",
             SizeSource::Shape { .. } => "shape",
             SizeSource::CallSite { .. } => "call-site",
+            SizeSource::Allocation { .. } => "allocation",
             SizeSource::Annotation { .. } => "annotation",
             SizeSource::Config { .. } => "config",
         }
@@ -305,6 +318,15 @@ impl SizeSource {
                 }
                 s
             }
+            SizeSource::Allocation {
+                array,
+                file,
+                line,
+                via,
+            } => match via {
+                Some(v) => format!("the allocation of {array}, {file}:{line}; {}", v.describe(array)),
+                None => format!("the allocation of {array}, {file}:{line}"),
+            },
             SizeSource::Annotation { name, line } => {
                 format!("{name}: `gemmscope: size` comment, line {line}")
             }

@@ -59,6 +59,16 @@ pub enum Arg {
     /// A `dim3` value (a launch's grid or block, a `dim3` local passed on):
     /// its x, y and z.
     Dim3(Vec<Arg>),
+    /// A buffer whose allocation's element count is known (`malloc(n * n *
+    /// sizeof(float))`, `new float[M*K]`, `cudaMalloc(&d, bytes)`): the
+    /// count, the buffer's name and the allocation's line, and what gave the
+    /// count its value.
+    Alloc {
+        elements: u64,
+        array: String,
+        line: usize,
+        via: Option<SizeSource>,
+    },
     /// Anything else.
     Unknown,
 }
@@ -323,7 +333,8 @@ fn xyz(field: &str) -> Option<usize> {
 
 /// `e` with the calls evaluation understands rewritten as arithmetic: a
 /// ceiling division by any of its usual names (`ceil_div(a, b)`,
-/// `CEIL_DIV`, `DIV_UP`, `iDivUp`, `cdiv`, ...) is `(a + b - 1) / b`.
+/// `CEIL_DIV`, `DIV_UP`, `iDivUp`, `cdiv`, ...) is `(a + b - 1) / b`;
+/// `sizeof(float)` (a plain element type) is its size in bytes.
 fn arith(e: Expr) -> Expr {
     e.map(&mut |x| match x {
         Expr::Call {
@@ -341,7 +352,10 @@ fn arith(e: Expr) -> Expr {
             );
             Expr::bin(BinOp::Div, up, b)
         }
-        other => other,
+        other => match sizeof_of(&other) {
+            Some(n) => Expr::Int(n as i64),
+            None => other,
+        },
     })
 }
 
@@ -401,6 +415,161 @@ fn over_params(
     });
     // Only arithmetic on names: evaluable with every name set to 1.
     (ok && out.eval(&|_| Some(1)).is_some()).then_some(out)
+}
+
+/// The one allocation of the buffer `name` in `f`, as an [`Arg::Alloc`]:
+/// `T *p = malloc(bytes)` / `calloc(n, size)` / `new T[n]` (with or
+/// without a cast), `p = ...` likewise, `cudaMalloc(&p, bytes)` (also
+/// `cudaMallocManaged`, `cudaMallocHost`, `hipMalloc`). Bytes become
+/// elements by dropping a `sizeof(...)` factor, else by the buffer's
+/// element size. Several allocations, or a count that is not constant:
+/// `None`.
+fn allocation(file: &File, f: &Function, locals: &Locals, name: &str) -> Option<Arg> {
+    let mut found: Vec<(&Expr, bool, usize)> = Vec::new();
+    f.walk(&mut |s: &Stmt| match &s.kind {
+        StmtKind::Decl {
+            name: n,
+            init: Some(e),
+            ..
+        } if n == name => found.push((e, false, s.span.start_line)),
+        StmtKind::Assign {
+            target: Expr::Var(n),
+            value,
+            ..
+        } if n == name => found.push((value, false, s.span.start_line)),
+        StmtKind::Expr(Expr::Call { func, args, .. })
+            if matches!(
+                func.as_str(),
+                "cudaMalloc" | "cudaMallocManaged" | "cudaMallocHost" | "hipMalloc"
+            ) && args.len() >= 2
+                && addr_of(&args[0]) == Some(name) =>
+        {
+            found.push((&args[1], true, s.span.start_line))
+        }
+        _ => {}
+    });
+    let [(e, bytes, line)] = found.as_slice() else {
+        return None;
+    };
+    let elem = f.vars.get(name).and_then(|v| v.elem.as_ref()).and_then(elem_bytes);
+    let (count, is_bytes) = match strip_casts(e) {
+        _ if *bytes => ((*e).clone(), true),
+        Expr::Call {
+            func, args, recv: None, ..
+        } if func == "malloc" && args.len() == 1 => (args[0].clone(), true),
+        Expr::Call {
+            func, args, recv: None, ..
+        } if func == "calloc" && args.len() == 2 => (
+            Expr::bin(BinOp::Mul, args[0].clone(), args[1].clone()),
+            true,
+        ),
+        Expr::Other(t) => (new_count(t)?, false),
+        _ => return None,
+    };
+    // `n * sizeof(float)`: the factors other than `sizeof`.
+    let mut factors = Vec::new();
+    crate::contraction::split_prod(&count, &mut factors);
+    let sized = factors.iter().position(|x| sizeof_of(x).is_some());
+    let srcs = RefCell::new(Vec::new());
+    let elements = match (is_bytes, sized) {
+        (true, Some(i)) => {
+            factors.remove(i);
+            let rest = factors
+                .into_iter()
+                .reduce(|a, b| Expr::bin(BinOp::Mul, a, b))
+                .unwrap_or(Expr::Int(1));
+            eval_local(file, f, locals, &rest, &srcs, 0)?
+        }
+        (true, None) => {
+            let b = eval_local(file, f, locals, &count, &srcs, 0)?;
+            let size = i64::try_from(elem?).ok()?;
+            (b % size == 0).then_some(b / size)?
+        }
+        (false, _) => eval_local(file, f, locals, &count, &srcs, 0)?,
+    };
+    let elements = u64::try_from(elements).ok().filter(|v| *v > 0)?;
+    let (via, _) = least_certain(srcs.into_inner());
+    Some(Arg::Alloc {
+        elements,
+        array: name.to_string(),
+        line: *line,
+        via: Some(via),
+    })
+}
+
+/// `p` of `&p` (also under a cast: `(void **)&p`).
+fn addr_of(e: &Expr) -> Option<&str> {
+    match strip_casts(e) {
+        Expr::Unary(crate::ir::UnOp::AddrOf, inner) => match &**inner {
+            Expr::Var(n) => Some(n),
+            _ => None,
+        },
+        Expr::Other(t) => t.rsplit('&').next().map(str::trim).filter(|n| is_ident(n)),
+        _ => None,
+    }
+}
+
+/// The element count of `new T[count]` (written as text by the front end):
+/// a product of names and numbers.
+fn new_count(t: &str) -> Option<Expr> {
+    let rest = t.trim().strip_prefix("new")?;
+    let (_, count) = rest.split_once('[')?;
+    let count = count.trim_end().strip_suffix(']')?;
+    count
+        .split('*')
+        .map(|x| {
+            let x = x.trim();
+            x.parse::<i64>()
+                .ok()
+                .map(Expr::Int)
+                .or_else(|| is_ident(x).then(|| Expr::Var(x.to_string())))
+        })
+        .try_fold(None, |acc: Option<Expr>, x| {
+            let x = x?;
+            Some(Some(match acc {
+                None => x,
+                Some(a) => Expr::bin(BinOp::Mul, a, x),
+            }))
+        })
+        .flatten()
+}
+
+/// The size in bytes of `sizeof(T)` for a plain element type.
+fn sizeof_of(e: &Expr) -> Option<u64> {
+    let t = match e {
+        Expr::Other(t) => t.as_str(),
+        Expr::Call { func, args, .. } if func == "sizeof" && args.len() == 1 => {
+            return match &args[0] {
+                Expr::Var(v) => type_bytes(v),
+                _ => None,
+            }
+        }
+        _ => return None,
+    };
+    let inner = t.trim().strip_prefix("sizeof")?.trim();
+    let inner = inner.strip_prefix('(')?.strip_suffix(')')?.trim();
+    type_bytes(inner)
+}
+
+fn type_bytes(t: &str) -> Option<u64> {
+    Some(match t.trim() {
+        "float" | "int" | "unsigned" | "unsigned int" | "int32_t" | "uint32_t" => 4,
+        "double" | "long" | "long long" | "int64_t" | "size_t" => 8,
+        "half" | "__half" | "__nv_bfloat16" | "short" | "int16_t" => 2,
+        "char" | "int8_t" | "uint8_t" | "signed char" | "unsigned char" => 1,
+        _ => return None,
+    })
+}
+
+fn elem_bytes(e: &crate::ir::ElemType) -> Option<u64> {
+    use crate::ir::ElemType::*;
+    Some(match e {
+        F16 | Bf16 | I16 => 2,
+        F32 | I32 => 4,
+        F64 | I64 => 8,
+        I8 => 1,
+        _ => return None,
+    })
 }
 
 /// A launch's grid or block: a `dim3(x, y, z)` (inline or a local), a
@@ -562,6 +731,11 @@ fn arg_of(file: &File, f: &Function, locals: &Locals, a: &Expr) -> Arg {
     if let Expr::Var(n) = a {
         if matches!(locals.0.get(n), Some((Expr::Call { func, .. }, _)) if func == "dim3") {
             return dim3_arg(file, f, locals, a);
+        }
+        if f.is_array(n) {
+            if let Some(alloc) = allocation(file, f, locals, n) {
+                return alloc;
+            }
         }
     }
     let srcs = RefCell::new(Vec::new());
@@ -753,6 +927,9 @@ enum Sel {
     Axis(usize),
     /// A field (`x`, `y`, `z`) of the `dim3` passed.
     Field(String),
+    /// The element count of the buffer passed (its allocation, or its
+    /// declared extents).
+    Elements,
 }
 
 /// One resolved value with its source and the other call sites' values.
@@ -900,6 +1077,30 @@ impl<'a> Resolver<'a> {
         match (arg, sel) {
             (Arg::Value(v, s), Sel::Whole) => Some((*v, s.clone(), Vec::new())),
             (Arg::Shape(ext, s), Sel::Axis(d)) => Some(((*ext.get(*d)?)?, s.clone(), Vec::new())),
+            (Arg::Shape(ext, s), Sel::Elements) => {
+                let n = ext
+                    .iter()
+                    .try_fold(1u64, |acc, e| acc.checked_mul((*e)?))?;
+                Some((n, s.clone(), Vec::new()))
+            }
+            (
+                Arg::Alloc {
+                    elements,
+                    array,
+                    line,
+                    via,
+                },
+                Sel::Elements,
+            ) => Some((
+                *elements,
+                SizeSource::Allocation {
+                    array: array.clone(),
+                    file: short_path(path),
+                    line: *line,
+                    via: via.clone().filter(|v| v.rank() > 0).map(Box::new),
+                },
+                Vec::new(),
+            )),
             (Arg::Dim3(parts), Sel::Field(f)) => {
                 self.arg_value(site, path, parts.get(xyz(f)?)?, &Sel::Whole, depth)
             }
@@ -1121,10 +1322,103 @@ pub(crate) fn infer(
             };
             fill(d, &r, &scope);
         }
+        if let Some(f) = func {
+            from_operands(finding, &r, f);
+        }
         let after = finding.dims.display();
         if after != before && !before.is_empty() {
             finding.message = finding.message.replacen(&before, &after, 1);
         }
+    }
+}
+
+/// Dims still unknown from the buffers the call sites pass for the
+/// operands (GEMM: C is M×N, A M×K, B K×N; GEMV: y is M, A M×K, x K): the
+/// element count of the allocation (or declared extents) divided by the
+/// operand's known dims, the remaining unknown dims being one name (`n*n`:
+/// its square root). An operand with a leading dimension of its own
+/// (`A[i*lda + k]`) or rows allocated apart is not used.
+fn from_operands(finding: &mut Finding, r: &Resolver<'_>, f: &Function) {
+    use crate::finding::Routine;
+    for _ in 0..2 {
+        let layouts = finding.layouts.clone();
+        for lay in layouts {
+            // Indices into (M, N, K).
+            let roles: &[usize] = match (finding.routine, lay.role.as_str()) {
+                (Routine::Gemm, "C") => &[0, 1],
+                (Routine::Gemm, "A") | (Routine::Gemv, "A") => &[0, 2],
+                (Routine::Gemm, "B") => &[2, 1],
+                (Routine::Gemv, "y") => &[0],
+                (Routine::Gemv, "x") => &[2],
+                _ => continue,
+            };
+            if lay.jagged || !f.params.contains(&lay.name) {
+                continue;
+            }
+            let d = &finding.dims;
+            let dims: Option<Vec<&Dim>> = roles
+                .iter()
+                .map(|i| [&d.m, &d.n, &d.k][*i].as_ref())
+                .collect();
+            let Some(dims) = dims else { continue };
+            if lay.ld.as_ref().is_some_and(|ld| !dims.iter().any(|d| &d.expr == ld)) {
+                continue;
+            }
+            let unknown: Vec<&str> = dims
+                .iter()
+                .filter(|d| d.value.is_none())
+                .map(|d| d.expr.as_str())
+                .collect();
+            let Some(first) = unknown.first().copied() else {
+                continue;
+            };
+            if unknown.iter().any(|e| *e != first) {
+                continue;
+            }
+            let known = dims
+                .iter()
+                .filter_map(|d| d.value)
+                .try_fold(1u64, u64::checked_mul)
+                .filter(|k| *k > 0);
+            let Some(known) = known else { continue };
+            let Some(res) = r.param(&f.name, r.path, &lay.name, &Sel::Elements, 0) else {
+                continue;
+            };
+            if res.value % known != 0 {
+                continue;
+            }
+            let Some(v) = exact_root(res.value / known, unknown.len() as u32) else {
+                continue;
+            };
+            let expr = first.to_string();
+            let source = innermost_allocation(&res.source).unwrap_or(res.source);
+            let dm = &mut finding.dims;
+            for d in [&mut dm.m, &mut dm.n, &mut dm.k].into_iter().flatten() {
+                if d.value.is_none() && d.expr == expr {
+                    d.value = Some(v);
+                    d.source = Some(source.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The `k`th root of `n` where it is an integer.
+fn exact_root(n: u64, k: u32) -> Option<u64> {
+    if n == 0 || k == 0 {
+        return None;
+    }
+    let guess = (n as f64).powf(1.0 / f64::from(k)).round() as u64;
+    (guess.saturating_sub(1)..=guess + 1)
+        .find(|g| *g > 0 && g.checked_pow(k) == Some(n))
+}
+
+/// The allocation a call-site chain ends in.
+fn innermost_allocation(s: &SizeSource) -> Option<SizeSource> {
+    match s {
+        SizeSource::Allocation { .. } => Some(s.clone()),
+        SizeSource::CallSite { via: Some(v), .. } => innermost_allocation(v),
+        _ => None,
     }
 }
 

@@ -509,7 +509,10 @@ fn cuda_split_index_and_no_guard() {
         "for row in 0..M thread.x split { for col in 0..N thread.x split { \
          decl idx = row*N+col; C[idx] = A[row*K]+B[col]; } }"
     );
-    assert_eq!(body(&f, "g"), "for i in 0..gridDim thread.x { x[i] = 0; }");
+    assert_eq!(
+        body(&f, "g"),
+        "for i in 0..gridDim.x*blockDim.x thread.x { x[i] = 0; }"
+    );
     assert_eq!(body(&f, "h"), "decl t = threadIdx.x; x[t] = 0;");
 }
 
