@@ -242,6 +242,11 @@ pub enum SizeSource {
         #[serde(skip_serializing_if = "Option::is_none")]
         via: Option<Box<SizeSource>>,
     },
+    /// A configured default that the program may override when it runs:
+    /// a config class's attribute (`n_embd: int = 768` in `GPTConfig`,
+    /// `name` `GPTConfig.n_embd`), an argparse option's `default=` (`name`
+    /// `--n`), at `line`.
+    Default { name: String, line: usize },
     /// The user's `gemmscope: size NAME=VALUE` comment at `line`.
     Annotation { name: String, line: usize },
     /// The configuration's `[sizes.FUNCTION]` table.
@@ -257,7 +262,9 @@ impl SizeSource {
             SizeSource::Literal => 0,
             SizeSource::Constant { .. } => 1,
             SizeSource::Local { .. } | SizeSource::Shape { .. } => 2,
-            SizeSource::CallSite { .. } | SizeSource::Allocation { .. } => 3,
+            SizeSource::CallSite { .. }
+            | SizeSource::Allocation { .. }
+            | SizeSource::Default { .. } => 3,
             SizeSource::Config { .. } => 4,
             SizeSource::Annotation { .. } => 5,
         }
@@ -273,6 +280,7 @@ impl SizeSource {
             SizeSource::Shape { .. } => "shape",
             SizeSource::CallSite { .. } => "call-site",
             SizeSource::Allocation { .. } => "allocation",
+            SizeSource::Default { .. } => "default",
             SizeSource::Annotation { .. } => "annotation",
             SizeSource::Config { .. } => "config",
         }
@@ -327,6 +335,10 @@ impl SizeSource {
                 Some(v) => format!("the allocation of {array}, {file}:{line}; {}", v.describe(array)),
                 None => format!("the allocation of {array}, {file}:{line}"),
             },
+            SizeSource::Default { name, line } if name.starts_with("--") => {
+                format!("argparse default {name}, line {line}")
+            }
+            SizeSource::Default { name, line } => format!("config default {name}, line {line}"),
             SizeSource::Annotation { name, line } => {
                 format!("{name}: `gemmscope: size` comment, line {line}")
             }

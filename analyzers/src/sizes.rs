@@ -670,7 +670,9 @@ fn constant(
     inner: &Inner<'_>,
     srcs: &RefCell<Vec<(SizeSource, Vec<u64>)>>,
 ) -> Option<i64> {
-    let def = file.consts.get(name)?;
+    let Some(def) = file.consts.get(name) else {
+        return config_default(file, name, srcs);
+    };
     let sub = RefCell::new(Vec::new());
     let v = inner(def, depth + 1, &sub)?;
     let sub = sub.into_inner();
@@ -692,6 +694,80 @@ fn constant(
         srcs.borrow_mut().extend(sub);
     }
     Some(v)
+}
+
+/// The one assignment `self.d = value` in the methods of `class`:
+/// `None` where there is none, `Some(None)` where there are several.
+fn self_attribute<'f>(
+    file: &'f File,
+    class: &str,
+    name: &str,
+) -> Option<Option<(&'f Function, &'f Expr)>> {
+    let mut found: Vec<(&'f Function, &'f Expr)> = Vec::new();
+    for m in &file.functions {
+        if m.name.rsplit_once('.').map(|(c, _)| c) != Some(class) {
+            continue;
+        }
+        m.walk(&mut |s: &'f Stmt| {
+            if let StmtKind::Assign {
+                target: Expr::Var(t),
+                value,
+                op,
+            } = &s.kind
+            {
+                if t == name {
+                    found.push((m, value));
+                    if *op != crate::ir::AssignOp::Set {
+                        found.push((m, value)); // not one value
+                    }
+                }
+            }
+        });
+    }
+    match found.as_slice() {
+        [] => None,
+        [one] => Some(Some(*one)),
+        _ => Some(None),
+    }
+}
+
+/// `X.field` (`config.n_embd`, `self.config.n_embd`, `args.n`) where one
+/// config class of the file has an integer default for `field`, or one
+/// argparse option has `dest` `field` (both collected by the Python front
+/// end as `Class.field` and `--field` constants): that default. A field
+/// that two classes (or a class and an option) give different values says
+/// nothing.
+fn config_default(
+    file: &File,
+    name: &str,
+    srcs: &RefCell<Vec<(SizeSource, Vec<u64>)>>,
+) -> Option<i64> {
+    let (_, field) = name.rsplit_once('.')?;
+    if !is_ident(field) {
+        return None;
+    }
+    let dot = format!(".{field}");
+    let flag = format!("--{field}");
+    let mut hits: Vec<(&String, i64)> = file
+        .consts
+        .iter()
+        .filter(|(k, _)| **k == flag || (k.ends_with(&dot) && !k.starts_with("--")))
+        .filter_map(|(k, v)| Some((k, v.eval(&|_| None)?)))
+        .collect();
+    hits.sort();
+    let (key, value) = *hits.first()?;
+    if hits.iter().any(|(_, v)| *v != value) {
+        return None;
+    }
+    let line = file.const_origins.get(key).map_or(0, |(_, l)| *l);
+    srcs.borrow_mut().push((
+        SizeSource::Default {
+            name: key.clone(),
+            line,
+        },
+        Vec::new(),
+    ));
+    Some(value)
 }
 
 /// The file name of a path (`gemm.h` of `./linear-algebra/blas/gemm/gemm.h`).
@@ -1179,6 +1255,24 @@ impl<'a> Resolver<'a> {
                         if let Some(r) = self.param(&f.name, self.path, base, &sel, 0) {
                             srcs.borrow_mut().push((r.source, r.others));
                             return i64::try_from(r.value).ok();
+                        }
+                    }
+                }
+                // `self.d` of a method: what the class assigns it, once.
+                if let (Some(attr), Some((class, _))) =
+                    (name.strip_prefix("self."), f.name.rsplit_once('.'))
+                {
+                    if is_ident(attr) {
+                        if let Some(found) = self_attribute(file, class, name) {
+                            let (m, value) = found?;
+                            let ml = Locals::of(m);
+                            let inner = Scope {
+                                file,
+                                func: Some(m),
+                                locals: Some(&ml),
+                                user: &User::new(),
+                            };
+                            return self.eval(&inner, value, depth + 1, srcs);
                         }
                     }
                 }
