@@ -245,8 +245,15 @@ pub enum SizeSource {
     /// A configured default that the program may override when it runs:
     /// a config class's attribute (`n_embd: int = 768` in `GPTConfig`,
     /// `name` `GPTConfig.n_embd`), an argparse option's `default=` (`name`
-    /// `--n`), at `line`.
-    Default { name: String, line: usize },
+    /// `--n`), at `line`; or a local initialised to a constant and set
+    /// again only under an `if` (from the command line, say), first at
+    /// `overridden`.
+    Default {
+        name: String,
+        line: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        overridden: Option<usize>,
+    },
     /// The user's `gemmscope: size NAME=VALUE` comment at `line`.
     Annotation { name: String, line: usize },
     /// The configuration's `[sizes.FUNCTION]` table.
@@ -335,10 +342,17 @@ impl SizeSource {
                 Some(v) => format!("the allocation of {array}, {file}:{line}; {}", v.describe(array)),
                 None => format!("the allocation of {array}, {file}:{line}"),
             },
-            SizeSource::Default { name, line } if name.starts_with("--") => {
+            SizeSource::Default {
+                name,
+                line,
+                overridden: Some(at),
+            } => format!("default of {name}, line {line} (set otherwise under the `if` at line {at})"),
+            SizeSource::Default { name, line, .. } if name.starts_with("--") => {
                 format!("argparse default {name}, line {line}")
             }
-            SizeSource::Default { name, line } => format!("config default {name}, line {line}"),
+            SizeSource::Default { name, line, .. } => {
+                format!("config default {name}, line {line}")
+            }
             SizeSource::Annotation { name, line } => {
                 format!("{name}: `gemmscope: size` comment, line {line}")
             }

@@ -15,7 +15,15 @@
 //!    frequent (else the largest) is the dim's value, the others are kept
 //!    in [`Dim::others`];
 //! 3. a local initialised once, then the file's constants (macros through
-//!    `#if` chains and headers, as the front end resolved them).
+//!    `#if` chains and headers, as the front end resolved them), then
+//!    Python configured defaults (a config class's field, an argparse
+//!    option: [`SizeSource::Default`]);
+//! 4. for dims still unknown, the allocations of the buffers the call
+//!    sites pass for the operands ([`SizeSource::Allocation`]).
+//!
+//! A CUDA launch `k<<<grid, block>>>(args)` is a call site whose
+//! configuration gives the kernel's `gridDim` / `blockDim`; an argument
+//! may be an expression of the caller's parameters (`B*T`, `dims.x / 16`).
 //!
 //! A call site counts for a function only where it can reach it: same name
 //! and number of arguments, in the function's own file, or in another file
@@ -261,31 +269,60 @@ fn is_static(f: &Function, text: &str) -> bool {
 }
 
 /// The locals of a function that are declared once with an initialiser and
-/// never assigned again: name → (initialiser, line).
-struct Locals(HashMap<String, (Expr, usize)>);
+/// never assigned again: name → (initialiser, line); and of those, the ones
+/// assigned again only inside an `if` (outside any loop), with the first such
+/// line: a default the program may change (`int n = 1024; if (argc > 1) n =
+/// atoi(argv[1]);`).
+struct Locals(HashMap<String, (Expr, usize)>, HashMap<String, usize>);
 
 impl Locals {
     fn of(f: &Function) -> Locals {
-        let mut decls: HashMap<String, Vec<(Option<Expr>, usize)>> = HashMap::new();
-        let mut assigned: HashMap<String, usize> = HashMap::new();
-        f.walk(&mut |s: &Stmt| match &s.kind {
-            StmtKind::Decl { name, init, .. } => decls
-                .entry(name.clone())
-                .or_default()
-                .push((init.clone(), s.span.start_line)),
-            StmtKind::Assign {
-                target: Expr::Var(n),
-                ..
-            } => {
-                *assigned.entry(n.clone()).or_default() += 1;
-                // `dims.x = ...` changes `dims`.
-                if let Some((base, _)) = n.split_once('.') {
-                    *assigned.entry(base.to_string()).or_default() += 1;
+        /// Every statement with whether it is inside an `if` (outside any
+        /// loop): `Some(true)`, in a loop: `None`.
+        fn visit<'a>(stmts: &'a [Stmt], cond: Option<bool>, out: &mut Vec<(&'a Stmt, Option<bool>)>) {
+            for s in stmts {
+                out.push((s, cond));
+                match &s.kind {
+                    StmtKind::Loop(l) => visit(&l.body, None, out),
+                    StmtKind::If { then, els, .. } => {
+                        let c = cond.map(|_| true);
+                        visit(then, c, out);
+                        visit(els, c, out);
+                    }
+                    StmtKind::Opaque(b) => visit(b, cond, out),
+                    _ => {}
                 }
             }
-            StmtKind::Loop(l) => *assigned.entry(l.var.clone()).or_default() += 1,
-            _ => {}
-        });
+        }
+        let mut all = Vec::new();
+        visit(&f.body, Some(false), &mut all);
+        let mut decls: HashMap<String, Vec<(Option<Expr>, usize)>> = HashMap::new();
+        let mut assigned: HashMap<String, usize> = HashMap::new();
+        let mut in_if: HashMap<String, usize> = HashMap::new();
+        for (s, cond) in &all {
+            match &s.kind {
+                StmtKind::Decl { name, init, .. } => decls
+                    .entry(name.clone())
+                    .or_default()
+                    .push((init.clone(), s.span.start_line)),
+                StmtKind::Assign {
+                    target: Expr::Var(n),
+                    ..
+                } => {
+                    // `dims.x = ...` changes `dims`.
+                    let base = n.split_once('.').map(|(b, _)| b.to_string());
+                    for name in std::iter::once(n.clone()).chain(base) {
+                        if *cond == Some(true) {
+                            in_if.entry(name).or_insert(s.span.start_line);
+                        } else {
+                            *assigned.entry(name).or_default() += 1;
+                        }
+                    }
+                }
+                StmtKind::Loop(l) => *assigned.entry(l.var.clone()).or_default() += 1,
+                _ => {}
+            }
+        }
         // A local whose address is taken may be written through it
         // (`int bs = 0; init(&bs);`).
         f.walk(&mut |s: &Stmt| {
@@ -300,14 +337,18 @@ impl Locals {
             }
         });
         let mut out = HashMap::new();
+        let mut defaults = HashMap::new();
         for (name, ds) in decls {
             if let ([(Some(init), line)], None) = (ds.as_slice(), assigned.get(&name)) {
                 if !f.params.contains(&name) {
+                    if let Some(at) = in_if.get(&name) {
+                        defaults.insert(name.clone(), *at);
+                    }
                     out.insert(name, (init.clone(), *line));
                 }
             }
         }
-        Locals(out)
+        Locals(out, defaults)
     }
 
     /// `g.x` of a `dim3` local `g` (`dim3 g(a, b)`): `a`; a missing
@@ -576,6 +617,28 @@ fn elem_bytes(e: &crate::ir::ElemType) -> Option<u64> {
 /// `dim3` parameter passed on, or an integer (x; y and z are 1).
 fn dim3_arg(file: &File, f: &Function, locals: &Locals, e: &Expr) -> Arg {
     let e = strip_casts(e);
+    // A `dim3` local set again under an `if`: its constructor is a default.
+    if let Expr::Var(n) = e {
+        if let (Some(at), Some((_, line))) = (locals.1.get(n), locals.0.get(n)) {
+            let default = SizeSource::Default {
+                name: n.clone(),
+                line: *line,
+                overridden: Some(*at),
+            };
+            let inner = Locals(locals.0.clone(), HashMap::new());
+            if let Arg::Dim3(parts) = dim3_arg(file, f, &inner, e) {
+                return Arg::Dim3(
+                    parts
+                        .into_iter()
+                        .map(|p| match p {
+                            Arg::Value(v, _) => Arg::Value(v, default.clone()),
+                            other => other,
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
     let e = match e {
         Expr::Var(n) => match locals.0.get(n) {
             Some((init @ Expr::Call { func, .. }, _)) if func == "dim3" => init,
@@ -625,13 +688,34 @@ fn eval_local(
             return None;
         }
         if let Some(field) = locals.field(name) {
-            return eval_local(file, f, locals, &field, srcs, depth + 1);
+            let v = eval_local(file, f, locals, &field, srcs, depth + 1)?;
+            let base = name.split_once('.').map_or(name, |(b, _)| b);
+            if let (Some(at), Some((_, line))) = (locals.1.get(base), locals.0.get(base)) {
+                srcs.borrow_mut().push((
+                    SizeSource::Default {
+                        name: base.to_string(),
+                        line: *line,
+                        overridden: Some(*at),
+                    },
+                    Vec::new(),
+                ));
+            }
+            return Some(v);
         }
         if let Some((init, line)) = locals.0.get(name) {
             let inner = RefCell::new(Vec::new());
             let v = eval_local(file, f, locals, init, &inner, depth + 1)?;
             let inner = inner.into_inner();
-            if inner.iter().all(|(s, _)| s.rank() == 0) {
+            if let Some(at) = locals.1.get(name) {
+                srcs.borrow_mut().push((
+                    SizeSource::Default {
+                        name: name.to_string(),
+                        line: *line,
+                        overridden: Some(*at),
+                    },
+                    Vec::new(),
+                ));
+            } else if inner.iter().all(|(s, _)| s.rank() == 0) {
                 srcs.borrow_mut().push((
                     SizeSource::Local {
                         name: name.to_string(),
@@ -764,6 +848,7 @@ fn config_default(
         SizeSource::Default {
             name: key.clone(),
             line,
+            overridden: None,
         },
         Vec::new(),
     ));
