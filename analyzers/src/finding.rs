@@ -339,14 +339,19 @@ impl SizeSource {
                 line,
                 via,
             } => match via {
-                Some(v) => format!("the allocation of {array}, {file}:{line}; {}", v.describe(array)),
+                Some(v) => format!(
+                    "the allocation of {array}, {file}:{line}; {}",
+                    v.describe(array)
+                ),
                 None => format!("the allocation of {array}, {file}:{line}"),
             },
             SizeSource::Default {
                 name,
                 line,
                 overridden: Some(at),
-            } => format!("default of {name}, line {line} (set otherwise under the `if` at line {at})"),
+            } => format!(
+                "default of {name}, line {line} (set otherwise under the `if` at line {at})"
+            ),
             SizeSource::Default { name, line, .. } if name.starts_with("--") => {
                 format!("argparse default {name}, line {line}")
             }

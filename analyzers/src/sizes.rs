@@ -37,7 +37,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::finding::{Dim, Finding, SizeSource};
-use crate::ir::{BinOp, Expr, File, Function, Stmt, StmtKind, COMMAND_LINE, LAUNCH_BLOCK, LAUNCH_GRID};
+use crate::ir::{
+    BinOp, Expr, File, Function, Stmt, StmtKind, COMMAND_LINE, LAUNCH_BLOCK, LAUNCH_GRID,
+};
 use crate::BuildContext;
 
 /// How many levels of wrapper functions a parameter is followed through.
@@ -279,7 +281,11 @@ impl Locals {
     fn of(f: &Function) -> Locals {
         /// Every statement with whether it is inside an `if` (outside any
         /// loop): `Some(true)`, in a loop: `None`.
-        fn visit<'a>(stmts: &'a [Stmt], cond: Option<bool>, out: &mut Vec<(&'a Stmt, Option<bool>)>) {
+        fn visit<'a>(
+            stmts: &'a [Stmt],
+            cond: Option<bool>,
+            out: &mut Vec<(&'a Stmt, Option<bool>)>,
+        ) {
             for s in stmts {
                 out.push((s, cond));
                 match &s.kind {
@@ -358,7 +364,10 @@ impl Locals {
         let axis = xyz(field)?;
         match &self.0.get(base)?.0 {
             Expr::Call {
-                func, recv: None, args, ..
+                func,
+                recv: None,
+                args,
+                ..
             } if func == "dim3" && args.len() <= 3 => {
                 Some(args.get(axis).cloned().unwrap_or(Expr::Int(1)))
             }
@@ -492,14 +501,24 @@ fn allocation(file: &File, f: &Function, locals: &Locals, name: &str) -> Option<
     let [(e, bytes, line)] = found.as_slice() else {
         return None;
     };
-    let elem = f.vars.get(name).and_then(|v| v.elem.as_ref()).and_then(elem_bytes);
+    let elem = f
+        .vars
+        .get(name)
+        .and_then(|v| v.elem.as_ref())
+        .and_then(elem_bytes);
     let (count, is_bytes) = match strip_casts(e) {
         _ if *bytes => ((*e).clone(), true),
         Expr::Call {
-            func, args, recv: None, ..
+            func,
+            args,
+            recv: None,
+            ..
         } if func == "malloc" && args.len() == 1 => (args[0].clone(), true),
         Expr::Call {
-            func, args, recv: None, ..
+            func,
+            args,
+            recv: None,
+            ..
         } if func == "calloc" && args.len() == 2 => (
             Expr::bin(BinOp::Mul, args[0].clone(), args[1].clone()),
             true,
@@ -935,7 +954,9 @@ fn least_certain(srcs: Vec<(SizeSource, Vec<u64>)>) -> (SizeSource, Vec<u64>) {
     let steps = |s: &SizeSource| {
         let mut n = 0;
         let mut at = s;
-        while let SizeSource::CallSite { via: Some(v), .. } | SizeSource::Shape { via: Some(v), .. } = at {
+        while let SizeSource::CallSite { via: Some(v), .. }
+        | SizeSource::Shape { via: Some(v), .. } = at
+        {
             n += 1;
             at = v;
         }
@@ -1239,9 +1260,7 @@ impl<'a> Resolver<'a> {
             (Arg::Value(v, s), Sel::Whole) => Some((*v, s.clone(), Vec::new())),
             (Arg::Shape(ext, s), Sel::Axis(d)) => Some(((*ext.get(*d)?)?, s.clone(), Vec::new())),
             (Arg::Shape(ext, s), Sel::Elements) => {
-                let n = ext
-                    .iter()
-                    .try_fold(1u64, |acc, e| acc.checked_mul((*e)?))?;
+                let n = ext.iter().try_fold(1u64, |acc, e| acc.checked_mul((*e)?))?;
                 Some((n, s.clone(), Vec::new()))
             }
             (
@@ -1540,7 +1559,11 @@ fn from_operands(finding: &mut Finding, r: &Resolver<'_>, f: &Function) {
                 .map(|i| [&d.m, &d.n, &d.k][*i].as_ref())
                 .collect();
             let Some(dims) = dims else { continue };
-            if lay.ld.as_ref().is_some_and(|ld| !dims.iter().any(|d| &d.expr == ld)) {
+            if lay
+                .ld
+                .as_ref()
+                .is_some_and(|ld| !dims.iter().any(|d| &d.expr == ld))
+            {
                 continue;
             }
             let unknown: Vec<&str> = dims
@@ -1588,8 +1611,7 @@ fn exact_root(n: u64, k: u32) -> Option<u64> {
         return None;
     }
     let guess = (n as f64).powf(1.0 / f64::from(k)).round() as u64;
-    (guess.saturating_sub(1)..=guess + 1)
-        .find(|g| *g > 0 && g.checked_pow(k) == Some(n))
+    (guess.saturating_sub(1)..=guess + 1).find(|g| *g > 0 && g.checked_pow(k) == Some(n))
 }
 
 /// The allocation a call-site chain ends in.

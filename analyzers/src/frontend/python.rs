@@ -179,9 +179,10 @@ fn config_defaults(root: Node<'_>, src: &[u8]) -> Vec<(String, i64, usize)> {
                         continue;
                     }
                     for a in named(st) {
-                        let (Some(l), Some(r)) =
-                            (a.child_by_field_name("left"), a.child_by_field_name("right"))
-                        else {
+                        let (Some(l), Some(r)) = (
+                            a.child_by_field_name("left"),
+                            a.child_by_field_name("right"),
+                        ) else {
                             continue;
                         };
                         if a.kind() == "assignment" && l.kind() == "identifier" {
@@ -220,7 +221,9 @@ fn config_defaults(root: Node<'_>, src: &[u8]) -> Vec<(String, i64, usize)> {
                                     (Some("default"), Some(v)) => default = int(v),
                                     (Some("dest"), Some(v)) => {
                                         dest = Some(
-                                            text(v).trim_matches(|c| c == '"' || c == '\'').to_string(),
+                                            text(v)
+                                                .trim_matches(|c| c == '"' || c == '\'')
+                                                .to_string(),
                                         )
                                     }
                                     _ => {}

@@ -325,10 +325,11 @@ fn bind(mut body: Vec<Stmt>, body_span: Span, atoms: bool) -> Vec<Stmt> {
                     // Without a guard, the launch's extent: `gridDim.y * S`
                     // for `blockIdx.y * S + t`.
                     let grid = Expr::Var(format!("gridDim.{axis}"));
-                    if let Some(c) = Poly::from_expr(&seen)
-                        .and_then(|p| p.coeff(&format!("blockIdx.{axis}")))
+                    if let Some(c) =
+                        Poly::from_expr(&seen).and_then(|p| p.coeff(&format!("blockIdx.{axis}")))
                     {
-                        unguarded.insert(name.to_string(), Expr::bin(BinOp::Mul, grid, c.to_expr()));
+                        unguarded
+                            .insert(name.to_string(), Expr::bin(BinOp::Mul, grid, c.to_expr()));
                     }
                     segs.push(Seg::Bind {
                         var: name.to_string(),
