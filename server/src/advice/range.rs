@@ -90,6 +90,17 @@ fn assumed_text(unknown: &[(&'static str, &Dim)]) -> String {
 /// The estimates over assumed sizes, where the only reason `f` has no
 /// problem is that some dims have no value; `None` otherwise.
 pub fn over_sizes(f: &Finding, est: &Estimator, policy: MeasurePolicy) -> Option<RangeAdvice> {
+    over_sizes_built(f, est, policy, None)
+}
+
+/// [`over_sizes`] for code built with `built` (its as-written candidate:
+/// [`super::as_written_built`]).
+pub fn over_sizes_built(
+    f: &Finding,
+    est: &Estimator,
+    policy: MeasurePolicy,
+    built: Option<&super::Built>,
+) -> Option<RangeAdvice> {
     if !matches!(problem_for(f), Err(NoProblem::UnresolvedDim(..))) {
         return None;
     }
@@ -101,7 +112,11 @@ pub fn over_sizes(f: &Finding, est: &Estimator, policy: MeasurePolicy) -> Option
         .filter_map(|i| {
             let g = assume(f, i);
             let p = problem_for(&g).ok()?;
-            let e = est.estimate(&p, as_written_for(&g, &p, est), policy);
+            let aw = match built {
+                Some(_) => super::as_written_built(&g, &p, est, built).0,
+                None => as_written_for(&g, &p, est),
+            };
+            let e = est.estimate(&p, aw, policy);
             e.as_written.is_some().then_some(e)
         })
         .collect();
