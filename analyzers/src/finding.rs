@@ -230,6 +230,30 @@ pub enum SizeSource {
         #[serde(skip_serializing_if = "Option::is_none")]
         via: Option<Box<SizeSource>>,
     },
+    /// The allocation of the buffer passed for an operand (`malloc(M*K*
+    /// sizeof(float))`, `new float[n*n]`, `cudaMalloc(&dA, bytes)`) at
+    /// `file:line`: its element count divided by the operand's other, known
+    /// dim, or its square root for a square operand; `via`: what gave the
+    /// count its value.
+    Allocation {
+        array: String,
+        file: String,
+        line: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        via: Option<Box<SizeSource>>,
+    },
+    /// A configured default that the program may override when it runs:
+    /// a config class's attribute (`n_embd: int = 768` in `GPTConfig`,
+    /// `name` `GPTConfig.n_embd`), an argparse option's `default=` (`name`
+    /// `--n`), at `line`; or a local initialised to a constant and set
+    /// again only under an `if` (from the command line, say), first at
+    /// `overridden`.
+    Default {
+        name: String,
+        line: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        overridden: Option<usize>,
+    },
     /// The user's `gemmscope: size NAME=VALUE` comment at `line`.
     Annotation { name: String, line: usize },
     /// The configuration's `[sizes.FUNCTION]` table.
@@ -245,7 +269,9 @@ impl SizeSource {
             SizeSource::Literal => 0,
             SizeSource::Constant { .. } => 1,
             SizeSource::Local { .. } | SizeSource::Shape { .. } => 2,
-            SizeSource::CallSite { .. } => 3,
+            SizeSource::CallSite { .. }
+            | SizeSource::Allocation { .. }
+            | SizeSource::Default { .. } => 3,
             SizeSource::Config { .. } => 4,
             SizeSource::Annotation { .. } => 5,
         }
@@ -260,6 +286,8 @@ impl SizeSource {
             SizeSource::Local { .. } => "local",
             SizeSource::Shape { .. } => "shape",
             SizeSource::CallSite { .. } => "call-site",
+            SizeSource::Allocation { .. } => "allocation",
+            SizeSource::Default { .. } => "default",
             SizeSource::Annotation { .. } => "annotation",
             SizeSource::Config { .. } => "config",
         }
@@ -291,7 +319,12 @@ impl SizeSource {
                 via,
             } => {
                 let _ = expr;
-                let mut s = format!("{param} at the call {callee}(…) in `{caller}`, {file}:{line}");
+                let launch = param.starts_with("gridDim.") || param.starts_with("blockDim.");
+                let mut s = if launch {
+                    format!("{param} of the launch {callee}<<<…>>> in `{caller}`, {file}:{line}")
+                } else {
+                    format!("{param} at the call {callee}(…) in `{caller}`, {file}:{line}")
+                };
                 if *total > 1 {
                     s.push_str(&format!("; {sites} of {total} call sites"));
                 }
@@ -299,6 +332,31 @@ impl SizeSource {
                     s.push_str(&format!("; {}", v.describe(param)));
                 }
                 s
+            }
+            SizeSource::Allocation {
+                array,
+                file,
+                line,
+                via,
+            } => match via {
+                Some(v) => format!(
+                    "the allocation of {array}, {file}:{line}; {}",
+                    v.describe(array)
+                ),
+                None => format!("the allocation of {array}, {file}:{line}"),
+            },
+            SizeSource::Default {
+                name,
+                line,
+                overridden: Some(at),
+            } => format!(
+                "default of {name}, line {line} (set otherwise under the `if` at line {at})"
+            ),
+            SizeSource::Default { name, line, .. } if name.starts_with("--") => {
+                format!("argparse default {name}, line {line}")
+            }
+            SizeSource::Default { name, line, .. } => {
+                format!("config default {name}, line {line}")
             }
             SizeSource::Annotation { name, line } => {
                 format!("{name}: `gemmscope: size` comment, line {line}")

@@ -201,7 +201,8 @@ pub enum Expr {
         func: String,
         recv: Option<Box<Expr>>,
         args: Vec<Expr>,
-        /// Python keyword arguments (`device="cuda"`, `dim=-1`).
+        /// Python keyword arguments (`device="cuda"`, `dim=-1`); a CUDA
+        /// launch's grid and block ([`LAUNCH_GRID`], [`LAUNCH_BLOCK`]).
         kwargs: Vec<(String, Expr)>,
     },
     /// A whole-array matrix product: Python `a @ b`, `np.dot`, `np.matmul`,
@@ -1095,6 +1096,13 @@ pub struct SyntaxProblem {
     pub span: Span,
     pub message: String,
 }
+
+/// The keyword of a CUDA launch's grid on its call (`k<<<grid, block>>>(a)`
+/// is `Call { func: "k", args: [a], kwargs: [(LAUNCH_GRID, grid),
+/// (LAUNCH_BLOCK, block)] }`).
+pub const LAUNCH_GRID: &str = "<<<grid";
+/// The keyword of a CUDA launch's block on its call ([`LAUNCH_GRID`]).
+pub const LAUNCH_BLOCK: &str = "<<<block";
 
 /// The path of a constant defined on the compiler's command line (`-D`).
 pub const COMMAND_LINE: &str = "<command line -D>";

@@ -15,7 +15,15 @@
 //!    frequent (else the largest) is the dim's value, the others are kept
 //!    in [`Dim::others`];
 //! 3. a local initialised once, then the file's constants (macros through
-//!    `#if` chains and headers, as the front end resolved them).
+//!    `#if` chains and headers, as the front end resolved them), then
+//!    Python configured defaults (a config class's field, an argparse
+//!    option: [`SizeSource::Default`]);
+//! 4. for dims still unknown, the allocations of the buffers the call
+//!    sites pass for the operands ([`SizeSource::Allocation`]).
+//!
+//! A CUDA launch `k<<<grid, block>>>(args)` is a call site whose
+//! configuration gives the kernel's `gridDim` / `blockDim`; an argument
+//! may be an expression of the caller's parameters (`B*T`, `dims.x / 16`).
 //!
 //! A call site counts for a function only where it can reach it: same name
 //! and number of arguments, in the function's own file, or in another file
@@ -29,7 +37,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::finding::{Dim, Finding, SizeSource};
-use crate::ir::{Expr, File, Function, Stmt, StmtKind, COMMAND_LINE};
+use crate::ir::{
+    BinOp, Expr, File, Function, Stmt, StmtKind, COMMAND_LINE, LAUNCH_BLOCK, LAUNCH_GRID,
+};
 use crate::BuildContext;
 
 /// How many levels of wrapper functions a parameter is followed through.
@@ -52,8 +62,37 @@ pub enum Arg {
     /// from (`a = np.zeros((512, 256))`, `float a[M][K]`): each extent's
     /// value where constant.
     Shape(Vec<Option<u64>>, SizeSource),
+    /// An expression over the caller's parameters (`B*T`, `dims.x / 16`,
+    /// `(n + 31) / 32`), every other name in it replaced by its value;
+    /// with the least certain source of those values, where there were any.
+    Expr(Sym, Option<SizeSource>),
+    /// A `dim3` value (a launch's grid or block, a `dim3` local passed on):
+    /// its x, y and z.
+    Dim3(Vec<Arg>),
+    /// A buffer whose allocation's element count is known (`malloc(n * n *
+    /// sizeof(float))`, `new float[M*K]`, `cudaMalloc(&d, bytes)`): the
+    /// count, the buffer's name and the allocation's line, and what gave the
+    /// count its value.
+    Alloc {
+        elements: u64,
+        array: String,
+        line: usize,
+        via: Option<SizeSource>,
+    },
     /// Anything else.
     Unknown,
+}
+
+impl Arg {
+    /// Whether the value depends on the caller's own parameters (then the
+    /// caller's call sites are needed too).
+    pub fn uses_params(&self) -> bool {
+        match self {
+            Arg::Param(_) | Arg::Expr(..) => true,
+            Arg::Dim3(parts) => parts.iter().any(Arg::uses_params),
+            _ => false,
+        }
+    }
 }
 
 /// One call `callee(args...)` inside `caller`.
@@ -66,6 +105,21 @@ pub struct CallSite {
     pub args: Vec<Arg>,
     /// Python keyword arguments.
     pub kwargs: Vec<(String, Arg)>,
+    /// A CUDA launch's grid and block (`k<<<grid, block>>>(...)`, each a
+    /// [`Arg::Dim3`] or what gives one); empty for a plain call.
+    pub launch: Vec<Arg>,
+}
+
+impl CallSite {
+    /// Whether an argument (or the launch configuration) depends on the
+    /// caller's own parameters.
+    pub fn uses_params(&self) -> bool {
+        self.args
+            .iter()
+            .chain(self.kwargs.iter().map(|(_, a)| a))
+            .chain(&self.launch)
+            .any(Arg::uses_params)
+    }
 }
 
 /// A function defined in a file.
@@ -169,16 +223,26 @@ pub fn index_file(file: &File, text: &str) -> FileIndex {
                         kwargs,
                     } = x
                     {
-                        if func == &f.name || !is_ident(func) {
+                        if func == &f.name || !is_ident(func) || func == "dim3" {
                             return;
                         }
                         let arg = |a: &Expr| arg_of(file, f, &locals, a);
+                        let is_launch = |k: &str| k == LAUNCH_GRID || k == LAUNCH_BLOCK;
                         out.calls.push(CallSite {
                             callee: func.clone(),
                             caller: f.name.clone(),
                             line: s.span.start_line,
                             args: args.iter().map(arg).collect(),
-                            kwargs: kwargs.iter().map(|(k, v)| (k.clone(), arg(v))).collect(),
+                            kwargs: kwargs
+                                .iter()
+                                .filter(|(k, _)| !is_launch(k))
+                                .map(|(k, v)| (k.clone(), arg(v)))
+                                .collect(),
+                            launch: [LAUNCH_GRID, LAUNCH_BLOCK]
+                                .into_iter()
+                                .filter_map(|l| kwargs.iter().find(|(k, _)| k == l))
+                                .map(|(_, v)| dim3_arg(file, f, &locals, v))
+                                .collect(),
                         });
                     }
                 });
@@ -207,25 +271,64 @@ fn is_static(f: &Function, text: &str) -> bool {
 }
 
 /// The locals of a function that are declared once with an initialiser and
-/// never assigned again: name → (initialiser, line).
-struct Locals(HashMap<String, (Expr, usize)>);
+/// never assigned again: name → (initialiser, line); and of those, the ones
+/// assigned again only inside an `if` (outside any loop), with the first such
+/// line: a default the program may change (`int n = 1024; if (argc > 1) n =
+/// atoi(argv[1]);`).
+struct Locals(HashMap<String, (Expr, usize)>, HashMap<String, usize>);
 
 impl Locals {
     fn of(f: &Function) -> Locals {
+        /// Every statement with whether it is inside an `if` (outside any
+        /// loop): `Some(true)`, in a loop: `None`.
+        fn visit<'a>(
+            stmts: &'a [Stmt],
+            cond: Option<bool>,
+            out: &mut Vec<(&'a Stmt, Option<bool>)>,
+        ) {
+            for s in stmts {
+                out.push((s, cond));
+                match &s.kind {
+                    StmtKind::Loop(l) => visit(&l.body, None, out),
+                    StmtKind::If { then, els, .. } => {
+                        let c = cond.map(|_| true);
+                        visit(then, c, out);
+                        visit(els, c, out);
+                    }
+                    StmtKind::Opaque(b) => visit(b, cond, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut all = Vec::new();
+        visit(&f.body, Some(false), &mut all);
         let mut decls: HashMap<String, Vec<(Option<Expr>, usize)>> = HashMap::new();
         let mut assigned: HashMap<String, usize> = HashMap::new();
-        f.walk(&mut |s: &Stmt| match &s.kind {
-            StmtKind::Decl { name, init, .. } => decls
-                .entry(name.clone())
-                .or_default()
-                .push((init.clone(), s.span.start_line)),
-            StmtKind::Assign {
-                target: Expr::Var(n),
-                ..
-            } => *assigned.entry(n.clone()).or_default() += 1,
-            StmtKind::Loop(l) => *assigned.entry(l.var.clone()).or_default() += 1,
-            _ => {}
-        });
+        let mut in_if: HashMap<String, usize> = HashMap::new();
+        for (s, cond) in &all {
+            match &s.kind {
+                StmtKind::Decl { name, init, .. } => decls
+                    .entry(name.clone())
+                    .or_default()
+                    .push((init.clone(), s.span.start_line)),
+                StmtKind::Assign {
+                    target: Expr::Var(n),
+                    ..
+                } => {
+                    // `dims.x = ...` changes `dims`.
+                    let base = n.split_once('.').map(|(b, _)| b.to_string());
+                    for name in std::iter::once(n.clone()).chain(base) {
+                        if *cond == Some(true) {
+                            in_if.entry(name).or_insert(s.span.start_line);
+                        } else {
+                            *assigned.entry(name).or_default() += 1;
+                        }
+                    }
+                }
+                StmtKind::Loop(l) => *assigned.entry(l.var.clone()).or_default() += 1,
+                _ => {}
+            }
+        }
         // A local whose address is taken may be written through it
         // (`int bs = 0; init(&bs);`).
         f.walk(&mut |s: &Stmt| {
@@ -240,14 +343,349 @@ impl Locals {
             }
         });
         let mut out = HashMap::new();
+        let mut defaults = HashMap::new();
         for (name, ds) in decls {
             if let ([(Some(init), line)], None) = (ds.as_slice(), assigned.get(&name)) {
                 if !f.params.contains(&name) {
+                    if let Some(at) = in_if.get(&name) {
+                        defaults.insert(name.clone(), *at);
+                    }
                     out.insert(name, (init.clone(), *line));
                 }
             }
         }
-        Locals(out)
+        Locals(out, defaults)
+    }
+
+    /// `g.x` of a `dim3` local `g` (`dim3 g(a, b)`): `a`; a missing
+    /// component is 1.
+    fn field(&self, name: &str) -> Option<Expr> {
+        let (base, field) = name.split_once('.')?;
+        let axis = xyz(field)?;
+        match &self.0.get(base)?.0 {
+            Expr::Call {
+                func,
+                recv: None,
+                args,
+                ..
+            } if func == "dim3" && args.len() <= 3 => {
+                Some(args.get(axis).cloned().unwrap_or(Expr::Int(1)))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The index of a `dim3` component (`x` → 0).
+fn xyz(field: &str) -> Option<usize> {
+    ["x", "y", "z"].iter().position(|f| *f == field)
+}
+
+/// `e` with the calls evaluation understands rewritten as arithmetic: a
+/// ceiling division by any of its usual names (`ceil_div(a, b)`,
+/// `CEIL_DIV`, `DIV_UP`, `iDivUp`, `cdiv`, ...) is `(a + b - 1) / b`;
+/// `sizeof(float)` (a plain element type) is its size in bytes.
+fn arith(e: Expr) -> Expr {
+    e.map(&mut |x| match x {
+        Expr::Call {
+            func,
+            recv: None,
+            mut args,
+            kwargs,
+        } if args.len() == 2 && kwargs.is_empty() && is_ceil_div(&func) => {
+            let b = args.pop().unwrap_or(Expr::Int(1));
+            let a = args.pop().unwrap_or(Expr::Int(0));
+            let up = Expr::bin(
+                BinOp::Sub,
+                Expr::bin(BinOp::Add, a, b.clone()),
+                Expr::Int(1),
+            );
+            Expr::bin(BinOp::Div, up, b)
+        }
+        other => match sizeof_of(&other) {
+            Some(n) => Expr::Int(n as i64),
+            None => other,
+        },
+    })
+}
+
+fn is_ceil_div(name: &str) -> bool {
+    let short = name.rsplit(['.', ':']).next().unwrap_or(name);
+    let n: String = short
+        .chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect();
+    matches!(
+        n.as_str(),
+        "ceildiv" | "divceil" | "cdiv" | "divup" | "idivup" | "divroundup" | "ceilingdiv"
+    )
+}
+
+/// Whether `name` is a parameter of `f`, or a field of one (`dims.x`).
+fn is_param_name(f: &Function, name: &str) -> bool {
+    let base = name.split_once('.').map_or(name, |(b, _)| b);
+    f.params.iter().any(|p| p == base)
+}
+
+/// `e` with every name that is not a parameter of `f` replaced by its
+/// value (constants, locals with a constant initialiser) or by its
+/// initialiser (a local computed from parameters); `None` where a name has
+/// neither.
+fn over_params(
+    file: &File,
+    f: &Function,
+    locals: &Locals,
+    e: &Expr,
+    srcs: &RefCell<Vec<(SizeSource, Vec<u64>)>>,
+    depth: usize,
+) -> Option<Expr> {
+    if depth > 8 {
+        return None;
+    }
+    let mut ok = true;
+    let out = arith(e.clone()).map(&mut |x| {
+        let Expr::Var(n) = &x else { return x };
+        if is_param_name(f, n) {
+            return x;
+        }
+        if let Some(v) = eval_local(file, f, locals, &x, srcs, 0) {
+            return Expr::Int(v);
+        }
+        let init = locals
+            .field(n)
+            .or_else(|| locals.0.get(n).map(|(i, _)| i.clone()));
+        match init.and_then(|i| over_params(file, f, locals, &i, srcs, depth + 1)) {
+            Some(e) => e,
+            None => {
+                ok = false;
+                x
+            }
+        }
+    });
+    // Only arithmetic on names: evaluable with every name set to 1.
+    (ok && out.eval(&|_| Some(1)).is_some()).then_some(out)
+}
+
+/// The one allocation of the buffer `name` in `f`, as an [`Arg::Alloc`]:
+/// `T *p = malloc(bytes)` / `calloc(n, size)` / `new T[n]` (with or
+/// without a cast), `p = ...` likewise, `cudaMalloc(&p, bytes)` (also
+/// `cudaMallocManaged`, `cudaMallocHost`, `hipMalloc`). Bytes become
+/// elements by dropping a `sizeof(...)` factor, else by the buffer's
+/// element size. Several allocations, or a count that is not constant:
+/// `None`.
+fn allocation(file: &File, f: &Function, locals: &Locals, name: &str) -> Option<Arg> {
+    let mut found: Vec<(&Expr, bool, usize)> = Vec::new();
+    f.walk(&mut |s: &Stmt| match &s.kind {
+        StmtKind::Decl {
+            name: n,
+            init: Some(e),
+            ..
+        } if n == name => found.push((e, false, s.span.start_line)),
+        StmtKind::Assign {
+            target: Expr::Var(n),
+            value,
+            ..
+        } if n == name => found.push((value, false, s.span.start_line)),
+        StmtKind::Expr(Expr::Call { func, args, .. })
+            if matches!(
+                func.as_str(),
+                "cudaMalloc" | "cudaMallocManaged" | "cudaMallocHost" | "hipMalloc"
+            ) && args.len() >= 2
+                && addr_of(&args[0]) == Some(name) =>
+        {
+            found.push((&args[1], true, s.span.start_line))
+        }
+        _ => {}
+    });
+    let [(e, bytes, line)] = found.as_slice() else {
+        return None;
+    };
+    let elem = f
+        .vars
+        .get(name)
+        .and_then(|v| v.elem.as_ref())
+        .and_then(elem_bytes);
+    let (count, is_bytes) = match strip_casts(e) {
+        _ if *bytes => ((*e).clone(), true),
+        Expr::Call {
+            func,
+            args,
+            recv: None,
+            ..
+        } if func == "malloc" && args.len() == 1 => (args[0].clone(), true),
+        Expr::Call {
+            func,
+            args,
+            recv: None,
+            ..
+        } if func == "calloc" && args.len() == 2 => (
+            Expr::bin(BinOp::Mul, args[0].clone(), args[1].clone()),
+            true,
+        ),
+        Expr::Other(t) => (new_count(t)?, false),
+        _ => return None,
+    };
+    // `n * sizeof(float)`: the factors other than `sizeof`.
+    let mut factors = Vec::new();
+    crate::contraction::split_prod(&count, &mut factors);
+    let sized = factors.iter().position(|x| sizeof_of(x).is_some());
+    let srcs = RefCell::new(Vec::new());
+    let elements = match (is_bytes, sized) {
+        (true, Some(i)) => {
+            factors.remove(i);
+            let rest = factors
+                .into_iter()
+                .reduce(|a, b| Expr::bin(BinOp::Mul, a, b))
+                .unwrap_or(Expr::Int(1));
+            eval_local(file, f, locals, &rest, &srcs, 0)?
+        }
+        (true, None) => {
+            let b = eval_local(file, f, locals, &count, &srcs, 0)?;
+            let size = i64::try_from(elem?).ok()?;
+            (b % size == 0).then_some(b / size)?
+        }
+        (false, _) => eval_local(file, f, locals, &count, &srcs, 0)?,
+    };
+    let elements = u64::try_from(elements).ok().filter(|v| *v > 0)?;
+    let (via, _) = least_certain(srcs.into_inner());
+    Some(Arg::Alloc {
+        elements,
+        array: name.to_string(),
+        line: *line,
+        via: Some(via),
+    })
+}
+
+/// `p` of `&p` (also under a cast: `(void **)&p`).
+fn addr_of(e: &Expr) -> Option<&str> {
+    match strip_casts(e) {
+        Expr::Unary(crate::ir::UnOp::AddrOf, inner) => match &**inner {
+            Expr::Var(n) => Some(n),
+            _ => None,
+        },
+        Expr::Other(t) => t.rsplit('&').next().map(str::trim).filter(|n| is_ident(n)),
+        _ => None,
+    }
+}
+
+/// The element count of `new T[count]` (written as text by the front end):
+/// a product of names and numbers.
+fn new_count(t: &str) -> Option<Expr> {
+    let rest = t.trim().strip_prefix("new")?;
+    let (_, count) = rest.split_once('[')?;
+    let count = count.trim_end().strip_suffix(']')?;
+    count
+        .split('*')
+        .map(|x| {
+            let x = x.trim();
+            x.parse::<i64>()
+                .ok()
+                .map(Expr::Int)
+                .or_else(|| is_ident(x).then(|| Expr::Var(x.to_string())))
+        })
+        .try_fold(None, |acc: Option<Expr>, x| {
+            let x = x?;
+            Some(Some(match acc {
+                None => x,
+                Some(a) => Expr::bin(BinOp::Mul, a, x),
+            }))
+        })
+        .flatten()
+}
+
+/// The size in bytes of `sizeof(T)` for a plain element type.
+fn sizeof_of(e: &Expr) -> Option<u64> {
+    let t = match e {
+        Expr::Other(t) => t.as_str(),
+        Expr::Call { func, args, .. } if func == "sizeof" && args.len() == 1 => {
+            return match &args[0] {
+                Expr::Var(v) => type_bytes(v),
+                _ => None,
+            }
+        }
+        _ => return None,
+    };
+    let inner = t.trim().strip_prefix("sizeof")?.trim();
+    let inner = inner.strip_prefix('(')?.strip_suffix(')')?.trim();
+    type_bytes(inner)
+}
+
+fn type_bytes(t: &str) -> Option<u64> {
+    Some(match t.trim() {
+        "float" | "int" | "unsigned" | "unsigned int" | "int32_t" | "uint32_t" => 4,
+        "double" | "long" | "long long" | "int64_t" | "size_t" => 8,
+        "half" | "__half" | "__nv_bfloat16" | "short" | "int16_t" => 2,
+        "char" | "int8_t" | "uint8_t" | "signed char" | "unsigned char" => 1,
+        _ => return None,
+    })
+}
+
+fn elem_bytes(e: &crate::ir::ElemType) -> Option<u64> {
+    use crate::ir::ElemType::*;
+    Some(match e {
+        F16 | Bf16 | I16 => 2,
+        F32 | I32 => 4,
+        F64 | I64 => 8,
+        I8 => 1,
+        _ => return None,
+    })
+}
+
+/// A launch's grid or block: a `dim3(x, y, z)` (inline or a local), a
+/// `dim3` parameter passed on, or an integer (x; y and z are 1).
+fn dim3_arg(file: &File, f: &Function, locals: &Locals, e: &Expr) -> Arg {
+    let e = strip_casts(e);
+    // A `dim3` local set again under an `if`: its constructor is a default.
+    if let Expr::Var(n) = e {
+        if let (Some(at), Some((_, line))) = (locals.1.get(n), locals.0.get(n)) {
+            let default = SizeSource::Default {
+                name: n.clone(),
+                line: *line,
+                overridden: Some(*at),
+            };
+            let inner = Locals(locals.0.clone(), HashMap::new());
+            if let Arg::Dim3(parts) = dim3_arg(file, f, &inner, e) {
+                return Arg::Dim3(
+                    parts
+                        .into_iter()
+                        .map(|p| match p {
+                            Arg::Value(v, _) => Arg::Value(v, default.clone()),
+                            other => other,
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    let e = match e {
+        Expr::Var(n) => match locals.0.get(n) {
+            Some((init @ Expr::Call { func, .. }, _)) if func == "dim3" => init,
+            _ => e,
+        },
+        _ => e,
+    };
+    match e {
+        Expr::Call {
+            func,
+            recv: None,
+            args,
+            ..
+        } if func == "dim3" && args.len() <= 3 => Arg::Dim3(
+            (0..3)
+                .map(|i| {
+                    args.get(i).map_or(Arg::Value(1, SizeSource::Literal), |a| {
+                        arg_of(file, f, locals, a)
+                    })
+                })
+                .collect(),
+        ),
+        Expr::Var(n) if f.params.iter().any(|p| p == n) => Arg::Param(n.clone()),
+        _ => Arg::Dim3(vec![
+            arg_of(file, f, locals, e),
+            Arg::Value(1, SizeSource::Literal),
+            Arg::Value(1, SizeSource::Literal),
+        ]),
     }
 }
 
@@ -268,11 +706,35 @@ fn eval_local(
         if f.params.iter().any(|p| p == name) {
             return None;
         }
+        if let Some(field) = locals.field(name) {
+            let v = eval_local(file, f, locals, &field, srcs, depth + 1)?;
+            let base = name.split_once('.').map_or(name, |(b, _)| b);
+            if let (Some(at), Some((_, line))) = (locals.1.get(base), locals.0.get(base)) {
+                srcs.borrow_mut().push((
+                    SizeSource::Default {
+                        name: base.to_string(),
+                        line: *line,
+                        overridden: Some(*at),
+                    },
+                    Vec::new(),
+                ));
+            }
+            return Some(v);
+        }
         if let Some((init, line)) = locals.0.get(name) {
             let inner = RefCell::new(Vec::new());
             let v = eval_local(file, f, locals, init, &inner, depth + 1)?;
             let inner = inner.into_inner();
-            if inner.iter().all(|(s, _)| s.rank() == 0) {
+            if let Some(at) = locals.1.get(name) {
+                srcs.borrow_mut().push((
+                    SizeSource::Default {
+                        name: name.to_string(),
+                        line: *line,
+                        overridden: Some(*at),
+                    },
+                    Vec::new(),
+                ));
+            } else if inner.iter().all(|(s, _)| s.rank() == 0) {
                 srcs.borrow_mut().push((
                     SizeSource::Local {
                         name: name.to_string(),
@@ -293,7 +755,7 @@ fn eval_local(
             srcs,
         )
     };
-    let v = e.eval(&env)?;
+    let v = arith(e.clone()).eval(&env)?;
     if srcs.borrow().is_empty() {
         srcs.borrow_mut().push((SizeSource::Literal, Vec::new()));
     }
@@ -311,7 +773,9 @@ fn constant(
     inner: &Inner<'_>,
     srcs: &RefCell<Vec<(SizeSource, Vec<u64>)>>,
 ) -> Option<i64> {
-    let def = file.consts.get(name)?;
+    let Some(def) = file.consts.get(name) else {
+        return config_default(file, name, srcs);
+    };
     let sub = RefCell::new(Vec::new());
     let v = inner(def, depth + 1, &sub)?;
     let sub = sub.into_inner();
@@ -333,6 +797,81 @@ fn constant(
         srcs.borrow_mut().extend(sub);
     }
     Some(v)
+}
+
+/// The one assignment `self.d = value` in the methods of `class`:
+/// `None` where there is none, `Some(None)` where there are several.
+fn self_attribute<'f>(
+    file: &'f File,
+    class: &str,
+    name: &str,
+) -> Option<Option<(&'f Function, &'f Expr)>> {
+    let mut found: Vec<(&'f Function, &'f Expr)> = Vec::new();
+    for m in &file.functions {
+        if m.name.rsplit_once('.').map(|(c, _)| c) != Some(class) {
+            continue;
+        }
+        m.walk(&mut |s: &'f Stmt| {
+            if let StmtKind::Assign {
+                target: Expr::Var(t),
+                value,
+                op,
+            } = &s.kind
+            {
+                if t == name {
+                    found.push((m, value));
+                    if *op != crate::ir::AssignOp::Set {
+                        found.push((m, value)); // not one value
+                    }
+                }
+            }
+        });
+    }
+    match found.as_slice() {
+        [] => None,
+        [one] => Some(Some(*one)),
+        _ => Some(None),
+    }
+}
+
+/// `X.field` (`config.n_embd`, `self.config.n_embd`, `args.n`) where one
+/// config class of the file has an integer default for `field`, or one
+/// argparse option has `dest` `field` (both collected by the Python front
+/// end as `Class.field` and `--field` constants): that default. A field
+/// that two classes (or a class and an option) give different values says
+/// nothing.
+fn config_default(
+    file: &File,
+    name: &str,
+    srcs: &RefCell<Vec<(SizeSource, Vec<u64>)>>,
+) -> Option<i64> {
+    let (_, field) = name.rsplit_once('.')?;
+    if !is_ident(field) {
+        return None;
+    }
+    let dot = format!(".{field}");
+    let flag = format!("--{field}");
+    let mut hits: Vec<(&String, i64)> = file
+        .consts
+        .iter()
+        .filter(|(k, _)| **k == flag || (k.ends_with(&dot) && !k.starts_with("--")))
+        .filter_map(|(k, v)| Some((k, v.eval(&|_| None)?)))
+        .collect();
+    hits.sort();
+    let (key, value) = *hits.first()?;
+    if hits.iter().any(|(_, v)| *v != value) {
+        return None;
+    }
+    let line = file.const_origins.get(key).map_or(0, |(_, l)| *l);
+    srcs.borrow_mut().push((
+        SizeSource::Default {
+            name: key.clone(),
+            line,
+            overridden: None,
+        },
+        Vec::new(),
+    ));
+    Some(value)
 }
 
 /// The file name of a path (`gemm.h` of `./linear-algebra/blas/gemm/gemm.h`).
@@ -369,13 +908,32 @@ fn arg_of(file: &File, f: &Function, locals: &Locals, a: &Expr) -> Arg {
             }
         }
     }
+    if let Expr::Var(n) = a {
+        if matches!(locals.0.get(n), Some((Expr::Call { func, .. }, _)) if func == "dim3") {
+            return dim3_arg(file, f, locals, a);
+        }
+        if f.is_array(n) {
+            if let Some(alloc) = allocation(file, f, locals, n) {
+                return alloc;
+            }
+        }
+    }
     let srcs = RefCell::new(Vec::new());
     // A size is at least 1: a zero or negative argument says nothing.
-    match eval_local(file, f, locals, a, &srcs, 0)
+    if let Some(v) = eval_local(file, f, locals, a, &srcs, 0)
         .and_then(|v| u64::try_from(v).ok().filter(|v| *v > 0))
     {
-        Some(v) => Arg::Value(v, least_certain(srcs.into_inner()).0),
-        None => Arg::Unknown,
+        return Arg::Value(v, least_certain(srcs.into_inner()).0);
+    }
+    let srcs = RefCell::new(Vec::new());
+    match over_params(file, f, locals, a, &srcs, 0) {
+        Some(Expr::Var(p)) if f.params.contains(&p) => Arg::Param(p),
+        Some(e) if e.vars().iter().any(|v| is_param_name(f, v)) => {
+            let srcs = srcs.into_inner();
+            let source = (!srcs.is_empty()).then(|| least_certain(srcs).0);
+            Arg::Expr(Sym(e), source)
+        }
+        _ => Arg::Unknown,
     }
 }
 
@@ -392,8 +950,20 @@ fn strip_casts(e: &Expr) -> &Expr {
 
 fn least_certain(srcs: Vec<(SizeSource, Vec<u64>)>) -> (SizeSource, Vec<u64>) {
     let single = srcs.len() == 1;
+    // Equally certain: the one that says more (follows more steps).
+    let steps = |s: &SizeSource| {
+        let mut n = 0;
+        let mut at = s;
+        while let SizeSource::CallSite { via: Some(v), .. }
+        | SizeSource::Shape { via: Some(v), .. } = at
+        {
+            n += 1;
+            at = v;
+        }
+        n
+    };
     srcs.into_iter()
-        .max_by_key(|(s, _)| s.rank())
+        .max_by_key(|(s, _)| (s.rank(), steps(s)))
         .map(|(s, o)| (s, if single { o } else { Vec::new() }))
         .unwrap_or((SizeSource::Literal, Vec::new()))
 }
@@ -531,6 +1101,19 @@ struct Resolver<'a> {
     project: Option<&'a ProjectIndex>,
 }
 
+/// What part of a call site's argument gives a size.
+enum Sel {
+    /// The argument's value.
+    Whole,
+    /// The extent along an axis of the array passed.
+    Axis(usize),
+    /// A field (`x`, `y`, `z`) of the `dim3` passed.
+    Field(String),
+    /// The element count of the buffer passed (its allocation, or its
+    /// declared extents).
+    Elements,
+}
+
 /// One resolved value with its source and the other call sites' values.
 struct Resolved {
     value: u64,
@@ -582,21 +1165,27 @@ impl<'a> Resolver<'a> {
     }
 
     /// The value the call sites give parameter `param` of `callee`
-    /// (defined in `def_path`); with `axis`, the extent along it of the
-    /// array the call sites pass for it.
+    /// (defined in `def_path`), or the part of it `sel` selects: the
+    /// extent along an axis of the array passed, a field of the `dim3`
+    /// passed. `param` `gridDim` / `blockDim` (with a field) are a kernel's
+    /// launch configuration, from its launches.
     fn param(
         &self,
         callee: &str,
         def_path: &str,
         param: &str,
-        axis: Option<usize>,
+        sel: &Sel,
         depth: usize,
     ) -> Option<Resolved> {
         if depth > MAX_WRAPPERS {
             return None;
         }
         let info = self.file(def_path)?.functions.get(callee)?;
-        let pos = info.params.iter().position(|p| p == param)?;
+        let launch = ["gridDim", "blockDim"].iter().position(|l| *l == param);
+        let pos = match launch {
+            Some(_) => None,
+            None => Some(info.params.iter().position(|p| p == param)?),
+        };
         let mut found: Vec<(u64, SizeSource, String, &CallSite)> = Vec::new();
         // Values the wrappers' other call sites give.
         let mut nested: Vec<u64> = Vec::new();
@@ -606,24 +1195,18 @@ impl<'a> Resolver<'a> {
             {
                 continue;
             }
-            let arg = site
-                .args
-                .get(pos)
-                .or_else(|| site.kwargs.iter().find(|(k, _)| k == param).map(|(_, a)| a));
-            match (arg, axis) {
-                (Some(Arg::Value(v, s)), None) => found.push((*v, s.clone(), path, site)),
-                (Some(Arg::Shape(ext, s)), Some(d)) => {
-                    if let Some(Some(v)) = ext.get(d) {
-                        found.push((*v, s.clone(), path, site));
-                    }
-                }
-                (Some(Arg::Param(p)), _) => {
-                    if let Some(r) = self.param(&site.caller, &path, p, axis, depth + 1) {
-                        nested.extend(r.others);
-                        found.push((r.value, r.source, path, site));
-                    }
-                }
-                _ => {}
+            let arg = match (launch, pos) {
+                (Some(l), _) => site.launch.get(l),
+                (None, Some(pos)) => site
+                    .args
+                    .get(pos)
+                    .or_else(|| site.kwargs.iter().find(|(k, _)| k == param).map(|(_, a)| a)),
+                _ => None,
+            };
+            let Some(arg) = arg else { continue };
+            if let Some((v, s, others)) = self.arg_value(site, &path, arg, sel, depth) {
+                nested.extend(others);
+                found.push((v, s, path, site));
             }
         }
         let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
@@ -633,11 +1216,15 @@ impl<'a> Resolver<'a> {
         let (&value, &sites) = counts.iter().max_by_key(|(v, n)| (**n, **v))?;
         let (_, via, path, site) = found.iter().find(|(v, ..)| *v == value)?;
         let via = (via.rank() > 0).then(|| Box::new(via.clone()));
+        let param = match sel {
+            Sel::Field(f) => format!("{param}.{f}"),
+            _ => param.to_string(),
+        };
         Some(Resolved {
             value,
             source: SizeSource::CallSite {
                 callee: callee.to_string(),
-                param: param.to_string(),
+                param,
                 caller: site.caller.clone(),
                 file: short_path(path),
                 line: site.line,
@@ -657,6 +1244,74 @@ impl<'a> Resolver<'a> {
                 o
             },
         })
+    }
+
+    /// The value one call site's argument `arg` gives (the part `sel`
+    /// selects), its source and the other values its own call sites give.
+    fn arg_value(
+        &self,
+        site: &CallSite,
+        path: &str,
+        arg: &Arg,
+        sel: &Sel,
+        depth: usize,
+    ) -> Option<(u64, SizeSource, Vec<u64>)> {
+        match (arg, sel) {
+            (Arg::Value(v, s), Sel::Whole) => Some((*v, s.clone(), Vec::new())),
+            (Arg::Shape(ext, s), Sel::Axis(d)) => Some(((*ext.get(*d)?)?, s.clone(), Vec::new())),
+            (Arg::Shape(ext, s), Sel::Elements) => {
+                let n = ext.iter().try_fold(1u64, |acc, e| acc.checked_mul((*e)?))?;
+                Some((n, s.clone(), Vec::new()))
+            }
+            (
+                Arg::Alloc {
+                    elements,
+                    array,
+                    line,
+                    via,
+                },
+                Sel::Elements,
+            ) => Some((
+                *elements,
+                SizeSource::Allocation {
+                    array: array.clone(),
+                    file: short_path(path),
+                    line: *line,
+                    via: via.clone().filter(|v| v.rank() > 0).map(Box::new),
+                },
+                Vec::new(),
+            )),
+            (Arg::Dim3(parts), Sel::Field(f)) => {
+                self.arg_value(site, path, parts.get(xyz(f)?)?, &Sel::Whole, depth)
+            }
+            (Arg::Param(p), _) => {
+                let r = self.param(&site.caller, path, p, sel, depth + 1)?;
+                Some((r.value, r.source, r.others))
+            }
+            (Arg::Expr(Sym(e), s), Sel::Whole) => {
+                let srcs = RefCell::new(Vec::new());
+                if let Some(s) = s {
+                    srcs.borrow_mut().push((s.clone(), Vec::new()));
+                }
+                let env = |name: &str| -> Option<i64> {
+                    let (p, sel) = match name.split_once('.') {
+                        Some((p, f)) => (p, Sel::Field(f.to_string())),
+                        None => (name, Sel::Whole),
+                    };
+                    let r = self.param(&site.caller, path, p, &sel, depth + 1)?;
+                    srcs.borrow_mut().push((r.source, r.others));
+                    i64::try_from(r.value).ok()
+                };
+                let v = u64::try_from(e.eval(&env)?).ok().filter(|v| *v > 0)?;
+                let srcs = srcs.into_inner();
+                let others = match srcs.as_slice() {
+                    [(_, o)] => o.clone(),
+                    _ => Vec::new(),
+                };
+                Some((v, least_certain(srcs).0, others))
+            }
+            _ => None,
+        }
     }
 
     /// Evaluates `e` in `f` with everything: the user's sizes, `f`'s call
@@ -684,19 +1339,49 @@ impl<'a> Resolver<'a> {
             }
             if let Some(f) = f {
                 if f.params.iter().any(|p| p == name) {
-                    let r = self.param(&f.name, self.path, name, None, 0)?;
+                    let r = self.param(&f.name, self.path, name, &Sel::Whole, 0)?;
                     srcs.borrow_mut().push((r.source, r.others));
                     return i64::try_from(r.value).ok();
                 }
                 if let Some((array, axis)) = shape_name(name) {
                     if f.params.iter().any(|p| p == array) {
-                        let r = self.param(&f.name, self.path, array, Some(axis), 0)?;
+                        let r = self.param(&f.name, self.path, array, &Sel::Axis(axis), 0)?;
                         srcs.borrow_mut().push((r.source, r.others));
                         return i64::try_from(r.value).ok();
                     }
                 }
+                // A launch's `gridDim.x`, `blockDim.y`; a `dim3`
+                // parameter's field.
+                if let Some((base, field)) = name.split_once('.') {
+                    let launch = matches!(base, "gridDim" | "blockDim");
+                    if xyz(field).is_some() && (launch || f.params.iter().any(|p| p == base)) {
+                        let sel = Sel::Field(field.to_string());
+                        if let Some(r) = self.param(&f.name, self.path, base, &sel, 0) {
+                            srcs.borrow_mut().push((r.source, r.others));
+                            return i64::try_from(r.value).ok();
+                        }
+                    }
+                }
+                // `self.d` of a method: what the class assigns it, once.
+                if let (Some(attr), Some((class, _))) =
+                    (name.strip_prefix("self."), f.name.rsplit_once('.'))
+                {
+                    if is_ident(attr) {
+                        if let Some(found) = self_attribute(file, class, name) {
+                            let (m, value) = found?;
+                            let ml = Locals::of(m);
+                            let inner = Scope {
+                                file,
+                                func: Some(m),
+                                locals: Some(&ml),
+                                user: &User::new(),
+                            };
+                            return self.eval(&inner, value, depth + 1, srcs);
+                        }
+                    }
+                }
                 if let Some(l) = locals {
-                    if l.0.contains_key(name) {
+                    if l.0.contains_key(name) || l.field(name).is_some() {
                         return eval_local(file, f, l, &Expr::Var(name.to_string()), srcs, depth);
                     }
                 }
@@ -709,7 +1394,7 @@ impl<'a> Resolver<'a> {
                 srcs,
             )
         };
-        let v = shape_names(e.clone()).eval(&env)?;
+        let v = arith(shape_names(e.clone())).eval(&env)?;
         if srcs.borrow().is_empty() {
             srcs.borrow_mut().push((SizeSource::Literal, Vec::new()));
         }
@@ -835,10 +1520,106 @@ pub(crate) fn infer(
             };
             fill(d, &r, &scope);
         }
+        if let Some(f) = func {
+            from_operands(finding, &r, f);
+        }
         let after = finding.dims.display();
         if after != before && !before.is_empty() {
             finding.message = finding.message.replacen(&before, &after, 1);
         }
+    }
+}
+
+/// Dims still unknown from the buffers the call sites pass for the
+/// operands (GEMM: C is M×N, A M×K, B K×N; GEMV: y is M, A M×K, x K): the
+/// element count of the allocation (or declared extents) divided by the
+/// operand's known dims, the remaining unknown dims being one name (`n*n`:
+/// its square root). An operand with a leading dimension of its own
+/// (`A[i*lda + k]`) or rows allocated apart is not used.
+fn from_operands(finding: &mut Finding, r: &Resolver<'_>, f: &Function) {
+    use crate::finding::Routine;
+    for _ in 0..2 {
+        let layouts = finding.layouts.clone();
+        for lay in layouts {
+            // Indices into (M, N, K).
+            let roles: &[usize] = match (finding.routine, lay.role.as_str()) {
+                (Routine::Gemm, "C") => &[0, 1],
+                (Routine::Gemm, "A") | (Routine::Gemv, "A") => &[0, 2],
+                (Routine::Gemm, "B") => &[2, 1],
+                (Routine::Gemv, "y") => &[0],
+                (Routine::Gemv, "x") => &[2],
+                _ => continue,
+            };
+            if lay.jagged || !f.params.contains(&lay.name) {
+                continue;
+            }
+            let d = &finding.dims;
+            let dims: Option<Vec<&Dim>> = roles
+                .iter()
+                .map(|i| [&d.m, &d.n, &d.k][*i].as_ref())
+                .collect();
+            let Some(dims) = dims else { continue };
+            if lay
+                .ld
+                .as_ref()
+                .is_some_and(|ld| !dims.iter().any(|d| &d.expr == ld))
+            {
+                continue;
+            }
+            let unknown: Vec<&str> = dims
+                .iter()
+                .filter(|d| d.value.is_none())
+                .map(|d| d.expr.as_str())
+                .collect();
+            let Some(first) = unknown.first().copied() else {
+                continue;
+            };
+            if unknown.iter().any(|e| *e != first) {
+                continue;
+            }
+            let known = dims
+                .iter()
+                .filter_map(|d| d.value)
+                .try_fold(1u64, u64::checked_mul)
+                .filter(|k| *k > 0);
+            let Some(known) = known else { continue };
+            let Some(res) = r.param(&f.name, r.path, &lay.name, &Sel::Elements, 0) else {
+                continue;
+            };
+            if res.value % known != 0 {
+                continue;
+            }
+            let Some(v) = exact_root(res.value / known, unknown.len() as u32) else {
+                continue;
+            };
+            let expr = first.to_string();
+            let source = innermost_allocation(&res.source).unwrap_or(res.source);
+            let dm = &mut finding.dims;
+            for d in [&mut dm.m, &mut dm.n, &mut dm.k].into_iter().flatten() {
+                if d.value.is_none() && d.expr == expr {
+                    d.value = Some(v);
+                    d.source = Some(source.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The `k`th root of `n` where it is an integer.
+fn exact_root(n: u64, k: u32) -> Option<u64> {
+    if n == 0 || k == 0 {
+        return None;
+    }
+    let guess = (n as f64).powf(1.0 / f64::from(k)).round() as u64;
+    (guess.saturating_sub(1)..=guess + 1).find(|g| *g > 0 && g.checked_pow(k) == Some(n))
+}
+
+/// The allocation a call-site chain ends in.
+fn innermost_allocation(s: &SizeSource) -> Option<SizeSource> {
+    match s {
+        SizeSource::Allocation { .. } => Some(s.clone()),
+        SizeSource::CallSite { via: Some(v), .. } => innermost_allocation(v),
+        _ => None,
     }
 }
 

@@ -466,12 +466,7 @@ fn project_index(jobs: &[Job], wanted: BTreeSet<String>) -> ProjectIndex {
         let callers: BTreeSet<String> = index
             .calls()
             .filter(|(_, c)| names.contains(&c.callee))
-            .filter(|(_, c)| {
-                c.args
-                    .iter()
-                    .chain(c.kwargs.iter().map(|(_, a)| a))
-                    .any(|a| matches!(a, gemmscope_analyzers::sizes::Arg::Param(_)))
-            })
+            .filter(|(_, c)| c.uses_params())
             .map(|(_, c)| c.caller.clone())
             .filter(|c| !all.contains(c))
             .collect();

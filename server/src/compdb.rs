@@ -26,6 +26,11 @@ pub struct Flags {
     pub quote_dirs: Vec<PathBuf>,
     /// `-I` folders, in order.
     pub include_dirs: Vec<PathBuf>,
+    /// The last optimisation flag (`-O2`, `-O3`, `-Ofast`, `-Os`); `None`
+    /// is the compiler's default, `-O0`.
+    pub opt: Option<String>,
+    /// `-march=native` (or `-mcpu=native`, `-mtune=native` alone not).
+    pub native: bool,
 }
 
 #[derive(Deserialize)]
@@ -98,7 +103,7 @@ pub fn split_command(s: &str) -> Vec<String> {
 }
 
 /// Reads `-D`, `-U`, `-I`, `-iquote`, `-isystem` (ignored: system headers
-/// are not read) from compiler arguments; relative folders are relative to
+/// are not read), `-O...` and `-march=native` from compiler arguments; relative folders are relative to
 /// `dir`.
 pub fn parse_flags(args: &[String], dir: &Path) -> Flags {
     let mut f = Flags::default();
@@ -131,6 +136,10 @@ pub fn parse_flags(args: &[String], dir: &Path) -> Flags {
         } else if let Some(v) = take(&mut i, "-U", a) {
             f.build.defines.retain(|(n, _)| *n != v);
             f.build.undefines.push(v);
+        } else if a.starts_with("-O") && a.len() <= 6 {
+            f.opt = Some(a.to_string());
+        } else if a == "-march=native" || a == "-mcpu=native" {
+            f.native = true;
         } else if let Some(v) = take(&mut i, "-iquote", a) {
             f.quote_dirs.push(join(v));
         } else if let Some(v) = take(&mut i, "-isystem", a) {
@@ -386,6 +395,12 @@ mod tests {
             "nvcc -DN=1024 -D M -DFAST -UFAST -Iinc -I /abs -iquote q -isystem /usr/x --include-directory=more -c a.cu",
         );
         let f = parse_flags(&args, Path::new("/proj/build"));
+        assert_eq!((f.opt.as_deref(), f.native), (None, false));
+        let o = parse_flags(
+            &split_command("cc -O2 -march=native -O3 -o x.o -c x.c"),
+            Path::new("/"),
+        );
+        assert_eq!((o.opt.as_deref(), o.native), (Some("-O3"), true));
         assert_eq!(
             f.build.defines,
             vec![

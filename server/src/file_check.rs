@@ -338,12 +338,13 @@ pub fn advise(
     settings: &Settings,
     advisor: &Advisor,
 ) -> Result<(), String> {
+    let built = report.flags.as_deref().map(crate::advice::Built::of);
     panic_guard::catch(|| {
         for r in &mut report.findings {
             if r.suppressed.is_some() {
                 continue;
             }
-            r.advice = advisor.advise(&r.finding);
+            r.advice = advisor.advise_built(&r.finding, built.as_ref());
             r.level = level_with(settings.level(r.finding.code), &r.advice, settings);
         }
     })

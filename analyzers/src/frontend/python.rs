@@ -135,7 +135,130 @@ pub fn lower_tree(tree: Option<&Tree>, text: &str) -> File {
     functions[1..].sort_by_key(|f| f.span.start_byte);
     file.functions = functions;
     file.consts = lw.consts;
+    for (key, value, line) in config_defaults(root, src) {
+        if let std::collections::hash_map::Entry::Vacant(e) = file.consts.entry(key.clone()) {
+            e.insert(Expr::Int(value));
+            file.const_origins.insert(key, (String::new(), line));
+        }
+    }
     file
+}
+
+/// Integer defaults a program's sizes are often configured with, as
+/// constants under names no Python variable has (size inference reads
+/// them, [`crate::sizes`]): a class attribute with an integer default
+/// (`n_embd: int = 768` in a `@dataclass class GPTConfig`, `n = 64` in a
+/// plain config class) as `GPTConfig.n_embd`; an argparse option with an
+/// integer default (`add_argument('--n-embd', type=int, default=768)`) as
+/// `--n_embd` (its `dest`). A name defined twice with different values is
+/// left out. Each with its 1-based line.
+fn config_defaults(root: Node<'_>, src: &[u8]) -> Vec<(String, i64, usize)> {
+    let text = |n: Node<'_>| n.utf8_text(src).unwrap_or("").to_string();
+    let int = |n: Node<'_>| -> Option<i64> {
+        (n.kind() == "integer")
+            .then(|| text(n).replace('_', "").parse().ok())
+            .flatten()
+    };
+    let mut found: Vec<(String, i64, usize)> = Vec::new();
+    let mut stack = vec![root];
+    let mut seen = 0usize;
+    while let Some(n) = stack.pop() {
+        seen += 1;
+        if seen > 200_000 {
+            break;
+        }
+        match n.kind() {
+            "class_definition" => {
+                let (Some(name), Some(body)) =
+                    (n.child_by_field_name("name"), n.child_by_field_name("body"))
+                else {
+                    continue;
+                };
+                for st in named(body) {
+                    if st.kind() != "expression_statement" {
+                        continue;
+                    }
+                    for a in named(st) {
+                        let (Some(l), Some(r)) = (
+                            a.child_by_field_name("left"),
+                            a.child_by_field_name("right"),
+                        ) else {
+                            continue;
+                        };
+                        if a.kind() == "assignment" && l.kind() == "identifier" {
+                            if let Some(v) = int(r) {
+                                let line = a.start_position().row + 1;
+                                found.push((format!("{}.{}", text(name), text(l)), v, line));
+                            }
+                        }
+                    }
+                }
+                stack.push(body);
+            }
+            "call" => {
+                let f = n.child_by_field_name("function");
+                let is_add = f.is_some_and(|f| {
+                    f.kind() == "attribute"
+                        && f.child_by_field_name("attribute")
+                            .is_some_and(|a| text(a) == "add_argument")
+                });
+                if let (true, Some(args)) = (is_add, n.child_by_field_name("arguments")) {
+                    let mut flag = None;
+                    let (mut dest, mut default) = (None, None);
+                    for a in named(args) {
+                        match a.kind() {
+                            "string" if flag.is_none() => {
+                                let t = text(a);
+                                let t = t.trim_matches(|c| c == '"' || c == '\'');
+                                if t.starts_with('-') {
+                                    flag = Some(t.trim_start_matches('-').replace('-', "_"));
+                                }
+                            }
+                            "keyword_argument" => {
+                                let k = a.child_by_field_name("name").map(text);
+                                let v = a.child_by_field_name("value");
+                                match (k.as_deref(), v) {
+                                    (Some("default"), Some(v)) => default = int(v),
+                                    (Some("dest"), Some(v)) => {
+                                        dest = Some(
+                                            text(v)
+                                                .trim_matches(|c| c == '"' || c == '\'')
+                                                .to_string(),
+                                        )
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    if let (Some(d), Some(v)) = (dest.or(flag), default) {
+                        found.push((format!("--{d}"), v, n.start_position().row + 1));
+                    }
+                }
+                let mut w = n.walk();
+                stack.extend(n.named_children(&mut w));
+            }
+            _ => {
+                let mut w = n.walk();
+                stack.extend(n.named_children(&mut w));
+            }
+        }
+    }
+    // A name with two different values says nothing.
+    let mut out: Vec<(String, i64, usize)> = Vec::new();
+    let mut bad: HashSet<String> = HashSet::new();
+    for (k, v, l) in found {
+        match out.iter().find(|(o, ..)| *o == k) {
+            Some((_, ov, _)) if *ov != v => {
+                bad.insert(k);
+            }
+            Some(_) => {}
+            None => out.push((k, v, l)),
+        }
+    }
+    out.retain(|(k, ..)| !bad.contains(k));
+    out
 }
 
 /// A name bound while lowering a loop or comprehension body.

@@ -146,3 +146,60 @@ fn a_local_whose_address_is_taken_or_a_zero_gives_no_size() {
         vec![vec![(None, None); 3]]
     );
 }
+
+const TILED: &str = "#define TS 16\n\
+    __global__ void tk(const float *A, const float *B, float *C, int K, int N) {\n\
+    __shared__ float sa[TS][TS];\n__shared__ float sb[TS][TS];\n\
+    int tx = threadIdx.x, ty = threadIdx.y;\n\
+    int r = blockIdx.y * TS + ty;\nint c = blockIdx.x * TS + tx;\nfloat acc = 0.0f;\n\
+    for (int t = 0; t < K / TS; ++t) {\n\
+      sa[ty][tx] = A[r * K + t * TS + tx];\nsb[ty][tx] = B[(t * TS + ty) * N + c];\n\
+      __syncthreads();\nfor (int q = 0; q < TS; ++q) acc += sa[ty][q] * sb[q][tx];\n\
+      __syncthreads();\n}\nC[r * N + c] = acc;\n}\n";
+
+#[test]
+fn a_launch_in_another_file_gives_the_grid_extent_and_the_arguments() {
+    // The launch's grid is an expression of the wrapper's parameters,
+    // which its own caller gives; the kernel reads `gridDim.y * TS`.
+    let run = "#define TS 16\n#define DIVUP(a, b) (((a) + (b) - 1) / (b))\n\
+        void tk(const float*, const float*, float*, int, int);\n\
+        void run(int M, int N, int K) {\n dim3 b(TS, TS);\n\
+        tk<<<dim3(DIVUP(N, TS), DIVUP(M, TS)), b>>>(0, 0, 0, K, N);\n}\n\
+        int main(void) { int rows = 1000; run(rows, 512, 64); return 0; }\n";
+    let mut project = ProjectIndex::new();
+    project.insert(
+        "run.cu",
+        crate::index("run.cu", run, &NoIncludes, &BuildContext::default()).unwrap(),
+    );
+    let alone = dims("k.cu", TILED, &BuildContext::default());
+    assert_eq!(alone, vec![vec![(None, None), (None, None), (None, None)]]);
+    let build = BuildContext {
+        project: Some(std::sync::Arc::new(project)),
+        ..Default::default()
+    };
+    // 1000 rows launch ceil(1000 / 16) = 63 blocks of 16: 1008.
+    assert_eq!(
+        dims("k.cu", TILED, &build),
+        vec![vec![
+            (Some(1008), Some("call-site")),
+            (Some(512), Some("call-site")),
+            (Some(64), Some("call-site")),
+        ]]
+    );
+}
+
+#[test]
+fn a_buffer_allocated_twice_gives_nothing_another_calls_buffer_does() {
+    let text = format!(
+        "{KERNEL}#include <stdlib.h>\nint main(int argc, char **argv) {{\n\
+         int n = atoi(argv[1]);\nfloat *A = malloc(64 * sizeof(float));\n\
+         A = malloc(256 * sizeof(float));\nmm(A, A, A, n);\n\
+         float *B = malloc(4096 * sizeof(float));\nmm(B, B, B, n);\nreturn 0; }}\n"
+    );
+    // Two calls: the first passes a buffer allocated twice (nothing), the
+    // second one of 4096 floats (n = 64).
+    assert_eq!(
+        dims("k.c", &text, &BuildContext::default()),
+        vec![vec![(Some(64), Some("allocation")); 3]]
+    );
+}

@@ -101,17 +101,26 @@ pub struct Advice {
     pub best: Option<Speedup>,
     /// The inlay hint (`~10 µs/output`).
     pub inlay: Option<String>,
+    /// For compiled loops: how the code as written was built and what
+    /// stands for it (`built -O2 (compile_commands.json), estimated as the
+    /// naive loop at -O3`, or which level was assumed), where there is a
+    /// number.
+    pub as_written: Option<String>,
 }
 
 impl Advice {
     /// The headline sentence (every number labelled), where there is an
     /// estimate.
     pub fn headline(&self) -> Option<String> {
-        match (&self.estimate, &self.range) {
+        let h = match (&self.estimate, &self.range) {
             (Some(e), _) => Some(e.headline.clone()).filter(|h| !h.is_empty()),
             (None, Some(r)) => Some(r.headline()),
             (None, None) => None,
-        }
+        }?;
+        Some(match &self.as_written {
+            Some(a) => format!("{h} [as written: {a}]"),
+            None => h,
+        })
     }
 
     /// The speed-up of the option the advice names ([`Estimate::best`]) over
@@ -269,8 +278,14 @@ impl Advisor {
         self.est.as_ref()
     }
 
-    /// What is said about `f`.
+    /// What is said about `f`, its build flags not known.
     pub fn advise(&self, f: &Finding) -> Advice {
+        self.advise_built(f, None)
+    }
+
+    /// What is said about `f`, built with `built` (its compile_commands.json
+    /// entry; `None`: not known).
+    pub fn advise_built(&self, f: &Finding, built: Option<&Built>) -> Advice {
         // No estimator: estimates were turned off (or could not be set up,
         // said once on stderr); no finding repeats it.
         let Some(est) = &self.est else {
@@ -278,14 +293,15 @@ impl Advisor {
         };
         let p = match problem_for(f) {
             Ok(p) => p,
-            Err(why) => return self.advise_over_sizes(f, est, why),
+            Err(why) => return self.advise_over_sizes(f, est, why, built),
         };
+        let (aw, note) = as_written_built(f, &p, est, built);
         let mut e = {
             let _turn = self
                 .one_at_a_time
                 .as_ref()
                 .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
-            est.estimate(&p, as_written_for(f, &p, est), self.policy)
+            est.estimate(&p, aw, self.policy)
         };
         self.relabel(&mut e);
         if f.routine == Routine::Conv {
@@ -305,34 +321,47 @@ impl Advisor {
             "no number for the code as written (not measured, no model, no reference data)"
                 .to_string()
         });
+        let as_written = note.filter(|_| no_estimate.is_none());
         Advice {
             estimate: Some(e),
             range: None,
             no_estimate,
             best,
             inlay,
+            as_written,
         }
     }
 
     /// Advice over assumed sizes where `why` is only that some dims have no
     /// value; otherwise why there is no estimate.
-    fn advise_over_sizes(&self, f: &Finding, est: &Estimator, why: NoProblem) -> Advice {
+    fn advise_over_sizes(
+        &self,
+        f: &Finding,
+        est: &Estimator,
+        why: NoProblem,
+        built: Option<&Built>,
+    ) -> Advice {
         let range = {
             let _turn = self
                 .one_at_a_time
                 .as_ref()
                 .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
-            range::over_sizes(f, est, self.policy)
+            range::over_sizes_built(f, est, self.policy, built)
         };
         match range {
             Ok(mut r) => {
                 if f.routine == Routine::Conv {
                     r.assumed = format!("{} ({})", r.assumed, problem::CONV_AS_GEMM);
                 }
+                let as_written = r
+                    .points
+                    .first()
+                    .and_then(|e| as_written_note(f, &e.as_written_id, built));
                 Advice {
                     best: r.gate_speedup(),
                     inlay: Some(r.inlay()),
                     range: Some(r),
+                    as_written,
                     ..Advice::default()
                 }
             }
@@ -428,6 +457,86 @@ pub fn as_written_for(f: &Finding, p: &Problem, est: &Estimator) -> &'static str
         .unwrap_or(default)
 }
 
+/// How a compiled file was built, from its compile_commands.json entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Built {
+    /// The optimisation flag (`-O2`); `None` is the compiler's default,
+    /// `-O0`.
+    pub opt: Option<String>,
+    /// `-march=native`.
+    pub native: bool,
+}
+
+impl Built {
+    pub fn of(flags: &crate::compdb::Flags) -> Built {
+        Built {
+            opt: flags.opt.clone(),
+            native: flags.native,
+        }
+    }
+
+    /// The flags as written (`-O2 -march=native`; `-O0` where none).
+    fn text(&self) -> String {
+        let o = self.opt.as_deref().unwrap_or("-O0 (no -O flag)");
+        if self.native {
+            format!("{o} -march=native")
+        } else {
+            o.to_string()
+        }
+    }
+
+    /// The naive candidate nearest these flags: `-O0`, `-O1`, `-Og`, `-O`
+    /// → the `-O1` build; any higher level → `-O3`, with `-march=native`
+    /// → `-O3 -march=native`.
+    fn candidate(&self) -> &'static str {
+        match self.opt.as_deref() {
+            None | Some("-O0" | "-O1" | "-Og" | "-O") => "c-naive-O1",
+            Some(_) if self.native => "c-naive-O3-native",
+            Some(_) => "c-naive-O3",
+        }
+    }
+}
+
+/// What stands for compiled code as written given its build (and the
+/// note that says so): [`Built::candidate`] where the flags are known,
+/// else [`as_written_for`].
+pub fn as_written_built(
+    f: &Finding,
+    p: &Problem,
+    est: &Estimator,
+    built: Option<&Built>,
+) -> (&'static str, Option<String>) {
+    let id = match built {
+        Some(b) if f.backend == Backend::Cpu => b.candidate(),
+        _ => as_written_for(f, p, est),
+    };
+    (id, as_written_note(f, id, built))
+}
+
+/// `built -O2 (compile_commands.json), estimated as the naive loop at -O3`
+/// / `the naive loop at -O3 (assumed: no compile flags known for this
+/// file)`; `None` for code that is not a compiled loop.
+fn as_written_note(f: &Finding, id: &str, built: Option<&Built>) -> Option<String> {
+    if f.backend != Backend::Cpu {
+        return None;
+    }
+    let level = match id {
+        "c-naive-O1" => "-O1",
+        "c-naive-O3" => "-O3",
+        "c-naive-O3-native" => "-O3 -march=native",
+        _ => return None,
+    };
+    Some(match built {
+        Some(b) => format!(
+            "built {} (compile_commands.json), estimated as the naive loop at {level}",
+            b.text()
+        ),
+        None => {
+            format!("the naive loop at {level} (assumed: no compile flags known for this file)")
+        }
+    })
+}
+
 /// The estimate for a finding under `policy`, with the code as written
 /// chosen by [`as_written_for`] (what [`Advisor::advise`] uses).
 pub fn estimate_for(
@@ -453,5 +562,24 @@ fn open_store() -> Option<Store> {
             eprintln!("gemmscope: warning: estimates without this machine's results: {e}");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod built_tests {
+    use super::Built;
+
+    #[test]
+    fn the_build_flags_choose_the_nearest_naive_build() {
+        let b = |opt: Option<&str>, native| Built {
+            opt: opt.map(str::to_string),
+            native,
+        };
+        assert_eq!(b(None, false).candidate(), "c-naive-O1");
+        assert_eq!(b(Some("-O1"), true).candidate(), "c-naive-O1");
+        assert_eq!(b(Some("-O2"), false).candidate(), "c-naive-O3");
+        assert_eq!(b(Some("-Ofast"), true).candidate(), "c-naive-O3-native");
+        assert_eq!(b(None, false).text(), "-O0 (no -O flag)");
+        assert_eq!(b(Some("-O3"), true).text(), "-O3 -march=native");
     }
 }

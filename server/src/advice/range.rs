@@ -137,6 +137,17 @@ pub fn over_sizes(
     est: &Estimator,
     policy: MeasurePolicy,
 ) -> Result<RangeAdvice, NoRange> {
+    over_sizes_built(f, est, policy, None)
+}
+
+/// [`over_sizes`] for code built with `built` (its as-written candidate:
+/// [`super::as_written_built`]).
+pub fn over_sizes_built(
+    f: &Finding,
+    est: &Estimator,
+    policy: MeasurePolicy,
+    built: Option<&super::Built>,
+) -> Result<RangeAdvice, NoRange> {
     if !matches!(problem_for(f), Err(NoProblem::UnresolvedDim(..))) {
         return Err(NoRange::NotTried);
     }
@@ -149,7 +160,11 @@ pub fn over_sizes(
         .filter_map(|i| {
             let g = assume(f, i);
             let p = problem_for(&g).ok()?;
-            let e = est.estimate(&p, as_written_for(&g, &p, est), policy);
+            let aw = match built {
+                Some(_) => super::as_written_built(&g, &p, est, built).0,
+                None => as_written_for(&g, &p, est),
+            };
+            let e = est.estimate(&p, aw, policy);
             if e.as_written.is_none() && why.is_none() {
                 why = Some(
                     match e.unknown.iter().find(|(id, _)| *id == e.as_written_id) {

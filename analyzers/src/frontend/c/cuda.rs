@@ -7,7 +7,8 @@
 //! end }`. The end comes from a bounds guard: a trailing
 //! `if (row < M && col < N) { ... }` is absorbed, an early
 //! `if (row >= M || col >= N) return;` is removed; with no guard the end is
-//! `Expr::Other("gridDim")`. A 1-D index split (`row = idx / N; col = idx % N`)
+//! the launch's extent `gridDim.y * S` for `blockIdx.y * S + t` (size
+//! inference reads it from the launches), else `Expr::Other("gridDim")`. A 1-D index split (`row = idx / N; col = idx % N`)
 //! gives two loops with `split: true`, and `idx` is re-declared as
 //! `row * N + col` inside them.
 
@@ -297,6 +298,7 @@ fn bind(mut body: Vec<Stmt>, body_span: Span, atoms: bool) -> Vec<Stmt> {
     let mut aliases: HashMap<String, Expr> = HashMap::new();
     let mut bound: Vec<String> = Vec::new();
     let mut ends: HashMap<String, Expr> = HashMap::new();
+    let mut unguarded: HashMap<String, Expr> = HashMap::new();
     let mut axes: HashMap<String, char> = HashMap::new();
     let mut segs: Vec<Seg> = Vec::new();
     let mut queue: VecDeque<Stmt> = body.into();
@@ -320,6 +322,15 @@ fn bind(mut body: Vec<Stmt>, body_span: Span, atoms: bool) -> Vec<Stmt> {
                 if let Some(axis) = thread_axis(&seen) {
                     bound.push(name.to_string());
                     axes.insert(name.to_string(), axis);
+                    // Without a guard, the launch's extent: `gridDim.y * S`
+                    // for `blockIdx.y * S + t`.
+                    let grid = Expr::Var(format!("gridDim.{axis}"));
+                    if let Some(c) =
+                        Poly::from_expr(&seen).and_then(|p| p.coeff(&format!("blockIdx.{axis}")))
+                    {
+                        unguarded
+                            .insert(name.to_string(), Expr::bin(BinOp::Mul, grid, c.to_expr()));
+                    }
                     segs.push(Seg::Bind {
                         var: name.to_string(),
                         axis,
@@ -599,6 +610,7 @@ fn bind(mut body: Vec<Stmt>, body_span: Span, atoms: bool) -> Vec<Stmt> {
             } => {
                 let end = ends
                     .get(&var)
+                    .or_else(|| unguarded.get(&var))
                     .cloned()
                     .unwrap_or_else(|| Expr::Other("gridDim".into()));
                 let whole = Span {

@@ -581,8 +581,33 @@ impl Lowerer<'_> {
             func: name,
             recv: None,
             args,
-            kwargs: Vec::new(),
+            kwargs: self.launch_config(node, src),
         }
+    }
+
+    /// A CUDA launch's `<<<grid, block, ...>>>`: the grid and block as the
+    /// call's keyword arguments [`crate::ir::LAUNCH_GRID`] and
+    /// [`crate::ir::LAUNCH_BLOCK`] (what
+    /// size inference reads them from); nothing for a plain call.
+    fn launch_config(&mut self, node: Node, src: &[u8]) -> Vec<(String, Expr)> {
+        let mut c = node.walk();
+        let Some(cfg) = node
+            .children(&mut c)
+            .find(|n| n.kind() == "kernel_call_syntax")
+        else {
+            return Vec::new();
+        };
+        let mut c = cfg.walk();
+        let parts: Vec<Node> = cfg
+            .named_children(&mut c)
+            .filter(|n| n.kind() != "comment")
+            .take(2)
+            .collect();
+        [crate::ir::LAUNCH_GRID, crate::ir::LAUNCH_BLOCK]
+            .into_iter()
+            .zip(parts)
+            .map(|(k, n)| (k.to_string(), self.lower_expr(n, src)))
+            .collect()
     }
 }
 

@@ -517,8 +517,32 @@ impl Lowerer<'_> {
                 self.enumerators(t, src, active);
             }
         }
+        // `dim3 grid(x, y)`, `dim3 grid{x, y}`: kept as the call `dim3(x, y)`.
+        let dim3 = node
+            .child_by_field_name("type")
+            .is_some_and(|t| text(t, src) == "dim3");
+        if dim3 {
+            self.dim3_parsed_as_prototype(node, src, out);
+        }
         for (d, info) in self.declaration_vars(node, src) {
             let init = match d.init {
+                Some(i)
+                    if dim3
+                        && info.rank == 0
+                        && matches!(i.kind(), "argument_list" | "initializer_list") =>
+                {
+                    let mut c = i.walk();
+                    let kids: Vec<Node> = i
+                        .named_children(&mut c)
+                        .filter(|n| n.kind() != "comment")
+                        .collect();
+                    Some(Expr::Call {
+                        func: "dim3".into(),
+                        recv: None,
+                        args: kids.into_iter().map(|k| self.lower_expr(k, src)).collect(),
+                        kwargs: Vec::new(),
+                    })
+                }
                 Some(i) if i.kind() == "argument_list" => {
                     if info.rank > 0 {
                         None // `std::vector<float> v(n)`: extents are in `shape`.
@@ -560,6 +584,57 @@ impl Lowerer<'_> {
                     init,
                 },
                 span: sp,
+            });
+        }
+    }
+
+    /// `dim3 grid(N, M);` with names for arguments, which C++ grammar reads
+    /// as a function prototype: a `dim3` local initialised to `dim3(N, M)`.
+    fn dim3_parsed_as_prototype(&mut self, node: Node, src: &[u8], out: &mut Vec<Stmt>) {
+        let mut c = node.walk();
+        let decls: Vec<Node> = node.children_by_field_name("declarator", &mut c).collect();
+        for d in decls {
+            if d.kind() != "function_declarator" {
+                continue;
+            }
+            let (Some(name), Some(params)) = (
+                d.child_by_field_name("declarator"),
+                d.child_by_field_name("parameters"),
+            ) else {
+                continue;
+            };
+            let mut c = params.walk();
+            let names: Vec<String> = params
+                .named_children(&mut c)
+                .filter(|n| n.kind() != "comment")
+                .map(|n| text(n, src))
+                .collect();
+            let ident = |t: &str| {
+                !t.is_empty()
+                    && t.chars().all(|ch| ch.is_alphanumeric() || ch == '_')
+                    && !t.starts_with(|ch: char| ch.is_ascii_digit())
+            };
+            if name.kind() != "identifier"
+                || names.is_empty()
+                || names.len() > 3
+                || !names.iter().all(|t| ident(t) && !self.is_type_name(t))
+            {
+                continue;
+            }
+            out.push(Stmt {
+                kind: StmtKind::Decl {
+                    name: text(name, src),
+                    elem: None,
+                    dims: Vec::new(),
+                    shared: false,
+                    init: Some(Expr::Call {
+                        func: "dim3".into(),
+                        recv: None,
+                        args: names.into_iter().map(Expr::Var).collect(),
+                        kwargs: Vec::new(),
+                    }),
+                },
+                span: span(node),
             });
         }
     }

@@ -509,7 +509,10 @@ fn cuda_split_index_and_no_guard() {
         "for row in 0..M thread.x split { for col in 0..N thread.x split { \
          decl idx = row*N+col; C[idx] = A[row*K]+B[col]; } }"
     );
-    assert_eq!(body(&f, "g"), "for i in 0..gridDim thread.x { x[i] = 0; }");
+    assert_eq!(
+        body(&f, "g"),
+        "for i in 0..gridDim.x*blockDim.x thread.x { x[i] = 0; }"
+    );
     assert_eq!(body(&f, "h"), "decl t = threadIdx.x; x[t] = 0;");
 }
 
@@ -692,7 +695,7 @@ fn casts_written_as_calls_and_constructors() {
          }\n");
     assert_eq!(
         body(&f, "f"),
-        "decl acc = 0; decl block; decl w = 3; a[0] = n+acc;"
+        "decl acc = 0; decl block = dim3(16, 16); decl w = 3; a[0] = n+acc;"
     );
     // CUDA compilers define __CUDACC__, but it is not a file constant.
     let g = cu("#ifdef __CUDACC__\n#define ON 1\n#else\n#define ON 0\n#endif\n");
