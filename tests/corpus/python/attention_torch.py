@@ -20,7 +20,7 @@ class SelfAttention(nn.Module):
         q = q.view(b, t, self.heads, self.head_dim).transpose(1, 2)
         k = k.view(b, t, self.heads, self.head_dim).transpose(1, 2)
         v = v.view(b, t, self.heads, self.head_dim).transpose(1, 2)
-        att = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # expect: GS501 routine=sdpa idiom=attention function=SelfAttention.forward
+        att = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # expect: GS501 routine=sdpa idiom=attention function=SelfAttention.forward dims=b*self.headsx(txtxself.head_dim)
         att = F.softmax(att, dim=-1)
         y = torch.matmul(att, v)
         y = y.transpose(1, 2).contiguous().view(b, t, c)
