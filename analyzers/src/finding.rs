@@ -208,9 +208,10 @@ pub enum SizeSource {
     /// A local initialised once (`int n = 512;`).
     Local { name: String, line: usize },
     /// The call sites of the enclosing function: the argument for
-    /// parameter `param` is constant at `sites` of the `total` sites whose
-    /// argument could be evaluated; `file:line` is the first of them, in
-    /// `caller`. `via`: what gave that argument its value.
+    /// parameter `param` is this constant at `sites` of the `total` sites
+    /// that pass it (at least half of which give a constant); `file:line`
+    /// is the first of them, in `caller`. `via`: what gave that argument
+    /// its value.
     CallSite {
         callee: String,
         param: String,

@@ -1189,6 +1189,8 @@ impl<'a> Resolver<'a> {
         let mut found: Vec<(u64, SizeSource, String, &CallSite)> = Vec::new();
         // Values the wrappers' other call sites give.
         let mut nested: Vec<u64> = Vec::new();
+        // The call sites that pass this parameter at all, with a value or not.
+        let mut passing = 0usize;
         for (path, site) in self.sites(callee, def_path, info) {
             if site.args.len() + site.kwargs.len() > info.params.len()
                 || (site.kwargs.is_empty() && site.args.len() != info.params.len())
@@ -1204,6 +1206,7 @@ impl<'a> Resolver<'a> {
                 _ => None,
             };
             let Some(arg) = arg else { continue };
+            passing += 1;
             if let Some((v, s, others)) = self.arg_value(site, &path, arg, sel, depth) {
                 nested.extend(others);
                 found.push((v, s, path, site));
@@ -1212,6 +1215,12 @@ impl<'a> Resolver<'a> {
         let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
         for (v, ..) in &found {
             *counts.entry(*v).or_default() += 1;
+        }
+        // Most call sites pass a size known only when the program runs: a
+        // constant that a few of them pass is not the function's size (a
+        // GEMM called with n = 1 by one layer of twelve is not a GEMV).
+        if found.len() * 2 < passing {
+            return None;
         }
         let (&value, &sites) = counts.iter().max_by_key(|(v, n)| (**n, **v))?;
         let (_, via, path, site) = found.iter().find(|(v, ..)| *v == value)?;
@@ -1229,7 +1238,7 @@ impl<'a> Resolver<'a> {
                 file: short_path(path),
                 line: site.line,
                 sites,
-                total: found.len(),
+                total: passing,
                 via,
             },
             others: {
