@@ -43,7 +43,15 @@
 //!    into an i-j loop and a helper computing one dot product (or a small
 //!    block of C) is then one nest.
 //!
+//! 0b. **CUDA vector types expanded into lanes** (C/C++/CUDA, after 0):
+//!    `float4` loads and stores through `reinterpret_cast<float4 *>` become
+//!    one scalar access per lane, vector locals are evaluated lane by lane,
+//!    and the lane statements are rolled back into a loop over a lane
+//!    variable (`lanes.rs`).
+//!
 //! The passes are pure functions of the IR: no I/O, no source text.
+
+mod lanes;
 
 use std::collections::{HashMap, HashSet};
 
@@ -60,6 +68,7 @@ pub fn normalize(file: &mut File) {
             for s in &mut f.body {
                 s.walk_mut(&mut vector_lanes);
             }
+            lanes::expand(f);
         }
     }
     inline_helpers(file);

@@ -433,7 +433,9 @@ fn flat_tile_vars(
         .iter()
         .filter(|v| is_loop(v) && p.coeff(v).as_ref() == Some(&one))
         .collect();
-    let [w] = inner.as_slice() else { return None };
+    let [w] = inner.as_slice() else {
+        return split_tile_vars(&p, &r, is_loop);
+    };
     let w = (*w).clone();
     let rest = p.sub(&Poly::symbol(&w));
     let mut found = None;
@@ -454,7 +456,9 @@ fn flat_tile_vars(
             break;
         }
     }
-    let (u, stride, g) = found?;
+    let Some((u, stride, g)) = found else {
+        return split_tile_vars(&p, &r, is_loop);
+    };
     let (mut hi, mut lo) = (Poly::default(), Poly::default());
     for (mono, coef) in &r.terms {
         let term = Poly {
@@ -470,6 +474,91 @@ fn flat_tile_vars(
     }
     let others = g.sub(&Poly::symbol(&u));
     Some(vec![(u, hi.sub(&others).to_expr()), (w, lo.to_expr())])
+}
+
+/// The general case of [`flat_tile_vars`]: the store's index is `h*S + w`
+/// with `h` and `w` each a sum of loop variables times integers (a vector
+/// lane, `(c*4 + lane)*S + r`, or `r*S + c*4 + lane`), one variable of
+/// each with coefficient 1, and `S` the symbolic (or constant) row stride.
+/// That variable of `h` is solved from the read's `S` part and that of `w`
+/// from its remainder; the others stay and cancel wherever the index is
+/// used.
+fn split_tile_vars(
+    p: &Poly,
+    r: &Poly,
+    is_loop: &dyn Fn(&str) -> bool,
+) -> Option<Vec<(String, Expr)>> {
+    let mut strides: Vec<Poly> = Vec::new();
+    for v in p.symbols().iter().filter(|v| is_loop(v)) {
+        let c = p.coeff(v)?;
+        let Some((mono, k)) = c.terms.iter().next() else {
+            continue;
+        };
+        if c.terms.len() != 1 || mono.iter().any(|s| is_loop(s)) {
+            continue;
+        }
+        let unit = if mono.is_empty() {
+            Poly::constant(k.abs())
+        } else {
+            Poly {
+                terms: [(mono.clone(), 1)].into_iter().collect(),
+            }
+        };
+        if unit.as_const().is_some_and(|k| k <= 1) || strides.contains(&unit) {
+            continue;
+        }
+        strides.push(unit);
+    }
+    // Symbolic strides first, then the widest constant: `r*16 + c*4 + lane`
+    // is row `r` of a 16-wide tile, not column `c` of a 4-wide one.
+    strides.sort_by_key(|s| match s.as_const() {
+        Some(k) => (1, -k),
+        None => (0, 0),
+    });
+    let split = |x: &Poly, s: &Poly| {
+        let (mut hi, mut lo) = (Poly::default(), Poly::default());
+        for (mono, coef) in &x.terms {
+            let term = Poly {
+                terms: [(mono.clone(), *coef)].into_iter().collect(),
+            };
+            match divide_term(&term, s) {
+                Some(q) => hi = hi.add(&q),
+                None => lo = lo.add(&term),
+            }
+        }
+        (hi, lo)
+    };
+    let linear = |x: &Poly| {
+        x.terms
+            .keys()
+            .all(|m| m.is_empty() || m.len() == 1 && is_loop(&m[0]))
+    };
+    let unit_var = |x: &Poly| {
+        x.terms
+            .iter()
+            .find(|(m, c)| **c == 1 && m.len() == 1)
+            .map(|(m, _)| m[0].clone())
+    };
+    for s in &strides {
+        let (hp, lp) = split(p, s);
+        let (hr, lr) = split(r, s);
+        if hp.is_zero() || lp.is_zero() || hr.is_zero() || lr.is_zero() {
+            continue;
+        }
+        if !linear(&hp) || !linear(&lp) {
+            continue;
+        }
+        let (Some(u), Some(w)) = (unit_var(&hp), unit_var(&lp)) else {
+            continue;
+        };
+        if u == w {
+            continue;
+        }
+        let hu = hr.sub(&hp.sub(&Poly::symbol(&u)));
+        let lw = lr.sub(&lp.sub(&Poly::symbol(&w)));
+        return Some(vec![(u, hu.to_expr()), (w, lw.to_expr())]);
+    }
+    None
 }
 
 /// `c / d` when the one-term `d` divides every term of `c`.
@@ -498,6 +587,15 @@ fn divide_term(t: &Poly, s: &Poly) -> Option<Poly> {
     Some(Poly {
         terms: [(rest, tc / sc)].into_iter().collect(),
     })
+}
+
+/// `e` in polynomial normal form where it is one, so that variables that
+/// cancel (`c*4 + (d - c*4)`) are gone.
+fn simplified(e: Expr) -> Expr {
+    match Poly::from_expr(&e) {
+        Some(p) => p.to_expr(),
+        None => e,
+    }
 }
 
 fn mentions_any(e: &Expr, vars: &[String]) -> bool {
@@ -602,7 +700,7 @@ impl<'a> FnCx<'a> {
                     }
                 }
             }
-            let idx = src
+            let idx: Vec<Expr> = src
                 .idx
                 .iter()
                 .map(|e| {
@@ -614,7 +712,7 @@ impl<'a> FnCx<'a> {
                 .collect();
             let mapped = Access {
                 base: src.base,
-                idx,
+                idx: idx.into_iter().map(simplified).collect(),
             };
             if through {
                 return self.untile(&mapped, shared, depth + 1);
@@ -785,33 +883,48 @@ impl<'a> FnCx<'a> {
                 .iter()
                 .map(|l| loop_of(l).var.clone())
                 .collect();
+            // The store's own loop variables renamed apart from the MAC's
+            // (both may be `i` and `j`), then solved for from the register
+            // index the MAC writes.
+            let ren = |e: &Expr| {
+                let mut e = e.clone();
+                for v in &own {
+                    e = e.substitute(v, &Expr::Var(format!("__st_{v}")));
+                }
+                e
+            };
+            let is_loop2 = |v: &str| v.starts_with("__st_") || is_loop(v);
             let mut map: Vec<(String, Expr)> = Vec::new();
             for (se, me) in read.idx.iter().zip(&reg.idx) {
-                match se {
-                    Expr::Var(v) => map.push((v.clone(), me.clone())),
-                    _ => map.extend(flat_tile_vars(se, me, &is_loop)?),
+                match ren(se) {
+                    Expr::Var(v) => map.push((v, me.clone())),
+                    se => map.extend(flat_tile_vars(&se, me, &is_loop2)?),
                 }
             }
-            if own.is_empty()
-                || !own.iter().all(|v| map.iter().any(|(m, _)| m == v))
-                || !map.iter().all(|(m, _)| own.contains(m))
-            {
+            if own.is_empty() || !map.iter().all(|(m, _)| m.starts_with("__st_")) {
                 return None;
             }
             let subst = |e: &Expr| {
-                let mut e = e.clone();
-                for (i, (v, _)) in map.iter().enumerate() {
-                    e = e.substitute(v, &Expr::Var(format!("__reg{i}")));
-                }
-                for (i, (_, x)) in map.iter().enumerate() {
-                    e = e.substitute(&format!("__reg{i}"), x);
+                let mut e = ren(e);
+                for (v, x) in &map {
+                    e = e.substitute(v, x);
                 }
                 e
             };
             let moved = |a: &Access| Access {
                 base: a.base.clone(),
-                idx: a.idx.iter().map(subst).collect(),
+                idx: a.idx.iter().map(subst).map(simplified).collect(),
             };
+            // Every loop of the store's own must be solved for: mapped, or
+            // cancelled out of the moved index (a vector lane and the
+            // column it offsets).
+            if moved(&out)
+                .idx
+                .iter()
+                .any(|e| e.vars().iter().any(|v| v.starts_with("__st_")))
+            {
+                return None;
+            }
             // alpha and beta as for a scalar accumulator's store.
             let mut alpha = alpha.to_vec();
             let (mut beta, mut extra, mut seen) = (None, false, false);

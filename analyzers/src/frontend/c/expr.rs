@@ -183,6 +183,47 @@ fn builtin_call(name: &str, args: &[Expr]) -> Option<Expr> {
     })
 }
 
+/// The lane count of a pointer-to-CUDA-vector type as written in a cast
+/// (`float4 *`, `<const float4 *>`, `double2*`): 2, 3 or 4; `None` for
+/// anything else (scalars, `float4` values, other pointers).
+fn vector_pointer_width(ty: &str) -> Option<i64> {
+    let t: String = ty
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '<' | '>'))
+        .collect();
+    let t = t.strip_suffix('*')?;
+    let t = t.strip_prefix("const").unwrap_or(t);
+    let t = t.strip_suffix("const").unwrap_or(t);
+    vector_type_width(t)
+}
+
+/// The lane count of a CUDA vector type name (`float4` → 4, `double2` → 2).
+pub(crate) fn vector_type_width(t: &str) -> Option<i64> {
+    let (base, n) = t.split_at(t.len().checked_sub(1)?);
+    let n = match n {
+        "2" => 2,
+        "3" => 3,
+        "4" => 4,
+        _ => return None,
+    };
+    matches!(
+        base,
+        "float" | "double" | "int" | "uint" | "long" | "ulong" | "short" | "ushort"
+    )
+    .then_some(n)
+}
+
+/// `(float4 *)p` as the IR writes it: `vector(p, 4)` (see the IR
+/// conventions on [`Expr::Call`]); `normalize` expands its lanes.
+fn vector_pointer(p: Expr, width: i64) -> Expr {
+    Expr::Call {
+        func: "vector".into(),
+        recv: None,
+        args: vec![p, Expr::Int(width)],
+        kwargs: Vec::new(),
+    }
+}
+
 impl Lowerer<'_> {
     /// Lowers an expression node (never fails; unknown forms are `Other`).
     pub(crate) fn lower_expr(&mut self, node: Node, src: &[u8]) -> Expr {
@@ -296,7 +337,17 @@ impl Lowerer<'_> {
                 }
             }
             "cast_expression" => match node.child_by_field_name("value") {
-                Some(v) => self.lower_expr(v, src),
+                Some(v) => {
+                    let value = self.lower_expr(v, src);
+                    let ty = node
+                        .child_by_field_name("type")
+                        .map(|t| text(t, src))
+                        .unwrap_or_default();
+                    match vector_pointer_width(&ty) {
+                        Some(w) => vector_pointer(value, w),
+                        None => value,
+                    }
+                }
                 None => other(),
             },
             "field_expression" => self.lower_field(node, src),
@@ -522,13 +573,27 @@ impl Lowerer<'_> {
                 .chars()
                 .filter(|c| !c.is_whitespace())
                 .collect(),
-            "template_function" => match func.child_by_field_name("name") {
-                Some(n) => text(n, src)
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .collect(),
-                None => text(func, src),
-            },
+            "template_function" => {
+                let name: String = match func.child_by_field_name("name") {
+                    Some(n) => text(n, src)
+                        .chars()
+                        .filter(|c| !c.is_whitespace())
+                        .collect(),
+                    None => text(func, src),
+                };
+                // `reinterpret_cast<float4 *>(p)`: a pointer to vectors.
+                if name.ends_with("_cast") {
+                    let targs = func
+                        .child_by_field_name("arguments")
+                        .map(|a| text(a, src))
+                        .unwrap_or_default();
+                    let mut args = self.call_args(node, src);
+                    if let (Some(w), 1) = (vector_pointer_width(&targs), args.len()) {
+                        return vector_pointer(args.remove(0), w);
+                    }
+                }
+                name
+            }
             "primitive_type" | "type_identifier" | "sized_type_specifier" => {
                 // A functional cast `float(x)`.
                 let args = self.call_args(node, src);
