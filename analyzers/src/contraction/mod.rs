@@ -18,7 +18,7 @@
 
 mod classify;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::finding::RuleMeta;
 use crate::finding::{Backend, Dim, Dims, Finding, Major, OperandLayout, Routine};
@@ -488,75 +488,97 @@ fn split_tile_vars(
     r: &Poly,
     is_loop: &dyn Fn(&str) -> bool,
 ) -> Option<Vec<(String, Expr)>> {
-    let mut strides: Vec<Poly> = Vec::new();
-    for v in p.symbols().iter().filter(|v| is_loop(v)) {
-        let c = p.coeff(v)?;
-        let Some((mono, k)) = c.terms.iter().next() else {
-            continue;
-        };
-        if c.terms.len() != 1 || mono.iter().any(|s| is_loop(s)) {
-            continue;
-        }
-        let unit = if mono.is_empty() {
-            Poly::constant(k.abs())
-        } else {
-            Poly {
-                terms: [(mono.clone(), 1)].into_iter().collect(),
-            }
-        };
-        if unit.as_const().is_some_and(|k| k <= 1) || strides.contains(&unit) {
-            continue;
-        }
-        strides.push(unit);
-    }
-    // Symbolic strides first, then the widest constant: `r*16 + c*4 + lane`
-    // is row `r` of a 16-wide tile, not column `c` of a 4-wide one.
-    strides.sort_by_key(|s| match s.as_const() {
-        Some(k) => (1, -k),
-        None => (0, 0),
-    });
-    let split = |x: &Poly, s: &Poly| {
-        let (mut hi, mut lo) = (Poly::default(), Poly::default());
-        for (mono, coef) in &x.terms {
-            let term = Poly {
-                terms: [(mono.clone(), *coef)].into_iter().collect(),
-            };
-            match divide_term(&term, s) {
-                Some(q) => hi = hi.add(&q),
-                None => lo = lo.add(&term),
-            }
-        }
-        (hi, lo)
-    };
+    // Coefficient of each loop variable, and the part free of them.
     let linear = |x: &Poly| {
-        x.terms
-            .keys()
-            .all(|m| m.is_empty() || m.len() == 1 && is_loop(&m[0]))
+        let mut coeffs: BTreeMap<String, Poly> = BTreeMap::new();
+        let mut rest = Poly::default();
+        for (mono, c) in &x.terms {
+            let lv: Vec<&String> = mono.iter().filter(|v| is_loop(v)).collect();
+            let term = Poly {
+                terms: [(mono.clone(), *c)].into_iter().collect(),
+            };
+            match lv.as_slice() {
+                [] => rest = rest.add(&term),
+                [v] => {
+                    let k = term.coeff(v)?;
+                    let e = coeffs.entry((*v).clone()).or_default();
+                    *e = e.add(&k);
+                }
+                _ => return None,
+            }
+        }
+        Some((coeffs, rest))
     };
-    let unit_var = |x: &Poly| {
-        x.terms
-            .iter()
-            .find(|(m, c)| **c == 1 && m.len() == 1)
-            .map(|(m, _)| m[0].clone())
+    let (pc, prest) = linear(p)?;
+    let (rc, rrest) = linear(r)?;
+    // Candidate row strides: each coefficient without its integer factor.
+    let mut strides: Vec<Poly> = Vec::new();
+    for c in pc.values() {
+        let unit = match c.terms.iter().collect::<Vec<_>>().as_slice() {
+            [(mono, _)] if mono.is_empty() => continue,
+            [(mono, _)] => Poly {
+                terms: [((*mono).clone(), 1)].into_iter().collect(),
+            },
+            _ => c.clone(),
+        };
+        if !strides.contains(&unit) {
+            strides.push(unit);
+        }
+    }
+    // Constant strides too (`r*16 + c*4 + lane`), widest first.
+    let mut consts: Vec<i64> = pc
+        .values()
+        .filter_map(|c| c.as_const())
+        .map(i64::abs)
+        .filter(|k| *k > 1)
+        .collect();
+    consts.sort_unstable_by(|a, b| b.cmp(a));
+    consts.dedup();
+    strides.extend(consts.into_iter().map(Poly::constant));
+    // `c = k*S` for an integer `k`.
+    let multiple = |c: &Poly, s: &Poly| -> Option<i64> {
+        let (sm, sc) = s.terms.iter().next()?;
+        let cc = c.terms.get(sm)?;
+        if sc == &0 || cc % sc != 0 {
+            return None;
+        }
+        let k = cc / sc;
+        (s.scale(k) == *c).then_some(k)
+    };
+    let split = |coeffs: &BTreeMap<String, Poly>, rest: &Poly, s: &Poly| {
+        let (mut hi, mut lo) = (Poly::default(), rest.clone());
+        let mut hi_unit = Vec::new();
+        let mut lo_unit = Vec::new();
+        for (v, c) in coeffs {
+            match multiple(c, s) {
+                Some(k) => {
+                    hi = hi.add(&Poly::symbol(v).scale(k));
+                    if k == 1 {
+                        hi_unit.push(v.clone());
+                    }
+                }
+                None => {
+                    lo = lo.add(&Poly::symbol(v).mul(c));
+                    if c.as_const() == Some(1) {
+                        lo_unit.push(v.clone());
+                    }
+                }
+            }
+        }
+        (hi, lo, hi_unit, lo_unit)
     };
     for s in &strides {
-        let (hp, lp) = split(p, s);
-        let (hr, lr) = split(r, s);
+        let (hp, lp, hu, lu) = split(&pc, &prest, s);
+        let (hr, lr, _, _) = split(&rc, &rrest, s);
         if hp.is_zero() || lp.is_zero() || hr.is_zero() || lr.is_zero() {
             continue;
         }
-        if !linear(&hp) || !linear(&lp) {
-            continue;
-        }
-        let (Some(u), Some(w)) = (unit_var(&hp), unit_var(&lp)) else {
+        let (Some(u), Some(w)) = (hu.first(), lu.first()) else {
             continue;
         };
-        if u == w {
-            continue;
-        }
-        let hu = hr.sub(&hp.sub(&Poly::symbol(&u)));
-        let lw = lr.sub(&lp.sub(&Poly::symbol(&w)));
-        return Some(vec![(u, hu.to_expr()), (w, lw.to_expr())]);
+        let hu = hr.sub(&hp.sub(&Poly::symbol(u)));
+        let lw = lr.sub(&lp.sub(&Poly::symbol(w)));
+        return Some(vec![(u.clone(), hu.to_expr()), (w.clone(), lw.to_expr())]);
     }
     None
 }

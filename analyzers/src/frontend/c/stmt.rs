@@ -120,6 +120,23 @@ fn parse_cond(cond: &Expr, want: Option<&str>) -> Option<Cond> {
             });
         }
     }
+    // `v + s <= n` (a loop over row offsets that stops one stride short):
+    // `v <= n - s`.
+    if let Expr::Binary(BinOp::Add, x, y) = a.as_ref() {
+        for (v, s) in [(x, y), (y, x)] {
+            if let Expr::Var(name) = v.as_ref() {
+                if ok(name) && !s.mentions(name) && !b.mentions(name) {
+                    let bound = Expr::bin(BinOp::Sub, (**b).clone(), (**s).clone());
+                    let bound = Poly::from_expr(&bound).map_or(bound, |p| p.to_expr());
+                    return Some(Cond {
+                        var: name.clone(),
+                        rel: *op,
+                        bound,
+                    });
+                }
+            }
+        }
+    }
     None
 }
 
