@@ -240,6 +240,7 @@ impl Nest<'_> {
             confidence: self.confidence,
             why,
             message,
+            purpose: None,
         }
     }
 }

@@ -646,6 +646,7 @@ fn finding(
         confidence,
         why,
         message,
+        purpose: None,
     }
 }
 
