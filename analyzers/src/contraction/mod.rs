@@ -584,6 +584,24 @@ fn split_tile_vars(
     None
 }
 
+/// One index of a tile solved for one of the writer's variables: `u` with
+/// coefficient 1 in the store's index `p`, `u → r - (p - u)`.
+fn solve_one(
+    store: &Expr,
+    read: &Expr,
+    is_loop: &dyn Fn(&str) -> bool,
+) -> Option<Vec<(String, Expr)>> {
+    let p = Poly::from_expr(store)?;
+    let r = Poly::from_expr(read)?;
+    let one = Poly::constant(1);
+    let u = p
+        .symbols()
+        .into_iter()
+        .find(|v| is_loop(v) && p.coeff(v).as_ref() == Some(&one))?;
+    let rest = p.sub(&Poly::symbol(&u));
+    Some(vec![(u, r.sub(&rest).to_expr())])
+}
+
 /// `c / d` when the one-term `d` divides every term of `c`.
 fn divide_exact(c: &Poly, d: &Poly) -> Option<Poly> {
     let mut out = Poly::default();
@@ -710,32 +728,11 @@ impl<'a> FnCx<'a> {
             if src.base == read.base {
                 continue;
             }
-            let mut map: HashMap<String, Expr> = HashMap::new();
-            for (ti, ri) in t.idx.iter().zip(&read.idx) {
-                let pairs = match ti {
-                    Expr::Var(v) => vec![(v.clone(), ri.clone())],
-                    // A flattened tile `As[ty*T + tx]` read as `As[ty*T + k]`.
-                    _ => flat_tile_vars(ti, ri, &|v| self.is_loop_var(v))?,
-                };
-                for (v, e) in pairs {
-                    if map.insert(v, e).is_some() {
-                        return None;
-                    }
-                }
-            }
-            let idx: Vec<Expr> = src
-                .idx
-                .iter()
-                .map(|e| {
-                    e.clone().map(&mut |x| match x {
-                        Expr::Var(ref v) => map.get(v).cloned().unwrap_or(x),
-                        other => other,
-                    })
-                })
-                .collect();
-            let mapped = Access {
-                base: src.base,
-                idx: idx.into_iter().map(simplified).collect(),
+            let Some(mapped) = self
+                .map_tile(&t, &src, read, false)
+                .or_else(|| self.map_tile(&t, &src, read, true))
+            else {
+                return None;
             };
             if through {
                 return self.untile(&mapped, shared, depth + 1);
@@ -743,6 +740,74 @@ impl<'a> FnCx<'a> {
             return Some(mapped);
         }
         None
+    }
+
+    /// The global access a tile read stands for, from the tile's store
+    /// `t = src`. With `apart`, the writer's loop variables are renamed
+    /// apart from the reader's (a tile row written as `c*4 + lane` by one
+    /// thread and read at column `tx` by another), each index solved for
+    /// one of them, and the writer's variables must cancel.
+    fn map_tile(&self, t: &Access, src: &Access, read: &Access, apart: bool) -> Option<Access> {
+        let writer: Vec<String> = if apart {
+            let mut v: Vec<String> = t
+                .idx
+                .iter()
+                .flat_map(|e| e.vars())
+                .filter(|v| self.is_loop_var(v))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        } else {
+            Vec::new()
+        };
+        let ren = |e: &Expr| {
+            let mut e = e.clone();
+            for v in &writer {
+                e = e.substitute(v, &Expr::Var(format!("__w_{v}")));
+            }
+            e
+        };
+        let is_loop = |v: &str| v.starts_with("__w_") || self.is_loop_var(v);
+        let mut map: HashMap<String, Expr> = HashMap::new();
+        for (ti, ri) in t.idx.iter().zip(&read.idx) {
+            let ti = ren(ti);
+            let pairs = match &ti {
+                Expr::Var(v) => vec![(v.clone(), ri.clone())],
+                // A flattened tile `As[ty*T + tx]` read as `As[ty*T + k]`.
+                _ => match flat_tile_vars(&ti, ri, &is_loop) {
+                    Some(p) => p,
+                    None if apart => solve_one(&ti, ri, &is_loop)?,
+                    None => return None,
+                },
+            };
+            for (v, e) in pairs {
+                if map.insert(v, e).is_some() {
+                    return None;
+                }
+            }
+        }
+        let idx: Vec<Expr> = src
+            .idx
+            .iter()
+            .map(|e| {
+                simplified(ren(e).map(&mut |x| match x {
+                    Expr::Var(ref v) => map.get(v).cloned().unwrap_or(x),
+                    other => other,
+                }))
+            })
+            .collect();
+        if apart
+            && idx
+                .iter()
+                .any(|e| e.vars().iter().any(|v| v.starts_with("__w_")))
+        {
+            return None;
+        }
+        Some(Access {
+            base: src.base.clone(),
+            idx,
+        })
     }
 
     /// Parses `f` into products of two array reads; `None` if any term is not one.

@@ -58,7 +58,8 @@ pub(super) fn expand(f: &mut Function) {
         s.walk(&mut |s| {
             for e in s.exprs() {
                 e.walk(&mut |x| {
-                    if matches!(x, Expr::Call { func, recv: None, args, .. } if func == "vector" && args.len() == 2)
+                    if matches!(x, Expr::Call { func, recv: None, args, .. }
+                        if func == "vector" && args.len() == 2 || func.ends_with("memcpy_async"))
                     {
                         has_cast = true;
                     }
@@ -69,9 +70,23 @@ pub(super) fn expand(f: &mut Function) {
     if vectors.is_empty() && !has_cast {
         return;
     }
+    let mut inits = Vec::new();
+    for s in &f.body {
+        s.walk(&mut |s| {
+            if let StmtKind::Decl {
+                name,
+                init: Some(e),
+                ..
+            } = &s.kind
+            {
+                inits.push((name.clone(), e.clone()));
+            }
+        });
+    }
     let mut cx = Cx {
         vectors,
         next_lane: 0,
+        inits,
     };
     let body = std::mem::take(&mut f.body);
     f.body = cx.block(body);
@@ -80,6 +95,9 @@ pub(super) fn expand(f: &mut Function) {
 struct Cx {
     vectors: Vec<(String, usize)>,
     next_lane: usize,
+    /// Initialisers of the function's locals, to read a copy's size
+    /// (`shape4 = cuda::aligned_size_t<...>(sizeof(float4))`).
+    inits: Vec<(String, Expr)>,
 }
 
 /// A vector local's current lanes.
@@ -279,8 +297,49 @@ impl Cx {
     fn block(&mut self, stmts: Vec<Stmt>) -> Vec<Stmt> {
         let mut env: Vec<Value> = Vec::new();
         let mut out: Vec<(Stmt, bool)> = Vec::new();
+        // Pointers to vectors: `float4 *p = reinterpret_cast<float4 *>(&A[e])`.
+        let mut ptrs: Vec<(String, Expr)> = Vec::new();
         for mut s in stmts {
             let span = s.span;
+            if !ptrs.is_empty() {
+                let names = assigned_names(&s);
+                ptrs.retain(|(n, _)| {
+                    !names.contains(n)
+                        || matches!(&s.kind, StmtKind::Decl { name, .. } if name == n)
+                });
+                let ptrs = &ptrs;
+                s.walk_mut(&mut |st| {
+                    st.exprs_mut(&mut |e| {
+                        let taken = std::mem::replace(e, Expr::Int(0));
+                        *e = taken.map(&mut |x| match x {
+                            Expr::Var(ref v) => ptrs
+                                .iter()
+                                .find(|(n, _)| n == v)
+                                .map_or(x, |(_, p)| p.clone()),
+                            other => other,
+                        });
+                    })
+                });
+            }
+            if let StmtKind::Decl {
+                name,
+                init: Some(init @ Expr::Call { func, .. }),
+                ..
+            } = &s.kind
+            {
+                if func == "vector" && self.width(name).is_none() {
+                    ptrs.push((name.clone(), init.clone()));
+                    out.push((s, false));
+                    continue;
+                }
+            }
+            if let Some(stores) = self.async_copy(&s) {
+                let w: HashSet<String> = stores.iter().flat_map(written).collect();
+                self.spill(&mut env, &w, span, &mut out);
+                let many = stores.len() > 1;
+                out.extend(stores.into_iter().map(|s| (s, many)));
+                continue;
+            }
             // A vector local declared or assigned here.
             match &s.kind {
                 StmtKind::Decl { name, init, .. } if self.width(name).is_some() => {
@@ -466,6 +525,64 @@ impl Cx {
             }
         }
         self.reroll(out)
+    }
+
+    /// `cuda::memcpy_async(dst, src, size, pipe)` (also with a leading
+    /// group, and `__pipeline_memcpy_async(dst, src, size)`) of one `float`
+    /// or one `float4`: the stores it stands for, one per element.
+    fn async_copy(&self, s: &Stmt) -> Option<Vec<Stmt>> {
+        let StmtKind::Expr(Expr::Call { func, args, .. }) = &s.kind else {
+            return None;
+        };
+        if !func.ends_with("memcpy_async") {
+            return None;
+        }
+        let (dst, src, size) = match args.len() {
+            3 | 4 => (&args[0], &args[1], &args[2]),
+            5 => (&args[1], &args[2], &args[3]),
+            _ => return None,
+        };
+        let size = match size {
+            Expr::Var(v) => self
+                .inits
+                .iter()
+                .find(|(n, _)| n == v)
+                .map_or(size, |(_, e)| e),
+            e => e,
+        };
+        let t: String = size
+            .to_string()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let inner = t.rsplit("sizeof(").next()?.split(')').next()?;
+        let w = match inner {
+            "float" | "double" | "int" => 1,
+            other => type_width(other)?,
+        };
+        let ptr = |e: &Expr| match e {
+            Expr::Call {
+                func,
+                args,
+                recv: None,
+                ..
+            } if func == "vector" && args.len() == 2 => args[0].clone(),
+            e => e.clone(),
+        };
+        let (d, r) = (ptr(dst), ptr(src));
+        let zero = Expr::Int(0);
+        Some(
+            (0..w)
+                .map(|l| Stmt {
+                    kind: StmtKind::Assign {
+                        target: element(&d, &zero, l),
+                        op: AssignOp::Set,
+                        value: element(&r, &zero, l),
+                    },
+                    span: s.span,
+                })
+                .collect(),
+        )
     }
 
     /// Materialises every vector whose lanes read an array in `w`.
