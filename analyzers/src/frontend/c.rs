@@ -181,6 +181,9 @@ pub(crate) struct Lowerer<'r> {
     vars: HashMap<String, VarInfo>,
     declared: HashSet<String>,
     type_params: Vec<String>,
+    /// `Some` while an assignment statement is lowered: the increments
+    /// (`p++`, `++p`) inside it, to run after (`true`: before) it.
+    updates: Option<Vec<(Expr, crate::ir::AssignOp, bool)>>,
 }
 
 impl<'r> Lowerer<'r> {
@@ -222,6 +225,7 @@ impl<'r> Lowerer<'r> {
             vars: HashMap::new(),
             declared: HashSet::new(),
             type_params: Vec::new(),
+            updates: None,
         }
     }
 

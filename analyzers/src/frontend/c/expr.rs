@@ -4,7 +4,7 @@
 use tree_sitter::Node;
 
 use super::{text, Lowerer, MAX_DEPTH};
-use crate::ir::{BinOp, Expr, UnOp};
+use crate::ir::{AssignOp, BinOp, Expr, UnOp};
 
 /// Parses a C number literal (`0x10`, `16u`, `1.0f`, `1e-3`, `1'000`).
 pub(crate) fn parse_number(s: &str) -> Expr {
@@ -405,6 +405,30 @@ impl Lowerer<'_> {
                 Expr::bin(op, a, b)
             }
             "conditional_expression" => self.lower_conditional(node, src),
+            // `*p++` inside an assignment: the value of `p` (or of `p + 1`
+            // for `++p`), with the increment run beside the statement.
+            "update_expression" if self.updates.is_some() => {
+                let (Some(arg), Some(op)) = (
+                    node.child_by_field_name("argument"),
+                    node.child_by_field_name("operator"),
+                ) else {
+                    return other();
+                };
+                let target = self.lower_expr(arg, src);
+                if !matches!(target, Expr::Var(_)) {
+                    return other();
+                }
+                let prefix = op.start_byte() < arg.start_byte();
+                let aop = if op.kind() == "--" {
+                    AssignOp::Sub
+                } else {
+                    AssignOp::Add
+                };
+                if let Some(u) = self.updates.as_mut() {
+                    u.push((target.clone(), aop, prefix));
+                }
+                target
+            }
             "call_expression" => self.lower_call(node, src),
             "comma_expression" => match node.child_by_field_name("right") {
                 Some(r) => self.lower_expr(r, src),

@@ -421,6 +421,7 @@ impl Lowerer<'_> {
                 ) else {
                     return;
                 };
+                let outer = self.updates.replace(Vec::new());
                 let value = if r.kind() == "assignment_expression" {
                     // `x = y = 0`: first `y = 0`, then `x = y`'s value.
                     self.depth += 1;
@@ -439,6 +440,28 @@ impl Lowerer<'_> {
                     self.lower_expr(r, src)
                 };
                 let target = self.lower_expr(l, src);
+                let updates = std::mem::replace(&mut self.updates, outer).unwrap_or_default();
+                let bump = |(x, op, _): &(Expr, AssignOp, bool)| Stmt {
+                    kind: StmtKind::Assign {
+                        target: x.clone(),
+                        op: *op,
+                        value: Expr::Int(1),
+                    },
+                    span: sp,
+                };
+                // An increment of a name the statement also assigns, or two
+                // of one name, has no one order: such a statement is opaque.
+                let clash = updates.iter().enumerate().any(|(i, (x, _, _))| {
+                    *x == target || updates[..i].iter().any(|(y, _, _)| y == x)
+                });
+                if clash {
+                    out.push(Stmt {
+                        kind: StmtKind::Expr(Expr::Other(text(e, src))),
+                        span: sp,
+                    });
+                    return;
+                }
+                out.extend(updates.iter().filter(|u| u.2).map(bump));
                 out.push(Stmt {
                     kind: StmtKind::Assign {
                         target,
@@ -447,6 +470,7 @@ impl Lowerer<'_> {
                     },
                     span: sp,
                 });
+                out.extend(updates.iter().filter(|u| !u.2).map(bump));
             }
             "update_expression" => {
                 let (Some(arg), Some(op)) = (
