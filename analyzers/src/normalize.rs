@@ -27,6 +27,11 @@
 //!    (`A += row * K;` at the top of a kernel) is replaced by the sum at
 //!    every later use. The bumped name must not be read after the loop.
 //!
+//! 2a. **Straight-line evaluation** (`straight.rs`, before 3): locals
+//!    written more than once (a temporary per unrolled copy, a pointer reset
+//!    per iteration or bumped several times) are followed through each
+//!    statement list and their reads replaced by their current values.
+//!
 //! 0. **x86 vector intrinsics read as their first lane** (C/C++, before
 //!    everything else): `_mm256_loadu_ps(p)` / `_mm_load_pd(p)` /
 //!    `_mm256_broadcast_ss(p)` → `*p`, `_mm256_set1_ps(x)` → `x`,
@@ -54,6 +59,7 @@
 //! The passes are pure functions of the IR: no I/O, no source text.
 
 mod lanes;
+mod straight;
 
 use std::collections::{HashMap, HashSet};
 
@@ -80,6 +86,7 @@ pub fn normalize(file: &mut File) {
         for s in &mut f.body {
             self_updates(s);
         }
+        straight::evaluate(f);
         induction(f);
         forward_substitute(f);
         for s in &mut f.body {
