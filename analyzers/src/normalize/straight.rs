@@ -18,6 +18,10 @@ use std::collections::HashSet;
 
 use crate::ir::{AssignOp, BinOp, Expr, Function, Poly, Span, Stmt, StmtKind, UnOp};
 
+/// Followed values larger than this (in expression nodes) are written
+/// back instead, so that self-referential updates cannot blow up.
+const MAX_NODES: usize = 64;
+
 /// Runs the pass on one function.
 pub(super) fn evaluate(f: &mut Function) {
     let mut sets: std::collections::HashMap<String, usize> = Default::default();
@@ -214,6 +218,27 @@ fn block(stmts: Vec<Stmt>, tracked: &HashSet<String>, depth: usize) -> Vec<Stmt>
                     }
                     _ => None,
                 };
+                let size = |v: &Val| {
+                    let mut n = 0usize;
+                    match v {
+                        Val::Abs(e) | Val::Rel(e) => e.walk(&mut |_| n += 1),
+                    }
+                    n
+                };
+                // Values that grow (`h = h*31 + c`, `x = x*x`) are not followed.
+                let new = new.filter(|v| size(v) <= MAX_NODES);
+                if new.is_none() {
+                    if let Some(i) = cur {
+                        let (x, v) = env.remove(i);
+                        out.extend(write_back(&x, &v, span));
+                    }
+                    if let StmtKind::Assign { value, .. } = &mut s.kind {
+                        let taken = std::mem::replace(value, Expr::Int(0));
+                        *value = substitute(taken, &env);
+                    }
+                    out.push(s);
+                    continue;
+                }
                 if let Some(v) = new {
                     match cur {
                         Some(i) => env[i].1 = v,
