@@ -823,3 +823,30 @@ fn shift(e: Expr, step: &[Poly], lane: &Poly, k: &mut usize) -> Expr {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{Lang, StmtKind};
+    use crate::NoIncludes;
+
+    #[test]
+    fn a_float4_copy_is_a_lane_loop() {
+        let src = "__global__ void k(const float *B, float *out) {
+            __shared__ float t[64];
+            reinterpret_cast<float4 *>(&t[threadIdx.x * 4])[0] =
+                reinterpret_cast<const float4 *>(&B[threadIdx.x * 4])[0];
+            out[threadIdx.x] = t[threadIdx.x];
+        }";
+        let mut f = crate::frontend::lower(Lang::Cuda, "t.cu", src, &NoIncludes);
+        crate::normalize::normalize(&mut f);
+        let mut lane_loops = Vec::new();
+        f.functions[0].walk(&mut |s| {
+            if let StmtKind::Loop(l) = &s.kind {
+                if l.var.starts_with("__lane") {
+                    lane_loops.push((l.end.to_string(), l.body.len()));
+                }
+            }
+        });
+        assert_eq!(lane_loops, vec![("4".to_string(), 1)]);
+    }
+}

@@ -289,3 +289,60 @@ fn block(stmts: Vec<Stmt>, tracked: &HashSet<String>, depth: usize) -> Vec<Stmt>
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{Expr, Lang, StmtKind};
+    use crate::NoIncludes;
+
+    fn lowered(src: &str) -> crate::ir::File {
+        let mut f = crate::frontend::lower(Lang::C, "t.c", src, &NoIncludes);
+        crate::normalize::normalize(&mut f);
+        f
+    }
+
+    #[test]
+    fn unrolled_temporaries_read_their_current_values() {
+        let f = lowered(
+            "void g(int k, const float *A, const float *B, float *out) {
+               float t, acc = 0;
+               for (int p = 0; p < k; p += 2) {
+                 t = A[p]; acc += t * B[p];
+                 t = A[p + 1]; acc += t * B[p + 1];
+               }
+               out[0] = acc;
+             }",
+        );
+        let mut macs = Vec::new();
+        f.functions[0].walk(&mut |s| {
+            if let StmtKind::Assign {
+                target: Expr::Var(v),
+                value,
+                ..
+            } = &s.kind
+            {
+                if v == "acc" {
+                    macs.push(value.to_string());
+                }
+            }
+        });
+        assert_eq!(macs, ["A[p]*B[p]", "A[p+1]*B[p+1]"]);
+    }
+
+    #[test]
+    fn a_self_referential_chain_stays_small() {
+        let mut body = String::from("double x = y[0], z;\n");
+        for _ in 0..40 {
+            body.push_str("x = x * x + x;\n");
+        }
+        body.push_str("y[1] = x;\n");
+        let f = lowered(&format!("void g(double *y) {{ {body} }}"));
+        let mut nodes = 0usize;
+        f.functions[0].walk(&mut |s| {
+            for e in s.exprs() {
+                e.walk(&mut |_| nodes += 1);
+            }
+        });
+        assert!(nodes < 4000, "{nodes}");
+    }
+}
