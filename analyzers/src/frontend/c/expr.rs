@@ -655,6 +655,48 @@ impl Lowerer<'_> {
             // `T(0)`, `(DATA_TYPE)(x)` parsed as a call: a cast.
             return args.into_iter().next().unwrap_or(Expr::Int(0));
         }
+        // `m(i, j)` on an object of a class with an inline `operator()`:
+        // its body, the fields read as the object's (`m.d[i*m.c + j]`).
+        let object = match func.kind() {
+            "identifier" if self.vars.contains_key(&name) => Some(Some(name.clone())),
+            "parenthesized_expression" if text(func, src).replace(' ', "") == "(*this)" => {
+                Some(None)
+            }
+            _ => None,
+        };
+        if let Some(object) = object {
+            let declared = object
+                .as_ref()
+                .and_then(|o| match self.vars.get(o).map(|v| &v.elem) {
+                    Some(Some(crate::ir::ElemType::Named(t))) => Some(t.clone()),
+                    _ => None,
+                });
+            if let Some(h) = self.helpers.get("operator()") {
+                // The object must be of the class that defines it.
+                let same = match (&declared, &h.class) {
+                    (Some(t), Some(c)) => {
+                        t == c || t.ends_with(&format!("::{c}")) || t.starts_with(&format!("{c}<"))
+                    }
+                    _ => true,
+                };
+                if same && h.params.len() == args.len() {
+                    let body = substitute_all(&h.ret, &h.params, &args);
+                    let fields: Vec<String> = h
+                        .class
+                        .as_ref()
+                        .and_then(|c| self.class_fields.get(c))
+                        .map(|f| f.keys().cloned().collect())
+                        .unwrap_or_default();
+                    return match object {
+                        None => body,
+                        Some(o) => body.map(&mut |x| match x {
+                            Expr::Var(ref v) if fields.contains(v) => Expr::Var(format!("{o}.{v}")),
+                            other => other,
+                        }),
+                    };
+                }
+            }
+        }
         let short = name.rsplit("::").next().unwrap_or(&name).to_string();
         if !self.expanding.contains(&short) {
             if let Some(h) = self.helpers.get(&short) {
