@@ -728,12 +728,9 @@ impl<'a> FnCx<'a> {
             if src.base == read.base {
                 continue;
             }
-            let Some(mapped) = self
+            let mapped = self
                 .map_tile(&t, &src, read, false)
-                .or_else(|| self.map_tile(&t, &src, read, true))
-            else {
-                return None;
-            };
+                .or_else(|| self.map_tile(&t, &src, read, true))?;
             if through {
                 return self.untile(&mapped, shared, depth + 1);
             }

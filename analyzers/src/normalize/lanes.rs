@@ -3,8 +3,8 @@
 //!
 //! A vector access through a pointer cast, `vector(p, w)[j]` (the front
 //! end's form of `reinterpret_cast<float4 *>(p)[j]`, see [`Expr::Call`]),
-//! is the `w` elements `p[w*j + l]`, `l = 0..w` (`&A[e]` as `p`: `A[e + w*j
-//! + l]`). Each vector local is evaluated symbolically through straight-line
+//! is the `w` elements `p[w*j + l]`, `l = 0..w` (with `&A[e]` as `p`:
+//! `A[e + w*j + l]`). Each vector local is evaluated symbolically through straight-line
 //! code: `float4 t = <vector>` and `t = <vector>` give its lanes values,
 //! `t.x = e` / `t.y += e` update one lane, and reads of `t.x` are replaced
 //! by the lane's value; `<vector> = t` and `<vector> = <vector>` become one

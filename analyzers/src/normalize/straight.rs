@@ -157,7 +157,7 @@ fn assigns(s: &Stmt, x: &str) -> bool {
 fn write_back(x: &str, v: &Val, span: Span) -> Option<Stmt> {
     let (op, value) = match v {
         Val::Abs(e) => (AssignOp::Set, e.clone()),
-        Val::Rel(e) if matches!(e, Expr::Int(0)) => return None,
+        Val::Rel(Expr::Int(0)) => return None,
         Val::Rel(e) => (AssignOp::Add, e.clone()),
     };
     Some(Stmt {
