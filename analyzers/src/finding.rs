@@ -470,6 +470,11 @@ pub struct Finding {
     pub why: String,
     /// The headline message.
     pub message: String,
+    /// What the code is for, where that makes the finding less urgent: a
+    /// CPU reference that checks a GPU or library result (`purpose.rs`).
+    /// Reported at note level with this reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
 }
 
 impl Finding {

@@ -196,7 +196,10 @@ pub enum Expr {
     /// Conventions for calls the front ends synthesise: a C/CUDA ternary
     /// `c ? a : b` is `Call { func: "select", recv: None, args: [c, a, b] }`,
     /// except the min/max shapes (`x < y ? x : y`), which are
-    /// `Call { func: "min" | "max", args: [x, y] }`.
+    /// `Call { func: "min" | "max", args: [x, y] }`. A pointer cast to a
+    /// CUDA vector type (`reinterpret_cast<float4 *>(p)`, `(double2 *)p`)
+    /// is `Call { func: "vector", args: [p, Int(lanes)] }` until
+    /// `normalize` expands each vector access into its lanes.
     Call {
         func: String,
         recv: Option<Box<Expr>>,

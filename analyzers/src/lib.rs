@@ -13,6 +13,7 @@ pub mod frontend;
 pub mod ir;
 pub mod normalize;
 pub mod prefilter;
+pub mod purpose;
 pub mod sizes;
 
 pub use finding::{
@@ -234,6 +235,7 @@ pub fn analyze_parsed(
     let (mut findings, origins): (Vec<Finding>, _) =
         reported.into_iter().map(|r| (r.finding, r.origin)).unzip();
     sizes::infer(&mut findings, &file, text, path, build);
+    purpose::mark_references(&mut findings, &file);
     Analysis {
         lang,
         findings,

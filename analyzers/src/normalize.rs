@@ -27,11 +27,18 @@
 //!    (`A += row * K;` at the top of a kernel) is replaced by the sum at
 //!    every later use. The bumped name must not be read after the loop.
 //!
+//! 2a. **Straight-line evaluation** (`straight.rs`, before 3): locals
+//!    written more than once (a temporary per unrolled copy, a pointer reset
+//!    per iteration or bumped several times) are followed through each
+//!    statement list and their reads replaced by their current values.
+//!
 //! 0. **x86 vector intrinsics read as their first lane** (C/C++, before
 //!    everything else): `_mm256_loadu_ps(p)` / `_mm_load_pd(p)` /
 //!    `_mm256_broadcast_ss(p)` → `*p`, `_mm256_set1_ps(x)` → `x`,
 //!    `_mm256_fmadd_ps(a, b, c)` → `a*b + c` (`add`, `sub`, `mul` alike), and
-//!    the statement `_mm256_storeu_ps(p, v)` → `*p = v`. A loop over `j` in
+//!    the statement `_mm256_storeu_ps(p, v)` → `*p = v`; a union of a
+//!    vector and an array of its lanes (`x.v` / `x.d[2]`) reads `x.d[0]`
+//!    as `x.v`. A loop over `j` in
 //!    steps of 8 then reads as the scalar loop over `j` it vectorises: an
 //!    AVX GEMM over broadcast rows of A and loaded rows of B is a GEMM nest.
 //!    Helpers called as statements are inlined next: a call
@@ -43,7 +50,16 @@
 //!    into an i-j loop and a helper computing one dot product (or a small
 //!    block of C) is then one nest.
 //!
+//! 0b. **CUDA vector types expanded into lanes** (C/C++/CUDA, after 0):
+//!    `float4` loads and stores through `reinterpret_cast<float4 *>` become
+//!    one scalar access per lane, vector locals are evaluated lane by lane,
+//!    and the lane statements are rolled back into a loop over a lane
+//!    variable (`lanes.rs`).
+//!
 //! The passes are pure functions of the IR: no I/O, no source text.
+
+mod lanes;
+mod straight;
 
 use std::collections::{HashMap, HashSet};
 
@@ -57,9 +73,12 @@ const MAX_SUBST_NODES: usize = 256;
 pub fn normalize(file: &mut File) {
     if file.lang != crate::ir::Lang::Python {
         for f in &mut file.functions {
+            let fields = vector_fields(f);
             for s in &mut f.body {
                 s.walk_mut(&mut vector_lanes);
             }
+            union_lanes(f, &fields);
+            lanes::expand(f);
         }
     }
     inline_helpers(file);
@@ -67,6 +86,7 @@ pub fn normalize(file: &mut File) {
         for s in &mut f.body {
             self_updates(s);
         }
+        straight::evaluate(f);
         induction(f);
         forward_substitute(f);
         for s in &mut f.body {
@@ -135,7 +155,8 @@ fn lane_expr(e: Expr) -> Expr {
             };
             let a = args.clone();
             match (op, a.len()) {
-                ("loadu" | "load" | "broadcast", 1) => deref_of(a[0].clone()),
+                ("loadu" | "load" | "broadcast" | "loaddup", 1) => deref_of(a[0].clone()),
+                ("setzero", 0) => Expr::Int(0),
                 ("set1", 1) => a[0].clone(),
                 ("fmadd", 3) => Expr::bin(
                     BinOp::Add,
@@ -150,6 +171,73 @@ fn lane_expr(e: Expr) -> Expr {
         }
         other => other,
     })
+}
+
+/// The fields of local unions that hold an x86 vector (`x.v` in
+/// `typedef union { __m128d v; double d[2]; } v2df_t`): assigned from an
+/// intrinsic, or from other such fields.
+fn vector_fields(f: &Function) -> HashSet<String> {
+    let mut out: HashSet<String> = HashSet::new();
+    for _ in 0..2 {
+        for s in &f.body {
+            s.walk(&mut |s| {
+                let StmtKind::Assign {
+                    target: Expr::Var(t),
+                    value,
+                    ..
+                } = &s.kind
+                else {
+                    return;
+                };
+                if !t.contains('.') || out.contains(t) {
+                    return;
+                }
+                let mut vector = false;
+                value.walk(&mut |x| match x {
+                    Expr::Call { func, .. } if intrinsic_op(func).is_some() => vector = true,
+                    Expr::Var(v) if out.contains(v) => vector = true,
+                    _ => {}
+                });
+                if vector {
+                    out.insert(t.clone());
+                }
+            });
+        }
+    }
+    out
+}
+
+/// Lane 0 of such a union read through its array member (`x.d[0]`) is
+/// the vector field as the first-lane reading has it (`x.v`).
+fn union_lanes(f: &mut Function, fields: &HashSet<String>) {
+    if fields.is_empty() {
+        return;
+    }
+    let first = |base: &str| {
+        let (x, _) = base.rsplit_once('.')?;
+        let mut v: Vec<&String> = fields
+            .iter()
+            .filter(|n| n.rsplit_once('.').is_some_and(|(y, _)| y == x))
+            .collect();
+        v.sort();
+        (v.len() == 1 && v[0] != base).then(|| v[0].clone())
+    };
+    for s in &mut f.body {
+        s.walk_mut(&mut |s| {
+            s.exprs_mut(&mut |e| {
+                let taken = std::mem::replace(e, Expr::Int(0));
+                *e = taken.map(&mut |x| match &x {
+                    Expr::Index { base, idx } if idx.len() == 1 && idx[0] == Expr::Int(0) => {
+                        match base.as_ref() {
+                            Expr::Var(b) => first(b).map_or(x.clone(), Expr::Var),
+                            _ => x,
+                        }
+                    }
+                    _ => x,
+                });
+            })
+        });
+    }
 }
 
 /// Pass 0a on one statement (see the module docs).
@@ -233,6 +321,19 @@ fn pointer_arg(e: &Expr, caller: &Function) -> Option<Expr> {
 /// loop variables).
 fn rename_stmt(s: &mut Stmt, from: &str, to: &str) {
     let with = Expr::var(to);
+    // The fields of a renamed struct or union local (`x.v` → `x_1.v`).
+    let prefix = format!("{from}.");
+    s.walk_mut(&mut |s| {
+        s.exprs_mut(&mut |e| {
+            let taken = std::mem::replace(e, Expr::Int(0));
+            *e = taken.map(&mut |x| match x {
+                Expr::Var(v) if v.starts_with(&prefix) => {
+                    Expr::Var(format!("{to}.{}", &v[prefix.len()..]))
+                }
+                other => other,
+            });
+        });
+    });
     s.walk_mut(&mut |s| {
         match &mut s.kind {
             StmtKind::Decl { name, .. } if name == from => *name = to.to_string(),
@@ -377,6 +478,7 @@ fn instantiate(
     }
     // Parameters: written parameters cannot be bound to expressions.
     let mut binds: Vec<(String, Expr)> = Vec::new();
+    let mut starts: Vec<Stmt> = Vec::new();
     for (p, a) in h.params.iter().zip(args) {
         let info = h.vars.get(p).cloned().unwrap_or_default();
         let value = if info.is_array {
@@ -409,7 +511,24 @@ fn instantiate(
             a.clone()
         };
         if info.is_array && Stmt::defs_of(&body, p) > 0 {
-            return None;
+            // A pointer parameter the helper advances (`a += 4` over a
+            // packed panel): a local of the caller, starting at the argument.
+            let local = format!("{p}_{}", *counter);
+            for s in body.iter_mut() {
+                rename_stmt(s, p, &local);
+            }
+            caller.vars.insert(local.clone(), info.clone());
+            starts.push(Stmt {
+                kind: StmtKind::Decl {
+                    name: local,
+                    elem: info.elem.clone(),
+                    dims: Vec::new(),
+                    shared: false,
+                    init: Some(value),
+                },
+                span: h.span,
+            });
+            continue;
         }
         binds.push((p.clone(), value));
     }
@@ -426,7 +545,8 @@ fn instantiate(
             subst_stmt(s, &tmp, v);
         }
     }
-    Some(body)
+    starts.extend(body);
+    Some(starts)
 }
 
 /// For `&X` with `X` a multi-subscript access, and a parameter `p` read

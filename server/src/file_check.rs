@@ -256,7 +256,7 @@ pub fn check_text(
         .filter(|(_, f)| settings.selected(f.code))
         .map(|(index, f)| Reported {
             index,
-            level: settings.level(f.code),
+            level: purpose_level(settings.level(f.code), f),
             fingerprint: baseline::fingerprint(f, text),
             suppressed: suppress::find(&sups, f.code, f.range.start_line).map(|s| Suppressed {
                 line: s.line,
@@ -346,8 +346,18 @@ pub fn advise(
             }
             r.advice = advisor.advise_built(&r.finding, built.as_ref());
             r.level = level_with(settings.level(r.finding.code), &r.advice, settings);
+            r.level = purpose_level(r.level, &r.finding);
         }
     })
+}
+
+/// A CPU reference that checks another implementation (`Finding::purpose`)
+/// is a note at most.
+fn purpose_level(level: Level, f: &Finding) -> Level {
+    match f.purpose {
+        Some(_) => Level::Note.min(level),
+        None => level,
+    }
 }
 
 /// The configured level, demoted to a note when the advice shows nothing

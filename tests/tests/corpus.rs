@@ -27,6 +27,7 @@ use gemmscope_analyzers::{analyze, Finding, IncludeResolver, Major};
 /// The keys an annotation may carry.
 const KEYS: &[&str] = &[
     "routine", "idiom", "dims", "dtype", "order", "function", "layout", "alpha", "beta", "sources",
+    "purpose",
 ];
 
 /// One expected finding.
@@ -193,6 +194,15 @@ fn finding_value(f: &Finding, key: &str) -> Option<String> {
         }
         "order" => f.loop_order.clone(),
         "function" => f.function.clone(),
+        // `purpose=reference` (a CPU reference) or `purpose=none`.
+        "purpose" => Some(
+            if f.purpose.is_some() {
+                "reference"
+            } else {
+                "none"
+            }
+            .to_string(),
+        ),
         "alpha" => f.alpha.clone(),
         "beta" => f.beta.clone(),
         "layout" => Some(
@@ -733,6 +743,7 @@ fn sample_finding(line: usize) -> Finding {
         confidence: 0.9,
         why: "three loops, C[i][j] += A[i][k]*B[k][j]".into(),
         message: "GEMM loop nest".into(),
+        purpose: None,
     }
 }
 

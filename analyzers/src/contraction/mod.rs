@@ -18,7 +18,7 @@
 
 mod classify;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::finding::RuleMeta;
 use crate::finding::{Backend, Dim, Dims, Finding, Major, OperandLayout, Routine};
@@ -240,6 +240,7 @@ impl Nest<'_> {
             confidence: self.confidence,
             why,
             message,
+            purpose: None,
         }
     }
 }
@@ -433,7 +434,9 @@ fn flat_tile_vars(
         .iter()
         .filter(|v| is_loop(v) && p.coeff(v).as_ref() == Some(&one))
         .collect();
-    let [w] = inner.as_slice() else { return None };
+    let [w] = inner.as_slice() else {
+        return split_tile_vars(&p, &r, is_loop);
+    };
     let w = (*w).clone();
     let rest = p.sub(&Poly::symbol(&w));
     let mut found = None;
@@ -454,7 +457,9 @@ fn flat_tile_vars(
             break;
         }
     }
-    let (u, stride, g) = found?;
+    let Some((u, stride, g)) = found else {
+        return split_tile_vars(&p, &r, is_loop);
+    };
     let (mut hi, mut lo) = (Poly::default(), Poly::default());
     for (mono, coef) in &r.terms {
         let term = Poly {
@@ -470,6 +475,131 @@ fn flat_tile_vars(
     }
     let others = g.sub(&Poly::symbol(&u));
     Some(vec![(u, hi.sub(&others).to_expr()), (w, lo.to_expr())])
+}
+
+/// The general case of [`flat_tile_vars`]: the store's index is `h*S + w`
+/// with `h` and `w` each a sum of loop variables times integers (a vector
+/// lane, `(c*4 + lane)*S + r`, or `r*S + c*4 + lane`), one variable of
+/// each with coefficient 1, and `S` the symbolic (or constant) row stride.
+/// That variable of `h` is solved from the read's `S` part and that of `w`
+/// from its remainder; the others stay and cancel wherever the index is
+/// used.
+fn split_tile_vars(
+    p: &Poly,
+    r: &Poly,
+    is_loop: &dyn Fn(&str) -> bool,
+) -> Option<Vec<(String, Expr)>> {
+    // Coefficient of each loop variable, and the part free of them.
+    let linear = |x: &Poly| {
+        let mut coeffs: BTreeMap<String, Poly> = BTreeMap::new();
+        let mut rest = Poly::default();
+        for (mono, c) in &x.terms {
+            let lv: Vec<&String> = mono.iter().filter(|v| is_loop(v)).collect();
+            let term = Poly {
+                terms: [(mono.clone(), *c)].into_iter().collect(),
+            };
+            match lv.as_slice() {
+                [] => rest = rest.add(&term),
+                [v] => {
+                    let k = term.coeff(v)?;
+                    let e = coeffs.entry((*v).clone()).or_default();
+                    *e = e.add(&k);
+                }
+                _ => return None,
+            }
+        }
+        Some((coeffs, rest))
+    };
+    let (pc, prest) = linear(p)?;
+    let (rc, rrest) = linear(r)?;
+    // Candidate row strides: each coefficient without its integer factor.
+    let mut strides: Vec<Poly> = Vec::new();
+    for c in pc.values() {
+        let unit = match c.terms.iter().collect::<Vec<_>>().as_slice() {
+            [(mono, _)] if mono.is_empty() => continue,
+            [(mono, _)] => Poly {
+                terms: [((*mono).clone(), 1)].into_iter().collect(),
+            },
+            _ => c.clone(),
+        };
+        if !strides.contains(&unit) {
+            strides.push(unit);
+        }
+    }
+    // Constant strides too (`r*16 + c*4 + lane`), widest first.
+    let mut consts: Vec<i64> = pc
+        .values()
+        .filter_map(|c| c.as_const())
+        .map(i64::abs)
+        .filter(|k| *k > 1)
+        .collect();
+    consts.sort_unstable_by(|a, b| b.cmp(a));
+    consts.dedup();
+    strides.extend(consts.into_iter().map(Poly::constant));
+    // `c = k*S` for an integer `k`.
+    let multiple = |c: &Poly, s: &Poly| -> Option<i64> {
+        let (sm, sc) = s.terms.iter().next()?;
+        let cc = c.terms.get(sm)?;
+        if sc == &0 || cc % sc != 0 {
+            return None;
+        }
+        let k = cc / sc;
+        (s.scale(k) == *c).then_some(k)
+    };
+    let split = |coeffs: &BTreeMap<String, Poly>, rest: &Poly, s: &Poly| {
+        let (mut hi, mut lo) = (Poly::default(), rest.clone());
+        let mut hi_unit = Vec::new();
+        let mut lo_unit = Vec::new();
+        for (v, c) in coeffs {
+            match multiple(c, s) {
+                Some(k) => {
+                    hi = hi.add(&Poly::symbol(v).scale(k));
+                    if k == 1 {
+                        hi_unit.push(v.clone());
+                    }
+                }
+                None => {
+                    lo = lo.add(&Poly::symbol(v).mul(c));
+                    if c.as_const() == Some(1) {
+                        lo_unit.push(v.clone());
+                    }
+                }
+            }
+        }
+        (hi, lo, hi_unit, lo_unit)
+    };
+    for s in &strides {
+        let (hp, lp, hu, lu) = split(&pc, &prest, s);
+        let (hr, lr, _, _) = split(&rc, &rrest, s);
+        if hp.is_zero() || lp.is_zero() || hr.is_zero() || lr.is_zero() {
+            continue;
+        }
+        let (Some(u), Some(w)) = (hu.first(), lu.first()) else {
+            continue;
+        };
+        let hu = hr.sub(&hp.sub(&Poly::symbol(u)));
+        let lw = lr.sub(&lp.sub(&Poly::symbol(w)));
+        return Some(vec![(u.clone(), hu.to_expr()), (w.clone(), lw.to_expr())]);
+    }
+    None
+}
+
+/// One index of a tile solved for one of the writer's variables: `u` with
+/// coefficient 1 in the store's index `p`, `u → r - (p - u)`.
+fn solve_one(
+    store: &Expr,
+    read: &Expr,
+    is_loop: &dyn Fn(&str) -> bool,
+) -> Option<Vec<(String, Expr)>> {
+    let p = Poly::from_expr(store)?;
+    let r = Poly::from_expr(read)?;
+    let one = Poly::constant(1);
+    let u = p
+        .symbols()
+        .into_iter()
+        .find(|v| is_loop(v) && p.coeff(v).as_ref() == Some(&one))?;
+    let rest = p.sub(&Poly::symbol(&u));
+    Some(vec![(u, r.sub(&rest).to_expr())])
 }
 
 /// `c / d` when the one-term `d` divides every term of `c`.
@@ -498,6 +628,15 @@ fn divide_term(t: &Poly, s: &Poly) -> Option<Poly> {
     Some(Poly {
         terms: [(rest, tc / sc)].into_iter().collect(),
     })
+}
+
+/// `e` in polynomial normal form where it is one, so that variables that
+/// cancel (`c*4 + (d - c*4)`) are gone.
+fn simplified(e: Expr) -> Expr {
+    match Poly::from_expr(&e) {
+        Some(p) => p.to_expr(),
+        None => e,
+    }
 }
 
 fn mentions_any(e: &Expr, vars: &[String]) -> bool {
@@ -589,39 +728,83 @@ impl<'a> FnCx<'a> {
             if src.base == read.base {
                 continue;
             }
-            let mut map: HashMap<String, Expr> = HashMap::new();
-            for (ti, ri) in t.idx.iter().zip(&read.idx) {
-                let pairs = match ti {
-                    Expr::Var(v) => vec![(v.clone(), ri.clone())],
-                    // A flattened tile `As[ty*T + tx]` read as `As[ty*T + k]`.
-                    _ => flat_tile_vars(ti, ri, &|v| self.is_loop_var(v))?,
-                };
-                for (v, e) in pairs {
-                    if map.insert(v, e).is_some() {
-                        return None;
-                    }
-                }
-            }
-            let idx = src
-                .idx
-                .iter()
-                .map(|e| {
-                    e.clone().map(&mut |x| match x {
-                        Expr::Var(ref v) => map.get(v).cloned().unwrap_or(x),
-                        other => other,
-                    })
-                })
-                .collect();
-            let mapped = Access {
-                base: src.base,
-                idx,
-            };
+            let mapped = self
+                .map_tile(&t, &src, read, false)
+                .or_else(|| self.map_tile(&t, &src, read, true))?;
             if through {
                 return self.untile(&mapped, shared, depth + 1);
             }
             return Some(mapped);
         }
         None
+    }
+
+    /// The global access a tile read stands for, from the tile's store
+    /// `t = src`. With `apart`, the writer's loop variables are renamed
+    /// apart from the reader's (a tile row written as `c*4 + lane` by one
+    /// thread and read at column `tx` by another), each index solved for
+    /// one of them, and the writer's variables must cancel.
+    fn map_tile(&self, t: &Access, src: &Access, read: &Access, apart: bool) -> Option<Access> {
+        let writer: Vec<String> = if apart {
+            let mut v: Vec<String> = t
+                .idx
+                .iter()
+                .flat_map(|e| e.vars())
+                .filter(|v| self.is_loop_var(v))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        } else {
+            Vec::new()
+        };
+        let ren = |e: &Expr| {
+            let mut e = e.clone();
+            for v in &writer {
+                e = e.substitute(v, &Expr::Var(format!("__w_{v}")));
+            }
+            e
+        };
+        let is_loop = |v: &str| v.starts_with("__w_") || self.is_loop_var(v);
+        let mut map: HashMap<String, Expr> = HashMap::new();
+        for (ti, ri) in t.idx.iter().zip(&read.idx) {
+            let ti = ren(ti);
+            let pairs = match &ti {
+                Expr::Var(v) => vec![(v.clone(), ri.clone())],
+                // A flattened tile `As[ty*T + tx]` read as `As[ty*T + k]`.
+                _ => match flat_tile_vars(&ti, ri, &is_loop) {
+                    Some(p) => p,
+                    None if apart => solve_one(&ti, ri, &is_loop)?,
+                    None => return None,
+                },
+            };
+            for (v, e) in pairs {
+                if map.insert(v, e).is_some() {
+                    return None;
+                }
+            }
+        }
+        let idx: Vec<Expr> = src
+            .idx
+            .iter()
+            .map(|e| {
+                simplified(ren(e).map(&mut |x| match x {
+                    Expr::Var(ref v) => map.get(v).cloned().unwrap_or(x),
+                    other => other,
+                }))
+            })
+            .collect();
+        if apart
+            && idx
+                .iter()
+                .any(|e| e.vars().iter().any(|v| v.starts_with("__w_")))
+        {
+            return None;
+        }
+        Some(Access {
+            base: src.base.clone(),
+            idx,
+        })
     }
 
     /// Parses `f` into products of two array reads; `None` if any term is not one.
@@ -785,33 +968,48 @@ impl<'a> FnCx<'a> {
                 .iter()
                 .map(|l| loop_of(l).var.clone())
                 .collect();
+            // The store's own loop variables renamed apart from the MAC's
+            // (both may be `i` and `j`), then solved for from the register
+            // index the MAC writes.
+            let ren = |e: &Expr| {
+                let mut e = e.clone();
+                for v in &own {
+                    e = e.substitute(v, &Expr::Var(format!("__st_{v}")));
+                }
+                e
+            };
+            let is_loop2 = |v: &str| v.starts_with("__st_") || is_loop(v);
             let mut map: Vec<(String, Expr)> = Vec::new();
             for (se, me) in read.idx.iter().zip(&reg.idx) {
-                match se {
-                    Expr::Var(v) => map.push((v.clone(), me.clone())),
-                    _ => map.extend(flat_tile_vars(se, me, &is_loop)?),
+                match ren(se) {
+                    Expr::Var(v) => map.push((v, me.clone())),
+                    se => map.extend(flat_tile_vars(&se, me, &is_loop2)?),
                 }
             }
-            if own.is_empty()
-                || !own.iter().all(|v| map.iter().any(|(m, _)| m == v))
-                || !map.iter().all(|(m, _)| own.contains(m))
-            {
+            if own.is_empty() || !map.iter().all(|(m, _)| m.starts_with("__st_")) {
                 return None;
             }
             let subst = |e: &Expr| {
-                let mut e = e.clone();
-                for (i, (v, _)) in map.iter().enumerate() {
-                    e = e.substitute(v, &Expr::Var(format!("__reg{i}")));
-                }
-                for (i, (_, x)) in map.iter().enumerate() {
-                    e = e.substitute(&format!("__reg{i}"), x);
+                let mut e = ren(e);
+                for (v, x) in &map {
+                    e = e.substitute(v, x);
                 }
                 e
             };
             let moved = |a: &Access| Access {
                 base: a.base.clone(),
-                idx: a.idx.iter().map(subst).collect(),
+                idx: a.idx.iter().map(subst).map(simplified).collect(),
             };
+            // Every loop of the store's own must be solved for: mapped, or
+            // cancelled out of the moved index (a vector lane and the
+            // column it offsets).
+            if moved(&out)
+                .idx
+                .iter()
+                .any(|e| e.vars().iter().any(|v| v.starts_with("__st_")))
+            {
+                return None;
+            }
             // alpha and beta as for a scalar accumulator's store.
             let mut alpha = alpha.to_vec();
             let (mut beta, mut extra, mut seen) = (None, false, false);

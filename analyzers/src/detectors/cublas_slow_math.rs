@@ -634,6 +634,7 @@ fn finding(
         confidence: p.confidence,
         why: format!("`{func}`: {}", p.why),
         message,
+        purpose: None,
     }
 }
 

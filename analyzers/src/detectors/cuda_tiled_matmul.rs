@@ -27,7 +27,11 @@ declare_rule! {
     /// (`As[row*BK + col]`); a `__device__` helper that kernels call; and
     /// register tiling, where each thread accumulates a TM×TN block in a
     /// local array read from per-thread copies of the tiles. Vector
-    /// (`float4`) tile loads and `wmma` tensor-core kernels are not
+    /// (`float4`) loads and stores are read lane by lane
+    /// (`reinterpret_cast<float4 *>(&A[e])[0]` is `A[e]` … `A[e + 3]`, a tile
+    /// filled by a vector copy or transposed one lane at a time). Tiles whose
+    /// layout is permuted by `%` and `/` (bank-conflict swizzles),
+    /// `memcpy_async` pipelines and `wmma` tensor-core kernels are not
     /// recognised.
     ///
     /// **Why it is slow.** Classic textbook tiling reuses each element

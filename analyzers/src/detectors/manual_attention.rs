@@ -656,6 +656,7 @@ fn finding(
         confidence,
         why,
         message,
+        purpose: None,
     }
 }
 

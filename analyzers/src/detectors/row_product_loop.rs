@@ -507,6 +507,7 @@ fn finding(file: &File, f: &Function, loops: &[(&Stmt, &Loop)], rp: &RowProduct<
         confidence,
         why,
         message,
+        purpose: None,
     }
 }
 

@@ -506,6 +506,7 @@ fn finding(file: &File, f: &Function, s: &Stmt, m: &MatmulOp, count: usize) -> F
         confidence,
         why,
         message,
+        purpose: None,
     }
 }
 

@@ -134,6 +134,9 @@ struct FnMacro {
 struct Helper {
     params: Vec<String>,
     ret: Expr,
+    /// The class of a method defined in its class body (`operator()`),
+    /// whose fields the body reads.
+    class: Option<String>,
 }
 
 /// What the type part of a declaration says.
@@ -181,6 +184,9 @@ pub(crate) struct Lowerer<'r> {
     vars: HashMap<String, VarInfo>,
     declared: HashSet<String>,
     type_params: Vec<String>,
+    /// `Some` while an assignment statement is lowered: the increments
+    /// (`p++`, `++p`) inside it, to run after (`true`: before) it.
+    updates: Option<Vec<(Expr, crate::ir::AssignOp, bool)>>,
 }
 
 impl<'r> Lowerer<'r> {
@@ -222,6 +228,7 @@ impl<'r> Lowerer<'r> {
             vars: HashMap::new(),
             declared: HashSet::new(),
             type_params: Vec::new(),
+            updates: None,
         }
     }
 
@@ -907,12 +914,15 @@ impl<'r> Lowerer<'r> {
     fn register_helper(&mut self, node: Node, src: &[u8], ctx: &TopCtx) {
         let kind = fn_kind(node, src);
         let inline = has_specifier_text(node, src, "inline");
-        if kind != FnKind::CudaDevice && !inline {
-            return;
-        }
         let Some((name, params)) = fn_name_params(node, src) else {
             return;
         };
+        // A call operator defined in its class body is inline too: the
+        // element accessor `m(i, j)` of a matrix class.
+        let accessor = ctx.class.is_some() && name.ends_with("operator()");
+        if kind != FnKind::CudaDevice && !inline && !accessor {
+            return;
+        }
         let Some(body) = node.child_by_field_name("body") else {
             return;
         };
@@ -940,7 +950,8 @@ impl<'r> Lowerer<'r> {
         self.type_params = saved;
         let params = params.into_iter().map(|(n, _)| n).collect();
         let short = name.rsplit("::").next().unwrap_or(&name).to_string();
-        self.helpers.insert(short, Helper { params, ret });
+        let class = ctx.class.clone().filter(|_| accessor);
+        self.helpers.insert(short, Helper { params, ret, class });
     }
 
     fn lower_function(&mut self, node: Node, src: &[u8], ctx: &TopCtx) -> Option<Function> {

@@ -4,7 +4,7 @@
 use tree_sitter::Node;
 
 use super::{text, Lowerer, MAX_DEPTH};
-use crate::ir::{BinOp, Expr, UnOp};
+use crate::ir::{AssignOp, BinOp, Expr, UnOp};
 
 /// Parses a C number literal (`0x10`, `16u`, `1.0f`, `1e-3`, `1'000`).
 pub(crate) fn parse_number(s: &str) -> Expr {
@@ -183,6 +183,47 @@ fn builtin_call(name: &str, args: &[Expr]) -> Option<Expr> {
     })
 }
 
+/// The lane count of a pointer-to-CUDA-vector type as written in a cast
+/// (`float4 *`, `<const float4 *>`, `double2*`): 2, 3 or 4; `None` for
+/// anything else (scalars, `float4` values, other pointers).
+fn vector_pointer_width(ty: &str) -> Option<i64> {
+    let t: String = ty
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '<' | '>'))
+        .collect();
+    let t = t.strip_suffix('*')?;
+    let t = t.strip_prefix("const").unwrap_or(t);
+    let t = t.strip_suffix("const").unwrap_or(t);
+    vector_type_width(t)
+}
+
+/// The lane count of a CUDA vector type name (`float4` → 4, `double2` → 2).
+pub(crate) fn vector_type_width(t: &str) -> Option<i64> {
+    let (base, n) = t.split_at(t.len().checked_sub(1)?);
+    let n = match n {
+        "2" => 2,
+        "3" => 3,
+        "4" => 4,
+        _ => return None,
+    };
+    matches!(
+        base,
+        "float" | "double" | "int" | "uint" | "long" | "ulong" | "short" | "ushort"
+    )
+    .then_some(n)
+}
+
+/// `(float4 *)p` as the IR writes it: `vector(p, 4)` (see the IR
+/// conventions on [`Expr::Call`]); `normalize` expands its lanes.
+fn vector_pointer(p: Expr, width: i64) -> Expr {
+    Expr::Call {
+        func: "vector".into(),
+        recv: None,
+        args: vec![p, Expr::Int(width)],
+        kwargs: Vec::new(),
+    }
+}
+
 impl Lowerer<'_> {
     /// Lowers an expression node (never fails; unknown forms are `Other`).
     pub(crate) fn lower_expr(&mut self, node: Node, src: &[u8]) -> Expr {
@@ -296,7 +337,17 @@ impl Lowerer<'_> {
                 }
             }
             "cast_expression" => match node.child_by_field_name("value") {
-                Some(v) => self.lower_expr(v, src),
+                Some(v) => {
+                    let value = self.lower_expr(v, src);
+                    let ty = node
+                        .child_by_field_name("type")
+                        .map(|t| text(t, src))
+                        .unwrap_or_default();
+                    match vector_pointer_width(&ty) {
+                        Some(w) => vector_pointer(value, w),
+                        None => value,
+                    }
+                }
                 None => other(),
             },
             "field_expression" => self.lower_field(node, src),
@@ -354,6 +405,30 @@ impl Lowerer<'_> {
                 Expr::bin(op, a, b)
             }
             "conditional_expression" => self.lower_conditional(node, src),
+            // `*p++` inside an assignment: the value of `p` (or of `p + 1`
+            // for `++p`), with the increment run beside the statement.
+            "update_expression" if self.updates.is_some() => {
+                let (Some(arg), Some(op)) = (
+                    node.child_by_field_name("argument"),
+                    node.child_by_field_name("operator"),
+                ) else {
+                    return other();
+                };
+                let target = self.lower_expr(arg, src);
+                if !matches!(target, Expr::Var(_)) {
+                    return other();
+                }
+                let prefix = op.start_byte() < arg.start_byte();
+                let aop = if op.kind() == "--" {
+                    AssignOp::Sub
+                } else {
+                    AssignOp::Add
+                };
+                if let Some(u) = self.updates.as_mut() {
+                    u.push((target.clone(), aop, prefix));
+                }
+                target
+            }
             "call_expression" => self.lower_call(node, src),
             "comma_expression" => match node.child_by_field_name("right") {
                 Some(r) => self.lower_expr(r, src),
@@ -522,13 +597,27 @@ impl Lowerer<'_> {
                 .chars()
                 .filter(|c| !c.is_whitespace())
                 .collect(),
-            "template_function" => match func.child_by_field_name("name") {
-                Some(n) => text(n, src)
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .collect(),
-                None => text(func, src),
-            },
+            "template_function" => {
+                let name: String = match func.child_by_field_name("name") {
+                    Some(n) => text(n, src)
+                        .chars()
+                        .filter(|c| !c.is_whitespace())
+                        .collect(),
+                    None => text(func, src),
+                };
+                // `reinterpret_cast<float4 *>(p)`: a pointer to vectors.
+                if name.ends_with("_cast") {
+                    let targs = func
+                        .child_by_field_name("arguments")
+                        .map(|a| text(a, src))
+                        .unwrap_or_default();
+                    let mut args = self.call_args(node, src);
+                    if let (Some(w), 1) = (vector_pointer_width(&targs), args.len()) {
+                        return vector_pointer(args.remove(0), w);
+                    }
+                }
+                name
+            }
             "primitive_type" | "type_identifier" | "sized_type_specifier" => {
                 // A functional cast `float(x)`.
                 let args = self.call_args(node, src);
@@ -565,6 +654,48 @@ impl Lowerer<'_> {
         if args.len() == 1 && self.is_type_name(&name) {
             // `T(0)`, `(DATA_TYPE)(x)` parsed as a call: a cast.
             return args.into_iter().next().unwrap_or(Expr::Int(0));
+        }
+        // `m(i, j)` on an object of a class with an inline `operator()`:
+        // its body, the fields read as the object's (`m.d[i*m.c + j]`).
+        let object = match func.kind() {
+            "identifier" if self.vars.contains_key(&name) => Some(Some(name.clone())),
+            "parenthesized_expression" if text(func, src).replace(' ', "") == "(*this)" => {
+                Some(None)
+            }
+            _ => None,
+        };
+        if let Some(object) = object {
+            let declared = object
+                .as_ref()
+                .and_then(|o| match self.vars.get(o).map(|v| &v.elem) {
+                    Some(Some(crate::ir::ElemType::Named(t))) => Some(t.clone()),
+                    _ => None,
+                });
+            if let Some(h) = self.helpers.get("operator()") {
+                // The object must be of the class that defines it.
+                let same = match (&declared, &h.class) {
+                    (Some(t), Some(c)) => {
+                        t == c || t.ends_with(&format!("::{c}")) || t.starts_with(&format!("{c}<"))
+                    }
+                    _ => true,
+                };
+                if same && h.params.len() == args.len() {
+                    let body = substitute_all(&h.ret, &h.params, &args);
+                    let fields: Vec<String> = h
+                        .class
+                        .as_ref()
+                        .and_then(|c| self.class_fields.get(c))
+                        .map(|f| f.keys().cloned().collect())
+                        .unwrap_or_default();
+                    return match object {
+                        None => body,
+                        Some(o) => body.map(&mut |x| match x {
+                            Expr::Var(ref v) if fields.contains(v) => Expr::Var(format!("{o}.{v}")),
+                            other => other,
+                        }),
+                    };
+                }
+            }
         }
         let short = name.rsplit("::").next().unwrap_or(&name).to_string();
         if !self.expanding.contains(&short) {

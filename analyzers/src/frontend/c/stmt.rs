@@ -120,6 +120,23 @@ fn parse_cond(cond: &Expr, want: Option<&str>) -> Option<Cond> {
             });
         }
     }
+    // `v + s <= n` (a loop over row offsets that stops one stride short):
+    // `v <= n - s`.
+    if let Expr::Binary(BinOp::Add, x, y) = a.as_ref() {
+        for (v, s) in [(x, y), (y, x)] {
+            if let Expr::Var(name) = v.as_ref() {
+                if ok(name) && !s.mentions(name) && !b.mentions(name) {
+                    let bound = Expr::bin(BinOp::Sub, (**b).clone(), (**s).clone());
+                    let bound = Poly::from_expr(&bound).map_or(bound, |p| p.to_expr());
+                    return Some(Cond {
+                        var: name.clone(),
+                        rel: *op,
+                        bound,
+                    });
+                }
+            }
+        }
+    }
     None
 }
 
@@ -404,6 +421,7 @@ impl Lowerer<'_> {
                 ) else {
                     return;
                 };
+                let outer = self.updates.replace(Vec::new());
                 let value = if r.kind() == "assignment_expression" {
                     // `x = y = 0`: first `y = 0`, then `x = y`'s value.
                     self.depth += 1;
@@ -422,6 +440,28 @@ impl Lowerer<'_> {
                     self.lower_expr(r, src)
                 };
                 let target = self.lower_expr(l, src);
+                let updates = std::mem::replace(&mut self.updates, outer).unwrap_or_default();
+                let bump = |(x, op, _): &(Expr, AssignOp, bool)| Stmt {
+                    kind: StmtKind::Assign {
+                        target: x.clone(),
+                        op: *op,
+                        value: Expr::Int(1),
+                    },
+                    span: sp,
+                };
+                // An increment of a name the statement also assigns, or two
+                // of one name, has no one order: such a statement is opaque.
+                let clash = updates.iter().enumerate().any(|(i, (x, _, _))| {
+                    *x == target || updates[..i].iter().any(|(y, _, _)| y == x)
+                });
+                if clash {
+                    out.push(Stmt {
+                        kind: StmtKind::Expr(Expr::Other(text(e, src))),
+                        span: sp,
+                    });
+                    return;
+                }
+                out.extend(updates.iter().filter(|u| u.2).map(bump));
                 out.push(Stmt {
                     kind: StmtKind::Assign {
                         target,
@@ -430,6 +470,7 @@ impl Lowerer<'_> {
                     },
                     span: sp,
                 });
+                out.extend(updates.iter().filter(|u| !u.2).map(bump));
             }
             "update_expression" => {
                 let (Some(arg), Some(op)) = (
