@@ -232,8 +232,19 @@ pub fn analyze_parsed(
     normalize::normalize(&mut file);
     let mut reported = detectors::run_all(&file, text);
     reported.sort_by_key(|r| (r.finding.range.start_byte, r.finding.code));
-    let (mut findings, origins): (Vec<Finding>, _) =
+    let (mut findings, mut origins): (Vec<Finding>, Vec<_>) =
         reported.into_iter().map(|r| (r.finding, r.origin)).unzip();
+    let keep = detectors::torch_fp32_matmul_cuda::project_scope(
+        path,
+        &mut findings,
+        build.project.as_deref(),
+    );
+    if keep.contains(&false) {
+        let mut k = keep.iter();
+        findings.retain(|_| *k.next().unwrap_or(&true));
+        let mut k = keep.iter();
+        origins.retain(|_| *k.next().unwrap_or(&true));
+    }
     sizes::infer(&mut findings, &file, text, path, build);
     purpose::mark_references(&mut findings, &file);
     Analysis {

@@ -130,11 +130,19 @@ pub struct FnInfo {
     pub is_static: bool,
 }
 
-/// One file's functions and call sites.
+/// One file's functions and call sites; for a Python module also what it
+/// imports and where it turns a faster matmul precision on (GS602 asks the
+/// project: [`crate::detectors::torch_fp32_matmul_cuda::project_scope`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileIndex {
     pub functions: BTreeMap<String, FnInfo>,
     pub calls: Vec<CallSite>,
+    /// Python: the modules it imports, as written (`model`, `.model`,
+    /// `nanogpt.model`).
+    pub imports: Vec<String>,
+    /// Python: the first line that turns TF32, a reduced precision or
+    /// autocast on for PyTorch matmuls.
+    pub precision_line: Option<usize>,
 }
 
 /// The project's functions and call sites, by file; built by the caller
@@ -199,11 +207,44 @@ impl ProjectIndex {
     fn file(&self, path: &str) -> Option<&FileIndex> {
         self.files.get(path)
     }
+
+    /// Every indexed file with its path.
+    pub fn files(&self) -> impl Iterator<Item = (&str, &FileIndex)> {
+        self.files.iter().map(|(p, f)| (p.as_str(), f))
+    }
+}
+
+/// The modules a Python text imports, as written: `import a.b, c as d`
+/// gives `a.b` and `c`; `from .m import x` gives `.m`. A line scan, not a
+/// parse (imports are statements of their own line; one inside a string
+/// or an `if` counts too, which only widens what GS602 looks at).
+pub fn python_imports(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let l = line.trim_start();
+        if let Some(rest) = l.strip_prefix("from ") {
+            if let Some((m, _)) = rest.split_once(" import") {
+                out.push(m.trim().to_string());
+            }
+        } else if let Some(rest) = l.strip_prefix("import ") {
+            for part in rest.split('#').next().unwrap_or("").split(',') {
+                let m = part.split_whitespace().next().unwrap_or("");
+                if !m.is_empty() {
+                    out.push(m.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The functions and call sites of a lowered file.
 pub fn index_file(file: &File, text: &str) -> FileIndex {
     let mut out = FileIndex::default();
+    if file.lang == crate::ir::Lang::Python {
+        out.imports = python_imports(text);
+        out.precision_line = crate::detectors::torch_fp32_matmul_cuda::precision_line(file);
+    }
     for f in &file.functions {
         out.functions.insert(
             f.name.clone(),

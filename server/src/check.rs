@@ -434,11 +434,22 @@ fn unresolved(r: &Reported) -> bool {
 /// names none of them cannot reach them, so it is not parsed: the index
 /// costs little where few sizes are unknown (docs/sizes.md). Unreadable
 /// and oversized files are left out (their check says why).
-fn project_index(jobs: &[Job], wanted: BTreeSet<String>) -> ProjectIndex {
+///
+/// `modules` are Python modules with a GS602 finding (their names): the
+/// modules that import them are indexed too, and those that import these,
+/// for as many rounds (what GS602 asks the project: whether the program
+/// that runs the matmul turns TF32 or autocast on).
+fn project_index(
+    jobs: &[Job],
+    wanted: BTreeSet<String>,
+    modules: BTreeSet<String>,
+) -> ProjectIndex {
     let mut index = ProjectIndex::new();
     let mut done = vec![false; jobs.len()];
     let mut all = wanted.clone();
     let mut names = wanted;
+    let mut mods = modules;
+    let mut all_mods = mods.clone();
     for _ in 0..=gemmscope_analyzers::sizes::MAX_WRAPPERS {
         let found = parallel(jobs.len(), |i| {
             if done[i] {
@@ -448,7 +459,10 @@ fn project_index(jobs: &[Job], wanted: BTreeSet<String>) -> ProjectIndex {
             let small = std::fs::metadata(&job.path).is_ok_and(|m| m.len() <= MAX_FILE_BYTES);
             let bytes = small.then(|| std::fs::read(&job.path).ok()).flatten()?;
             let text = String::from_utf8_lossy(&bytes);
-            if !names.iter().any(|n| calls_or_defines(&text, n)) {
+            let python = job.path.extension().is_some_and(|e| e == "py");
+            let reaches = names.iter().any(|n| calls_or_defines(&text, n))
+                || (python && mods.iter().any(|m| imports_module(&text, m)));
+            if !reaches {
                 return None;
             }
             let shown = job.path.display().to_string();
@@ -457,12 +471,26 @@ fn project_index(jobs: &[Job], wanted: BTreeSet<String>) -> ProjectIndex {
                 file_check::index_text(&shown, &text, job.flags.as_deref(), Some(&names)),
             ))
         });
+        let mut importers = BTreeSet::new();
         for (i, (path, fi)) in found {
             done[i] = true;
             if let Some(fi) = fi {
+                let imports_one = fi
+                    .imports
+                    .iter()
+                    .any(|i| mods.contains(i.rsplit('.').next().unwrap_or(i)));
+                if imports_one {
+                    if let Some(stem) = jobs[i].path.file_stem().and_then(|s| s.to_str()) {
+                        if !all_mods.contains(stem) {
+                            importers.insert(stem.to_string());
+                        }
+                    }
+                }
                 index.insert(&path, fi);
             }
         }
+        all_mods.extend(importers.iter().cloned());
+        mods = importers;
         let callers: BTreeSet<String> = index
             .calls()
             .filter(|(_, c)| names.contains(&c.callee))
@@ -470,13 +498,23 @@ fn project_index(jobs: &[Job], wanted: BTreeSet<String>) -> ProjectIndex {
             .map(|(_, c)| c.caller.clone())
             .filter(|c| !all.contains(c))
             .collect();
-        if callers.is_empty() {
+        if callers.is_empty() && mods.is_empty() {
             break;
         }
         all.extend(callers.iter().cloned());
         names = callers;
     }
     index
+}
+
+/// Whether a Python `text` imports module `name` (`import name`,
+/// `from name import`, `from .name import`, `from pkg.name import`): the
+/// line scan of `sizes::python_imports`.
+fn imports_module(text: &str, name: &str) -> bool {
+    text.contains(name)
+        && gemmscope_analyzers::sizes::python_imports(text)
+            .iter()
+            .any(|i| i.rsplit('.').next().unwrap_or(i) == name)
 }
 
 /// Whether `text` has `name` as a whole word followed by `(` or `<<<` (a
@@ -521,17 +559,26 @@ fn check_all(jobs: &[Job], advisors: &HashMap<BenchMode, Advisor>) -> Vec<One> {
         // Nothing calls `main`; a method is not reached by name.
         .filter(|f| f != "main" && !f.contains('.') && !f.contains("::"))
         .collect();
-    if wanted.is_empty() {
+    // GS602 asks the project whether the modules that import the one
+    // running the matmul turn TF32 or autocast on.
+    let gs602 = |r: &Reported| r.finding.code == "GS602";
+    let modules: BTreeSet<String> = results
+        .iter()
+        .zip(jobs)
+        .filter(|(o, _)| matches!(o, One::Done(r) if r.findings.iter().any(gs602)))
+        .filter_map(|(_, j)| j.path.file_stem()?.to_str().map(str::to_string))
+        .collect();
+    if wanted.is_empty() && modules.is_empty() {
         return results;
     }
-    let index = Arc::new(project_index(jobs, wanted));
-    if index.is_empty() {
-        return results;
-    }
+    let index = Arc::new(project_index(jobs, wanted, modules));
     let redo: Vec<usize> = results
         .iter()
         .enumerate()
-        .filter(|(_, o)| matches!(o, One::Done(r) if r.findings.iter().any(unresolved)))
+        .filter(|(_, o)| {
+            // An empty index gives no size: only GS602's answer changes.
+            matches!(o, One::Done(r) if r.findings.iter().any(|f| (unresolved(f) && !index.is_empty()) || gs602(f)))
+        })
         .map(|(i, _)| i)
         .collect();
     for (k, one) in parallel(redo.len(), |k| {

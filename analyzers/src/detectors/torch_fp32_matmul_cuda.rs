@@ -50,6 +50,15 @@ declare_rule! {
     /// keeps FP32 range; FP16 (10-bit mantissa, small range) may need loss
     /// scaling in training. Not flagged: CPU-only files, files with any of
     /// the settings above, tensors created as FP16/BF16 or known FP64.
+    ///
+    /// **The project decides, not the file.** A model module's matmuls run
+    /// with the settings of the program that imports it: TF32 or autocast
+    /// set in the entry point (`train.py` doing `from model import GPT`)
+    /// covers `model.py`. Where the caller hands over the project's index
+    /// (`check` over a tree, the editor's workspace), a file's findings are
+    /// dropped when a module that imports it (directly or through up to
+    /// three imports, from its own folder or one above it) turns a setting
+    /// on; the findings that stay say which modules were looked at.
     pub struct TorchFp32MatmulCuda {
         code: "GS602",
         name: "torch-fp32-matmul-cuda",
@@ -105,6 +114,120 @@ impl Rule for TorchFp32MatmulCuda {
 struct FileScan {
     cuda: bool,
     setting: bool,
+    /// The first statement's line where `setting` became true.
+    setting_line: Option<usize>,
+}
+
+/// The first line of a Python file that turns TF32, a reduced precision or
+/// autocast on (what [`TorchFp32MatmulCuda`] looks for in the file itself),
+/// for the project index.
+pub fn precision_line(file: &File) -> Option<usize> {
+    if file.lang != Lang::Python {
+        return None;
+    }
+    FileScan::of(file).setting_line
+}
+
+/// The module name a Python path is imported as (its file stem).
+fn module_of(path: &str) -> Option<&str> {
+    let name = path.rsplit(['/', '\\']).next()?;
+    name.strip_suffix(".py")
+}
+
+/// The folder of a path (`""` at the top).
+fn folder_of(path: &str) -> &str {
+    path.rfind(['/', '\\']).map_or("", |i| &path[..i])
+}
+
+/// Whether `import` (as written in `importer`) names the module at `path`:
+/// its last segment is the module's name, and the importer sits in the
+/// module's folder or the one above it (a package's entry point).
+fn imports(importer: &str, import: &str, path: &str) -> bool {
+    let (Some(m), folder) = (module_of(path), folder_of(path)) else {
+        return false;
+    };
+    let last = import.rsplit('.').next().unwrap_or(import);
+    if last != m {
+        return false;
+    }
+    let at = folder_of(importer);
+    at == folder || folder_of(folder) == at
+}
+
+/// How far imports are followed back from the module that runs the matmul.
+const IMPORT_DEPTH: usize = 3;
+
+/// GS602 over the project: which of `findings` (those of the file at
+/// `path`) stay. Each GS602 finding stays only where no module that imports
+/// this one ([`imports`], up to [`IMPORT_DEPTH`] steps) turns a setting on;
+/// a kept one's `why` says which modules were looked at. Without a project
+/// index nothing is dropped, and `why` says that only this file was read.
+pub fn project_scope(
+    path: &str,
+    findings: &mut [Finding],
+    project: Option<&crate::ProjectIndex>,
+) -> Vec<bool> {
+    let mut keep = vec![true; findings.len()];
+    if !findings
+        .iter()
+        .any(|f| f.code == TorchFp32MatmulCuda::META.code)
+    {
+        return keep;
+    }
+    let (looked, setting) = match project {
+        None => (Vec::new(), None),
+        Some(p) => {
+            let mut seen: Vec<String> = vec![path.to_string()];
+            let mut frontier: Vec<String> = vec![path.to_string()];
+            let mut setting = None;
+            for _ in 0..IMPORT_DEPTH {
+                let mut next = Vec::new();
+                for (q, fi) in p.files() {
+                    if seen.iter().any(|s| s == q) {
+                        continue;
+                    }
+                    if fi
+                        .imports
+                        .iter()
+                        .any(|i| frontier.iter().any(|m| imports(q, i, m)))
+                    {
+                        if setting.is_none() {
+                            setting = fi.precision_line.map(|l| (q.to_string(), l));
+                        }
+                        next.push(q.to_string());
+                    }
+                }
+                seen.extend(next.iter().cloned());
+                if next.is_empty() || setting.is_some() {
+                    break;
+                }
+                frontier = next;
+            }
+            seen.remove(0);
+            (seen, setting)
+        }
+    };
+    for (f, k) in findings.iter_mut().zip(keep.iter_mut()) {
+        if f.code != TorchFp32MatmulCuda::META.code {
+            continue;
+        }
+        if setting.is_some() {
+            *k = false;
+            continue;
+        }
+        f.why.push_str(&match (project, looked.as_slice()) {
+            (None, _) => "; only this file was read for a TF32 or autocast setting (a project run also reads the modules that import it)".to_string(),
+            (Some(_), []) => "; no module of the project imports this one, and it sets neither TF32 nor autocast".to_string(),
+            (Some(_), m) => {
+                let names: Vec<&str> = m.iter().map(|p| p.rsplit(['/', '\\']).next().unwrap_or(p)).collect();
+                format!(
+                    "; neither it nor the modules that import it ({}) set TF32 or autocast",
+                    names.join(", ")
+                )
+            }
+        });
+    }
+    keep
 }
 
 fn is_true(e: &Expr) -> bool {
@@ -124,6 +247,7 @@ impl FileScan {
         let mut scan = FileScan {
             cuda: false,
             setting: false,
+            setting_line: None,
         };
         for f in &file.functions {
             if f.vars
@@ -150,6 +274,9 @@ impl FileScan {
                 }
                 for e in s.exprs() {
                     e.walk(&mut |x| scan.expr(x));
+                }
+                if scan.setting && scan.setting_line.is_none() {
+                    scan.setting_line = Some(s.span.start_line);
                 }
             });
         }
