@@ -54,16 +54,19 @@ fn main() {
     // profile it alone).
     if std::env::var_os("LSP_STAGES_ONLY_REUSE").is_some() {
         for _ in 0..n * 10 {
+            tree.edit(&TreeEdit::replace(&text, 3, 3, "x"));
             text.insert(3, 'x');
             let input = Input {
                 path: "big.c",
                 text: &text,
                 flags: None,
                 from_disk: true,
-                old_tree: None,
+                old_tree: Some(tree.clone()),
                 project: None,
             };
-            check_text_reusing(input, &settings, None, Some(&mut reuse)).unwrap();
+            tree = check_text_reusing(input, &settings, None, Some(&mut reuse))
+                .unwrap()
+                .tree;
         }
         return;
     }

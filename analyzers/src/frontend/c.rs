@@ -329,6 +329,9 @@ impl<'r> Lowerer<'r> {
         if self.mutations != before {
             // Its body changed the file-level state: never reused, and what
             // follows is lowered under a state that includes it.
+            if let Some(c) = self.cache.as_mut() {
+                c.lowered += 1;
+            }
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             context.hash(&mut h);

@@ -175,3 +175,94 @@ pub(crate) fn hash_map<V: std::fmt::Debug>(h: &mut impl Hasher, m: &HashMap<Stri
         format!("{:?}", m[k]).hash(h);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frontend::{lower_parsed, lower_parsed_reusing, parse};
+    use crate::ir::Lang;
+    use crate::{BuildContext, NoIncludes};
+
+    /// Lowers `texts` in turn through one cache; each must equal a fresh
+    /// lowering. Returns the (reused, lowered) counts of the last one.
+    fn agree(lang: Lang, texts: &[String]) -> (usize, usize) {
+        let mut cache = LowerCache::new();
+        let b = BuildContext::default();
+        for (i, t) in texts.iter().enumerate() {
+            let p = parse(lang, t, None);
+            let fresh = lower_parsed(&p, "f.c", t, &NoIncludes, &b);
+            let reused = lower_parsed_reusing(&p, "f.c", t, &NoIncludes, &b, Some(&mut cache));
+            assert_eq!(fresh, reused, "text {i}:\n{t}");
+        }
+        (cache.reused, cache.lowered)
+    }
+
+    /// Edits of every fixture: a line above everything, a character in the
+    /// middle of the file, a blank line at the end, a byte changed inside
+    /// the first loop, and the first `#define`'s value changed.
+    #[test]
+    fn reused_functions_equal_fresh_ones_over_the_corpus() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
+        let mut files = 0;
+        let mut reused = 0;
+        for (dir, lang) in [("c", Lang::C), ("cuda", Lang::Cuda)] {
+            for e in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+                let Ok(t) = std::fs::read_to_string(e.path()) else {
+                    continue;
+                };
+                let mid = t.len() / 2;
+                let mid = (mid..t.len()).find(|&i| t.is_char_boundary(i)).unwrap();
+                let mut texts = vec![t.clone(), format!("// one more line\n{t}")];
+                let mut m = texts[1].clone();
+                m.insert(mid + 17, ' ');
+                texts.push(m.clone());
+                texts.push(format!("{m}\n\n"));
+                if let Some(at) = m.find("for (") {
+                    let mut l = m.clone();
+                    l.insert_str(at, "{ int unused_here = 1; }\n");
+                    texts.push(l);
+                }
+                if let Some(at) = m.find("#define ") {
+                    let end = m[at..].find('\n').map_or(m.len(), |e| at + e);
+                    let mut d = m.clone();
+                    d.insert_str(end, " + 1");
+                    texts.push(d);
+                }
+                texts.push(t);
+                reused += agree(lang, &texts).0;
+                files += 1;
+            }
+        }
+        assert!(files > 50, "{files} fixtures");
+        assert!(reused > 0, "nothing was re-used");
+    }
+
+    /// A `#define` or `enum` in a function body changes what the functions
+    /// after it see: that function is never re-used, and the later ones
+    /// are keyed with it.
+    #[test]
+    fn a_definition_inside_a_body_is_seen_by_the_functions_after_it() {
+        let a = "void a(void) {\n#define N 16\n}\nfloat A[64][64];\nvoid b(void) { for (int i = 0; i < N; i++) A[i][i] = 0; }\n";
+        let changed = a.replace("#define N 16", "#define N 32");
+        let enums = "void a(void) { enum { N = 8 }; }\nfloat A[64][64];\nvoid b(void) { for (int i = 0; i < N; i++) A[i][i] = 0; }\n";
+        let enums2 = enums.replace("N = 8", "N = 9");
+        let (reused, lowered) = agree(Lang::C, &[a.to_string(), changed.clone(), changed]);
+        // `a` is lowered anew each time; `b` only when `N` changed.
+        assert_eq!((reused, lowered), (1, 1));
+        agree(Lang::C, &[enums.to_string(), enums2]);
+    }
+
+    /// A function moved by an edit before it keeps its findings' places.
+    #[test]
+    fn moved_functions_are_shifted() {
+        let t = "float A[8][8], B[8][8], C[8][8];\nvoid mm(void) {\n    for (int i = 0; i < 8; i++)\n        for (int j = 0; j < 8; j++)\n            for (int k = 0; k < 8; k++)\n                C[i][j] += A[i][k] * B[k][j];\n}\n";
+        let (reused, lowered) = agree(Lang::C, &[t.to_string(), format!("\n\n/* x */ {t}")]);
+        assert_eq!(
+            (reused, lowered),
+            (1, 0),
+            "moved two lines and 9 bytes down"
+        );
+        let (reused, lowered) = agree(Lang::C, &[t.to_string(), t.replace("k < 8", "k < 7")]);
+        assert_eq!((reused, lowered), (0, 1), "edited inside");
+    }
+}
