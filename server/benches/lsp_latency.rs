@@ -3,7 +3,8 @@
 //! 5,000-line C file with a GEMM in it, over stdio to the real binary.
 //! Run twice: idle, and while a background benchmark is measuring.
 //!
-//! `cargo bench -p gemmscope --bench lsp_latency` (prints p50/p99/max).
+//! `cargo bench -p gemmscope --bench lsp_latency` (prints p50/p99/max);
+//! `GEMMSCOPE_BIN=PATH` runs another build of `gemmscope` as the server.
 //! A plain harness: exact percentiles of every sample are the point here.
 
 #[path = "../tests/lsp_client/mod.rs"]
@@ -23,7 +24,11 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 
 async fn run(label: &str, background: bool, samples: usize) {
     let cache = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+    // `GEMMSCOPE_BIN=PATH`: measure another build of the server (a
+    // before/after comparison in one run).
+    let bin =
+        std::env::var("GEMMSCOPE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_gemmscope").into());
+    let mut child = tokio::process::Command::new(bin)
         .arg("serve")
         .env("GEMMSCOPE_CACHE_DIR", cache.path())
         .stdin(Stdio::piped())
