@@ -158,7 +158,8 @@ pub fn index_file(file: &File, text: &str) -> FileIndex {
                 is_static: is_static(f, text),
             },
         );
-        let locals = Locals::of(f);
+        // Built at the first call found (most functions call nothing).
+        let locals = std::cell::OnceCell::new();
         f.walk(&mut |s| {
             for e in s.exprs() {
                 e.walk(&mut |x| {
@@ -172,7 +173,8 @@ pub fn index_file(file: &File, text: &str) -> FileIndex {
                         if func == &f.name || !is_ident(func) {
                             return;
                         }
-                        let arg = |a: &Expr| arg_of(file, f, &locals, a);
+                        let locals = locals.get_or_init(|| Locals::of(f));
+                        let arg = |a: &Expr| arg_of(file, f, locals, a);
                         out.calls.push(CallSite {
                             callee: func.clone(),
                             caller: f.name.clone(),

@@ -875,10 +875,14 @@ impl Core {
             let empty = FileReport::empty(&path, settings.clone());
             let project = Some(lock(&self.index).clone());
             // What this open document kept from its previous analysis (taken
-            // for this one; given back with its result).
-            let mut reuse = doc
-                .open
-                .then(|| lock(&self.reuse).remove(&uri).unwrap_or_default());
+            // for this one; given back with its result). A file from disk
+            // gets an empty one, kept by nobody: its index entry then comes
+            // from the same lowering.
+            let mut reuse = Some(if doc.open {
+                lock(&self.reuse).remove(&uri).unwrap_or_default()
+            } else {
+                file_check::Reuse::default()
+            });
             let index_flags = flags.clone();
             let job = tokio::task::spawn_blocking(move || {
                 let o = analysis::run(
@@ -897,7 +901,7 @@ impl Core {
             let (path, _) = path_of(&uri);
             let outcome = match tokio::time::timeout(timeout, job).await {
                 Ok(Ok((o, reuse))) => {
-                    if let Some(r) = reuse {
+                    if let Some(r) = reuse.filter(|_| doc.open) {
                         if lock(&self.docs).get(&uri).is_some_and(|d| d.open) {
                             lock(&self.reuse).insert(uri.clone(), r);
                         }
