@@ -6,7 +6,6 @@
 //! p99 of each stage over 100 edits).
 
 #[path = "../tests/lsp_client/mod.rs"]
-#[allow(dead_code)]
 mod lsp_client;
 
 use std::sync::Arc;
