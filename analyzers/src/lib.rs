@@ -20,7 +20,7 @@ pub use finding::{
     Backend, Dim, Dims, Finding, FixAvailability, Idiom, Major, OperandLayout, Routine, RuleMeta,
     SizeSource,
 };
-pub use frontend::{parse, Parsed, TextPoint, TreeEdit};
+pub use frontend::{parse, LowerCache, Parsed, TextPoint, TreeEdit};
 pub use ir::{Lang, Span, SyntaxProblem};
 pub use sizes::{FileIndex, ProjectIndex};
 
@@ -227,8 +227,27 @@ pub fn analyze_parsed(
     includes: &dyn IncludeResolver,
     build: &BuildContext,
 ) -> Analysis {
+    analyze_parsed_reusing(path, text, parsed, includes, build, None).0
+}
+
+/// [`analyze_parsed`] for a text that is edited and analysed again and
+/// again (the language server): the functions lowered for an earlier text
+/// are re-used from `cache` where their lowering cannot have changed
+/// ([`frontend::reuse`]; the findings are the same as [`analyze_parsed`]'s),
+/// and the file's entry for a [`ProjectIndex`] comes from the same lowering
+/// (what [`index`] gives for this text with these includes).
+pub fn analyze_parsed_reusing(
+    path: &str,
+    text: &str,
+    parsed: &Parsed,
+    includes: &dyn IncludeResolver,
+    build: &BuildContext,
+    cache: Option<&mut frontend::LowerCache>,
+) -> (Analysis, Option<FileIndex>) {
     let lang = parsed.lang();
-    let mut file = frontend::lower_parsed(parsed, path, text, includes, build);
+    let reusing = cache.is_some();
+    let mut file = frontend::lower_parsed_reusing(parsed, path, text, includes, build, cache);
+    let entry = reusing.then(|| sizes::index_file(&file, text));
     normalize::normalize(&mut file);
     let mut reported = detectors::run_all(&file, text);
     reported.sort_by_key(|r| (r.finding.range.start_byte, r.finding.code));
@@ -247,7 +266,7 @@ pub fn analyze_parsed(
     }
     sizes::infer(&mut findings, &file, text, path, build);
     purpose::mark_references(&mut findings, &file);
-    Analysis {
+    let analysis = Analysis {
         lang,
         findings,
         syntax_problems: file.syntax_problems.clone(),
@@ -256,7 +275,8 @@ pub fn analyze_parsed(
             parsed: parsed.clone(),
             origins,
         }),
-    }
+    };
+    (analysis, entry)
 }
 
 /// The functions and call sites of one file, for a [`ProjectIndex`]

@@ -253,7 +253,8 @@ pub fn index_file(file: &File, text: &str) -> FileIndex {
                 is_static: is_static(f, text),
             },
         );
-        let locals = Locals::of(f);
+        // Built at the first call found (most functions call nothing).
+        let locals = std::cell::OnceCell::new();
         f.walk(&mut |s| {
             for e in s.exprs() {
                 e.walk(&mut |x| {
@@ -267,7 +268,8 @@ pub fn index_file(file: &File, text: &str) -> FileIndex {
                         if func == &f.name || !is_ident(func) || func == "dim3" {
                             return;
                         }
-                        let arg = |a: &Expr| arg_of(file, f, &locals, a);
+                        let locals = locals.get_or_init(|| Locals::of(f));
+                        let arg = |a: &Expr| arg_of(file, f, locals, a);
                         let is_launch = |k: &str| k == LAUNCH_GRID || k == LAUNCH_BLOCK;
                         out.calls.push(CallSite {
                             callee: func.clone(),
@@ -282,7 +284,7 @@ pub fn index_file(file: &File, text: &str) -> FileIndex {
                             launch: [LAUNCH_GRID, LAUNCH_BLOCK]
                                 .into_iter()
                                 .filter_map(|l| kwargs.iter().find(|(k, _)| k == l))
-                                .map(|(_, v)| dim3_arg(file, f, &locals, v))
+                                .map(|(_, v)| dim3_arg(file, f, locals, v))
                                 .collect(),
                         });
                     }

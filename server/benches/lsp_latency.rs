@@ -3,7 +3,8 @@
 //! 5,000-line C file with a GEMM in it, over stdio to the real binary.
 //! Run twice: idle, and while a background benchmark is measuring.
 //!
-//! `cargo bench -p gemmscope --bench lsp_latency` (prints p50/p99/max).
+//! `cargo bench -p gemmscope --bench lsp_latency` (prints p50/p99/max);
+//! `GEMMSCOPE_BIN=PATH` runs another build of `gemmscope` as the server.
 //! A plain harness: exact percentiles of every sample are the point here.
 
 #[path = "../tests/lsp_client/mod.rs"]
@@ -12,28 +13,8 @@ mod lsp_client;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use lsp_client::{gemm_c, Client};
+use lsp_client::{big_c_file as big_file, Client};
 use serde_json::json;
-
-/// 5,000 lines: many small functions with loops, the GEMM near the middle.
-fn big_file() -> String {
-    let mut s = String::from("/* line 0: edited by the benchmark */\n#include <stddef.h>\n");
-    let mut n = 0;
-    while s.lines().count() < 2500 {
-        s.push_str(&format!(
-            "static double f{n}(const double *x, size_t len) {{\n    double acc = 0.0;\n    for (size_t i = 0; i < len; i++) {{\n        if (x[i] > {n}.0) acc += x[i] * 0.5;\n        else acc -= x[i];\n    }}\n    return acc;\n}}\n\n"
-        ));
-        n += 1;
-    }
-    s.push_str(&gemm_c(256, 256, 256));
-    while s.lines().count() < 5000 {
-        s.push_str(&format!(
-            "int g{n}(int a, int b) {{\n    int r = 0;\n    while (a > b) {{ r += a % 7; a--; }}\n    return r;\n}}\n\n"
-        ));
-        n += 1;
-    }
-    s
-}
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -43,7 +24,11 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 
 async fn run(label: &str, background: bool, samples: usize) {
     let cache = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+    // `GEMMSCOPE_BIN=PATH`: measure another build of the server (a
+    // before/after comparison in one run).
+    let bin =
+        std::env::var("GEMMSCOPE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_gemmscope").into());
+    let mut child = tokio::process::Command::new(bin)
         .arg("serve")
         .env("GEMMSCOPE_CACHE_DIR", cache.path())
         .stdin(Stdio::piped())

@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gemmscope_analyzers::{
-    analyze_parsed, parse, prefilter, Analysis, BuildContext, FileIndex, Finding, IncludeResolver,
-    Lang, NoIncludes, Parsed, ProjectIndex, SyntaxProblem,
+    analyze_parsed, analyze_parsed_reusing, parse, prefilter, Analysis, BuildContext, FileIndex,
+    Finding, IncludeResolver, Lang, NoIncludes, Parsed, ProjectIndex, SyntaxProblem,
 };
 
 use crate::advice::{Advice, Advisor};
@@ -171,6 +171,27 @@ pub struct Checked {
     pub report: FileReport,
     pub analysis: Analysis,
     pub tree: Parsed,
+    /// With [`check_text_reusing`], for a file from disk whose whole text
+    /// was lowered: its project-index entry from that same lowering (what
+    /// [`index_text`] gives for it, without its second parse). `None`:
+    /// not known here (ask [`index_text`]).
+    pub index: Option<Option<FileIndex>>,
+}
+
+/// What one document keeps between its checks (the language server: one
+/// per open document): the lowered functions of the previous text, so that
+/// an edit re-lowers only the functions it changed. The check's result is
+/// the same with or without it (`server/tests/lsp_edit_agree.rs`).
+#[derive(Debug, Default)]
+pub struct Reuse {
+    lowered: gemmscope_analyzers::LowerCache,
+}
+
+impl Reuse {
+    /// Functions re-used and lowered anew by the latest check.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.lowered.reused, self.lowered.lowered)
+    }
 }
 
 /// Why a file was not checked.
@@ -205,6 +226,17 @@ pub fn check_text(
     settings: &Arc<Settings>,
     advisor: Option<&Advisor>,
 ) -> Result<Checked, NotChecked> {
+    check_text_reusing(input, settings, advisor, None)
+}
+
+/// [`check_text`] with what the document kept from its previous check
+/// ([`Reuse`], updated here): the same result, and [`Checked::index`].
+pub fn check_text_reusing(
+    input: Input<'_>,
+    settings: &Arc<Settings>,
+    advisor: Option<&Advisor>,
+    reuse: Option<&mut Reuse>,
+) -> Result<Checked, NotChecked> {
     let Some(lang) = Lang::from_path(input.path) else {
         return Err(NotChecked::Unsupported(input.path.to_string()));
     };
@@ -216,7 +248,8 @@ pub fn check_text(
         old_tree,
         project,
     } = input;
-    let (analysis, tree) = panic_guard::catch(|| {
+    let reusing = reuse.is_some();
+    let (analysis, tree, index) = panic_guard::catch(|| {
         let disk = ProjectIncludes {
             flags: flags.as_deref(),
         };
@@ -228,7 +261,7 @@ pub fn check_text(
         build.sizes = settings.sizes.clone();
         let build = &build;
         if settings.prefilter && !prefilter::may_find(lang, path, text, includes, build) {
-            return (Analysis::nothing(lang), Parsed::unparsed(lang));
+            return (Analysis::nothing(lang), Parsed::unparsed(lang), None);
         }
         // A Python file from disk: only its candidate functions are parsed
         // (the rest blanked, offsets kept); no tree is kept of that text.
@@ -241,11 +274,16 @@ pub fn check_text(
             // The sizes of a finding may come from call sites in the code
             // the part left out: a file with findings is analysed whole.
             if analysis.findings.is_empty() {
-                return (analysis, Parsed::unparsed(lang));
+                return (analysis, Parsed::unparsed(lang), None);
             }
         }
         let tree = parse(lang, text, old_tree.as_ref());
-        (analyze_parsed(path, text, &tree, includes, build), tree)
+        let cache = reuse.map(|r| &mut r.lowered);
+        let (analysis, entry) = analyze_parsed_reusing(path, text, &tree, includes, build, cache);
+        // `index_text` reads headers from disk and has no entry for a text
+        // without a call: the same here, or not said.
+        let index = (reusing && from_disk).then(|| entry.filter(|_| text.contains('(')));
+        (analysis, tree, index)
     })
     .map_err(NotChecked::Internal)?;
     let (sups, comment_problems) = suppress::parse(text, lang);
@@ -285,6 +323,7 @@ pub fn check_text(
         report,
         analysis,
         tree,
+        index,
     })
 }
 

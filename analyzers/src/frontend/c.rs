@@ -24,6 +24,7 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, Parser, Tree};
 
+use super::reuse::{hash_map, LowerCache, Site};
 use crate::ir::{ElemType, Expr, File, FnKind, Function, Lang, Span, SyntaxProblem, VarInfo};
 use crate::{BuildContext, IncludeResolver};
 
@@ -82,6 +83,21 @@ pub fn lower_tree(
     cuda: bool,
     build: &BuildContext,
 ) -> File {
+    lower_tree_reusing(tree, text, path, includes, cuda, build, None)
+}
+
+/// [`lower_tree`], re-using from `cache` the functions whose lowering
+/// cannot have changed since it was filled, and leaving in it this text's
+/// functions ([`super::reuse`]).
+pub fn lower_tree_reusing(
+    tree: Option<&Tree>,
+    text: &str,
+    path: &str,
+    includes: &dyn IncludeResolver,
+    cuda: bool,
+    build: &BuildContext,
+    cache: Option<&mut LowerCache>,
+) -> File {
     let mut lw = Lowerer::new(cuda, includes);
     let top = TopCtx {
         active: true,
@@ -98,7 +114,15 @@ pub fn lower_tree(
     lw.collect_problems(root);
     lw.visited.insert(normalize_path(path));
     lw.walk_top(root, src, &top, Pass::Decls, 0);
+    if let Some(cache) = cache {
+        cache.start();
+        lw.context = Some(lw.fingerprint());
+        lw.cache = Some(cache);
+    }
     lw.walk_top(root, src, &top, Pass::Functions, 0);
+    if let Some(cache) = lw.cache.take() {
+        cache.finish();
+    }
     lw.file
 }
 
@@ -187,6 +211,12 @@ pub(crate) struct Lowerer<'r> {
     /// `Some` while an assignment statement is lowered: the increments
     /// (`p++`, `++p`) inside it, to run after (`true`: before) it.
     updates: Option<Vec<(Expr, crate::ir::AssignOp, bool)>>,
+    /// Functions lowered earlier (the functions pass), and the fingerprint
+    /// of everything besides its own text that a function's lowering reads.
+    cache: Option<&'r mut LowerCache>,
+    context: Option<u64>,
+    /// Counts changes to the file-level state (macros, constants, aliases).
+    mutations: u64,
 }
 
 impl<'r> Lowerer<'r> {
@@ -229,7 +259,97 @@ impl<'r> Lowerer<'r> {
             declared: HashSet::new(),
             type_params: Vec::new(),
             updates: None,
+            cache: None,
+            context: None,
+            mutations: 0,
         }
+    }
+
+    /// What the functions pass reads besides a function's own text: the
+    /// declarations pass's state (see [`super::reuse`]).
+    fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.file.lang.hash(&mut h);
+        hash_map(&mut h, &self.file.consts);
+        hash_map(&mut h, &self.file.type_aliases);
+        let mut weak: Vec<&String> = self.weak.iter().collect();
+        weak.sort_unstable();
+        weak.hash(&mut h);
+        let mut pre: Vec<&String> = self.predefined.iter().collect();
+        pre.sort_unstable();
+        pre.hash(&mut h);
+        let macros: HashMap<String, (&Vec<String>, &String)> = self
+            .fmacros
+            .iter()
+            .map(|(k, m)| (k.clone(), (&m.params, &m.body)))
+            .collect();
+        hash_map(&mut h, &macros);
+        let helpers: HashMap<String, (&Vec<String>, &Expr)> = self
+            .helpers
+            .iter()
+            .map(|(k, m)| (k.clone(), (&m.params, &m.ret)))
+            .collect();
+        hash_map(&mut h, &helpers);
+        hash_map(&mut h, &self.globals);
+        let fields: HashMap<String, Vec<(&String, String)>> = self
+            .class_fields
+            .iter()
+            .map(|(k, m)| {
+                let mut v: Vec<(&String, String)> =
+                    m.iter().map(|(n, i)| (n, format!("{i:?}"))).collect();
+                v.sort_unstable();
+                (k.clone(), v)
+            })
+            .collect();
+        hash_map(&mut h, &fields);
+        h.finish()
+    }
+
+    /// [`Self::lower_function`], or the same function from the cache.
+    fn lower_function_reusing(&mut self, node: Node, src: &[u8], ctx: &TopCtx) -> Option<Function> {
+        let Some(fp) = self.context.filter(|_| self.cache.is_some()) else {
+            return self.lower_function(node, src, ctx);
+        };
+        let context = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            fp.hash(&mut h);
+            ctx.active.hash(&mut h);
+            ctx.class.hash(&mut h);
+            ctx.tparams.hash(&mut h);
+            ctx.path.hash(&mut h);
+            h.finish()
+        };
+        let site = Site {
+            text: &src[node.start_byte()..node.end_byte()],
+            start_byte: node.start_byte(),
+            start_row: node.start_position().row,
+            start_column: node.start_position().column,
+            context,
+        };
+        if let Some(f) = self.cache.as_mut().and_then(|c| c.get(&site)) {
+            return f;
+        }
+        let before = self.mutations;
+        let f = self.lower_function(node, src, ctx);
+        if self.mutations != before {
+            // Its body changed the file-level state: never reused, and what
+            // follows is lowered under a state that includes it.
+            if let Some(c) = self.cache.as_mut() {
+                c.lowered += 1;
+            }
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            context.hash(&mut h);
+            site.text.hash(&mut h);
+            self.context = Some(h.finish());
+            return f;
+        }
+        if let Some(c) = self.cache.as_mut() {
+            c.put(&site, &f);
+        }
+        f
     }
 
     /// Defines `-D` macros (and removes `-U` ones) as if written before the
@@ -356,7 +476,7 @@ impl<'r> Lowerer<'r> {
             "function_definition" => match pass {
                 Pass::Decls => self.register_helper(node, src, ctx),
                 Pass::Functions => {
-                    if let Some(f) = self.lower_function(node, src, ctx) {
+                    if let Some(f) = self.lower_function_reusing(node, src, ctx) {
                         self.file.functions.push(f);
                     }
                 }
@@ -604,6 +724,7 @@ impl<'r> Lowerer<'r> {
     }
 
     fn define_const(&mut self, name: &str, value: Expr, active: bool) -> bool {
+        self.mutations += 1;
         if active {
             self.weak.remove(name);
             self.file.consts.insert(name.to_string(), value);
@@ -628,6 +749,7 @@ impl<'r> Lowerer<'r> {
     }
 
     fn define_alias(&mut self, name: &str, ty: &str, active: bool) {
+        self.mutations += 1;
         let ty = collapse_ws(ty);
         if ty == name {
             return;
@@ -694,6 +816,7 @@ impl<'r> Lowerer<'r> {
     }
 
     fn define_function_macro(&mut self, node: Node, src: &[u8]) {
+        self.mutations += 1;
         let Some(name) = node.child_by_field_name("name").map(|n| text(n, src)) else {
             return;
         };

@@ -12,6 +12,9 @@
 
 pub mod c;
 pub mod python;
+pub mod reuse;
+
+pub use reuse::LowerCache;
 
 use crate::ir::{File, Lang};
 use crate::{BuildContext, IncludeResolver};
@@ -192,10 +195,24 @@ pub fn lower_parsed(
     includes: &dyn IncludeResolver,
     build: &BuildContext,
 ) -> File {
+    lower_parsed_reusing(parsed, path, text, includes, build, None)
+}
+
+/// [`lower_parsed`], re-using the functions of an earlier lowering that
+/// cannot have changed ([`reuse`]; C and CUDA/C++ — Python is lowered
+/// whole). The result is the same as [`lower_parsed`]'s.
+pub fn lower_parsed_reusing(
+    parsed: &Parsed,
+    path: &str,
+    text: &str,
+    includes: &dyn IncludeResolver,
+    build: &BuildContext,
+    cache: Option<&mut LowerCache>,
+) -> File {
     let tree = parsed.tree.as_ref();
     match parsed.lang {
-        Lang::C => c::lower_tree(tree, text, path, includes, false, build),
-        Lang::Cuda => c::lower_tree(tree, text, path, includes, true, build),
+        Lang::C => c::lower_tree_reusing(tree, text, path, includes, false, build, cache),
+        Lang::Cuda => c::lower_tree_reusing(tree, text, path, includes, true, build, cache),
         Lang::Python => python::lower_tree(tree, text),
     }
 }

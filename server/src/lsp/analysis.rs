@@ -2,7 +2,9 @@
 //! and nesting limits first (a skipped file says why), then the one
 //! per-file check ([`crate::file_check::check_text`], which catches panics)
 //! — incremental when the previous tree (edited to match the text) is
-//! given. Advice is added at publish time, not here.
+//! given, re-using the document's previously lowered functions when its
+//! [`crate::file_check::Reuse`] is. Advice is added at publish time, not
+//! here.
 
 use std::sync::Arc;
 
@@ -10,7 +12,7 @@ use gemmscope_analyzers::{Lang, Parsed};
 
 use crate::compdb::Flags;
 use crate::config::Settings;
-use crate::file_check::{check_text, Checked, Input};
+use crate::file_check::{check_text_reusing, Checked, Input, Reuse};
 
 /// What bounds one analysis.
 #[derive(Clone, Copy, Debug)]
@@ -88,7 +90,8 @@ pub fn over_limits(path: &str, text: &str, limits: Limits) -> Option<String> {
 /// Checks `text` as the file at `path` under `settings`, re-parsing from
 /// `old` (the tree of an earlier text with every edit since applied) where
 /// given. `from_disk`: resolve `#include "x.h"` next to it. `project`: the
-/// workspace's call sites.
+/// workspace's call sites. `reuse`: what the document kept from its
+/// previous check ([`crate::file_check::Reuse`]).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     path: &str,
@@ -99,6 +102,7 @@ pub fn run(
     settings: &Arc<Settings>,
     limits: Limits,
     project: Option<Arc<gemmscope_analyzers::ProjectIndex>>,
+    reuse: Option<&mut Reuse>,
 ) -> Outcome {
     if let Some(why) = over_limits(path, text, limits) {
         return Outcome::Skipped(why);
@@ -111,7 +115,7 @@ pub fn run(
         old_tree: old,
         project,
     };
-    match check_text(input, settings, None) {
+    match check_text_reusing(input, settings, None, reuse) {
         Ok(c) => Outcome::Checked(Box::new(c)),
         Err(e) => Outcome::Skipped(format!("{path}: {e}; not analysed")),
     }
@@ -137,7 +141,7 @@ mod tests {
             .unwrap()
             .settings(None),
         );
-        let run = |p: &str, t: &str| run(p, t, None, false, None, &s, L, None);
+        let run = |p: &str, t: &str| run(p, t, None, false, None, &s, L, None, None);
         let deep = format!("void f(void){}{}", "{".repeat(60), "}".repeat(61));
         let Outcome::Skipped(why) = run("a.c", &deep) else {
             panic!()

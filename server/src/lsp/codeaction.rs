@@ -206,7 +206,9 @@ impl Core {
                 let (t, pth) = (text.clone(), path.clone());
                 let project = Some(lock(&self.index).clone());
                 let outcome = tokio::task::spawn_blocking(move || {
-                    analysis::run(&pth, &t, None, from_disk, flags, &settings, limits, project)
+                    analysis::run(
+                        &pth, &t, None, from_disk, flags, &settings, limits, project, None,
+                    )
                 })
                 .await
                 .ok()?;

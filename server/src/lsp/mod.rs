@@ -226,6 +226,11 @@ pub struct Core {
     /// each document's entry replaced when it is analysed (didOpen,
     /// didChange, didSave).
     index: Mutex<Arc<gemmscope_analyzers::ProjectIndex>>,
+    /// What each open document keeps between its analyses (its lowered
+    /// functions), taken by the analysis that runs.
+    reuse: Mutex<HashMap<Uri, file_check::Reuse>>,
+    /// Workspace indexings started (each has its progress token).
+    indexings: std::sync::atomic::AtomicU64,
 }
 
 /// The `LanguageServer` implementation: one-line forwards into [`Core`].
@@ -267,6 +272,8 @@ impl Backend {
                 events_rx: Mutex::new(Some(rx)),
                 folders: Mutex::default(),
                 index: Mutex::new(Arc::default()),
+                indexings: Default::default(),
+                reuse: Mutex::default(),
                 compdb: Mutex::new(
                     crate::compdb::Databases::new(None).expect("no explicit database to load"),
                 ),
@@ -335,6 +342,28 @@ impl LanguageServer for Backend {
     ) -> RpcResult<DocumentDiagnosticReportResult> {
         Ok(self.core.diagnostic(p).await)
     }
+}
+
+/// Files indexed per blocking task while the workspace is indexed (a
+/// progress report after each).
+const INDEX_CHUNK: usize = 100;
+
+/// Whether call sites elsewhere can change a finding of `a`: one with a
+/// size that is unknown or comes from call sites, in a function whose call
+/// sites changed (`changed`; `None`: any function).
+fn sizes_may_change(a: &Analyzed, changed: Option<&HashSet<String>>) -> bool {
+    a.report.findings.iter().any(|r| {
+        r.finding
+            .function
+            .as_ref()
+            .is_some_and(|f| changed.is_none_or(|c| c.contains(f)))
+            && [&r.finding.dims.m, &r.finding.dims.n, &r.finding.dims.k]
+                .into_iter()
+                .flatten()
+                .any(|d| {
+                    d.value.is_none() || d.source.as_ref().is_some_and(|s| s.kind() == "call-site")
+                })
+    })
 }
 
 /// The analyzers' path for a URI: the file path, or the URI's path for
@@ -491,11 +520,9 @@ impl Core {
             }
         }
         let folders = lock(&self.folders).clone();
-        self.scan_folders(folders).await;
+        self.scan_folders(folders);
     }
 
-    /// Reads the supported files under `folders` (honouring .gitignore) and
-    /// analyses them.
     /// The compile_commands.json flags of the file at `path` (only for
     /// files on disk); a broken database is logged once and ignored.
     pub(super) async fn build_flags(
@@ -526,9 +553,36 @@ impl Core {
         s
     }
 
-    async fn scan_folders(self: &Arc<Self>, folders: Vec<PathBuf>) {
+    /// Indexes the supported files under `folders` (honouring .gitignore)
+    /// in the background, then analyses them; returns at once. The index is
+    /// filled chunk by chunk (an analysis started meanwhile uses what is
+    /// there), with `$/progress` begin/report/end where the client shows
+    /// progress; at the end, the open documents whose sizes may come from
+    /// call sites are analysed again.
+    fn scan_folders(self: &Arc<Self>, folders: Vec<PathBuf>) {
         if folders.is_empty() {
             return;
+        }
+        tokio::spawn(self.clone().index_folders(folders));
+    }
+
+    async fn index_folders(self: Arc<Self>, folders: Vec<PathBuf>) {
+        let n = self
+            .indexings
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let show = lock(&self.caps).work_done_progress
+            && self
+                .client
+                .create_work_done_progress(progress::index_token(n))
+                .await
+                .is_ok();
+        if show {
+            self.client
+                .send_notification::<notification::Progress>(progress::index_begin(
+                    n,
+                    folders.len(),
+                ))
+                .await;
         }
         let max = read(&self.settings).max_file_bytes as u64;
         let found = tokio::task::spawn_blocking(move || {
@@ -551,24 +605,82 @@ impl Core {
         })
         .await
         .unwrap_or_default();
-        let me = self.clone();
-        let listed = found.clone();
         let limits = self.limits();
-        let _ = tokio::task::spawn_blocking(move || {
-            for p in listed {
-                let Some(uri) = Uri::from_file_path(&p) else {
-                    continue;
-                };
-                let (path, _) = path_of(&uri);
-                if let Ok(bytes) = std::fs::read(&p) {
+        let total = found.len();
+        let mut done = 0;
+        // One blocking thread at a time, so an opened document's analysis
+        // keeps a core.
+        for chunk in found.chunks(INDEX_CHUNK) {
+            let chunk = chunk.to_vec();
+            let entries = tokio::task::spawn_blocking(move || {
+                let mut out = Vec::with_capacity(chunk.len());
+                for p in chunk {
+                    let Some(uri) = Uri::from_file_path(&p) else {
+                        continue;
+                    };
+                    let (path, _) = path_of(&uri);
+                    let Ok(bytes) = std::fs::read(&p) else {
+                        continue;
+                    };
                     let text = String::from_utf8_lossy(&bytes);
                     if analysis::over_limits(&path, &text, limits).is_none() {
-                        me.reindex(&path, &text, None);
+                        let entry = file_check::index_text(&path, &text, None, None);
+                        out.push((uri, path, entry));
+                    }
+                }
+                out
+            })
+            .await
+            .unwrap_or_default();
+            done = (done + INDEX_CHUNK).min(total);
+            {
+                // The editor's text of an open document wins over the disk's
+                // (its own analyses keep its entry).
+                let open: HashSet<Uri> = {
+                    let docs = lock(&self.docs);
+                    entries
+                        .iter()
+                        .filter(|(u, _, _)| docs.get(u).is_some_and(|d| d.open))
+                        .map(|(u, _, _)| u.clone())
+                        .collect()
+                };
+                let mut guard = lock(&self.index);
+                let index = Arc::make_mut(&mut guard);
+                for (uri, path, entry) in entries {
+                    if open.contains(&uri) {
+                        continue;
+                    }
+                    match entry {
+                        Some(e) => index.insert(&path, e),
+                        None => index.remove(&path),
                     }
                 }
             }
-        })
-        .await;
+            if show {
+                self.client
+                    .send_notification::<notification::Progress>(progress::index_report(
+                        n, done, total,
+                    ))
+                    .await;
+            }
+        }
+        if show {
+            let files = lock(&self.index).len();
+            self.client
+                .send_notification::<notification::Progress>(progress::index_end(
+                    n,
+                    &format!("{total} files read; {files} in the index"),
+                ))
+                .await;
+        }
+        let again: Vec<Uri> = lock(&self.analyses)
+            .iter()
+            .filter(|(_, a)| sizes_may_change(a, None))
+            .map(|(u, _)| u.clone())
+            .collect();
+        for u in again {
+            self.schedule(u);
+        }
         for p in found {
             self.load_from_disk(&p).await;
         }
@@ -577,8 +689,7 @@ impl Core {
     /// Replaces `path`'s entry in the workspace index by that of `text`;
     /// where its call sites changed, the other documents with a finding of
     /// unknown size in a function called there are analysed again.
-    fn reindex(self: &Arc<Self>, path: &str, text: &str, flags: Option<&crate::compdb::Flags>) {
-        let entry = file_check::index_text(path, text, flags, None);
+    fn reindex(self: &Arc<Self>, path: &str, entry: Option<gemmscope_analyzers::FileIndex>) {
         let changed: HashSet<String> = {
             let mut guard = lock(&self.index);
             let old_calls: Vec<_> = guard
@@ -605,21 +716,7 @@ impl Core {
         let again: Vec<Uri> = lock(&self.analyses)
             .iter()
             .filter(|(u, _)| path_of(u).0 != path)
-            .filter(|(_, a)| {
-                a.report.findings.iter().any(|r| {
-                    r.finding
-                        .function
-                        .as_ref()
-                        .is_some_and(|f| changed.contains(f))
-                        && [&r.finding.dims.m, &r.finding.dims.n, &r.finding.dims.k]
-                            .into_iter()
-                            .flatten()
-                            .any(|d| {
-                                d.value.is_none()
-                                    || d.source.as_ref().is_some_and(|s| s.kind() == "call-site")
-                            })
-                })
-            })
+            .filter(|(_, a)| sizes_may_change(a, Some(&changed)))
             .map(|(u, _)| u.clone())
             .collect();
         for u in again {
@@ -665,6 +762,7 @@ impl Core {
         let uri = p.text_document.uri;
         lock(&self.docs).close(&uri);
         lock(&self.analyses).remove(&uri);
+        lock(&self.reuse).remove(&uri);
         self.update_wanted();
         if !lock(&self.caps).pull_diagnostics {
             self.client.publish_diagnostics(uri, vec![], None).await;
@@ -748,7 +846,7 @@ impl Core {
             .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
             .collect();
         lock(&self.folders).extend(added.iter().cloned());
-        self.scan_folders(added).await;
+        self.scan_folders(added);
     }
 
     /// Analyses `uri` now unless an analysis of it is running (that one
@@ -776,18 +874,40 @@ impl Core {
             let settings = self.file_settings(&path, on_disk).await;
             let empty = FileReport::empty(&path, settings.clone());
             let project = Some(lock(&self.index).clone());
-            let me = self.clone();
-            let job = tokio::task::spawn_blocking(move || {
-                // Within the server's limits only (as the analysis).
-                if analysis::over_limits(&path, &text, limits).is_none() {
-                    me.reindex(&path, &text, flags.as_deref());
-                }
-                analysis::run(
-                    &path, &text, old, on_disk, flags, &settings, limits, project,
-                )
+            // What this open document kept from its previous analysis (taken
+            // for this one; given back with its result). A file from disk
+            // gets an empty one, kept by nobody: its index entry then comes
+            // from the same lowering.
+            let mut reuse = Some(if doc.open {
+                lock(&self.reuse).remove(&uri).unwrap_or_default()
+            } else {
+                file_check::Reuse::default()
             });
+            let index_flags = flags.clone();
+            let job = tokio::task::spawn_blocking(move || {
+                let o = analysis::run(
+                    &path,
+                    &text,
+                    old,
+                    on_disk,
+                    flags,
+                    &settings,
+                    limits,
+                    project,
+                    reuse.as_mut(),
+                );
+                (o, reuse)
+            });
+            let (path, _) = path_of(&uri);
             let outcome = match tokio::time::timeout(timeout, job).await {
-                Ok(Ok(o)) => o,
+                Ok(Ok((o, reuse))) => {
+                    if let Some(r) = reuse.filter(|_| doc.open) {
+                        if lock(&self.docs).get(&uri).is_some_and(|d| d.open) {
+                            lock(&self.reuse).insert(uri.clone(), r);
+                        }
+                    }
+                    o
+                }
                 Ok(Err(e)) => Outcome::Skipped(format!(
                     "{}: the analysis failed ({e}); not analysed",
                     uri.as_str()
@@ -798,13 +918,16 @@ impl Core {
                     timeout.as_millis()
                 )),
             };
+            let mut entry = None;
             let (report, analysis) = match outcome {
                 Outcome::Checked(c) => {
                     let file_check::Checked {
                         report,
                         analysis,
                         tree,
+                        index,
                     } = *c;
+                    entry = index;
                     // Kept even if the text moved on: the edits since the
                     // snapshot are applied to it.
                     if doc.open {
@@ -840,15 +963,39 @@ impl Core {
                     report,
                     analysis,
                 });
-                lock(&self.analyses).insert(uri.clone(), a.clone());
+                let before = lock(&self.analyses).insert(uri.clone(), a.clone());
                 lock(&self.running).remove(&uri);
-                a
+                (a, before)
             };
+            // The previous analysis (a whole lowered file) is freed after the
+            // diagnostics are out, not before.
+            let (analyzed, before) = analyzed;
             self.analysed.notify_waiters();
             self.update_wanted();
             let findings: Vec<Finding> = analyzed.active().map(|r| r.finding.clone()).collect();
             self.request_measurements(&findings);
-            self.publish(&uri, analyzed).await;
+            self.publish(&uri, analyzed.clone()).await;
+            // Then the document's entry in the workspace index (for the
+            // sizes of the other documents), from this analysis's lowering
+            // where it gave one. Within the server's limits only.
+            if analysis::over_limits(&path, &analyzed.text, limits).is_none() {
+                let entry = match entry {
+                    Some(e) => e,
+                    None => {
+                        let text = analyzed.text.clone();
+                        let p = path.clone();
+                        tokio::task::spawn_blocking(move || {
+                            file_check::index_text(&p, &text, index_flags.as_deref(), None)
+                        })
+                        .await
+                        .unwrap_or_default()
+                    }
+                };
+                self.reindex(&path, entry);
+            }
+            if let Some(b) = before {
+                let _ = tokio::task::spawn_blocking(move || drop(b)).await;
+            }
             return;
         }
     }

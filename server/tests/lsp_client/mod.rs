@@ -243,3 +243,23 @@ pub fn gemm_c(m: u32, n: u32, k: u32) -> String {
          }}\n"
     )
 }
+
+/// 5,000 lines: many small functions with loops, the GEMM near the middle.
+pub fn big_c_file() -> String {
+    let mut s = String::from("/* line 0: edited by the benchmark */\n#include <stddef.h>\n");
+    let mut n = 0;
+    while s.lines().count() < 2500 {
+        s.push_str(&format!(
+            "static double f{n}(const double *x, size_t len) {{\n    double acc = 0.0;\n    for (size_t i = 0; i < len; i++) {{\n        if (x[i] > {n}.0) acc += x[i] * 0.5;\n        else acc -= x[i];\n    }}\n    return acc;\n}}\n\n"
+        ));
+        n += 1;
+    }
+    s.push_str(&gemm_c(256, 256, 256));
+    while s.lines().count() < 5000 {
+        s.push_str(&format!(
+            "int g{n}(int a, int b) {{\n    int r = 0;\n    while (a > b) {{ r += a % 7; a--; }}\n    return r;\n}}\n\n"
+        ));
+        n += 1;
+    }
+    s
+}
