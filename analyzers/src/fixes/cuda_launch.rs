@@ -55,6 +55,12 @@ struct Operand {
     col_major: bool,
 }
 
+/// A thread loop with no bounds guard: its end is what the launch covers
+/// (`gridDim.y * 16`, or unknown), not a size the kernel is told.
+fn unguarded(end: &Expr) -> bool {
+    matches!(end, Expr::Other(_)) || end.vars().iter().any(|v| v.starts_with("gridDim."))
+}
+
 /// The fix for a GS102/GS103 finding: the kernel's launches in this file.
 pub fn fix(file: &File, text: &str, nest: &Nest<'_>) -> FixResult {
     let kernel = nest.func;
@@ -304,7 +310,7 @@ fn naive(nest: &Nest<'_>) -> Result<Gemm, NoFix> {
     let n_var = p.n.clone().ok_or_else(|| NoFix::new("no N loop"))?;
     let ext = |v: &str| -> Result<Expr, NoFix> {
         let e = p.extent[v].clone();
-        if matches!(e, Expr::Other(_)) {
+        if unguarded(&e) {
             return Err(NoFix::new(format!(
                 "`{v}` has no bounds guard (`if ({v} < ...)`): the output's extent is the \
                  launch grid, which gemmscope does not evaluate"
@@ -437,7 +443,7 @@ fn tiled(file: &File, nest: &Nest<'_>) -> Result<Gemm, NoFix> {
         if !matches!(l.kind, LoopKind::CudaThread { .. }) {
             return Err(NoFix::new("the output loops are not both thread indices"));
         }
-        if matches!(l.end, Expr::Other(_)) {
+        if unguarded(&l.end) {
             return Err(NoFix::new(format!(
                 "`{}` has no bounds guard (`if ({} < ...)`): the output's extent is the \
                  launch grid, which gemmscope does not evaluate",
