@@ -66,11 +66,14 @@ pub fn hover(
     findings: &[&Reported],
     pos: Position,
     advisor: &Advisor,
+    built: Option<&crate::advice::Built>,
     doc: Option<&Path>,
 ) -> Option<Hover> {
     let r = finding_at(text, starts, findings, pos)?;
     let f = &r.finding;
-    let advice = advisor.advise(f);
+    // With the file's build flags, as the diagnostic's advice is made
+    // (`file_check::advise`), so the hover never says otherwise.
+    let advice = advisor.advise_built(f, built);
     let mut md = advisor.hover(f, &advice);
     md.push_str(&format!("\n\n`{}` {} — {}\n", f.code, f.rule, f.why));
     if let Some(sizes) = crate::advice::sizes_line(f) {

@@ -21,6 +21,7 @@ pub fn hints(
     findings: &[&Reported],
     range: Range,
     advisor: &Advisor,
+    built: Option<&crate::advice::Built>,
 ) -> Vec<InlayHint> {
     findings
         .iter()
@@ -30,7 +31,7 @@ pub fn hints(
             range.start.line <= line && line <= range.end.line
         })
         .filter_map(|f| {
-            let label = advisor.advise(f).inlay?;
+            let label = advisor.advise_built(f, built).inlay?;
             let at = end_of_line(text, f.range.start_byte);
             Some(InlayHint {
                 position: position_at(text, starts, at),

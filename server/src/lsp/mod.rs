@@ -1288,12 +1288,14 @@ impl Core {
         tokio::task::spawn_blocking(move || {
             guard("hover", || {
                 let active: Vec<&Reported> = a.active().collect();
+                let built = a.report.flags.as_deref().map(crate::advice::Built::of);
                 hover::hover(
                     &a.text,
                     &a.starts,
                     &active,
                     pp.position,
                     &advisor,
+                    built.as_ref(),
                     doc.1.then(|| std::path::Path::new(&doc.0)),
                 )
             })
@@ -1313,7 +1315,15 @@ impl Core {
         tokio::task::spawn_blocking(move || {
             guard("inlayHint", || {
                 let active: Vec<&Reported> = a.active().collect();
-                inlay::hints(&a.text, &a.starts, &active, p.range, &advisor)
+                let built = a.report.flags.as_deref().map(crate::advice::Built::of);
+                inlay::hints(
+                    &a.text,
+                    &a.starts,
+                    &active,
+                    p.range,
+                    &advisor,
+                    built.as_ref(),
+                )
             })
         })
         .await
