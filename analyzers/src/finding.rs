@@ -475,6 +475,11 @@ pub struct Finding {
     /// Reported at note level with this reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// How the code as written runs in parallel, where it says so: the
+    /// OpenMP directive on the nest (`#pragma omp parallel for`, line 80;
+    /// `openmp.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<String>,
 }
 
 impl Finding {

@@ -12,6 +12,7 @@ pub mod fixes;
 pub mod frontend;
 pub mod ir;
 pub mod normalize;
+pub mod openmp;
 pub mod prefilter;
 pub mod purpose;
 pub mod sizes;
@@ -266,6 +267,7 @@ pub fn analyze_parsed_reusing(
     }
     sizes::infer(&mut findings, &file, text, path, build);
     purpose::mark_references(&mut findings, &file);
+    openmp::mark_parallel(&mut findings, lang, text);
     let analysis = Analysis {
         lang,
         findings,

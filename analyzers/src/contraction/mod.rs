@@ -241,6 +241,7 @@ impl Nest<'_> {
             why,
             message,
             purpose: None,
+            parallel: None,
         }
     }
 }

@@ -635,6 +635,7 @@ fn finding(
         why: format!("`{func}`: {}", p.why),
         message,
         purpose: None,
+        parallel: None,
     }
 }
 

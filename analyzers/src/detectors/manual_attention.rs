@@ -657,6 +657,7 @@ fn finding(
         why,
         message,
         purpose: None,
+        parallel: None,
     }
 }
 

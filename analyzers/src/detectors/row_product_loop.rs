@@ -508,6 +508,7 @@ fn finding(file: &File, f: &Function, loops: &[(&Stmt, &Loop)], rp: &RowProduct<
         why,
         message,
         purpose: None,
+        parallel: None,
     }
 }
 

@@ -634,6 +634,7 @@ fn finding(file: &File, f: &Function, s: &Stmt, m: &MatmulOp, count: usize) -> F
         why,
         message,
         purpose: None,
+        parallel: None,
     }
 }
 

@@ -526,7 +526,7 @@ fn as_written_note(f: &Finding, id: &str, built: Option<&Built>) -> Option<Strin
         "c-naive-O3-native" => "-O3 -march=native",
         _ => return None,
     };
-    Some(match built {
+    let mut note = match built {
         Some(b) => format!(
             "built {} (compile_commands.json), estimated as the naive loop at {level}",
             b.text()
@@ -534,7 +534,14 @@ fn as_written_note(f: &Finding, id: &str, built: Option<&Built>) -> Option<Strin
         None => {
             format!("the naive loop at {level} (assumed: no compile flags known for this file)")
         }
-    })
+    };
+    // The candidates are one-thread loops: said, not hidden.
+    if let Some(p) = &f.parallel {
+        note.push_str(&format!(
+            "; the code is threaded ({p}) and the estimate is of one thread, so the loop as written runs up to as many times faster as it has threads, and the speed-ups over it are that much smaller"
+        ));
+    }
+    Some(note)
 }
 
 /// The estimate for a finding under `policy`, with the code as written
