@@ -544,6 +544,10 @@ fn synthetic(word: &str) -> Option<String> {
     if numbered("comp") {
         return Some("result".into());
     }
+    // A CUDA vector's lane loop (`normalize/lanes.rs`).
+    if numbered("lane") {
+        return Some("lane".into());
+    }
     // `__<l>` or `__<l>_<name>`, `<l>` a letter or `d<depth>`.
     let letter = rest.split('_').next().unwrap_or("");
     let is_letter = (letter.len() == 1 && letter.bytes().all(|c| c.is_ascii_lowercase()))

@@ -11,8 +11,9 @@
 //!   that array with another one (`fabs(ref[i] - gpu[i])`, `ref[i] !=
 //!   out[i]`, or a call named like `compare`/`check`/`verify`/`validate`
 //!   that takes it), or
-//! - its name says so (`gold`, `reference` or `ref` as a word of the
-//!   name: `computeGold`, `REF_MMult`), with or without device code.
+//! - its name says so: `gold` as a word of the name (`computeGold`) in
+//!   any file; `reference` or `ref` only beside device code (a CPU-only
+//!   `ref_sgemm` may be the implementation that runs).
 //!
 //! A host product whose result is used rather than compared
 //! (`host_apply`, `matmul_forward_cpu` as a fallback) stays a warning.
@@ -49,7 +50,7 @@ pub fn mark_references(findings: &mut [Finding], file: &File) {
             .as_deref()
             .filter(|_| device)
             .and_then(|out| compared_by_caller(file, func, out))
-            .or_else(|| named_reference(&func.name));
+            .or_else(|| named_reference(&func.name, device));
         if let Some(w) = &why {
             f.why = format!("{}; {w}, so it is reported as a note", f.why);
         }
@@ -120,10 +121,10 @@ fn words(name: &str) -> Vec<String> {
     out
 }
 
-fn named_reference(name: &str) -> Option<String> {
+fn named_reference(name: &str, device: bool) -> Option<String> {
     let w = words(name);
     let has = |x: &str| w.iter().any(|y| y == x);
-    (has("gold") || has("reference") || has("ref")).then(|| {
+    (has("gold") || device && (has("reference") || has("ref"))).then(|| {
         format!(
             "a CPU reference: its name (`{name}`) says it computes the expected result that another implementation is checked against"
         )

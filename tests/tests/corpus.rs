@@ -744,6 +744,7 @@ fn sample_finding(line: usize) -> Finding {
         why: "three loops, C[i][j] += A[i][k]*B[k][j]".into(),
         message: "GEMM loop nest".into(),
         purpose: None,
+        parallel: None,
     }
 }
 

@@ -29,10 +29,11 @@ declare_rule! {
     /// local array read from per-thread copies of the tiles. Vector
     /// (`float4`) loads and stores are read lane by lane
     /// (`reinterpret_cast<float4 *>(&A[e])[0]` is `A[e]` … `A[e + 3]`, a tile
-    /// filled by a vector copy or transposed one lane at a time). Tiles whose
-    /// layout is permuted by `%` and `/` (bank-conflict swizzles),
-    /// `memcpy_async` pipelines and `wmma` tensor-core kernels are not
-    /// recognised.
+    /// filled by a vector copy or transposed one lane at a time), and so are
+    /// tiles filled by `cuda::memcpy_async` of one `float` or `float4`.
+    /// Tiles whose layout is permuted by `%` and `/` (bank-conflict
+    /// swizzles), multi-stage pipelines (a ring of tiles filled ahead) and
+    /// `wmma` tensor-core kernels are not recognised.
     ///
     /// **Why it is slow.** Classic textbook tiling reuses each element
     /// `TILE` times, but without register blocking, vectorised loads,
