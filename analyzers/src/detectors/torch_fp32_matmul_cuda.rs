@@ -88,6 +88,11 @@ impl Rule for TorchFp32MatmulCuda {
         }
         for f in &cx.file.functions {
             f.walk(&mut |s| {
+                // A statement the front end could not place (recovered from
+                // broken syntax: no line) is not reported.
+                if s.span.start_line == 0 {
+                    return;
+                }
                 if matches!(
                     s.kind,
                     StmtKind::Loop(_) | StmtKind::If { .. } | StmtKind::Opaque(_)

@@ -29,7 +29,9 @@ const LANES: [&str; 4] = ["x", "y", "z", "w"];
 
 /// The lane count of a CUDA vector type name (`float4` → 4).
 fn type_width(t: &str) -> Option<usize> {
-    let (base, n) = t.split_at(t.len().checked_sub(1)?);
+    // The last character is the lane count: split there (a multi-byte
+    // last character is no vector type, and no char boundary to split at).
+    let (base, n) = t.split_at(t.len().checked_sub(1).filter(|&i| t.is_char_boundary(i))?);
     let n = match n {
         "2" => 2,
         "3" => 3,
@@ -826,6 +828,15 @@ fn shift(e: Expr, step: &[Poly], lane: &Poly, k: &mut usize) -> Expr {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_type_name_ending_in_a_multibyte_character_is_no_vector() {
+        assert_eq!(super::type_width("float4"), Some(4));
+        assert_eq!(super::type_width("float\u{00e9}"), None);
+        assert_eq!(super::type_width("\u{00e9}"), None);
+        assert_eq!(super::type_width(""), None);
+    }
+
     use crate::ir::{Lang, StmtKind};
     use crate::NoIncludes;
 
