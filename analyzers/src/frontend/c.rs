@@ -16,6 +16,7 @@
 
 mod cuda;
 mod expr;
+pub(crate) use expr::vector_type_width;
 mod stmt;
 #[cfg(test)]
 mod tests;

@@ -29,20 +29,8 @@ const LANES: [&str; 4] = ["x", "y", "z", "w"];
 
 /// The lane count of a CUDA vector type name (`float4` → 4).
 fn type_width(t: &str) -> Option<usize> {
-    // The last character is the lane count: split there (a multi-byte
-    // last character is no vector type, and no char boundary to split at).
-    let (base, n) = t.split_at(t.len().checked_sub(1).filter(|&i| t.is_char_boundary(i))?);
-    let n = match n {
-        "2" => 2,
-        "3" => 3,
-        "4" => 4,
-        _ => return None,
-    };
-    matches!(
-        base,
-        "float" | "double" | "int" | "uint" | "long" | "ulong" | "short" | "ushort"
-    )
-    .then_some(n)
+    // One reading of vector type names for the front end and this pass.
+    crate::frontend::c::vector_type_width(t).and_then(|n| usize::try_from(n).ok())
 }
 
 /// Runs the pass on one function.

@@ -199,7 +199,9 @@ fn vector_pointer_width(ty: &str) -> Option<i64> {
 
 /// The lane count of a CUDA vector type name (`float4` → 4, `double2` → 2).
 pub(crate) fn vector_type_width(t: &str) -> Option<i64> {
-    let (base, n) = t.split_at(t.len().checked_sub(1)?);
+    // The last character is the lane count: split there (a multi-byte
+    // last character is no vector type, and no char boundary to split at).
+    let (base, n) = t.split_at(t.len().checked_sub(1).filter(|&i| t.is_char_boundary(i))?);
     let n = match n {
         "2" => 2,
         "3" => 3,
