@@ -192,9 +192,26 @@ fn open_checked(path: &Path) -> Result<Check, String> {
             ))
         }
     }
-    let setup = conn
-        .pragma_update(None, "journal_mode", "WAL")
-        .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"));
+    // Switching to WAL takes an exclusive lock without calling the busy
+    // handler, so a second process opening the store at the same moment gets
+    // SQLITE_BUSY at once: it is retried for as long as the busy timeout.
+    let started = std::time::Instant::now();
+    let setup = loop {
+        let r = conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"));
+        match r {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other,
+        }
+    };
     match setup {
         Ok(()) => Ok(Check::Ok(conn)),
         Err(e) if is_corruption(&e) => Ok(Check::Corrupt(e.to_string())),
