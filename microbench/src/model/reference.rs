@@ -872,24 +872,9 @@ impl Reference {
         if query.gpu {
             return None;
         }
-        let mut best: Option<(&RefMachine, f64)> = None;
-        for m in &self.machines {
-            let d = Descriptor::of_ref(m);
-            if d.gpu || self.attention_curve(&m.id, candidate, p.dtype).is_empty() {
-                continue;
-            }
-            let dist = d
-                .coords(false)
-                .iter()
-                .zip(query.coords(false))
-                .map(|(x, y)| (x - y) * (x - y))
-                .sum::<f64>()
-                .sqrt();
-            if best.is_none_or(|(_, bd)| dist < bd) {
-                best = Some((m, dist));
-            }
-        }
-        let (m, dist) = best?;
+        let (m, dist) = self.nearest_cpu(query, |m| {
+            !self.attention_curve(&m.id, candidate, p.dtype).is_empty()
+        })?;
         let curve = self.attention_curve(&m.id, candidate, p.dtype);
         let x = p.flops().ln();
         let seconds = along(&curve, x)?;
@@ -1280,6 +1265,34 @@ impl Reference {
     /// time is not moved (memory-bound loops and library GEMVs follow the
     /// memory system, which the descriptor does not measure) and the error
     /// is unknown, which the text says.
+    /// The CPU reference machine nearest `query` in descriptor space
+    /// (without bandwidth) among those `has` accepts, with its distance.
+    fn nearest_cpu(
+        &self,
+        query: &Descriptor,
+        has: impl Fn(&RefMachine) -> bool,
+    ) -> Option<(&RefMachine, f64)> {
+        let q = query.coords(false);
+        let mut best: Option<(&RefMachine, f64)> = None;
+        for m in &self.machines {
+            let d = Descriptor::of_ref(m);
+            if d.gpu || !has(m) {
+                continue;
+            }
+            let dist = d
+                .coords(false)
+                .iter()
+                .zip(&q)
+                .map(|(x, y)| (x - y) * (x - y))
+                .sum::<f64>()
+                .sqrt();
+            if best.is_none_or(|(_, bd)| dist < bd) {
+                best = Some((m, dist));
+            }
+        }
+        best
+    }
+
     fn predict_gemv(
         &self,
         query: &Descriptor,
@@ -1289,24 +1302,8 @@ impl Reference {
         if query.gpu {
             return None;
         }
-        let mut best: Option<(&RefMachine, f64)> = None;
-        for m in &self.machines {
-            let d = Descriptor::of_ref(m);
-            if d.gpu || self.gemv_rows(&m.id, candidate, p).0.is_empty() {
-                continue;
-            }
-            let (a, b) = (d.coords(false), query.coords(false));
-            let dist = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| (x - y) * (x - y))
-                .sum::<f64>()
-                .sqrt();
-            if best.is_none_or(|(_, bd)| dist < bd) {
-                best = Some((m, dist));
-            }
-        }
-        let (m, dist) = best?;
+        let (m, dist) =
+            self.nearest_cpu(query, |m| !self.gemv_rows(&m.id, candidate, p).0.is_empty())?;
         let (rows, other_dtype) = self.gemv_rows(&m.id, candidate, p);
         let pts = curve(&rows);
         let bytes = gemv_bytes(p.m, p.k, p.dtype.size_bytes());

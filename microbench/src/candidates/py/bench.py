@@ -266,7 +266,9 @@ def torch_blas(torch):
     return ", ".join(parts)
 
 
-def run_torch(cfg):
+def import_torch(cfg):
+    """NumPy, PyTorch and the problem's torch dtype; Skip when either is
+    missing."""
     np = import_numpy()
     if np is None:
         raise Skip("NumPy is not importable by this Python (it generates the inputs)")
@@ -280,24 +282,38 @@ def run_torch(cfg):
         "f32": torch.float32,
         "f64": torch.float64,
     }
-    dt = types[cfg["dtype"]]
+    return np, torch, types[cfg["dtype"]]
+
+
+def torch_from_np(torch, x):
+    """A float64 tensor of a float64 array."""
+    try:
+        return torch.from_numpy(x)
+    except RuntimeError:  # a PyTorch built against another NumPy ABI
+        return torch.tensor(x.tolist(), dtype=torch.float64)
+
+
+def np_from_torch(np, torch, t):
+    """A float64 array of a tensor."""
+    t = t.to(torch.float64)
+    try:
+        return t.numpy()
+    except RuntimeError:
+        return np.array(t.tolist(), dtype=np.float64)
+
+
+def run_torch(cfg):
+    np, torch, dt = import_torch(cfg)
     a64, b64 = np_inputs(np, cfg)
 
     def logical(x, trans):
         return x.transpose(-2, -1) if trans else x
 
     def tensor(x):
-        try:
-            return torch.from_numpy(x)
-        except RuntimeError:  # a PyTorch built against another NumPy ABI
-            return torch.tensor(x.tolist(), dtype=torch.float64)
+        return torch_from_np(torch, x)
 
     def array(t):
-        t = t.to(torch.float64)
-        try:
-            return t.numpy()
-        except RuntimeError:
-            return np.array(t.tolist(), dtype=np.float64)
+        return np_from_torch(np, torch, t)
 
     a = logical(tensor(a64).to(dt), cfg["trans_a"])
     b = logical(tensor(b64).to(dt), cfg["trans_b"])
@@ -374,27 +390,11 @@ def run_numpy_attention(cfg):
 
 
 def run_torch_attention(cfg, fused):
-    np = import_numpy()
-    if np is None:
-        raise Skip("NumPy is not importable by this Python (it generates the inputs)")
-    try:
-        import torch
-    except ImportError:
-        raise Skip("PyTorch is not importable by this Python")
-    types = {
-        "f16": torch.float16,
-        "bf16": torch.bfloat16,
-        "f32": torch.float32,
-        "f64": torch.float64,
-    }
-    dt = types[cfg["dtype"]]
+    np, torch, dt = import_torch(cfg)
     q64, k64, v64 = attention_inputs(np, cfg)
 
     def tensor(x):
-        try:
-            return torch.from_numpy(x).to(dt)
-        except RuntimeError:  # a PyTorch built against another NumPy ABI
-            return torch.tensor(x.tolist(), dtype=torch.float64).to(dt)
+        return torch_from_np(torch, x).to(dt)
 
     q, k, v = tensor(q64), tensor(k64), tensor(v64)
     q = q[:, : cfg["rows"], :].contiguous()
@@ -417,12 +417,7 @@ def run_torch_attention(cfg, fused):
         how = "torch.matmul, torch.softmax, torch.matmul (the score matrix is stored)"
     with torch.no_grad():
         samples, out = time_calls(call, cfg["budget_s"])
-    t = out.to(torch.float64)
-    try:
-        got = t.numpy()
-    except RuntimeError:
-        got = np.array(t.tolist(), dtype=np.float64)
-    err, rc = attention_check(np, cfg, q64, k64, v64, got)
+    err, rc = attention_check(np, cfg, q64, k64, v64, np_from_torch(np, torch, out))
     what = "%s, PyTorch %s on CPU: %s" % (interpreter(), torch.__version__, how)
     notes = ["threads from torch.get_num_threads()"]
     return ok(samples, cfg["rows"], err, rc, what, torch.get_num_threads(), notes)
