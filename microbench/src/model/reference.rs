@@ -872,10 +872,10 @@ impl Reference {
         if query.gpu {
             return None;
         }
-        let (m, dist) = self.nearest_cpu(query, |m| {
-            !self.attention_curve(&m.id, candidate, p.dtype).is_empty()
+        let (m, dist, curve) = self.nearest_cpu(query, |m| {
+            let c = self.attention_curve(&m.id, candidate, p.dtype);
+            (!c.is_empty()).then_some(c)
         })?;
-        let curve = self.attention_curve(&m.id, candidate, p.dtype);
         let x = p.flops().ln();
         let seconds = along(&curve, x)?;
         let rows: Vec<&RefRow> = self
@@ -1256,6 +1256,38 @@ impl Reference {
         errs
     }
 
+    /// The CPU reference machine nearest `query` in descriptor space
+    /// (without bandwidth) among those for which `rows` gives something,
+    /// with its distance and what `rows` gave for it.
+    fn nearest_cpu<'a, T>(
+        &'a self,
+        query: &Descriptor,
+        rows: impl Fn(&'a RefMachine) -> Option<T>,
+    ) -> Option<(&'a RefMachine, f64, T)> {
+        let q = query.coords(false);
+        let mut best: Option<(&RefMachine, f64, T)> = None;
+        for m in &self.machines {
+            let d = Descriptor::of_ref(m);
+            if d.gpu {
+                continue;
+            }
+            let Some(found) = rows(m) else {
+                continue;
+            };
+            let dist = d
+                .coords(false)
+                .iter()
+                .zip(&q)
+                .map(|(x, y)| (x - y) * (x - y))
+                .sum::<f64>()
+                .sqrt();
+            if best.as_ref().is_none_or(|(_, bd, _)| dist < *bd) {
+                best = Some((m, dist, found));
+            }
+        }
+        best
+    }
+
     /// A GEMV from the measured GEMV curves: the nearest reference machine
     /// (in descriptor space) with GEMV rows of `candidate`, its curve for
     /// the problem's variant read at the problem's bytes ([`curve_at`]).
@@ -1265,34 +1297,6 @@ impl Reference {
     /// time is not moved (memory-bound loops and library GEMVs follow the
     /// memory system, which the descriptor does not measure) and the error
     /// is unknown, which the text says.
-    /// The CPU reference machine nearest `query` in descriptor space
-    /// (without bandwidth) among those `has` accepts, with its distance.
-    fn nearest_cpu(
-        &self,
-        query: &Descriptor,
-        has: impl Fn(&RefMachine) -> bool,
-    ) -> Option<(&RefMachine, f64)> {
-        let q = query.coords(false);
-        let mut best: Option<(&RefMachine, f64)> = None;
-        for m in &self.machines {
-            let d = Descriptor::of_ref(m);
-            if d.gpu || !has(m) {
-                continue;
-            }
-            let dist = d
-                .coords(false)
-                .iter()
-                .zip(&q)
-                .map(|(x, y)| (x - y) * (x - y))
-                .sum::<f64>()
-                .sqrt();
-            if best.is_none_or(|(_, bd)| dist < bd) {
-                best = Some((m, dist));
-            }
-        }
-        best
-    }
-
     fn predict_gemv(
         &self,
         query: &Descriptor,
@@ -1302,9 +1306,10 @@ impl Reference {
         if query.gpu {
             return None;
         }
-        let (m, dist) =
-            self.nearest_cpu(query, |m| !self.gemv_rows(&m.id, candidate, p).0.is_empty())?;
-        let (rows, other_dtype) = self.gemv_rows(&m.id, candidate, p);
+        let (m, dist, (rows, other_dtype)) = self.nearest_cpu(query, |m| {
+            let found = self.gemv_rows(&m.id, candidate, p);
+            (!found.0.is_empty()).then_some(found)
+        })?;
         let pts = curve(&rows);
         let bytes = gemv_bytes(p.m, p.k, p.dtype.size_bytes());
         let naive = scaling(candidate) == Scaling::None;
