@@ -237,6 +237,15 @@ impl Cx {
         (self.width(t)? > l).then(|| (t.to_string(), l))
     }
 
+    /// The lanes `e` gives the vector local `name`, if this pass can tell
+    /// them and they are as many as `name` has: a `float4` given a
+    /// two-lane value (`float4 t = make_float2(..)`) is left to the
+    /// compiler, not read past its second lane.
+    fn lanes_for(&self, name: &str, e: &Expr, env: &[Value]) -> Option<Vec<Expr>> {
+        let w = self.width(name)?;
+        self.lanes(e, env).filter(|lanes| lanes.len() == w)
+    }
+
     /// The lanes of a vector-valued expression, if this pass can tell them.
     fn lanes(&self, e: &Expr, env: &[Value]) -> Option<Vec<Expr>> {
         if let Expr::Var(t) = e {
@@ -336,7 +345,7 @@ impl Cx {
                     let w = self.width(name).unwrap_or(4);
                     let lanes = match init {
                         None => Some((0..w).map(|l| lane_var(name, l)).collect()),
-                        Some(e) => self.lanes(e, &env),
+                        Some(e) => self.lanes_for(name, e, &env),
                     };
                     env.retain(|v| v.name != *name);
                     if let Some(lanes) = lanes {
@@ -358,7 +367,7 @@ impl Cx {
                     op: AssignOp::Set,
                     value,
                 } if self.width(t).is_some() => {
-                    if let Some(lanes) = self.lanes(value, &env) {
+                    if let Some(lanes) = self.lanes_for(t, value, &env) {
                         match env.iter_mut().find(|v| v.name == *t) {
                             Some(v) => v.lanes = lanes,
                             None => env.push(Value {
