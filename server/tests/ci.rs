@@ -683,8 +683,12 @@ fn bench_off_estimates_come_from_reference_data_and_fire_the_gate() {
     assert_eq!(gemv["code"], "GS201");
     let v = &gemv["estimate"];
     let h = v["headline"].as_str().unwrap();
+    // On a reference machine the ± is the curve's leave-one-size-out error;
+    // on any other (this test runs wherever CI does) the error is unknown
+    // and the headline says why, never "one reference machine".
+    assert!(h.contains("reference data"), "{h}");
     assert!(
-        h.contains("leave-one-size-out") && h.contains("reference data"),
+        h.contains("leave-one-size-out") || h.contains("error unknown (measured on"),
         "{h}"
     );
     let gemv_factor = v["speedup"].as_f64().unwrap();

@@ -1353,14 +1353,17 @@ impl Reference {
                 GEMV_COVERAGE * 100.0,
                 errs.len()
             )),
-            None => {
-                text.push_str(if same {
-                    "; error unknown (too few sizes)"
-                } else {
-                    "; not moved to this machine (a GEMV follows the memory system), error on this machine unknown"
-                });
-                None
-            }
+            // Unknown, and why: the headline says it too (a missing basis
+            // reads as "one reference machine", which is not the reason).
+            None => Some(if same {
+                "too few sizes".to_string()
+            } else {
+                format!(
+                    "measured on {}, {:.0}% away in descriptor space: a GEMV follows the memory system, so it is not moved to this machine",
+                    m.name,
+                    dist * 100.0
+                )
+            }),
         };
         Some(RefPrediction {
             candidate: candidate.into(),
