@@ -1595,7 +1595,12 @@ mod tests {
         };
         let f = r.predict(&far, "c-naive-O3", &p, 2, None).unwrap();
         assert_eq!(f.seconds, pr.seconds);
-        assert!(f.error.is_none() && f.text.contains("error on this machine unknown"));
+        assert!(f.error.is_none());
+        let why = f.error_basis.as_deref().unwrap();
+        assert!(
+            why.contains("measured on") && why.contains("not moved to this machine"),
+            "{why}"
+        );
         // No GEMV rows: no number, and no GEMM rate is borrowed.
         assert!(r.predict(&here, "c-blocked", &p, 2, None).is_none());
         assert!(r.at("a100", "cublas-sgemm-pedantic", &p).is_none());
