@@ -21,7 +21,7 @@ pub use finding::{
     Backend, Dim, Dims, Finding, FixAvailability, Idiom, Major, OperandLayout, Routine, RuleMeta,
     SizeSource,
 };
-pub use frontend::{parse, LowerCache, Parsed, TextPoint, TreeEdit};
+pub use frontend::{parse, parse_ranges, LowerCache, Parsed, TextPoint, TreeEdit};
 pub use ir::{Lang, Span, SyntaxProblem};
 pub use sizes::{FileIndex, ProjectIndex};
 

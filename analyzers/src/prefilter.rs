@@ -56,20 +56,23 @@
 //! `from numpy import dot as d`), any loop region is kept.
 //!
 //! **Python library idioms** (GS501 `manual_attention.rs`, GS602
-//! `torch_fp32_matmul_cuda.rs`): GS501 needs a product and a softmax (the
-//! word `softmax`, or `exp` for the manual form); GS602 needs a product
-//! and `cuda` somewhere in the file. A product here is an `@` operator or
-//! one of the product names above, in code; `softmax`, `exp` and `cuda`
-//! count anywhere (strings included: `device="cuda"`). Both are checked on
-//! the whole file. A `*` counts when it is binary (an operand before it,
-//! not `**`): `*args` and `**kwargs` never multiply.
+//! `torch_fp32_matmul_cuda.rs`): GS602 needs a product and `cuda`
+//! somewhere in the file (strings included: `device="cuda"`), and is
+//! checked on the whole file. GS501 is local to one function: it needs a
+//! product and a softmax call in the same function — the word `softmax`,
+//! or the manual form, `exp` called (`np.exp(`, `x.exp (`) with a `sum` and
+//! a `/` — so a top-level block holding both is a candidate region (every
+//! block with a product is, where an import names `softmax` or `exp`: it
+//! may be renamed). A product here is an `@` operator or one of the
+//! product names above, in code. A `*` counts when it is binary (an
+//! operand before it, not `**`): `*args` and `**kwargs` never multiply.
 //!
 //! **Parsing only candidate functions** ([`python_candidates`]): loop
 //! findings in Python are local to one function, so a kept Python file is
 //! parsed with its other top-level `def`/`class` blocks blanked (spaces,
 //! newlines kept: every offset and line of the rest is unchanged);
 //! module-level statements, and whole classes with a candidate method, are
-//! kept. A file that may hold GS501/GS602 (file-wide) is kept whole.
+//! kept. A file that may hold GS602 (file-wide) is kept whole.
 //!
 //! `--no-prefilter` (server: `Settings::prefilter`) skips this module, and
 //! `server/tests/prefilter_agree.rs` checks that both paths give identical
@@ -690,23 +693,26 @@ impl<'a> CScan<'a> {
 
 /// Names that the Python front end turns into products (`MatMul` or a dot
 /// reduction loop), as method or module-function names.
-const PY_PRODUCT_WORDS: &[&[u8]] = &[
-    b"dot",
-    b"vdot",
-    b"inner",
-    b"matmul",
-    b"mm",
-    b"bmm",
-    b"addmm",
-    b"baddbmm",
-    b"addbmm",
-    b"einsum",
-    b"tensordot",
-    b"multi_dot",
-    b"chain_matmul",
-    b"linear",
-    b"Linear",
-];
+fn is_py_product_word(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"dot"
+            | b"vdot"
+            | b"inner"
+            | b"matmul"
+            | b"mm"
+            | b"bmm"
+            | b"addmm"
+            | b"baddbmm"
+            | b"addbmm"
+            | b"einsum"
+            | b"tensordot"
+            | b"multi_dot"
+            | b"chain_matmul"
+            | b"linear"
+            | b"Linear"
+    )
+}
 
 /// One logical line of Python.
 #[derive(Default)]
@@ -721,6 +727,20 @@ struct PyLine {
     product: bool,
     /// Starts with `import` or `from` and names a product (or `sum`).
     imports_product: bool,
+    /// The word `softmax` in code.
+    softmax: bool,
+    /// The word `exp` called (`np.exp(`, `x.exp(`) or imported under
+    /// another name (`exp as e`).
+    exp_call: bool,
+    /// A `/` in code.
+    slash: bool,
+    /// Starts with `import` or `from` and names `softmax` or `exp`.
+    imports_softmax: bool,
+    /// Starts with `class`.
+    class: bool,
+    /// May bind a `self.` attribute: an assignment (`=`, `+=`, `:=` at
+    /// depth 0) after a `self.`, or a `self.x: T` annotation.
+    self_assign: bool,
     /// Blank or only a comment.
     empty: bool,
     /// Starts with `def`, `async` or `class`.
@@ -736,6 +756,14 @@ fn python_may_find(b: &[u8]) -> bool {
     !matches!(python_scan(b), PyScan::Nothing)
 }
 
+/// A Python file's candidate part ([`python_candidates`]).
+pub struct Part {
+    /// The text with the left-out blocks blanked.
+    pub text: String,
+    /// The byte ranges not blanked, in order: whole lines.
+    pub kept: Vec<std::ops::Range<usize>>,
+}
+
 /// What the Python scan found.
 enum PyScan {
     Nothing,
@@ -749,42 +777,81 @@ enum PyScan {
 fn python_scan(b: &[u8]) -> PyScan {
     let has_loop = has(b, "for") || has(b, "while");
     let has_cuda = has(b, "cuda");
-    let softmax = has(b, "softmax") || has_word(b, b"exp");
-    if !has_loop && !has_cuda && !softmax {
+    let softmax_text = has(b, "softmax") || has(b, "exp");
+    if !has_loop && !has_cuda && !softmax_text {
         return PyScan::Nothing;
     }
     let lines = py_lines(b);
-    // The whole-file idioms: GS501 and GS602.
-    if (has_cuda || softmax) && lines.iter().any(|l| l.product) {
+    let any_product = lines.iter().any(|l| l.product);
+    // GS602 reads the whole file (devices and settings anywhere in it).
+    if has_cuda && any_product {
         return PyScan::Whole;
     }
-    if !has_loop {
-        return PyScan::Nothing;
-    }
-    let aliased = lines.iter().any(|l| l.imports_product);
     let mut starts = Vec::new();
-    for (n, l) in lines.iter().enumerate() {
-        if l.loops == 0 {
-            continue;
+    // GS501 is local to one function (`manual_attention.rs`: a product,
+    // and a softmax call — named `softmax`, or `exp(...)` over a `sum` of
+    // it — in the same function): a top-level block with both is a
+    // candidate. A `softmax` or `exp` imported under another name can be
+    // called as anything: then every block with a product is.
+    if softmax_text && any_product {
+        // The module-level statements are one function (`<module>`).
+        let imported = lines.iter().any(|l| l.imports_softmax);
+        let blocks = top_level_blocks(&lines);
+        let module: Vec<&PyLine> = blocks
+            .iter()
+            .filter(|b| !b.2)
+            .flat_map(|&(first, end, _)| &lines[first..end])
+            .collect();
+        let candidate = |block: &[&PyLine]| {
+            let any = |f: fn(&PyLine) -> bool| block.iter().any(|l| f(l));
+            let softmax = imported
+                || any(|l| l.softmax)
+                || any(|l| l.exp_call) && any(|l| l.sum) && any(|l| l.slash);
+            softmax && any(|l| l.product)
+        };
+        if candidate(&module) {
+            starts.extend(blocks.iter().find(|b| !b.2).map(|b| b.0));
         }
-        let mut loops = 0;
-        let (mut star, mut sum, mut product) = (false, false, false);
-        for m in &lines[n..] {
-            if !std::ptr::eq(m, l) && !m.empty && m.indent <= l.indent {
-                break;
+        for &(first, end, _) in blocks.iter().filter(|b| b.2) {
+            // A class's methods are candidates one by one (its other lines
+            // are never left out).
+            let members =
+                class_members(&lines, first, end).unwrap_or_else(|| vec![(first, end, true)]);
+            for (mf, me, _) in members {
+                let block: Vec<&PyLine> = lines[mf..me].iter().collect();
+                if candidate(&block) {
+                    starts.push(mf);
+                }
             }
-            loops += m.loops;
-            star |= m.star;
-            sum |= m.sum;
-            product |= m.product;
-        }
-        if aliased {
-            return PyScan::Whole;
-        }
-        if product || star && (loops >= 2 || sum) {
-            starts.push(n);
         }
     }
+    if has_loop {
+        let aliased = lines.iter().any(|l| l.imports_product);
+        for (n, l) in lines.iter().enumerate() {
+            if l.loops == 0 {
+                continue;
+            }
+            if aliased {
+                return PyScan::Whole;
+            }
+            let mut loops = 0;
+            let (mut star, mut sum, mut product) = (false, false, false);
+            for m in &lines[n..] {
+                if !std::ptr::eq(m, l) && !m.empty && m.indent <= l.indent {
+                    break;
+                }
+                loops += m.loops;
+                star |= m.star;
+                sum |= m.sum;
+                product |= m.product;
+            }
+            if product || star && (loops >= 2 || sum) {
+                starts.push(n);
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
     if starts.is_empty() {
         PyScan::Nothing
     } else {
@@ -792,24 +859,12 @@ fn python_scan(b: &[u8]) -> PyScan {
     }
 }
 
-/// For a Python text that [`may_find`] keeps: the same text with every
-/// top-level `def`/`class` (decorators included) that holds no candidate
-/// loop region replaced by blanks (newlines kept, so every byte offset,
-/// line and column of the rest is unchanged), or `None` where nothing can
-/// be left out. Only loop findings are local to one function (GS501 and
-/// GS602 look across the file, so a file that may hold those is kept
-/// whole); module-level statements (constants, imports, shapes) are always
-/// kept, and a class is kept whole when any of its methods is a candidate
-/// (its `__init__` gives the shapes of `self.W`).
-pub fn python_candidates(text: &str) -> Option<String> {
-    let b = text.as_bytes();
-    let PyScan::Regions(lines, starts) = python_scan(b) else {
-        return None;
-    };
-    // Top-level blocks: [first line, end line) with decorators leading.
-    let mut blank: Vec<(usize, usize)> = Vec::new();
+/// The top-level blocks of a file's logical lines: `(first, end, is_def)`
+/// for each top-level statement with the indented (and blank) lines under
+/// it, decorators leading their `def`/`class`.
+fn top_level_blocks(lines: &[PyLine]) -> Vec<(usize, usize, bool)> {
+    let mut out = Vec::new();
     let mut n = 0;
-    let mut next_start = starts.iter().peekable();
     while n < lines.len() {
         let l = &lines[n];
         if l.empty || l.indent > 0 {
@@ -825,39 +880,139 @@ pub fn python_candidates(text: &str) -> Option<String> {
         while n < lines.len() && (lines[n].empty || lines[n].indent > 0) {
             n += 1;
         }
-        while next_start.peek().is_some_and(|&&s| s < first) {
-            next_start.next();
+        out.push((first, n.min(lines.len()), is_def));
+    }
+    out
+}
+
+/// The members of the top-level class block `[first, end)` (decorators
+/// leading): `(first, end, is_def)` for each statement of its body with
+/// the lines under it; `None` if the block is not a class or its body's
+/// indentation is not one level throughout.
+fn class_members(lines: &[PyLine], first: usize, end: usize) -> Option<Vec<(usize, usize, bool)>> {
+    let mut n = first;
+    while n < end && lines[n].decorator {
+        n += 1;
+    }
+    if !lines.get(n)?.class {
+        return None;
+    }
+    let indent = lines[n + 1..end]
+        .iter()
+        .find(|l| !l.empty)
+        .map(|l| l.indent)?;
+    let mut out = Vec::new();
+    n += 1;
+    while n < end {
+        let l = &lines[n];
+        if l.empty {
+            n += 1;
+            continue;
         }
-        let holds = next_start.peek().is_some_and(|&&s| s < n);
-        if is_def && !holds {
-            // Trailing blank/comment lines stay (they may be a suppression).
-            let mut last = n;
-            while last > first + 1 && lines[last - 1].empty {
-                last -= 1;
+        if l.indent != indent {
+            return None;
+        }
+        let mf = n;
+        while n < end && lines[n].decorator && lines[n].indent == indent {
+            n += 1;
+        }
+        let is_def = lines.get(n).is_some_and(|l| l.def && l.indent == indent);
+        n += 1;
+        while n < end && (lines[n].empty || lines[n].indent > indent) {
+            n += 1;
+        }
+        out.push((mf, n.min(end), is_def));
+    }
+    Some(out)
+}
+
+/// After a word ending at `i`: whether it is called (`(` after blanks,
+/// line continuations and comments) or renamed (`as`).
+fn called_or_aliased(b: &[u8], mut i: usize) -> bool {
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\r' | b'\n' | b'\\' | b'\x0c' => i += 1,
+            b'#' => i = memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n),
+            b'(' => return true,
+            b'a' => return b[i..].starts_with(b"as") && b.get(i + 2).is_none_or(|c| !is_ident(*c)),
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// For a Python text that [`may_find`] keeps: the same text with every
+/// top-level `def`/`class` (decorators included) that holds no candidate
+/// region replaced by blanks (newlines kept, so every byte offset,
+/// line and column of the rest is unchanged), with the byte ranges left
+/// as they were (whole lines: what [`crate::parse_ranges`] parses), or
+/// `None` where nothing can be left out. Only loop findings are local to one function (GS501 and
+/// GS602 look across the file, so a file that may hold those is kept
+/// whole); module-level statements (constants, imports, shapes) are always
+/// kept, and a class is kept whole when any of its methods is a candidate
+/// (its `__init__` gives the shapes of `self.W`).
+pub fn python_candidates(text: &str) -> Option<Part> {
+    let b = text.as_bytes();
+    let PyScan::Regions(lines, starts) = python_scan(b) else {
+        return None;
+    };
+    let mut blank: Vec<(usize, usize)> = Vec::new();
+    let holds = |from: usize, to: usize| {
+        let k = starts.partition_point(|&s| s < from);
+        starts.get(k).is_some_and(|&s| s < to)
+    };
+    // [first, end) without its trailing blank/comment lines (they may be a
+    // suppression), as bytes.
+    let bytes_of = |first: usize, end: usize| {
+        let mut last = end;
+        while last > first + 1 && lines[last - 1].empty {
+            last -= 1;
+        }
+        (lines[first].start, lines[last - 1].end)
+    };
+    for (first, end, is_def) in top_level_blocks(&lines) {
+        if !is_def {
+            continue;
+        }
+        if !holds(first, end) {
+            blank.push(bytes_of(first, end));
+            continue;
+        }
+        // A class with a candidate method: its other methods are left out
+        // too, except those that may bind a `self.` attribute (the shapes
+        // its methods share: `frontend/python.rs`, `share_self_attributes`).
+        if let Some(members) = class_members(&lines, first, end) {
+            for (mf, me, m_def) in members {
+                let binds = lines[mf..me].iter().any(|l| l.self_assign);
+                if m_def && !binds && !holds(mf, me) {
+                    blank.push(bytes_of(mf, me));
+                }
             }
-            blank.push((lines[first].start, lines[last - 1].end));
         }
     }
     if blank.is_empty() {
         return None;
     }
     let mut out = b.to_vec();
+    let mut kept = Vec::with_capacity(blank.len() + 1);
+    let mut at = 0;
     for (s, e) in blank {
+        if s > at {
+            kept.push(at..s);
+        }
+        at = e;
         for c in &mut out[s..e] {
             if *c != b'\n' && *c != b'\r' {
                 *c = b' ';
             }
         }
     }
+    if at < b.len() {
+        kept.push(at..b.len());
+    }
     // Only whole lines of ASCII were replaced by ASCII.
-    String::from_utf8(out).ok()
-}
-
-/// `w` as a whole word in `b`.
-fn has_word(b: &[u8], w: &[u8]) -> bool {
-    memmem::find_iter(b, w).any(|i| {
-        (i == 0 || !is_ident(b[i - 1])) && b.get(i + w.len()).is_none_or(|c| !is_ident(*c))
-    })
+    let text = String::from_utf8(out).ok()?;
+    Some(Part { text, kept })
 }
 
 /// Whether an operand ends just before `i` (blanks skipped), making the
@@ -900,12 +1055,27 @@ fn py_line(b: &[u8], mut i: usize) -> (PyLine, usize) {
     let mut first = true;
     let mut first_word: &[u8] = &[];
     let mut empty = true;
+    let mut self_dot = false;
     while i < b.len() {
         let c = b[i];
         match c {
             b'\n' if depth == 0 => {
                 i += 1;
                 break;
+            }
+            b'=' if depth == 0 => {
+                // Not `==`, `!=`, `<=`, `>=`.
+                let prev = if i > 0 { b[i - 1] } else { 0 };
+                if b.get(i + 1) == Some(&b'=') {
+                    i += 2;
+                } else {
+                    l.self_assign |= self_dot && !matches!(prev, b'!' | b'<' | b'>');
+                    i += 1;
+                }
+            }
+            b':' if depth == 0 => {
+                l.self_assign |= self_dot && first_word == b"self";
+                i += 1;
             }
             b'\\' if b.get(i + 1) == Some(&b'\r') => i += 3,
             b'\\' => i += 2,
@@ -934,6 +1104,10 @@ fn py_line(b: &[u8], mut i: usize) -> (PyLine, usize) {
                 l.star |= operand_before(b, i);
                 i += 1;
             }
+            b'/' => {
+                l.slash = true;
+                i += 1;
+            }
             b'@' => {
                 // Not a decorator.
                 if first {
@@ -952,17 +1126,21 @@ fn py_line(b: &[u8], mut i: usize) -> (PyLine, usize) {
                 if first {
                     first_word = w;
                 }
+                self_dot |= w == b"self" && b.get(i) == Some(&b'.');
                 match w {
                     b"for" | b"while" => l.loops += 1,
                     b"sum" => l.sum = true,
+                    b"softmax" => l.softmax = true,
+                    b"exp" => l.exp_call |= called_or_aliased(b, i),
                     _ => {
-                        if PY_PRODUCT_WORDS.contains(&w) {
+                        if is_py_product_word(w) {
                             l.product = true;
                         }
                     }
                 }
                 if first_word == b"import" || first_word == b"from" {
                     l.imports_product |= l.product || l.sum;
+                    l.imports_softmax |= matches!(w, b"softmax" | b"exp");
                 }
             }
             _ => i += 1,
@@ -974,6 +1152,7 @@ fn py_line(b: &[u8], mut i: usize) -> (PyLine, usize) {
     }
     l.empty = empty;
     l.def = matches!(first_word, b"def" | b"async" | b"class");
+    l.class = first_word == b"class";
     l.end = i.min(b.len());
     let end = l.end;
     (l, end)
@@ -1063,6 +1242,8 @@ mod tests {
     fn python_candidates_blank_only_functions_without_a_region() {
         let text = "import numpy as np\nN = 4\n\n@dec\ndef f(x):\n    return x * 2  # é\n\ndef g(A, B, C):\n    for i in range(N):\n        for k in range(N):\n            C[i] += A[i][k] * B[k]\n\nclass K:\n    def h(self):\n        pass\n";
         let part = python_candidates(text).unwrap();
+        let kept = part.kept.clone();
+        let part = part.text;
         assert_eq!(part.len(), text.len());
         assert_eq!(part.lines().count(), text.lines().count());
         assert!(part.starts_with("import numpy as np\nN = 4\n\n    \n"));
@@ -1070,11 +1251,44 @@ mod tests {
         let g = text.find("def g").unwrap();
         let k = text.find("class K").unwrap();
         assert_eq!(&part[g..k], &text[g..k]);
+        // The kept ranges are the lines not blanked.
+        assert_eq!(kept.first().map(|r| r.start), Some(0));
+        assert!(kept.iter().any(|r| r.start <= g && k <= r.end));
+        assert!(kept.iter().all(|r| part[r.clone()] == text[r.clone()]));
+        // Parsed alone, they give the blanked text's tree.
+        let whole = crate::parse(Lang::Python, &part, None);
+        let ranges = crate::parse_ranges(Lang::Python, &part, &kept);
+        assert_eq!(whole.sexp(), ranges.sexp());
         // A whole-file idiom keeps everything.
         assert!(
             python_candidates("import torch\nx = torch.randn(4, device='cuda')\ny = x @ x\n")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn gs501_candidates_are_the_functions_with_a_product_and_a_softmax() {
+        let text = "import numpy as np\n\ndef attn(q, k, v):\n    return softmax(q @ k.T) @ v\n\ndef other(x):\n    return np.exp(x) + 1\n\ndef prod(a, b):\n    return a @ b\n";
+        let part = python_candidates(text).unwrap();
+        let part = part.text;
+        assert!(part.contains("def attn"));
+        assert!(!part.contains("def other") && !part.contains("def prod"));
+        // The product and the softmax in different functions: no GS501.
+        assert!(!py(
+            "def f(x):\n    return softmax(x)\n\ndef g(a, b):\n    return a @ b\n"
+        ));
+        // In a class with a candidate method, methods that bind no `self.`
+        // attribute are left out; those that may are kept.
+        let cls = "class M:\n    n = 4\n    def build(self, n):\n        self.W = np.zeros((n, n))\n    def check(self):\n        assert self.W.shape == (4, 4)\n    def mul(self, x, y):\n        for i in range(self.n):\n            for k in range(self.n):\n                y[i] += self.W[i][k] * x[k]\n";
+        let part = python_candidates(cls).unwrap().text;
+        assert!(
+            part.contains("    n = 4\n") && part.contains("def build") && part.contains("def mul")
+        );
+        assert!(!part.contains("def check"));
+        // A method: its class is kept.
+        let cls = "class A:\n    def __init__(self):\n        self.n = 4\n    def forward(self, q, k):\n        return (q @ k.T).softmax(-1)\n";
+        assert!(py(cls));
+        assert!(python_candidates(cls).is_none());
     }
 
     #[test]
@@ -1101,6 +1315,22 @@ mod tests {
             "import torch\nx = torch.randn(4, device='cuda')\ny = x @ x\n"
         ));
         assert!(py("s = q @ k.T\np = softmax(s)\n"));
+        // GS501's manual softmax: `exp` called, with a sum and a division.
+        let manual = "def attn(q, k, v):\n    s = q @ k.T\n    e = np.exp(s)\n    return (e / e.sum(-1)) @ v\n";
+        assert!(py(manual));
+        assert!(py(&manual.replace("np.exp(s)", "np.exp \\\n (s)")));
+        // `exp` as a name, or not called, cannot make a softmax.
+        assert!(!py(&manual.replace("np.exp(s)", "exp")));
+        assert!(!py(&manual.replace("np.exp(s)", "s.exp")));
+        assert!(!py(&manual.replace("e / e.sum(-1)", "e * e.sum(-1)")));
+        // ... unless it is imported under another name.
+        assert!(py(&format!(
+            "from numpy import exp as ex\n{}",
+            manual.replace("np.exp(s)", "ex(s)")
+        )));
+        assert!(py(
+            "from scipy.special import softmax as sm\ndef f(q, k):\n    return sm(q @ k.T)\n"
+        ));
         assert!(!py("try:\n    import x\nexcept ImportError:\n    pass\n"));
     }
 }

@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gemmscope_analyzers::{
-    analyze_parsed, analyze_parsed_reusing, parse, prefilter, Analysis, BuildContext, FileIndex,
-    Finding, IncludeResolver, Lang, NoIncludes, Parsed, ProjectIndex, SyntaxProblem,
+    analyze_parsed, analyze_parsed_reusing, parse, parse_ranges, prefilter, Analysis, BuildContext,
+    FileIndex, Finding, IncludeResolver, Lang, NoIncludes, Parsed, ProjectIndex, SyntaxProblem,
 };
 
 use crate::advice::{Advice, Advisor};
@@ -269,8 +269,9 @@ pub fn check_text_reusing(
             .then(|| prefilter::python_candidates(text))
             .flatten();
         if let Some(part) = part {
-            let tree = parse(lang, &part, None);
-            let analysis = analyze_parsed(path, &part, &tree, includes, build);
+            // The blanked lines are not even lexed.
+            let tree = parse_ranges(lang, &part.text, &part.kept);
+            let analysis = analyze_parsed(path, &part.text, &tree, includes, build);
             // The sizes of a finding may come from call sites in the code
             // the part left out: a file with findings is analysed whole.
             if analysis.findings.is_empty() {

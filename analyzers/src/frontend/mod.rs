@@ -187,6 +187,18 @@ pub fn parse(lang: Lang, text: &str, old: Option<&Parsed>) -> Parsed {
     Parsed { lang, tree }
 }
 
+/// Parses only the byte ranges `kept` of a Python `text` (whole lines,
+/// sorted and disjoint: [`crate::prefilter::Part::kept`]); the tree is that
+/// of the text with every other line blank. Other languages are parsed
+/// whole.
+pub fn parse_ranges(lang: Lang, text: &str, kept: &[std::ops::Range<usize>]) -> Parsed {
+    let tree = match lang {
+        Lang::Python => python::parse_ranges(text, kept),
+        _ => return parse(lang, text, None),
+    };
+    Parsed { lang, tree }
+}
+
 /// Lowers a parsed text (`parsed` must be the parse of exactly `text`).
 pub fn lower_parsed(
     parsed: &Parsed,

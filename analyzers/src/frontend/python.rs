@@ -74,6 +74,44 @@ pub fn parse(text: &str, old: Option<&Tree>) -> Option<Tree> {
     parser.parse(text, old)
 }
 
+/// Parses only the byte ranges `kept` of `text` (sorted, disjoint, each
+/// starting at a line start), positions as in the whole text: the tree of
+/// a text whose other lines are blank, without lexing those lines.
+pub fn parse_ranges(text: &str, kept: &[std::ops::Range<usize>]) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .ok()?;
+    let b = text.as_bytes();
+    let (mut row, mut at) = (0usize, 0usize);
+    let mut point = |to: usize| {
+        let to = to.min(b.len());
+        row += memchr::memchr_iter(b'\n', &b[at..to]).count();
+        at = to;
+        let line_start = memchr::memrchr(b'\n', &b[..to]).map_or(0, |i| i + 1);
+        tree_sitter::Point {
+            row,
+            column: to - line_start,
+        }
+    };
+    let mut ranges = Vec::with_capacity(kept.len());
+    for r in kept.iter().filter(|r| r.start < r.end && r.end <= b.len()) {
+        let (start_point, end_point) = (point(r.start), point(r.end));
+        ranges.push(tree_sitter::Range {
+            start_byte: r.start,
+            end_byte: r.end,
+            start_point,
+            end_point,
+        });
+    }
+    // No range at all would mean the whole text to tree-sitter.
+    if ranges.is_empty() {
+        return parser.parse("", None);
+    }
+    parser.set_included_ranges(&ranges).ok()?;
+    parser.parse(text, None)
+}
+
 /// Lowers Python source from its parsed `tree` (of exactly `text`; `None`
 /// gives an empty file).
 pub fn lower_tree(tree: Option<&Tree>, text: &str) -> File {
@@ -162,10 +200,39 @@ fn config_defaults(root: Node<'_>, src: &[u8]) -> Vec<(String, i64, usize)> {
     let mut found: Vec<(String, i64, usize)> = Vec::new();
     let mut stack = vec![root];
     let mut seen = 0usize;
+    // Without an `add_argument` in the text only classes count, and a class
+    // is a statement: expressions (most of the tree) need no walk.
+    let calls = memchr::memmem::find(src, b"add_argument").is_some();
+    let holds_statements = |k: &str| {
+        matches!(
+            k,
+            "module"
+                | "block"
+                | "if_statement"
+                | "elif_clause"
+                | "else_clause"
+                | "for_statement"
+                | "while_statement"
+                | "try_statement"
+                | "except_clause"
+                | "except_group_clause"
+                | "finally_clause"
+                | "with_statement"
+                | "match_statement"
+                | "case_clause"
+                | "function_definition"
+                | "class_definition"
+                | "decorated_definition"
+                | "ERROR"
+        )
+    };
     while let Some(n) = stack.pop() {
         seen += 1;
         if seen > 200_000 {
             break;
+        }
+        if !calls && !holds_statements(n.kind()) {
+            continue;
         }
         match n.kind() {
             "class_definition" => {
