@@ -37,6 +37,13 @@
 //! specifiers spell `__global__` (`frontend/c.rs`: `fn_kind`): any file
 //! with `__global__` is kept.
 //!
+//! **Warp matrix-multiply kernels** (GS109, `cuda_wmma_matmul.rs`): the
+//! rule needs an `mma_sync` call inside a loop of a `__global__` or
+//! `__device__` function; a file whose text spells `mma_sync` is kept (one
+//! with `__global__` is kept already). A `__device__`-only file whose
+//! `mma_sync` comes from a function-like macro is kept by the loop rules'
+//! hidden-product case when its loops nest, not otherwise: a rare gap.
+//!
 //! **cuBLAS calls** (GS601, `cublas_slow_math.rs`): a call whose name starts
 //! with `cublas`, written in the file or produced by a macro from a readable
 //! header or the command line: the file is kept if its text, a `-D` value or
@@ -119,7 +126,7 @@ fn c_may_find(
     build: &BuildContext,
 ) -> bool {
     let b = text.as_bytes();
-    if has(b, "__global__") || has(b, "cublas") {
+    if has(b, "__global__") || has(b, "cublas") || has(b, "mma_sync") {
         return true;
     }
     let build_cublas = build

@@ -392,11 +392,15 @@ pub fn advise(
 }
 
 /// A CPU reference that checks another implementation (`Finding::purpose`)
-/// is a note at most.
+/// is a note at most; so is a kernel that already runs on the tensor cores
+/// (GS109: the advice to use the library is not a measured speed-up).
 fn purpose_level(level: Level, f: &Finding) -> Level {
-    match f.purpose {
-        Some(_) => Level::Note.min(level),
-        None => level,
+    if f.purpose.is_some()
+        || gemmscope_analyzers::detectors::cuda_wmma_matmul::already_on_tensor_cores(f.code)
+    {
+        Level::Note.min(level)
+    } else {
+        level
     }
 }
 

@@ -32,8 +32,10 @@ declare_rule! {
     /// filled by a vector copy or transposed one lane at a time), and so are
     /// tiles filled by `cuda::memcpy_async` of one `float` or `float4`.
     /// Tiles whose layout is permuted by `%` and `/` (bank-conflict
-    /// swizzles), multi-stage pipelines (a ring of tiles filled ahead) and
-    /// `wmma` tensor-core kernels are not recognised.
+    /// swizzles) and multi-stage pipelines (a ring of tiles filled ahead)
+    /// are not recognised. `wmma` tensor-core kernels (`mma_sync` on
+    /// fragments) are a different idiom, already on the tensor cores:
+    /// GS109 reports them.
     ///
     /// **Why it is slow.** Classic textbook tiling reuses each element
     /// `TILE` times, but without register blocking, vectorised loads,

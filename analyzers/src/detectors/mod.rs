@@ -10,6 +10,7 @@ pub mod batched_gemm_loop;
 pub mod conv_loop_nest;
 pub mod cuda_naive_matmul;
 pub mod cuda_tiled_matmul;
+pub mod cuda_wmma_matmul;
 pub mod gemm_loop_nest;
 pub mod gemv_loop;
 pub mod symm_loop;
@@ -202,6 +203,7 @@ pub fn all_rules() -> Vec<&'static dyn Rule> {
         &syr2k_loop::Syr2kLoop,
         &symm_loop::SymmLoop,
         &trmm_loop::TrmmLoop,
+        &cuda_wmma_matmul::CudaWmmaMatmul,
         &gemv_loop::GemvLoop,
         &conv_loop_nest::ConvLoopNest,
         &row_product_loop::RowProductLoop,

@@ -20,6 +20,10 @@ pub enum NoProblem {
     /// The sizes are outside what the tool measures or predicts (a zero
     /// dim, a dim over 2^20, operands over 64 GiB).
     OutOfRange(String),
+    /// The code as written already runs on the tensor cores (a `wmma`
+    /// kernel, GS109): no candidate stands for it, so nothing is estimated
+    /// and no speed-up is claimed.
+    TensorCores,
 }
 
 impl std::fmt::Display for NoProblem {
@@ -29,6 +33,10 @@ impl std::fmt::Display for NoProblem {
             NoProblem::DType(t) => write!(f, "element type `{t}` has no benchmark candidates"),
             NoProblem::Routine(r) => write!(f, "routine `{r}` has no benchmark candidates yet"),
             NoProblem::OutOfRange(why) => write!(f, "{why}"),
+            NoProblem::TensorCores => write!(
+                f,
+                "the kernel already runs on the tensor cores (wmma) and no benchmark candidate stands for it as written, so nothing is estimated and no speed-up is claimed"
+            ),
         }
     }
 }
@@ -54,6 +62,13 @@ pub const CONV_AS_GEMM: &str = "as the im2col GEMM it lowers to (the loop as wri
 /// layouts and loop order. SYRK/SYR2K/SYMM/TRMM are measured as the GEMM of
 /// the same shape (the work the library routine replaces is at most that).
 pub fn problem_for(f: &Finding) -> Result<Problem, NoProblem> {
+    // A hand-written tensor-core kernel: the candidates that would stand
+    // for it (the naive and tiled CUDA kernels) run on the CUDA cores, so
+    // any speed-up over them would be claimed against code that is not
+    // this one.
+    if gemmscope_analyzers::detectors::cuda_wmma_matmul::already_on_tensor_cores(f.code) {
+        return Err(NoProblem::TensorCores);
+    }
     let op = match f.routine {
         Routine::Gemm | Routine::Syrk | Routine::Syr2k | Routine::Symm | Routine::Trmm => {
             Operation::Gemm

@@ -13,7 +13,7 @@
 
 use std::io::{self, Write};
 
-use gemmscope_analyzers::detectors::all_rules;
+use gemmscope_analyzers::detectors::{all_rules, cuda_wmma_matmul};
 use gemmscope_analyzers::Span;
 use serde_json::{json, Map, Value};
 
@@ -176,6 +176,13 @@ pub fn rules() -> Vec<Value> {
                 .collect::<Vec<_>>()
                 .join("\n");
             let doc = doc.trim().to_string();
+            // GS109's findings are notes (a kernel already on the tensor
+            // cores: advice, no measured speed-up).
+            let level = if cuda_wmma_matmul::already_on_tensor_cores(m.code) {
+                "note"
+            } else {
+                "warning"
+            };
             json!({
                 "id": m.code,
                 "name": m.name,
@@ -183,7 +190,7 @@ pub fn rules() -> Vec<Value> {
                 "fullDescription": { "text": m.summary() },
                 "help": { "text": doc, "markdown": doc },
                 "helpUri": help_uri(m.code),
-                "defaultConfiguration": { "level": "warning" },
+                "defaultConfiguration": { "level": level },
                 "properties": { "idiom": m.idiom.as_str(), "tags": ["performance", m.idiom.as_str()] },
             })
         })
