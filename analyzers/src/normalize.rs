@@ -13,7 +13,11 @@
 //!    (`float *Ai = A + i*K; Ai[k]`), index temporaries (`int idx = i*N + j`)
 //!    and Python row aliases (`row = A[i]; row[k]`) look like direct
 //!    accesses. Accumulators (`sum = 0; sum += ...`) have a compound
-//!    assignment and are left alone.
+//!    assignment and are left alone. A local declared in several blocks
+//!    (`const int s = f % S;` in one loop, `const int s = t % S;` in
+//!    another), or beside loops of its own name elsewhere, and written by
+//!    nothing but its initialisers, is substituted in the rest of each
+//!    declaring block (not inside a loop that counts with its name).
 //!
 //! 3. **Induction variables folded into the loop counter** (run before 2):
 //!    a variable bumped once per iteration by a loop-invariant amount
@@ -31,6 +35,12 @@
 //!    written more than once (a temporary per unrolled copy, a pointer reset
 //!    per iteration or bumped several times) are followed through each
 //!    statement list and their reads replaced by their current values.
+//!
+//! 2b. **Stage indices of a ring of tiles** (`stages.rs`, after 2a, before
+//!    3): a wrapped counter (`s = (s + 1) % S`, `buf ^= 1`) becomes the
+//!    remainder of the loop's iteration number, and counters bumped in
+//!    lockstep by an uncounted fetch loop become functions of the one that
+//!    counts by 1.
 //!
 //! 0. **x86 vector intrinsics read as their first lane** (C/C++, before
 //!    everything else): `_mm256_loadu_ps(p)` / `_mm_load_pd(p)` /
@@ -59,6 +69,7 @@
 //! The passes are pure functions of the IR: no I/O, no source text.
 
 mod lanes;
+mod stages;
 mod straight;
 
 use std::collections::{HashMap, HashSet};
@@ -87,6 +98,7 @@ pub fn normalize(file: &mut File) {
             self_updates(s);
         }
         straight::evaluate(f);
+        stages::rewrite(f);
         induction(f);
         forward_substitute(f);
         for s in &mut f.body {
@@ -979,6 +991,8 @@ fn self_updates(s: &mut Stmt) {
 #[derive(Default)]
 struct Writes {
     sets: HashMap<String, usize>,
+    /// How many of `sets` are initialised declarations.
+    decls: HashMap<String, usize>,
     compound: HashSet<String>,
     loop_vars: HashSet<String>,
 }
@@ -1004,6 +1018,7 @@ fn count_writes(stmts: &[Stmt], w: &mut Writes) {
                 ..
             } => {
                 *w.sets.entry(name.clone()).or_default() += 1;
+                *w.decls.entry(name.clone()).or_default() += 1;
             }
             StmtKind::Loop(l) => {
                 w.loop_vars.insert(l.var.clone());
@@ -1039,14 +1054,57 @@ fn forward_substitute(f: &mut Function) {
     let mut w = Writes::default();
     count_writes(&f.body, &mut w);
     let params: HashSet<String> = f.params.iter().cloned().collect();
-    let eligible = |name: &str| {
-        w.sets.get(name) == Some(&1)
-            && !w.compound.contains(name)
-            && !w.loop_vars.contains(name)
-            && !params.contains(name)
+    let plain = |name: &str| {
+        !w.compound.contains(name) && !w.loop_vars.contains(name) && !params.contains(name)
+    };
+    let eligible = |name: &str| w.sets.get(name) == Some(&1) && plain(name);
+    // A name declared in several blocks (`const int s = f % S;` in the
+    // fetch loop, `const int s = t % S;` in the compute loop), written by
+    // nothing but those initialisers: each declaration's value holds in
+    // the rest of its block, as C scopes it.
+    // Also a name declared beside loops that count with it (`const int
+    // i = ...` where `for (int i ...)` loops elsewhere): inside such a
+    // loop the name is its counter again.
+    let scoped = |name: &str| {
+        let n = w.sets.get(name).copied().unwrap_or(0);
+        let shadows = !w.compound.contains(name) && !params.contains(name);
+        w.decls.get(name) == Some(&n)
+            && ((n > 1 && plain(name)) || (n >= 1 && w.loop_vars.contains(name) && shadows))
     };
     let mut env: HashMap<String, Expr> = HashMap::new();
-    subst_block(&mut f.body, &eligible, &mut env);
+    let counter = |name: &str| w.loop_vars.contains(name);
+    subst_block(
+        &mut f.body,
+        &Names {
+            eligible: &eligible,
+            scoped: &scoped,
+            counter: &counter,
+        },
+        &mut env,
+    );
+}
+
+/// Which locals forward substitution takes: assigned once in the whole
+/// function, or declared (and only initialised) once per block.
+struct Names<'a> {
+    eligible: &'a dyn Fn(&str) -> bool,
+    scoped: &'a dyn Fn(&str) -> bool,
+    /// Some loop counts with the name.
+    counter: &'a dyn Fn(&str) -> bool,
+}
+
+/// True if a loop in `stmts` counts with `name` (`for (k = ...)` on the
+/// variable declared before it, not one of its own).
+fn loops_over(stmts: &[Stmt], name: &str) -> bool {
+    let mut found = false;
+    for s in stmts {
+        s.walk(&mut |s| {
+            if matches!(&s.kind, StmtKind::Loop(l) if l.var == name) {
+                found = true;
+            }
+        });
+    }
+    found
 }
 
 /// A pointer alias's value `&x[e]` as the pointer sum `x + e`, so that
@@ -1077,12 +1135,14 @@ fn apply(env: &HashMap<String, Expr>, e: &mut Expr) {
     });
 }
 
-fn subst_block(
-    stmts: &mut [Stmt],
-    eligible: &dyn Fn(&str) -> bool,
-    env: &mut HashMap<String, Expr>,
-) {
-    for s in stmts {
+fn subst_block(stmts: &mut [Stmt], names: &Names<'_>, env: &mut HashMap<String, Expr>) {
+    let eligible = names.eligible;
+    // The bindings of block-scoped names this block shadows, put back at
+    // its end.
+    let mut shadowed: Vec<(String, Option<Expr>)> = Vec::new();
+    for i in 0..stmts.len() {
+        let (head, rest) = stmts.split_at_mut(i + 1);
+        let Some(s) = head.last_mut() else { continue };
         match &mut s.kind {
             StmtKind::Assign { target, op, value } => {
                 apply(env, value);
@@ -1103,6 +1163,17 @@ fn subst_block(
                     apply(env, v);
                     if eligible(name) && substitutable(v) {
                         env.insert(name.clone(), address_sum(v.clone()));
+                    } else if (names.scoped)(name)
+                        && !((names.counter)(name) && loops_over(rest, name))
+                    {
+                        let old = if substitutable(v) {
+                            env.insert(name.clone(), address_sum(v.clone()))
+                        } else {
+                            env.remove(name)
+                        };
+                        if !shadowed.iter().any(|(n, _)| n == name) {
+                            shadowed.push((name.clone(), old));
+                        }
                     }
                 }
             }
@@ -1110,14 +1181,18 @@ fn subst_block(
                 apply(env, &mut l.start);
                 apply(env, &mut l.end);
                 apply(env, &mut l.step);
-                subst_block(&mut l.body, eligible, env);
+                let outer = env.remove(&l.var);
+                subst_block(&mut l.body, names, env);
+                if let Some(v) = outer {
+                    env.insert(l.var.clone(), v);
+                }
             }
             StmtKind::If { cond, then, els } => {
                 apply(env, cond);
-                subst_block(then, eligible, env);
-                subst_block(els, eligible, env);
+                subst_block(then, names, env);
+                subst_block(els, names, env);
             }
-            StmtKind::Opaque(b) => subst_block(b, eligible, env),
+            StmtKind::Opaque(b) => subst_block(b, names, env),
             StmtKind::Expr(e) => apply(env, e),
             StmtKind::Return(e) => {
                 if let Some(e) = e {
@@ -1126,6 +1201,12 @@ fn subst_block(
             }
             StmtKind::Barrier => {}
         }
+    }
+    for (name, old) in shadowed {
+        match old {
+            Some(v) => env.insert(name, v),
+            None => env.remove(&name),
+        };
     }
 }
 

@@ -585,6 +585,62 @@ fn split_tile_vars(
     None
 }
 
+/// A flat register index read back in mixed radix: the store's index and
+/// the MAC's are sums of loop variables times coefficients of the same
+/// shape (`(w*TM + m)*(WN*TN) + x*TN + n` on both sides, a warp tile
+/// `w`, `x` split over the thread's `m`, `n`), with the same coefficient
+/// for the same position: each of the store's variables (`own`) is solved
+/// for from the MAC's variable of its coefficient, `u → v - (the store's
+/// others with that coefficient)` (a vector lane and the column it
+/// offsets). The parts free of loop variables must agree.
+fn radix_vars(
+    store: &Expr,
+    read: &Expr,
+    own: &dyn Fn(&str) -> bool,
+    is_loop: &dyn Fn(&str) -> bool,
+) -> Option<Vec<(String, Expr)>> {
+    // Coefficient → the variables it multiplies, and the rest.
+    let classes = |x: &Poly, var: &dyn Fn(&str) -> bool| {
+        let mut out: Vec<(Poly, Vec<String>)> = Vec::new();
+        let mut rest = Poly::default();
+        for (mono, c) in &x.terms {
+            let vs: Vec<&String> = mono.iter().filter(|v| var(v)).collect();
+            let term = Poly {
+                terms: [(mono.clone(), *c)].into_iter().collect(),
+            };
+            match vs.as_slice() {
+                [] => rest = rest.add(&term),
+                [v] if mono.iter().filter(|m| m == v).count() == 1 => {
+                    let k = term.coeff(v)?;
+                    match out.iter_mut().find(|(q, _)| *q == k) {
+                        Some((_, list)) => list.push((*v).clone()),
+                        None => out.push((k, vec![(*v).clone()])),
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some((out, rest))
+    };
+    let (pc, prest) = classes(&Poly::from_expr(store)?, own)?;
+    let (rc, rrest) = classes(&Poly::from_expr(read)?, &|v| is_loop(v) && !own(v))?;
+    if prest != rrest || pc.len() != rc.len() || pc.len() < 2 {
+        return None;
+    }
+    let mut map = Vec::new();
+    for (k, vars) in &pc {
+        let (_, rv) = rc.iter().find(|(q, _)| q == k)?;
+        let [v] = rv.as_slice() else { return None };
+        let (u, others) = vars.split_first()?;
+        let mut e = Poly::symbol(v);
+        for o in others {
+            e = e.sub(&Poly::symbol(o));
+        }
+        map.push((u.clone(), e.to_expr()));
+    }
+    Some(map)
+}
+
 /// One index of a tile solved for one of the writer's variables: `u` with
 /// coefficient 1 in the store's index `p`, `u → r - (p - u)`.
 fn solve_one(
@@ -640,6 +696,14 @@ fn simplified(e: Expr) -> Expr {
     }
 }
 
+/// A stage index `x % S`: `(x, S)`.
+fn ring_index(e: &Expr) -> Option<(&Expr, &Expr)> {
+    match e {
+        Expr::Binary(BinOp::Rem, x, s) => Some((x, s)),
+        _ => None,
+    }
+}
+
 fn mentions_any(e: &Expr, vars: &[String]) -> bool {
     vars.iter().any(|v| e.mentions(v))
 }
@@ -648,6 +712,39 @@ struct FnCx<'a> {
     file: &'a File,
     f: &'a Function,
     sites: Vec<Site<'a>>,
+    /// Loop variables and assigned names of a tiled CUDA function (empty
+    /// elsewhere): what [`FnCx::access`] keeps out of atoms.
+    moving: std::collections::HashSet<String>,
+    /// Set by [`FnCx::ring_pair`] when a store of the read's own loop
+    /// fills the stage too late (or too early) for the read.
+    stale: std::cell::Cell<bool>,
+}
+
+/// The names of a CUDA function with shared-memory tiles whose value
+/// changes in it: loop variables and assignment targets (none elsewhere:
+/// only a tiled kernel's indices are read through atoms).
+fn moving_names(f: &Function, sites: &[Site<'_>]) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    if !matches!(f.kind, FnKind::CudaKernel | FnKind::CudaDevice)
+        || !f.vars.values().any(|v| v.shared)
+    {
+        return out;
+    }
+    for s in sites {
+        match &s.stmt.kind {
+            StmtKind::Loop(l) => {
+                out.insert(l.var.clone());
+            }
+            StmtKind::Assign {
+                target: Expr::Var(v),
+                ..
+            } => {
+                out.insert(v.clone());
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 impl<'a> FnCx<'a> {
@@ -671,7 +768,40 @@ impl<'a> FnCx<'a> {
     }
 
     fn access(&self, e: &Expr) -> Option<Access> {
-        Access::of(e, &|n| self.f.is_array(n))
+        let a = Access::of(e, &|n| self.f.is_array(n))?;
+        if self.moving.is_empty() {
+            return Some(a);
+        }
+        Some(Access {
+            base: a.base,
+            idx: a.idx.into_iter().map(|i| self.atomize(i)).collect(),
+        })
+    }
+
+    /// In a CUDA index, a quotient or remainder of names that do not change
+    /// in the kernel (`CEIL_DIV(BN, WN)`, a template constant substituted
+    /// as `(BN + WN - 1)/WN`) becomes one symbol named by its text, so that
+    /// the index stays a polynomial over the loop variables.
+    fn atomize(&self, e: Expr) -> Expr {
+        let mut any = false;
+        e.walk(&mut |x| {
+            if matches!(x, Expr::Binary(BinOp::Div | BinOp::Rem, ..)) {
+                any = true;
+            }
+        });
+        if !any {
+            return e;
+        }
+        e.map(&mut |x| match x {
+            Expr::Binary(BinOp::Div | BinOp::Rem, ..)
+                if x.vars().iter().all(|v| !self.moving.contains(v))
+                    && !has_access(&x)
+                    && Poly::from_expr(&x).is_none() =>
+            {
+                Expr::Var(format!("({x})"))
+            }
+            other => other,
+        })
     }
 
     fn is_loop_var(&self, name: &str) -> bool {
@@ -699,15 +829,23 @@ impl<'a> FnCx<'a> {
     /// Maps a read of a shared tile (or of a register tile loaded from one)
     /// back to the global array through the tiles' load statements
     /// (`As[ty][tx] = A[row*K + t*T + tx]`, `regM[i] = As[...]`); `shared`
-    /// is set when a shared tile was on the way.
-    fn untile(&self, read: &Access, shared: &mut bool, depth: usize) -> Option<Access> {
+    /// is set when a shared tile was on the way. `at` is the site of the
+    /// statement that reads.
+    ///
+    /// A ring of stages (a read whose stage index is `x % S`) has several
+    /// stores, one per fetch (a prologue and the steady state): each that
+    /// maps is taken, the others (a first stage filled at a constant
+    /// index) are passed over, and all that map must agree.
+    fn untile(&self, read: &Access, shared: &mut bool, depth: usize, at: usize) -> Option<Access> {
         if depth > 4 {
             return None;
         }
         if self.is_shared(&read.base) {
             *shared = true;
         }
-        for s in &self.sites {
+        let ring = read.idx.iter().any(|e| ring_index(e).is_some());
+        let mut found: Option<(Access, bool, usize)> = None;
+        for (si, s) in self.sites.iter().enumerate() {
             let StmtKind::Assign {
                 target,
                 op: AssignOp::Set,
@@ -729,15 +867,127 @@ impl<'a> FnCx<'a> {
             if src.base == read.base {
                 continue;
             }
+            self.stale.set(false);
             let mapped = self
-                .map_tile(&t, &src, read, false)
-                .or_else(|| self.map_tile(&t, &src, read, true))?;
-            if through {
-                return self.untile(&mapped, shared, depth + 1);
+                .map_tile(&t, &src, read, false, (si, at))
+                .or_else(|| self.map_tile(&t, &src, read, true, (si, at)));
+            let Some(mapped) = mapped else {
+                // A fetch of the read's own loop that misses its stage
+                // decides: the read is of a stage not (or no longer) filled.
+                if ring && !self.stale.get() {
+                    continue;
+                }
+                return None;
+            };
+            if !ring {
+                if through {
+                    return self.untile(&mapped, shared, depth + 1, si);
+                }
+                return Some(mapped);
             }
-            return Some(mapped);
+            match &found {
+                Some((m, _, _)) if !same_access(m, &mapped) => return None,
+                Some(_) => {}
+                None => found = Some((mapped, through, si)),
+            }
         }
-        None
+        let (mapped, through, si) = found?;
+        if through {
+            return self.untile(&mapped, shared, depth + 1, si);
+        }
+        Some(mapped)
+    }
+
+    /// Solves one stage index of a ring: the store's `xw % S` (or a plain
+    /// `xw`, a prologue filling stage `s` with tile `s`) against the read's
+    /// `xr % S`, for a variable `u` of `xw` with coefficient 1 that moves
+    /// (a loop variable, `is_loop`, or a counter the function bumps):
+    /// `u → xr - (xw - u)`. `None` where the pair is no ring index;
+    /// `Some(None)` where it is one but cannot be matched: no such `u`, two
+    /// moduli, or, for a store in the read's own loop, a fetch that does
+    /// not run 0 to S-1 iterations ahead of the read (1 to S when the store
+    /// comes after the read in the loop body: the read would see a stage
+    /// before it is filled, or after it is filled again).
+    #[allow(clippy::option_option)]
+    fn ring_pair(
+        &self,
+        ti: &Expr,
+        ri: &Expr,
+        is_loop: &dyn Fn(&str) -> bool,
+        (store_at, read_at): (usize, usize),
+    ) -> Option<Option<(String, Expr)>> {
+        let (xr, sr) = ring_index(ri)?;
+        let xw = match ring_index(ti) {
+            Some((xw, sw)) => {
+                let same = match (Poly::from_expr(sw), Poly::from_expr(sr)) {
+                    (Some(p), Some(q)) => p == q,
+                    _ => sw == sr,
+                };
+                if !same {
+                    return Some(None);
+                }
+                xw
+            }
+            None => ti,
+        };
+        let solve = || {
+            let p = Poly::from_expr(xw)?;
+            let r = Poly::from_expr(xr)?;
+            let one = Poly::constant(1);
+            let u = p.symbols().into_iter().find(|v| {
+                (is_loop(v) || self.is_counter(v)) && p.coeff(v).as_ref() == Some(&one)
+            })?;
+            let rest = p.sub(&Poly::symbol(&u));
+            if rest.symbols().contains(&u) {
+                return None;
+            }
+            let sol = r.sub(&rest);
+            // The lag, where the fetch and the read share their loop.
+            let name = u.strip_prefix("__w_").unwrap_or(&u);
+            let loop_of_u = |site: usize| {
+                self.sites.get(site).and_then(|s| {
+                    s.loops
+                        .iter()
+                        .find(|l| loop_of(l).var == name)
+                        .map(|l| *l as *const Stmt)
+                })
+            };
+            if let (Some(a), Some(b)) = (loop_of_u(store_at), loop_of_u(read_at)) {
+                if std::ptr::eq(a, b) {
+                    let d = Poly::symbol(name).sub(&sol).as_const()?;
+                    let stages = self.file.eval(sr);
+                    let (lo, hi) = if store_at < read_at {
+                        (0, stages.map_or(1, |s| s.saturating_sub(1)))
+                    } else {
+                        (1, stages.unwrap_or(1))
+                    };
+                    if d < lo || d > hi {
+                        self.stale.set(true);
+                        return None;
+                    }
+                }
+            }
+            Some((u, sol.to_expr()))
+        };
+        Some(solve())
+    }
+
+    /// A local the function bumps (`f += 1`): a fetch counter.
+    fn is_counter(&self, name: &str) -> bool {
+        self.sites.iter().any(|s| {
+            matches!(&s.stmt.kind, StmtKind::Assign {
+                target: Expr::Var(v),
+                op: AssignOp::Add | AssignOp::Sub,
+                ..
+            } if v == name)
+        })
+    }
+
+    /// A name some statement assigns (a state variable, not a binding).
+    fn is_assigned(&self, name: &str) -> bool {
+        self.sites.iter().any(
+            |s| matches!(&s.stmt.kind, StmtKind::Assign { target: Expr::Var(v), .. } if v == name),
+        )
     }
 
     /// The global access a tile read stands for, from the tile's store
@@ -745,7 +995,14 @@ impl<'a> FnCx<'a> {
     /// apart from the reader's (a tile row written as `c*4 + lane` by one
     /// thread and read at column `tx` by another), each index solved for
     /// one of them, and the writer's variables must cancel.
-    fn map_tile(&self, t: &Access, src: &Access, read: &Access, apart: bool) -> Option<Access> {
+    fn map_tile(
+        &self,
+        t: &Access,
+        src: &Access,
+        read: &Access,
+        apart: bool,
+        sites: (usize, usize),
+    ) -> Option<Access> {
         let writer: Vec<String> = if apart {
             let mut v: Vec<String> = t
                 .idx
@@ -770,7 +1027,22 @@ impl<'a> FnCx<'a> {
         let mut map: HashMap<String, Expr> = HashMap::new();
         for (ti, ri) in t.idx.iter().zip(&read.idx) {
             let ti = ren(ti);
+            if let Some(solved) = self.ring_pair(&ti, ri, &is_loop, sites) {
+                let (v, e) = solved?;
+                if map.insert(v, e).is_some() {
+                    return None;
+                }
+                continue;
+            }
             let pairs = match &ti {
+                // A state variable (`buf`, `stage`) is no free index: the
+                // read must name the same one.
+                Expr::Var(v) if !is_loop(v) && self.is_assigned(v) => {
+                    if ti != *ri {
+                        return None;
+                    }
+                    continue;
+                }
                 Expr::Var(v) => vec![(v.clone(), ri.clone())],
                 // A flattened tile `As[ty*T + tx]` read as `As[ty*T + k]`.
                 _ => match flat_tile_vars(&ti, ri, &is_loop) {
@@ -809,7 +1081,13 @@ impl<'a> FnCx<'a> {
     }
 
     /// Parses `f` into products of two array reads; `None` if any term is not one.
-    fn terms(&self, value: &Expr, lvars: &[String], tiled: &mut bool) -> Option<Vec<Term>> {
+    fn terms(
+        &self,
+        value: &Expr,
+        lvars: &[String],
+        tiled: &mut bool,
+        at: usize,
+    ) -> Option<Vec<Term>> {
         let mut sum = Vec::new();
         split_sum(value, false, &mut sum);
         let mut terms = Vec::new();
@@ -824,12 +1102,17 @@ impl<'a> FnCx<'a> {
                 let acc = self.access(&f);
                 match acc {
                     Some(a) if a.idx.iter().any(|e| mentions_any(e, lvars)) => {
-                        a.polys()?;
-                        if matches!(self.f.kind, FnKind::CudaKernel | FnKind::CudaDevice)
-                            && (self.is_shared(&a.base) || self.is_register(&a.base))
-                        {
+                        let cuda_tile =
+                            matches!(self.f.kind, FnKind::CudaKernel | FnKind::CudaDevice)
+                                && (self.is_shared(&a.base) || self.is_register(&a.base));
+                        // A tile's stage index (`t % S`) is no polynomial;
+                        // the global access it maps to must be.
+                        if !cuda_tile {
+                            a.polys()?;
+                        }
+                        if cuda_tile {
                             let mut shared = false;
-                            let g = self.untile(&a, &mut shared, 0)?;
+                            let g = self.untile(&a, &mut shared, 0, at)?;
                             g.polys()?;
                             if !shared {
                                 return None;
@@ -878,7 +1161,7 @@ impl<'a> FnCx<'a> {
             }
             let lvars = Self::lvars(&site.loops);
             let mut tiled = false;
-            let Some(terms) = self.terms(value, &lvars, &mut tiled) else {
+            let Some(terms) = self.terms(value, &lvars, &mut tiled, n) else {
                 continue;
             };
             let opstr = if *op == AssignOp::Add { "+=" } else { "-=" };
@@ -980,37 +1263,46 @@ impl<'a> FnCx<'a> {
                 e
             };
             let is_loop2 = |v: &str| v.starts_with("__st_") || is_loop(v);
-            let mut map: Vec<(String, Expr)> = Vec::new();
-            for (se, me) in read.idx.iter().zip(&reg.idx) {
-                match ren(se) {
-                    Expr::Var(v) => map.push((v, me.clone())),
-                    se => map.extend(flat_tile_vars(&se, me, &is_loop2)?),
+            let own_var = |v: &str| v.starts_with("__st_");
+            // Each flat index solved as a row and column (`flat_tile_vars`),
+            // or, where that leaves the store's variables, in mixed radix.
+            let solve = |radix: bool| -> Option<Vec<(String, Expr)>> {
+                let mut map: Vec<(String, Expr)> = Vec::new();
+                for (se, me) in read.idx.iter().zip(&reg.idx) {
+                    match ren(se) {
+                        Expr::Var(v) => map.push((v, me.clone())),
+                        se if radix => map.extend(radix_vars(&se, me, &own_var, &is_loop)?),
+                        se => map.extend(flat_tile_vars(&se, me, &is_loop2)?),
+                    }
                 }
-            }
-            if own.is_empty() || !map.iter().all(|(m, _)| m.starts_with("__st_")) {
-                return None;
-            }
-            let subst = |e: &Expr| {
+                Some(map)
+            };
+            let subst = |map: &[(String, Expr)], e: &Expr| {
                 let mut e = ren(e);
-                for (v, x) in &map {
+                for (v, x) in map {
                     e = e.substitute(v, x);
                 }
                 e
             };
-            let moved = |a: &Access| Access {
+            let moved = |map: &[(String, Expr)], a: &Access| Access {
                 base: a.base.clone(),
-                idx: a.idx.iter().map(subst).map(simplified).collect(),
+                idx: a.idx.iter().map(|e| simplified(subst(map, e))).collect(),
             };
             // Every loop of the store's own must be solved for: mapped, or
             // cancelled out of the moved index (a vector lane and the
             // column it offsets).
-            if moved(&out)
-                .idx
-                .iter()
-                .any(|e| e.vars().iter().any(|v| v.starts_with("__st_")))
-            {
-                return None;
-            }
+            let solved = |map: &[(String, Expr)]| {
+                !own.is_empty()
+                    && map.iter().all(|(m, _)| m.starts_with("__st_"))
+                    && !moved(map, &out)
+                        .idx
+                        .iter()
+                        .any(|e| e.vars().iter().any(|v| v.starts_with("__st_")))
+            };
+            let map = solve(false)
+                .filter(|m| solved(m))
+                .or_else(|| solve(true).filter(|m| solved(m)))?;
+            let moved = |a: &Access| moved(&map, a);
             // alpha and beta as for a scalar accumulator's store.
             let mut alpha = alpha.to_vec();
             let (mut beta, mut extra, mut seen) = (None, false, false);
@@ -1548,7 +1840,14 @@ fn innermost_pos(a: &Access, vars: &[String]) -> Option<String> {
 fn analyze_fn<'a>(file: &'a File, f: &'a Function, out: &mut Vec<Nest<'a>>) {
     let mut sites = Vec::new();
     collect_sites(&f.body, &mut Vec::new(), &mut sites);
-    let cx = FnCx { file, f, sites };
+    let moving = moving_names(f, &sites);
+    let cx = FnCx {
+        file,
+        f,
+        sites,
+        moving,
+        stale: std::cell::Cell::new(false),
+    };
     let macs = cx.macs();
 
     // Group MACs by (outermost idiom loop, output array): one finding per nest.

@@ -31,11 +31,33 @@ declare_rule! {
     /// (`reinterpret_cast<float4 *>(&A[e])[0]` is `A[e]` … `A[e + 3]`, a tile
     /// filled by a vector copy or transposed one lane at a time), and so are
     /// tiles filled by `cuda::memcpy_async` of one `float` or `float4`.
-    /// Tiles whose layout is permuted by `%` and `/` (bank-conflict
-    /// swizzles) and multi-stage pipelines (a ring of tiles filled ahead)
-    /// are not recognised. `wmma` tensor-core kernels (`mma_sync` on
-    /// fragments) are a different idiom, already on the tensor cores:
-    /// GS109 reports them.
+    ///
+    /// Multi-stage pipelines and double buffering, where a ring of tiles
+    /// (`__shared__ float As[STAGES][T][T]`) is filled ahead while an
+    /// earlier stage is multiplied, are read as the same product: a read of
+    /// stage `t % STAGES` is matched with the store into stage `f % STAGES`
+    /// with its fetch index `f` set to `t` (a fetch `t + STAGES - 1` ahead,
+    /// a prologue loop filling stage `s` with tile `s`, or a fetch counter
+    /// of its own advanced in a loop that runs ahead, with the offsets it
+    /// bumps alongside). The stage may be a wrapped counter (`s = (s + 1) %
+    /// STAGES`, `++s; if (s == STAGES) s = 0;`, `buf ^= 1`, `1 - buf`), and
+    /// the copies may go through `cuda::pipeline`, the `__pipeline_*`
+    /// primitives, a `cuda::barrier` or plain stores. A store in the read's
+    /// own loop must fetch 0 to STAGES-1 iterations ahead of the read (1 to
+    /// STAGES when it comes after the read): a loop that multiplies a stage
+    /// before it is filled is not a product of A and B. Each thread may
+    /// also compute several register tiles spread over the block tile
+    /// (warp tiles), kept in one flat array indexed in mixed radix.
+    ///
+    /// Not recognised: tiles whose layout is permuted by `%` and `/`
+    /// (bank-conflict swizzles), a thread index split twice (a warp index
+    /// split again into warp rows and columns), tiles filled and read
+    /// through templated `__device__` helpers called with namespace-
+    /// qualified names, a buffer chosen by a pointer offset toggled per
+    /// tile (`As + (1 - off) * BM * BK`), producer and consumer halves of
+    /// a block that fill and multiply different buffers. `wmma`
+    /// tensor-core kernels (`mma_sync` on fragments) are a different idiom,
+    /// already on the tensor cores: GS109 reports them.
     ///
     /// **Why it is slow.** Classic textbook tiling reuses each element
     /// `TILE` times, but without register blocking, vectorised loads,

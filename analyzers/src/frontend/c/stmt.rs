@@ -462,12 +462,17 @@ impl Lowerer<'_> {
                     return;
                 }
                 out.extend(updates.iter().filter(|u| u.2).map(bump));
+                // `x ^= e` is `x = x ^ e`: a toggled buffer index
+                // (`buf ^= 1`) the normaliser reads as a wrapped counter.
+                let (op, value) = match op.kind() {
+                    "^=" => (
+                        AssignOp::Set,
+                        Expr::bin(BinOp::BitXor, target.clone(), value),
+                    ),
+                    k => (assign_op(k), value),
+                };
                 out.push(Stmt {
-                    kind: StmtKind::Assign {
-                        target,
-                        op: assign_op(op.kind()),
-                        value,
-                    },
+                    kind: StmtKind::Assign { target, op, value },
                     span: sp,
                 });
                 out.extend(updates.iter().filter(|u| !u.2).map(bump));
