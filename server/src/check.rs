@@ -222,7 +222,7 @@ fn check_one(
             })
         }
     };
-    let text = String::from_utf8_lossy(&bytes);
+    let text = file_check::decode(&bytes);
     let mut input = Input::on_disk(&shown, &text, job.flags.clone());
     input.project = project.cloned();
     match file_check::check_text(input, &job.settings, advisors.get(&job.settings.bench)) {
@@ -458,8 +458,13 @@ fn project_index(
             let job = &jobs[i];
             let small = std::fs::metadata(&job.path).is_ok_and(|m| m.len() <= MAX_FILE_BYTES);
             let bytes = small.then(|| std::fs::read(&job.path).ok()).flatten()?;
-            let text = String::from_utf8_lossy(&bytes);
             let python = job.path.extension().is_some_and(|e| e == "py");
+            // Most files name none of them: that is found on the bytes.
+            let named = |n: &String| memchr::memmem::find(&bytes, n.as_bytes()).is_some();
+            if !(names.iter().any(named) || python && mods.iter().any(named)) {
+                return None;
+            }
+            let text = file_check::decode(&bytes);
             let reaches = names.iter().any(|n| calls_or_defines(&text, n))
                 || (python && mods.iter().any(|m| imports_module(&text, m)));
             if !reaches {

@@ -333,9 +333,9 @@ fn read_header(p: &Path) -> Option<String> {
     if !meta.is_file() || meta.len() > MAX_INCLUDE_BYTES {
         return None;
     }
-    std::fs::read(p)
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    std::fs::read(p).ok().map(|b| {
+        String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    })
 }
 
 /// Reads headers next to the including file, then in the build's
