@@ -860,23 +860,7 @@ fn fold_loop(f: &Function, locals: &HashSet<String>, l: &mut crate::ir::Loop, af
                 if written.contains(&t) || f.vars.contains_key(&t) {
                     return;
                 }
-                let old = Poly::symbol(&t).mul(&sp).add(&start).to_expr();
-                for s in l.body.iter_mut() {
-                    subst_stmt(s, &l.var, &old);
-                }
-                let span = end.sub(&start);
-                l.end = if sp == Poly::constant(1) {
-                    span.to_expr()
-                } else {
-                    Expr::bin(
-                        BinOp::Div,
-                        span.add(&sp).sub(&Poly::constant(1)).to_expr(),
-                        l.step.clone(),
-                    )
-                };
-                l.var = t;
-                l.start = Expr::Int(0);
-                l.step = Expr::Int(1);
+                rebase_loop(l, t, &start, &end, &sp);
                 reindexed = true;
                 (Poly::symbol(&l.var), cp)
             }
@@ -1208,6 +1192,35 @@ fn subst_block(stmts: &mut [Stmt], names: &Names<'_>, env: &mut HashMap<String, 
             None => env.remove(&name),
         };
     }
+}
+
+/// Re-indexes `l` over its iteration number `t` from 0 by 1: `l.var` is
+/// `t*step + start` in the body, and the loop runs `ceil((end - start) /
+/// step)` times. The caller has checked that `t` is a free name.
+pub(crate) fn rebase_loop(
+    l: &mut crate::ir::Loop,
+    t: String,
+    start: &Poly,
+    end: &Poly,
+    step: &Poly,
+) {
+    let old = Poly::symbol(&t).mul(step).add(start).to_expr();
+    for s in l.body.iter_mut() {
+        subst_stmt(s, &l.var, &old);
+    }
+    let span = end.sub(start);
+    l.end = if *step == Poly::constant(1) {
+        span.to_expr()
+    } else {
+        Expr::bin(
+            BinOp::Div,
+            span.add(step).sub(&Poly::constant(1)).to_expr(),
+            l.step.clone(),
+        )
+    };
+    l.var = t;
+    l.start = Expr::Int(0);
+    l.step = Expr::Int(1);
 }
 
 #[cfg(test)]

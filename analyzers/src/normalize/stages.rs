@@ -369,23 +369,7 @@ fn reindex(f: &Function, l: &mut Loop) -> bool {
     if f.vars.contains_key(&t) || super::written_names(&l.body).contains(&t) {
         return false;
     }
-    let old = Poly::symbol(&t).mul(&step).add(&start).to_expr();
-    for s in l.body.iter_mut() {
-        subst_stmt(s, &l.var, &old);
-    }
-    let span = end.sub(&start);
-    l.end = if step == Poly::constant(1) {
-        span.to_expr()
-    } else {
-        Expr::bin(
-            BinOp::Div,
-            span.add(&step).sub(&Poly::constant(1)).to_expr(),
-            l.step.clone(),
-        )
-    };
-    l.var = t;
-    l.start = Expr::Int(0);
-    l.step = Expr::Int(1);
+    super::rebase_loop(l, t, &start, &end, &step);
     true
 }
 
