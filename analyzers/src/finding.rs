@@ -471,7 +471,8 @@ pub struct Finding {
     /// The headline message.
     pub message: String,
     /// What the code is for, where that makes the finding less urgent: a
-    /// CPU reference that checks a GPU or library result (`purpose.rs`).
+    /// CPU reference that checks a GPU or library result, or hand-written
+    /// attention in the fallback branch beside a fused kernel (`purpose.rs`).
     /// Reported at note level with this reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,

@@ -267,6 +267,7 @@ pub fn analyze_parsed_reusing(
     }
     sizes::infer(&mut findings, &file, text, path, build);
     purpose::mark_references(&mut findings, &file);
+    purpose::mark_fallbacks(&mut findings, &file);
     openmp::mark_parallel(&mut findings, lang, text);
     let analysis = Analysis {
         lang,

@@ -17,6 +17,13 @@
 //!
 //! A host product whose result is used rather than compared
 //! (`host_apply`, `matmul_forward_cpu` as a fallback) stays a warning.
+//!
+//! Hand-written **attention in a fallback branch** is marked too
+//! ([`mark_fallbacks`]): the branch of an `if` whose other branch already
+//! calls a fused attention kernel (`if self.flash: y =
+//! F.scaled_dot_product_attention(...) else: ...by hand...`). The hand path
+//! runs only where the fused one is missing (an old PyTorch), so it is a
+//! note that says which condition chooses it.
 
 use crate::finding::Finding;
 use crate::ir::{BinOp, Expr, File, FnKind, Function, Lang, Stmt, StmtKind};
@@ -55,6 +62,95 @@ pub fn mark_references(findings: &mut [Finding], file: &File) {
             f.why = format!("{}; {w}, so it is reported as a note", f.why);
         }
         f.purpose = why;
+    }
+}
+
+/// The fused attention calls that make a hand-written branch beside them a
+/// fallback: PyTorch's SDPA, flash-attn's functions, xformers'.
+fn is_fused_attention(func: &str) -> bool {
+    let short = func.rsplit(['.', ':']).next().unwrap_or(func);
+    short == "scaled_dot_product_attention"
+        || short.starts_with("flash_attn")
+        || short == "memory_efficient_attention"
+}
+
+/// Sets [`Finding::purpose`] on attention findings that lie in one branch
+/// of an `if` whose other branch calls a fused attention kernel.
+pub fn mark_fallbacks(findings: &mut [Finding], file: &File) {
+    for f in findings.iter_mut() {
+        if f.purpose.is_some() || !matches!(f.idiom, crate::finding::Idiom::Attention) {
+            continue;
+        }
+        let Some(func) = f
+            .function
+            .as_deref()
+            .and_then(|name| file.functions.iter().find(|g| g.name == name))
+        else {
+            continue;
+        };
+        let mut why = None;
+        for s in &func.body {
+            s.walk(&mut |s| {
+                let StmtKind::If { cond, then, els } = &s.kind else {
+                    return;
+                };
+                if why.is_some() {
+                    return;
+                }
+                let inside = |b: &[Stmt]| match (b.first(), b.last()) {
+                    (Some(first), Some(last)) => {
+                        first.span.start_byte <= f.range.start_byte
+                            && f.range.end_byte <= last.span.end_byte
+                    }
+                    _ => false,
+                };
+                let (other, taken) = if inside(els) {
+                    (then, "false")
+                } else if inside(then) && !els.is_empty() {
+                    (els, "true")
+                } else {
+                    return;
+                };
+                if let Some(call) = fused_call(other) {
+                    why = Some(format!(
+                        "a fallback: this branch runs only when `{cond}` (line {}) is {taken}, and the other branch already calls `{call}`",
+                        s.span.start_line
+                    ));
+                }
+            });
+        }
+        if let Some(w) = &why {
+            f.why = format!("{}; {w}, so it is reported as a note", f.why);
+        }
+        f.purpose = why;
+    }
+}
+
+/// The first fused attention call in these statements.
+fn fused_call(stmts: &[Stmt]) -> Option<String> {
+    let mut found = None;
+    for s in stmts {
+        s.walk(&mut |s| {
+            for e in s.exprs() {
+                e.walk(&mut |x| {
+                    if let Expr::Call { func, .. } = x {
+                        if found.is_none() && is_fused_attention(func) {
+                            found = Some(func.rsplit('.').next().unwrap_or(func).to_string());
+                        }
+                    }
+                });
+            }
+        });
+    }
+    found
+}
+
+/// What a purpose text says the code is for: `reference` or `fallback`.
+pub fn kind(purpose: &str) -> &'static str {
+    if purpose.starts_with("a fallback") {
+        "fallback"
+    } else {
+        "reference"
     }
 }
 

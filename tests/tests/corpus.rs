@@ -194,14 +194,13 @@ fn finding_value(f: &Finding, key: &str) -> Option<String> {
         }
         "order" => f.loop_order.clone(),
         "function" => f.function.clone(),
-        // `purpose=reference` (a CPU reference) or `purpose=none`.
+        // `purpose=reference` (a CPU reference), `purpose=fallback` (a
+        // branch beside a fused kernel) or `purpose=none`.
         "purpose" => Some(
-            if f.purpose.is_some() {
-                "reference"
-            } else {
-                "none"
-            }
-            .to_string(),
+            f.purpose
+                .as_deref()
+                .map_or("none", gemmscope_analyzers::purpose::kind)
+                .to_string(),
         ),
         "alpha" => f.alpha.clone(),
         "beta" => f.beta.clone(),

@@ -19,7 +19,10 @@ declare_rule! {
     /// `torch.where`), then a softmax (`F.softmax`, `torch.softmax`,
     /// `x.softmax(-1)`, `scipy.special.softmax`, a `softmax` helper, or the
     /// manual `np.exp(s - s.max(...)) / np.exp(...).sum(...)`), optionally
-    /// dropout, then a product of that with `V`. Intermediate variables are
+    /// dropout (`F.dropout`, or a module such as `self.attn_dropout`), then a
+    /// product of that with `V`. In the fallback branch of an `if` whose other
+    /// branch calls a fused kernel (`if self.flash: ...sdpa... else: ...`),
+    /// it is a note that names the condition (`purpose.rs`). Intermediate variables are
     /// followed through plain assignments (`scores = ...; scores = scores /
     /// ...; attn = F.softmax(scores, -1); out = attn @ v`). The range runs from
     /// the Q·Kᵀ statement to the ·V statement.
@@ -79,6 +82,15 @@ impl Rule for ManualAttention {
     }
 
     fn fix(&self, cx: &FixContext<'_>, finding: &Finding) -> FixResult {
+        if let Some(p) = finding
+            .purpose
+            .as_deref()
+            .filter(|p| crate::purpose::kind(p) == "fallback")
+        {
+            return Err(fixes::NoFix::new(format!(
+                "the code is {p}; rewriting it would call the kernel it stands in for"
+            )));
+        }
         fixes::attention::fix(cx.file, cx.text, cx.python_tree()?, finding)
     }
 
@@ -172,6 +184,12 @@ fn last_seg(func: &str) -> &str {
 }
 
 /// Methods that do not change what a tensor denotes for this rule.
+/// `F.dropout`, or a dropout module called on the weights (`self.dropout`,
+/// `self.attn_dropout`, `self.attn_drop`).
+fn is_dropout(name: &str) -> bool {
+    name == "dropout" || name == "drop" || name.ends_with("_dropout") || name.ends_with("_drop")
+}
+
 fn is_passthrough(name: &str) -> bool {
     matches!(
         name,
@@ -241,7 +259,7 @@ impl<'a> Flow<'a> {
                         how,
                     });
                 }
-                if name == "dropout" {
+                if is_dropout(name) {
                     return self.softmax_of(&operand(recv, args)?, at, depth + 1);
                 }
                 if is_passthrough(name) {
