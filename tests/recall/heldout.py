@@ -267,7 +267,7 @@ def main(path):
             pre = "/work/public/%s/" % name
             if p.startswith(pre):
                 fs.append(dict(repo=name, file=p[len(pre):], fn=x.get("function"), code=x["code"],
-                               line=x.get("line"), sev=x.get("severity")))
+                               line=x.get("line"), sev=x.get("level")))
                 break
     def in_scope(f):
         sc = REPOS[f["repo"]][2]
