@@ -231,27 +231,38 @@ impl Expr {
 
     /// Visits this expression and all sub-expressions, parents first.
     pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
-        f(self);
+        self.walk_pruned(&mut |e| {
+            f(e);
+            true
+        });
+    }
+
+    /// Visits this expression and its sub-expressions, parents first,
+    /// descending into a node's children only where `f` returns true.
+    pub fn walk_pruned(&self, f: &mut dyn FnMut(&Expr) -> bool) {
+        if !f(self) {
+            return;
+        }
         match self {
             Expr::Index { base, idx } => {
-                base.walk(f);
+                base.walk_pruned(f);
                 for e in idx {
-                    e.walk(f);
+                    e.walk_pruned(f);
                 }
             }
-            Expr::Unary(_, a) | Expr::Transpose(a) => a.walk(f),
+            Expr::Unary(_, a) | Expr::Transpose(a) => a.walk_pruned(f),
             Expr::Binary(_, a, b) | Expr::MatMul(a, b) => {
-                a.walk(f);
-                b.walk(f);
+                a.walk_pruned(f);
+                b.walk_pruned(f);
             }
             Expr::Call {
                 recv, args, kwargs, ..
             } => {
                 if let Some(r) = recv {
-                    r.walk(f);
+                    r.walk_pruned(f);
                 }
                 for a in args.iter().chain(kwargs.iter().map(|(_, v)| v)) {
-                    a.walk(f);
+                    a.walk_pruned(f);
                 }
             }
             Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Var(_) | Expr::Other(_) => {}

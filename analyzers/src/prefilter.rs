@@ -66,7 +66,9 @@
 //! `torch_fp32_matmul_cuda.rs`): GS602 needs a product and `cuda`
 //! somewhere in the file (strings included: `device="cuda"`), and is
 //! checked on the whole file. GS501 is local to one function: it needs a
-//! product and a softmax call in the same function — the word `softmax`,
+//! product and a softmax call in the same function — the word `softmax`
+//! (or, for a class's methods, `Softmax` anywhere in the class: an
+//! `nn.Softmax` module bound in `__init__`),
 //! or the manual form, `exp` called (`np.exp(`, `x.exp (`) with a `sum` and
 //! a `/` — so a top-level block holding both is a candidate region (every
 //! block with a product is, where an import names `softmax` or `exp`: it
@@ -736,6 +738,9 @@ struct PyLine {
     imports_product: bool,
     /// The word `softmax` in code.
     softmax: bool,
+    /// The word `Softmax` (an `nn.Softmax` module, bound in one method and
+    /// called in another).
+    softmax_module: bool,
     /// The word `exp` called (`np.exp(`, `x.exp(`) or imported under
     /// another name (`exp as e`).
     exp_call: bool,
@@ -784,7 +789,7 @@ enum PyScan {
 fn python_scan(b: &[u8]) -> PyScan {
     let has_loop = has(b, "for") || has(b, "while");
     let has_cuda = has(b, "cuda");
-    let softmax_text = has(b, "softmax") || has(b, "exp");
+    let softmax_text = has(b, "softmax") || has(b, "Softmax") || has(b, "exp");
     if !has_loop && !has_cuda && !softmax_text {
         return PyScan::Nothing;
     }
@@ -824,9 +829,12 @@ fn python_scan(b: &[u8]) -> PyScan {
             // are never left out).
             let members =
                 class_members(&lines, first, end).unwrap_or_else(|| vec![(first, end, true)]);
+            // An `nn.Softmax` module bound anywhere in the class makes every
+            // method with a product a candidate (`self.attend(dots)`).
+            let module = lines[first..end].iter().any(|l| l.softmax_module);
             for (mf, me, _) in members {
                 let block: Vec<&PyLine> = lines[mf..me].iter().collect();
-                if candidate(&block) {
+                if candidate(&block) || module && block.iter().any(|l| l.product) {
                     starts.push(mf);
                 }
             }
@@ -1138,6 +1146,7 @@ fn py_line(b: &[u8], mut i: usize) -> (PyLine, usize) {
                     b"for" | b"while" => l.loops += 1,
                     b"sum" => l.sum = true,
                     b"softmax" => l.softmax = true,
+                    b"Softmax" => l.softmax_module = true,
                     b"exp" => l.exp_call |= called_or_aliased(b, i),
                     _ => {
                         if is_py_product_word(w) {
@@ -1296,6 +1305,12 @@ mod tests {
         let cls = "class A:\n    def __init__(self):\n        self.n = 4\n    def forward(self, q, k):\n        return (q @ k.T).softmax(-1)\n";
         assert!(py(cls));
         assert!(python_candidates(cls).is_none());
+        // An `nn.Softmax` module bound in `__init__` and called in another
+        // method: that method is a candidate; outside the class it is not.
+        let cls = "class A(nn.Module):\n    def __init__(self):\n        self.attend = nn.Softmax(dim=-1)\n    def forward(self, q, k, v):\n        return self.attend(q @ k.T) @ v\n\ndef g(a, b):\n    return a @ b\n";
+        assert!(py(cls));
+        let part = python_candidates(cls).unwrap().text;
+        assert!(part.contains("def forward") && !part.contains("def g"));
     }
 
     #[test]

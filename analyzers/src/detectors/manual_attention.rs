@@ -17,7 +17,9 @@ declare_rule! {
     /// `np.dot(Q, K.T)`), optionally scaled (`/ math.sqrt(d)`, `* scale`,
     /// `/ d ** 0.5`) and masked (`.masked_fill(mask == 0, -inf)`, `+ mask`,
     /// `torch.where`), then a softmax (`F.softmax`, `torch.softmax`,
-    /// `x.softmax(-1)`, `scipy.special.softmax`, a `softmax` helper, or the
+    /// `x.softmax(-1)`, `scipy.special.softmax`, a `softmax` helper, an
+    /// `nn.Softmax` module the class binds (`self.attend = nn.Softmax(dim=-1)`
+    /// in `__init__`, then `self.attend(dots)`), or the
     /// manual `np.exp(s - s.max(...)) / np.exp(...).sum(...)`), optionally
     /// dropout (`F.dropout`, or a module such as `self.attn_dropout`), then a
     /// product of that with `V`. In the fallback branch of an `if` whose other
@@ -108,6 +110,9 @@ impl Rule for ManualAttention {
 /// name can be resolved to its latest definition before a given statement.
 struct Flow<'a> {
     stmts: Vec<&'a Stmt>,
+    /// The `self.` attributes that the class binds to an `nn.Softmax`
+    /// module (`self.attend = nn.Softmax(dim=-1)` in `__init__`).
+    softmax_modules: BTreeSet<String>,
 }
 
 const MAX_DEPTH: u32 = 24;
@@ -126,7 +131,10 @@ impl<'a> Flow<'a> {
                 stmts.push(s);
             }
         });
-        Flow { stmts }
+        Flow {
+            stmts,
+            softmax_modules: BTreeSet::new(),
+        }
     }
 
     /// The latest definition of `name` before statement `at`: its value
@@ -183,13 +191,13 @@ fn last_seg(func: &str) -> &str {
     func.rsplit('.').next().unwrap_or(func)
 }
 
-/// Methods that do not change what a tensor denotes for this rule.
 /// `F.dropout`, or a dropout module called on the weights (`self.dropout`,
 /// `self.attn_dropout`, `self.attn_drop`).
 fn is_dropout(name: &str) -> bool {
     name == "dropout" || name == "drop" || name.ends_with("_dropout") || name.ends_with("_drop")
 }
 
+/// Methods that do not change what a tensor denotes for this rule.
 fn is_passthrough(name: &str) -> bool {
     matches!(
         name,
@@ -244,6 +252,16 @@ impl<'a> Flow<'a> {
                 func, recv, args, ..
             } => {
                 let name = last_seg(func);
+                let module = matches!(recv.as_deref(), Some(Expr::Var(r)) if r == "self")
+                    && self.softmax_modules.contains(name);
+                if module {
+                    return Some(Softmax {
+                        input: args.first()?.clone(),
+                        input_at: at,
+                        at,
+                        how: format!("self.{name} (an nn.Softmax module)"),
+                    });
+                }
                 if name == "softmax" {
                     let input = operand(recv, args)?;
                     let how = match recv {
@@ -470,8 +488,52 @@ fn einsum_product(spec: &str) -> Option<bool> {
     None
 }
 
+/// The attributes that the methods of `f`'s class bind to an `nn.Softmax`
+/// module: `self.attend = nn.Softmax(dim=-1)` makes `self.attend(x)` a
+/// softmax in every method of the class.
+fn softmax_modules(file: &File, f: &Function) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Some((class, _)) = f.name.rsplit_once('.') else {
+        return out;
+    };
+    for g in &file.functions {
+        if g.name.rsplit_once('.').map(|(c, _)| c) != Some(class) {
+            continue;
+        }
+        g.walk(&mut |s| {
+            if let StmtKind::Assign {
+                target: Expr::Var(t),
+                op: AssignOp::Set,
+                value,
+            } = &s.kind
+            {
+                if let Some(attr) = t.strip_prefix("self.") {
+                    if is_softmax_module(value) && !attr.contains('.') {
+                        out.insert(attr.to_string());
+                    }
+                }
+            }
+        });
+    }
+    out
+}
+
+/// `nn.Softmax(...)`, or `nn.Sequential(nn.Softmax(...), nn.Dropout(...))`.
+fn is_softmax_module(e: &Expr) -> bool {
+    let call =
+        |e: &Expr, name: &str| matches!(e, Expr::Call { func, .. } if last_seg(func) == name);
+    match e {
+        Expr::Call { func, args, .. } if last_seg(func) == "Sequential" => {
+            args.first().is_some_and(|a| call(a, "Softmax"))
+                && args[1..].iter().all(|a| call(a, "Dropout"))
+        }
+        _ => call(e, "Softmax"),
+    }
+}
+
 fn check_function(file: &File, f: &Function, out: &mut Reports) {
-    let flow = Flow::new(f);
+    let mut flow = Flow::new(f);
+    flow.softmax_modules = softmax_modules(file, f);
     let mut seen = BTreeSet::new();
     for (o, s) in flow.stmts.iter().enumerate() {
         for e in s.exprs() {
@@ -508,8 +570,18 @@ fn elem(f: &Function, e: &Expr) -> Option<ElemType> {
     f.vars.get(n)?.elem.clone()
 }
 
-fn uses_torch(f: &Function) -> bool {
+/// Whether the attention is written in PyTorch: the function names torch
+/// (`torch.*`, `F.*`, `nn.*`, `masked_fill`), or it names no NumPy and the
+/// file imports torch (`torch.matmul` is lowered to a product, and an
+/// `nn.Softmax` module is called as `self.attend(...)`).
+fn uses_torch(file: &File, f: &Function) -> bool {
+    let (torch, numpy) = names_torch_numpy(f);
+    torch || !numpy && file.imports_module("torch")
+}
+
+fn names_torch_numpy(f: &Function) -> (bool, bool) {
     let mut torch = false;
+    let mut numpy = false;
     f.walk(&mut |s| {
         for e in s.exprs() {
             e.walk(&mut |x| {
@@ -525,10 +597,13 @@ fn uses_torch(f: &Function) -> bool {
                 {
                     torch = true;
                 }
+                if name.starts_with("np.") || name.starts_with("numpy.") {
+                    numpy = true;
+                }
             });
         }
     });
-    torch
+    (torch, numpy)
 }
 
 /// What the message of attention written in NumPy (not PyTorch) says, and
@@ -642,7 +717,7 @@ fn finding(
             sdpa_args.push_str(", scale=...");
         }
     }
-    let message = if uses_torch(f) {
+    let message = if uses_torch(file, f) {
         format!(
             "hand-written attention{dims_txt}{dtype_txt}: every step writes and re-reads the full \
              query×key score matrix; `torch.nn.functional.scaled_dot_product_attention({sdpa_args})` \

@@ -12,7 +12,8 @@ declare_rule! {
     ///
     /// **What it finds.** A Python file that puts work on a CUDA device
     /// (`device="cuda"`, `"cuda:0"`, `.cuda()`, `.to("cuda")`,
-    /// `torch.device("cuda")`, `torch.cuda.*` calls) and multiplies FP32
+    /// `torch.device("cuda")`, `torch.cuda.*` calls other than the queries
+    /// `is_available`, `get_device_properties`, ...) and multiplies FP32
     /// tensors (`a @ b`, `torch.mm/bmm/matmul/einsum/addmm/baddbmm`,
     /// `x.mm(y)`, `F.linear`, `nn.Linear` modules), but nowhere sets
     /// `torch.backends.cuda.matmul.allow_tf32 = True`,
@@ -247,6 +248,21 @@ fn last_seg(func: &str) -> &str {
     func.rsplit('.').next().unwrap_or(func)
 }
 
+/// `torch.cuda` calls that ask about the device and run nothing on it:
+/// `is_available`, `device_count`, `get_device_properties`,
+/// `get_device_name`, `get_device_capability`, `is_bf16_supported`.
+fn is_device_query(func: &str) -> bool {
+    matches!(
+        func,
+        "torch.cuda.is_available"
+            | "torch.cuda.device_count"
+            | "torch.cuda.get_device_properties"
+            | "torch.cuda.get_device_name"
+            | "torch.cuda.get_device_capability"
+            | "torch.cuda.is_bf16_supported"
+    )
+}
+
 impl FileScan {
     fn of(file: &File) -> FileScan {
         let mut scan = FileScan {
@@ -278,7 +294,13 @@ impl FileScan {
                     }
                 }
                 for e in s.exprs() {
-                    e.walk(&mut |x| scan.expr(x));
+                    // What a device query is asked about
+                    // (`get_device_properties(torch.device("cuda"))`) puts
+                    // no work there.
+                    e.walk_pruned(&mut |x| {
+                        scan.expr(x);
+                        !matches!(x, Expr::Call { func, .. } if is_device_query(func))
+                    });
                 }
                 if scan.setting && scan.setting_line.is_none() {
                     scan.setting_line = Some(s.span.start_line);
@@ -307,13 +329,7 @@ impl FileScan {
                 if recv.is_some() && name == "cuda" {
                     self.cuda = true;
                 }
-                if func.starts_with("torch.cuda.")
-                    && !matches!(
-                        func.as_str(),
-                        "torch.cuda.is_available" | "torch.cuda.device_count"
-                    )
-                    && name != "autocast"
-                {
+                if func.starts_with("torch.cuda.") && !is_device_query(func) && name != "autocast" {
                     self.cuda = true;
                 }
                 if name == "autocast" {
@@ -791,6 +807,22 @@ mod tests {
             expr(5, call("torch.cuda.is_available", vec![])),
         ];
         assert!(run602(vec![module(ab_vars(), body)]).is_empty());
+        // Asking about the device, even naming it, runs nothing there.
+        let query = |func: &str| {
+            vec![
+                let_(4, "c", mm(v("a"), v("b"))),
+                expr(5, call(func, vec![call("torch.device", vec![s("cuda")])])),
+            ]
+        };
+        assert!(run602(vec![module(
+            ab_vars(),
+            query("torch.cuda.get_device_properties")
+        )])
+        .is_empty());
+        assert_eq!(
+            run602(vec![module(ab_vars(), query("torch.cuda.set_device"))]).len(),
+            1
+        );
     }
 
     #[test]

@@ -1,0 +1,73 @@
+"""Attention whose softmax is an nn.Softmax module bound in __init__."""
+import torch
+from torch import nn
+
+
+class ModuleSoftmaxAttention(nn.Module):
+    def __init__(self, width, heads=8, head_width=64, p=0.0):
+        super().__init__()
+        self.heads = heads
+        self.scale = head_width ** -0.5
+        self.normalise = nn.Softmax(dim=-1)
+        self.drop = nn.Dropout(p)
+        self.qkv = nn.Linear(width, 3 * heads * head_width, bias=False)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        logits = torch.matmul(q, k.transpose(-1, -2)) * self.scale  # expect: GS501 routine=sdpa idiom=attention function=ModuleSoftmaxAttention.forward
+        weights = self.normalise(logits)
+        weights = self.drop(weights)
+        return torch.matmul(weights, v)
+
+
+class ClassifierHead(nn.Module):
+    """Near miss: an nn.Softmax over class scores, no product with values."""
+
+    def __init__(self, width, classes):
+        super().__init__()
+        self.fc = nn.Linear(width, classes)
+        self.prob = nn.Softmax(dim=1)
+
+    def forward(self, x, w):
+        return self.prob(x @ w)
+
+
+class IdentityNotSoftmax(nn.Module):
+    """Near miss: the module called between the products is not a softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.mix = nn.Identity()
+        self.unused = nn.Softmax(dim=-1)
+
+    def forward(self, q, k, v):
+        s = torch.matmul(q, k.transpose(-1, -2))
+        s = self.mix(s)
+        return torch.matmul(s, v)
+
+
+class SequentialSoftmaxAttention(nn.Module):
+    """The softmax and the dropout in one nn.Sequential; a bias is added."""
+
+    def __init__(self, heads, p=0.1):
+        super().__init__()
+        self.normalise = nn.Sequential(nn.Softmax(dim=-1), nn.Dropout(p))
+        self.bias = nn.Parameter(torch.zeros(heads, 1, 1))
+
+    def forward(self, q, k, v):
+        sim = torch.einsum("b h i d, b h j d -> b h i j", q, k)  # expect: GS501 routine=sdpa idiom=attention function=SequentialSoftmaxAttention.forward
+        sim = sim + self.bias
+        weights = self.normalise(sim)
+        return torch.einsum("b h i j, b h j d -> b h i d", weights, v)
+
+
+class SequentialNotSoftmax(nn.Module):
+    """Near miss: a Sequential that starts with something else."""
+
+    def __init__(self):
+        super().__init__()
+        self.normalise = nn.Sequential(nn.ReLU(), nn.Softmax(dim=-1))
+
+    def forward(self, q, k, v):
+        sim = torch.einsum("b h i d, b h j d -> b h i j", q, k)
+        return torch.einsum("b h i j, b h j d -> b h i d", self.normalise(sim), v)
