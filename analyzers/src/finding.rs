@@ -545,6 +545,14 @@ fn synthetic(word: &str) -> Option<String> {
     if numbered("comp") {
         return Some("result".into());
     }
+    // Axis `d` of a NumPy window summed in one call
+    // (`frontend/python/window.rs`): `__win3_1` → `ax1`.
+    if let Some((n, d)) = rest.strip_prefix("win").and_then(|r| r.split_once('_')) {
+        let digits = |x: &str| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit());
+        if digits(n) && digits(d) {
+            return Some(format!("ax{d}"));
+        }
+    }
     // A CUDA vector's lane loop (`normalize/lanes.rs`).
     if numbered("lane") {
         return Some("lane".into());
@@ -584,5 +592,6 @@ mod readable_tests {
             "__gs_unnamed0 __accx __Big"
         );
         assert_eq!(readable("self.__w[__i_r]"), "self.__w[i]");
+        assert_eq!(readable("x[c][__win2_1]"), "x[c][ax1]");
     }
 }

@@ -42,6 +42,7 @@ mod info;
 mod stmt;
 #[cfg(test)]
 mod tests;
+mod window;
 
 use std::collections::{HashMap, HashSet};
 
@@ -354,6 +355,9 @@ pub(super) struct Ctx<'a> {
     pub loop_depth: usize,
     pub next_acc: usize,
     pub next_comp: usize,
+    /// Names bound to a sliced subscript (`win = x[:, i:i+R]`), read as
+    /// that window by `np.sum(win * w)` (`window.rs`).
+    pub windows: HashMap<String, Node<'a>>,
     pub depth: usize,
     /// Prefix for nested definitions (`f.`, `Class.`).
     pub qual: String,
@@ -372,6 +376,7 @@ impl<'a> Ctx<'a> {
             loop_depth: 0,
             next_acc: 1,
             next_comp: 1,
+            windows: HashMap::new(),
             depth: 0,
             qual,
             deferred: Vec::new(),

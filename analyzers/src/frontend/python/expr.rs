@@ -402,7 +402,7 @@ impl<'a> Lowerer<'a> {
     /// The declared extents of `base`, where they mean the same here: a
     /// module-level array's shape is not used inside a function whose own
     /// names (parameters, locals) it mentions.
-    fn known_shape(&self, cx: &Ctx<'a>, base: &str) -> Vec<Expr> {
+    pub(super) fn known_shape(&self, cx: &Ctx<'a>, base: &str) -> Vec<Expr> {
         let Some(vi) = self.lookup(cx, base) else {
             return Vec::new();
         };
@@ -463,6 +463,15 @@ impl<'a> Lowerer<'a> {
             {
                 return self.expr(cx, pos[0]);
             }
+            if module_fn
+                && matches!(resolved.as_str(), "numpy.sum" | "torch.sum")
+                && pos.len() == 1
+                && kw.is_empty()
+            {
+                if let Some(acc) = self.window_dot(cx, pos[0]) {
+                    return acc;
+                }
+            }
             if builtin || module_fn {
                 let (a, k) = self.args(cx, &pos, &kw);
                 if module_fn && k.is_empty() {
@@ -496,6 +505,11 @@ impl<'a> Lowerer<'a> {
                 return self.other(n);
             };
             let attr = self.text(attr);
+            if attr == "sum" && pos.is_empty() && kw.is_empty() {
+                if let Some(acc) = self.window_dot(cx, obj) {
+                    return acc;
+                }
+            }
             let recv = self.expr(cx, obj);
             let (a, k) = self.args(cx, &pos, &kw);
             match attr {

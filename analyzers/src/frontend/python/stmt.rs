@@ -280,6 +280,22 @@ impl<'a> Lowerer<'a> {
     }
 
     fn assign_one(&self, cx: &mut Ctx<'a>, t: Node<'a>, r: Node<'a>, out: &mut Vec<Stmt>) {
+        if t.kind() == "identifier" {
+            let name = self.text(t).to_string();
+            let r = strip_parens(r);
+            let sliced = r.kind() == "subscript" && {
+                let mut w = r.walk();
+                let any = r
+                    .children_by_field_name("subscript", &mut w)
+                    .any(|s| s.kind() == "slice");
+                any
+            };
+            if sliced {
+                cx.windows.insert(name, r);
+            } else {
+                cx.windows.remove(&name);
+            }
+        }
         if matches!(t.kind(), "pattern_list" | "tuple_pattern" | "list_pattern") {
             let ts = named(t);
             let r = strip_parens(r);
@@ -301,6 +317,7 @@ impl<'a> Lowerer<'a> {
                 Some(_) => None,
                 None => Some(self.expr(cx, r)),
             };
+            let ts_all = ts.clone();
             for (k, ti) in ts.into_iter().enumerate() {
                 if !matches!(ti.kind(), "identifier" | "attribute" | "subscript") {
                     continue;
@@ -326,6 +343,17 @@ impl<'a> Lowerer<'a> {
                         value,
                     },
                 );
+            }
+            // Unpacking all of `A.shape` into n names says `A` has rank n
+            // (where nothing said more); its extents stay `A.shape[d]`, so
+            // no shape is recorded.
+            if let Some(obj) = shape_of.filter(|o| o.kind() == "identifier") {
+                let name = self.text(obj).to_string();
+                if self.lookup(cx, &name).is_none_or(|v| v.rank == 0) {
+                    let v = cx.vars.entry(name).or_default();
+                    v.rank = ts_all.len();
+                    v.is_array = true;
+                }
             }
             return;
         }

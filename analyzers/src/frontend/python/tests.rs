@@ -1083,3 +1083,20 @@ for __i_x in 0..len(A) step 1
     let m = lower("import numpy as np\nA = np.random.rand(n, n)\nfor r in A:\n    pass\n");
     assert_eq!(the_loop(&func(&m, "<module>").body[1]).end, v("n"));
 }
+
+#[test]
+fn numpy_window_sum_is_a_nest_over_the_window() {
+    let text = "import numpy as np\n\ndef conv(x, w, b, s):\n    N, C, H, W = x.shape\n    F, _, R, S = w.shape\n    out = np.zeros((N, F, H, W))\n    for n in range(N):\n        for f in range(F):\n            for i in range(H):\n                for j in range(W):\n                    out[n, f, i, j] = np.sum(x[n, :, i*s:i*s+R, j*s:j*s+S] * w[f]) + b[f]\n";
+    let file = lower(text);
+    let d = dump(&func(&file, "conv").body);
+    eprintln!("{d}");
+    assert!(d.contains("N = x.shape[0]"), "{d}");
+    assert!(d.contains("_0 in 0..x.shape[1] step 1 comp"), "{d}");
+    assert!(d.contains("_1 in 0..w.shape[2] step 1 comp"), "{d}");
+    assert!(d.contains("][i*s+__win"), "{d}");
+    assert!(d.contains("*w[f][__win"), "{d}");
+    // One factor of unknown rank (`w[f]` with no shape): no window.
+    let text2 = text.replace("    F, _, R, S = w.shape\n", "");
+    let d2 = dump(&func(&lower(&text2), "conv").body);
+    assert!(!d2.contains("__win"), "{d2}");
+}

@@ -1,0 +1,62 @@
+"""Direct convolutions whose inner reduction is one NumPy sum over a window."""
+import numpy as np
+
+
+def conv_nchw(images, kernels, bias, step):
+    batch, chans, height, width = images.shape
+    nk, _, kh, kw = kernels.shape
+    oh = (height - kh) // step + 1
+    ow = (width - kw) // step + 1
+    out = np.zeros((batch, nk, oh, ow))
+    for b in range(batch):  # expect: GS301 routine=conv idiom=conv function=conv_nchw
+        for o in range(nk):
+            for y in range(oh):
+                for x in range(ow):
+                    win = images[b, :, y * step:y * step + kh, x * step:x * step + kw]
+                    out[b, o, y, x] = np.sum(win * kernels[o]) + bias[o]
+    return out
+
+
+def conv_chw_method_sum(img, filt):
+    c, h, w = img.shape
+    f, _, r, s = filt.shape
+    res = np.zeros((f, h - r + 1, w - s + 1))
+    for o in range(f):  # expect: GS301 routine=conv idiom=conv function=conv_chw_method_sum
+        for y in range(h - r + 1):
+            for x in range(w - s + 1):
+                res[o, y, x] = (img[:, y:y + r, x:x + s] * filt[o]).sum()
+    return res
+
+
+def blur_single_channel(img, k):
+    """Near miss: one channel, no channel reduction: a stencil, not a layer."""
+    h, w = img.shape
+    r, s = k.shape
+    res = np.zeros((h - r + 1, w - s + 1))
+    for y in range(h - r + 1):
+        for x in range(w - s + 1):
+            res[y, x] = np.sum(img[y:y + r, x:x + s] * k)
+    return res
+
+
+def window_max(img, r):
+    """Near miss: a max over the window, not a sum of products."""
+    c, h, w = img.shape
+    res = np.zeros((c, h - r + 1, w - r + 1))
+    for ch in range(c):
+        for y in range(h - r + 1):
+            for x in range(w - r + 1):
+                res[ch, y, x] = np.max(img[ch, y:y + r, x:x + r])
+    return res
+
+
+def strided_window(img, filt):
+    """Near miss: a stepped slice is not read as a window (no finding)."""
+    c, h, w = img.shape
+    f, _, r, s = filt.shape
+    res = np.zeros((f, h, w))
+    for o in range(f):
+        for y in range(h - 2 * r):
+            for x in range(w - 2 * s):
+                res[o, y, x] = np.sum(img[:, y:y + 2 * r:2, x:x + 2 * s:2] * filt[o])
+    return res
