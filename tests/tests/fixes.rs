@@ -348,6 +348,7 @@ fn c_negatives_get_no_fix_and_a_reason() {
         ("neg_index_read_after.c", "read after the nest"),
         ("neg_mixed_types.c", "mix element types"),
         ("neg_strided_start.c", "steps of 1"),
+        ("neg_row_scale_loop_short.c", "loops over `j` twice"),
         ("neg_std_deque.cpp", "not one contiguous block"),
     ]
     .into_iter()

@@ -382,6 +382,7 @@ pub fn prove(nest: &Nest<'_>) -> Result<Proven, NoFix> {
         dead_decls: Vec::new(),
         dead_assigns: Vec::new(),
         rest: outer,
+        pre_loops: BTreeSet::new(),
     };
     w.visit(std::slice::from_ref(outer), &mut Vec::new(), &access)?;
     if !w.mac_seen {
@@ -515,6 +516,9 @@ struct Walk<'n, 'a> {
     dead_assigns: Vec<String>,
     /// The nest's outer statement, for use checks.
     rest: &'n Stmt,
+    /// Output indices whose loop held only the output's scaling or
+    /// zeroing: they may be looped over once more, over the same range.
+    pre_loops: BTreeSet<String>,
 }
 
 impl Walk<'_, '_> {
@@ -539,7 +543,16 @@ impl Walk<'_, '_> {
                             line_of(s)
                         )));
                     }
-                    if self.extent.contains_key(&l.var) {
+                    // A second loop over an output index is allowed after a
+                    // loop over the same range that only scaled or zeroed
+                    // the output (`for j: C[i][j] *= beta;` then `for k: for
+                    // j: C[i][j] += ...`): row by row, that is beta on all of C.
+                    let again = self.extent.contains_key(&l.var);
+                    if again
+                        && !(self.pre_loops.contains(&l.var)
+                            && self.extent.get(&l.var) == Some(&l.end)
+                            && !enclosing.contains(&l.var))
+                    {
                         return Err(NoFix::new(format!("the nest loops over `{}` twice", l.var)));
                     }
                     if !matches!(l.start, Expr::Int(0)) || !matches!(l.step, Expr::Int(1)) {
@@ -558,9 +571,22 @@ impl Walk<'_, '_> {
                         )));
                     }
                     self.extent.insert(l.var.clone(), l.end.clone());
+                    let (pre_before, mac_before) = (self.pre.is_some(), self.mac_seen);
                     enclosing.push(l.var.clone());
                     self.visit(&l.body, enclosing, access)?;
                     enclosing.pop();
+                    // A loop that held only the output's scaling (or a loop
+                    // nest of such loops): its index may be looped over again.
+                    let only_pre = !pre_before
+                        && self.pre.is_some()
+                        && !mac_before
+                        && !self.mac_seen
+                        && l.body.len() == 1;
+                    if again {
+                        self.pre_loops.remove(&l.var);
+                    } else if only_pre && self.out_vars.contains(&l.var) {
+                        self.pre_loops.insert(l.var.clone());
+                    }
                 }
                 StmtKind::Assign { target, op, value } => {
                     let all = enclosing.len() == self.vars.len();
