@@ -65,6 +65,10 @@ pub enum Source {
         /// point).
         median_error: Option<f64>,
         max_error: Option<f64>,
+        /// The 80th percentile of the leave-one-out errors: the printed
+        /// `±`, which the truth should lie inside for most problems.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_p80: Option<f64>,
         features: Vec<String>,
         extrapolated: bool,
         /// Under the roofline bound, so raised to it.
@@ -103,7 +107,7 @@ impl Source {
             Source::Measured { cached: true, .. } => "cached: measured here earlier".into(),
             Source::Predicted {
                 points,
-                median_error,
+                error_p80: median_error,
                 extrapolated,
                 clamped,
                 calibrated,
@@ -111,7 +115,7 @@ impl Source {
             } => {
                 let mut s = match (calibrated, median_error) {
                     (Some(c), Some(e)) => format!(
-                        "calibrated here ({points} points, {c}), ±{:.0}% leave-one-out",
+                        "calibrated here ({points} points, {c}), ±{:.0}% (80th percentile of leave-one-out errors)",
                         e * 100.0
                     ),
                     (Some(c), None) => {
@@ -194,7 +198,11 @@ impl Source {
     pub fn error(&self) -> Option<f64> {
         match self {
             Source::Measured { .. } => None,
-            Source::Predicted { median_error, .. } => *median_error,
+            Source::Predicted {
+                error_p80,
+                median_error,
+                ..
+            } => error_p80.or(*median_error),
             Source::Reference { error, .. } => *error,
         }
     }
@@ -499,13 +507,15 @@ impl Estimator {
             let (s, clamped) = self.clamp(backend, p, sc.seconds);
             let calibrated = self.calibrated();
             let mut text = format!(
-                "{} scaled ×{:.2}: the median measured/reference ratio at {} points on this                  machine{}; ±{:.0}% (leave-one-out median error; max {:.0}%)",
+                "{} scaled ×{:.2}: the median measured/reference ratio at {} points on this \
+                 machine{}; ±{:.0}% (80% of leave-one-out errors within; median {:.0}%, max {:.0}%)",
                 sc.reference_text,
                 sc.ratio,
                 sc.points,
                 calibrated
                     .as_ref()
                     .map_or(String::new(), |c| format!(" (calibrated here: {c})")),
+                sc.p80_error * 100.0,
                 sc.median_error * 100.0,
                 sc.max_error * 100.0
             );
@@ -520,6 +530,7 @@ impl Estimator {
                     points: sc.points,
                     median_error: Some(sc.median_error),
                     max_error: Some(sc.max_error),
+                    error_p80: Some(sc.p80_error),
                     features: vec!["reference curve × measured ratio".into()],
                     extrapolated: false,
                     clamped,
@@ -554,6 +565,7 @@ impl Estimator {
                     points: m.points,
                     median_error: v.map(|v| v.median_rel),
                     max_error: v.map(|v| v.max_rel),
+                    error_p80: v.map(|v| v.p80_rel),
                     features: m.features.iter().map(|f| f.to_string()).collect(),
                     extrapolated: m.extrapolates(p),
                     clamped,
@@ -615,6 +627,7 @@ impl Estimator {
             ratio,
             points: pts.len(),
             median_error: med(&errs),
+            p80_error: crate::model::reference::percentile(&errs, 0.8),
             max_error: errs.iter().cloned().fold(0.0, f64::max),
             reference_text: pr.text,
         })
@@ -918,6 +931,7 @@ struct Scaled {
     ratio: f64,
     points: usize,
     median_error: f64,
+    p80_error: f64,
     max_error: f64,
     reference_text: String,
 }

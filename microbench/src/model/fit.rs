@@ -87,6 +87,9 @@ pub struct LooPoint {
 pub struct Validation {
     pub points: Vec<LooPoint>,
     pub median_rel: f64,
+    /// The 80th percentile of the leave-one-out errors: the printed `±`
+    /// (a bound that holds for most points, not a typical error).
+    pub p80_rel: f64,
     pub max_rel: f64,
 }
 
@@ -136,8 +139,9 @@ impl FittedModel {
     pub fn describe(&self) -> String {
         match &self.validation {
             Some(v) => format!(
-                "predicted from {} points ±{:.0}% (leave-one-out median error; max {:.0}%)",
+                "predicted from {} points ±{:.0}% (80% of leave-one-out errors within; median {:.0}%, max {:.0}%)",
                 self.points,
+                v.p80_rel * 100.0,
                 v.median_rel * 100.0,
                 v.max_rel * 100.0
             ),
@@ -269,6 +273,7 @@ pub fn fit_samples(
             let errs: Vec<f64> = pts.iter().map(|p| p.rel_error).collect();
             let v = Validation {
                 median_rel: median(&errs),
+                p80_rel: crate::model::reference::percentile(&errs, 0.8),
                 max_rel: errs.iter().cloned().fold(0.0, f64::max),
                 points: pts,
             };

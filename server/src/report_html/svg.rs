@@ -69,7 +69,7 @@ pub fn prov_tag(s: &Source) -> String {
     match s {
         Source::Measured { cached: false, .. } => "measured here".into(),
         Source::Measured { cached: true, .. } => "measured here earlier".into(),
-        Source::Predicted { median_error, .. } => format!("predicted{}", pm(*median_error)),
+        s @ Source::Predicted { .. } => format!("predicted{}", pm(s.error())),
         Source::Reference { error, .. } => format!("reference data{}", pm(*error)),
     }
 }
