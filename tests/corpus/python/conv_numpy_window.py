@@ -60,3 +60,40 @@ def strided_window(img, filt):
             for x in range(w - 2 * s):
                 res[o, y, x] = np.sum(img[:, y:y + 2 * r:2, x:x + 2 * s:2] * filt[o])
     return res
+
+
+def conv_while_counters(img, filt, step):
+    """The window walked by while loops: a pixel counter and an output counter."""
+    nf, nc, k, _ = filt.shape
+    c, size, _ = img.shape
+    side = (size - k) // step + 1
+    res = np.zeros((nf, side, side))
+    for o in range(nf):  # expect: GS301 routine=conv idiom=conv function=conv_while_counters
+        py = oy = 0
+        while py + k <= size:
+            px = ox = 0
+            while px + k <= size:
+                res[o, oy, ox] = np.sum(filt[o] * img[:, py:py + k, px:px + k])
+                px += step
+                ox += 1
+            py += step
+            oy += 1
+    return res
+
+
+def pool_while_counters(img, k, step):
+    """Near miss: the same walk taking a max, not a sum of products."""
+    c, size, _ = img.shape
+    side = (size - k) // step + 1
+    res = np.zeros((c, side, side))
+    for ch in range(c):
+        py = oy = 0
+        while py + k <= size:
+            px = ox = 0
+            while px + k <= size:
+                res[ch, oy, ox] = np.max(img[ch, py:py + k, px:px + k])
+                px += step
+                ox += 1
+            py += step
+            oy += 1
+    return res

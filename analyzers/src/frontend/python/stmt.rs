@@ -554,58 +554,8 @@ impl<'a> Lowerer<'a> {
         let body = n.child_by_field_name("body");
         let cond = n.child_by_field_name("condition");
         if let (Some(cond), Some(body)) = (cond, body) {
-            if let Some((var, end, step, inc)) = self.counted_while(cx, cond, body) {
-                // Find `var = start` among the statements just before.
-                let mut k = out.len();
-                let mut found = None;
-                while k > 0 {
-                    k -= 1;
-                    if let StmtKind::Assign {
-                        target: Expr::Var(v),
-                        op: AssignOp::Set,
-                        value,
-                    } = &out[k].kind
-                    {
-                        if *v == var {
-                            found = Some((k, value.clone()));
-                            break;
-                        }
-                    }
-                    if stmt_mentions(&out[k], &var) {
-                        break;
-                    }
-                }
-                if let Some((k, start)) = found {
-                    out.remove(k);
-                    cx.pre.clear();
-                    let nb = cx.binds.len();
-                    cx.binds.push((var.clone(), Bind::Shadow));
-                    cx.loop_depth += 1;
-                    let mut stmts = Vec::new();
-                    cx.depth += 1;
-                    if cx.depth < MAX_DEPTH {
-                        for c in named(body) {
-                            if c.id() != inc.id() {
-                                self.stmt(cx, c, &mut stmts);
-                            }
-                        }
-                    }
-                    cx.depth -= 1;
-                    cx.loop_depth -= 1;
-                    cx.binds.truncate(nb);
-                    cx.vars.entry(var.clone()).or_default();
-                    out.push(Stmt {
-                        kind: StmtKind::Loop(Loop {
-                            var,
-                            start,
-                            end,
-                            step,
-                            kind: LoopKind::Serial,
-                            header: header_span(n, cond),
-                            body: stmts,
-                        }),
-                        span: sp,
-                    });
+            if let Some(c) = self.counted_while(cx, cond, body) {
+                if self.counted_loop(cx, n, cond, body, c, out) {
                     return;
                 }
             }
@@ -623,13 +573,178 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// `(var, end, step, increment statement)` of a counted while loop.
+    /// Lowers a counted `while` as a loop: its counter's start is the
+    /// assignment just before it (removed); companion counters stepped with
+    /// it (`y = oy = 0; while y + f <= n: ...; y += s; oy += 1`) are bound to
+    /// their value at each iteration. With a companion of step 1 from 0 and
+    /// a counter of another step, the loop runs over the companion and the
+    /// counter is `start + step*companion`, so the body's indices stay
+    /// polynomial. False when a start is not found (then it is opaque).
+    fn counted_loop(
+        &self,
+        cx: &mut Ctx<'a>,
+        n: Node<'a>,
+        cond: Node<'a>,
+        body: Node<'a>,
+        c: Counted<'a>,
+        out: &mut Vec<Stmt>,
+    ) -> bool {
+        let sp = span(n);
+        // Find `name = start` among the statements just before.
+        let find = |out: &Vec<Stmt>, name: &str| -> Option<(usize, Expr)> {
+            let mut k = out.len();
+            while k > 0 {
+                k -= 1;
+                if let StmtKind::Assign {
+                    target: Expr::Var(v),
+                    op: AssignOp::Set,
+                    value,
+                } = &out[k].kind
+                {
+                    if v == name {
+                        return Some((k, value.clone()));
+                    }
+                }
+                // A chained `a = b = 0` puts both just before the loop.
+                let other_counter = c.companions.iter().any(|(m, _)| {
+                    matches!(&out[k].kind, StmtKind::Assign { target: Expr::Var(v), .. } if v == m)
+                }) || matches!(&out[k].kind, StmtKind::Assign { target: Expr::Var(v), .. } if *v == c.var);
+                if !other_counter && stmt_mentions(&out[k], name) {
+                    return None;
+                }
+            }
+            None
+        };
+        let Some((_, start)) = find(out, &c.var) else {
+            return false;
+        };
+        let mut inits = Vec::new();
+        for (m, st) in &c.companions {
+            let Some((_, c0)) = find(out, m) else {
+                return false;
+            };
+            inits.push((m.clone(), c0, st.clone()));
+        }
+        // Remove the starts (latest first, so the indices stay valid).
+        let mut names: Vec<&str> = vec![c.var.as_str()];
+        names.extend(c.companions.iter().map(|(m, _)| m.as_str()));
+        let mut idx: Vec<usize> = names
+            .iter()
+            .filter_map(|m| find(out, m).map(|x| x.0))
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        for k in idx.into_iter().rev() {
+            out.remove(k);
+        }
+        // The loop index: the counter itself, or a companion stepped by 1
+        // from 0 when the counter's step is not 1.
+        let unit = |e: &Expr| matches!(e, Expr::Int(1));
+        let pivot = (!unit(&c.step))
+            .then(|| {
+                inits
+                    .iter()
+                    .position(|(_, c0, st)| matches!(c0, Expr::Int(0)) && unit(st))
+            })
+            .flatten();
+        let (var, lstart, lend, lstep, binds) = match pivot {
+            None => {
+                // Companions: c0 + st*(var - start).
+                let off = Expr::bin(BinOp::Sub, Expr::Var(c.var.clone()), start.clone());
+                let binds: Vec<(String, Expr)> = inits
+                    .iter()
+                    .map(|(m, c0, st)| {
+                        let e = Expr::bin(
+                            BinOp::Add,
+                            c0.clone(),
+                            Expr::bin(BinOp::Mul, st.clone(), off.clone()),
+                        );
+                        (m.clone(), simplify(e))
+                    })
+                    .collect();
+                (c.var.clone(), start, c.end, c.step, binds)
+            }
+            Some(i) => {
+                let t = inits[i].0.clone();
+                let tv = Expr::Var(t.clone());
+                // Iterations: ceil((end - start) / step).
+                let trips = Expr::bin(
+                    BinOp::FloorDiv,
+                    simplify(Expr::bin(
+                        BinOp::Add,
+                        Expr::bin(BinOp::Sub, c.end.clone(), start.clone()),
+                        Expr::bin(BinOp::Sub, c.step.clone(), Expr::Int(1)),
+                    )),
+                    c.step.clone(),
+                );
+                let mut binds = vec![(
+                    c.var.clone(),
+                    simplify(Expr::bin(
+                        BinOp::Add,
+                        start.clone(),
+                        Expr::bin(BinOp::Mul, c.step.clone(), tv.clone()),
+                    )),
+                )];
+                for (j, (m, c0, st)) in inits.iter().enumerate() {
+                    if j != i {
+                        binds.push((
+                            m.clone(),
+                            simplify(Expr::bin(
+                                BinOp::Add,
+                                c0.clone(),
+                                Expr::bin(BinOp::Mul, st.clone(), tv.clone()),
+                            )),
+                        ));
+                    }
+                }
+                (t, Expr::Int(0), simplify(trips), Expr::Int(1), binds)
+            }
+        };
+        cx.pre.clear();
+        let nb = cx.binds.len();
+        cx.binds.push((var.clone(), Bind::Shadow));
+        for (m, e) in &binds {
+            cx.vars.entry(m.clone()).or_default();
+            cx.binds.push((m.clone(), Bind::Elem(e.clone())));
+        }
+        cx.loop_depth += 1;
+        let mut stmts = Vec::new();
+        cx.depth += 1;
+        if cx.depth < MAX_DEPTH {
+            for ch in named(body) {
+                if !c.incs.iter().any(|i| i.id() == ch.id()) {
+                    self.stmt(cx, ch, &mut stmts);
+                }
+            }
+        }
+        cx.depth -= 1;
+        cx.loop_depth -= 1;
+        cx.binds.truncate(nb);
+        cx.vars.entry(var.clone()).or_default();
+        out.push(Stmt {
+            kind: StmtKind::Loop(Loop {
+                var,
+                start: lstart,
+                end: lend,
+                step: lstep,
+                kind: LoopKind::Serial,
+                header: header_span(n, cond),
+                body: stmts,
+            }),
+            span: sp,
+        });
+        true
+    }
+
+    /// A counted while loop: `while v < b` (or `v + e <= b`, ...) whose body
+    /// ends in increments: `v`'s, and those of companion counters stepped
+    /// with it.
     fn counted_while(
         &self,
         cx: &mut Ctx<'a>,
         cond: Node<'a>,
         body: Node<'a>,
-    ) -> Option<(String, Expr, Expr, Node<'a>)> {
+    ) -> Option<Counted<'a>> {
         let cond = strip_parens(cond);
         if cond.kind() != "comparison_operator" {
             return None;
@@ -643,31 +758,91 @@ impl<'a> Lowerer<'a> {
             return None;
         }
         let (l, op, r) = (kids[0], self.text(kids[1]), kids[2]);
-        let (var, bound, inclusive) = match (l.kind(), r.kind(), op) {
-            ("identifier", _, "<") | ("identifier", _, "!=") => (self.text(l), r, false),
-            ("identifier", _, "<=") => (self.text(l), r, true),
-            (_, "identifier", ">") => (self.text(r), l, false),
-            (_, "identifier", ">=") => (self.text(r), l, true),
+        // `v + e` / `v - e` on the counter's side: the bound moves by `e`.
+        let side = |x: Node<'a>| -> Option<(&'a str, Option<(Node<'a>, bool)>)> {
+            let x = strip_parens(x);
+            match x.kind() {
+                "identifier" => Some((self.text(x), None)),
+                "binary_operator" => {
+                    let o = x.child_by_field_name("operator").map(|o| self.text(o))?;
+                    let (a, e) = (
+                        x.child_by_field_name("left")?,
+                        x.child_by_field_name("right")?,
+                    );
+                    (a.kind() == "identifier" && matches!(o, "+" | "-"))
+                        .then(|| (self.text(a), Some((e, o == "+"))))
+                }
+                _ => None,
+            }
+        };
+        let (var, shift, bound, inclusive) = match op {
+            "<" | "!=" => side(l).map(|(v, s)| (v, s, r, false))?,
+            "<=" => side(l).map(|(v, s)| (v, s, r, true))?,
+            ">" => side(r).map(|(v, s)| (v, s, l, false))?,
+            ">=" => side(r).map(|(v, s)| (v, s, l, true))?,
             _ => return None,
         };
-        let stmts = named(body);
-        let inc = *stmts.last()?;
-        let step = self.increment_of(cx, inc, var)?;
-        // The increment must be the only assignment to `var`, and no
-        // `continue` may skip it.
-        if self.count_assigns(body, var) != 1 || has_kind(body, "continue_statement") {
+        if op == "!=" && shift.is_some() {
             return None;
         }
-        let b = self.expr(cx, bound);
-        let end = if inclusive {
-            match Poly::from_expr(&b) {
-                Some(p) => p.add(&Poly::constant(1)).to_expr(),
-                None => Expr::bin(BinOp::Add, b, Expr::Int(1)),
+        // The trailing increments, last first.
+        let stmts = named(body);
+        let mut incs = Vec::new();
+        let mut steps: Vec<(String, Expr)> = Vec::new();
+        for st in stmts.iter().rev() {
+            let Some(name) = self.increment_target(*st) else {
+                break;
+            };
+            if steps.iter().any(|(m, _)| *m == name) {
+                break;
             }
+            let Some(step) = self.increment_of(cx, *st, &name) else {
+                break;
+            };
+            incs.push(*st);
+            steps.push((name, step));
+        }
+        let at = steps.iter().position(|(m, _)| m == var)?;
+        let (_, step) = steps.remove(at);
+        // Each counter is assigned only by its increment, and no
+        // `continue` may skip them.
+        if has_kind(body, "continue_statement")
+            || self.count_assigns(body, var) != 1
+            || steps.iter().any(|(m, _)| self.count_assigns(body, m) != 1)
+        {
+            return None;
+        }
+        // Companions must not appear in the bound.
+        let mut b = self.expr(cx, bound);
+        if let Some((e, plus)) = shift {
+            let e = self.expr(cx, e);
+            b = Expr::bin(if plus { BinOp::Sub } else { BinOp::Add }, b, e);
+        }
+        let end = if inclusive {
+            Expr::bin(BinOp::Add, b, Expr::Int(1))
         } else {
             b
         };
-        Some((var.to_string(), end, step, inc))
+        Some(Counted {
+            var: var.to_string(),
+            end: simplify(end),
+            step,
+            incs,
+            companions: steps,
+        })
+    }
+
+    /// The identifier an increment statement (`x += s`, `x = x + s`) steps.
+    fn increment_target(&self, stmt: Node<'a>) -> Option<String> {
+        if stmt.kind() != "expression_statement" {
+            return None;
+        }
+        let a = *named(stmt).first()?;
+        if !matches!(a.kind(), "augmented_assignment" | "assignment") {
+            return None;
+        }
+        let l = a.child_by_field_name("left")?;
+        (l.kind() == "identifier").then(|| self.text(l).to_string())
     }
 
     /// The step of `var += s` / `var = var + s` / `var = s + var`.
@@ -1061,4 +1236,23 @@ fn stmt_mentions(s: &Stmt, var: &str) -> bool {
         }
     });
     found
+}
+
+/// A counted `while` loop ([`Lowerer::counted_while`]).
+struct Counted<'a> {
+    var: String,
+    end: Expr,
+    step: Expr,
+    /// The trailing increment statements (not lowered into the body).
+    incs: Vec<Node<'a>>,
+    /// Companion counters and their steps.
+    companions: Vec<(String, Expr)>,
+}
+
+/// `e` through the polynomial form where it has one (`0 + 1*(y - 0)` → `y`).
+fn simplify(e: Expr) -> Expr {
+    match Poly::from_expr(&e) {
+        Some(p) => p.to_expr(),
+        None => e,
+    }
 }

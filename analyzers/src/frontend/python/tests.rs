@@ -1100,3 +1100,28 @@ fn numpy_window_sum_is_a_nest_over_the_window() {
     let d2 = dump(&func(&lower(&text2), "conv").body);
     assert!(!d2.contains("__win"), "{d2}");
 }
+
+#[test]
+fn counted_while_with_companion_counters() {
+    // Counter stepped by `s` with a companion stepped by 1: the loop runs
+    // over the companion and the counter is `s*oy`.
+    let text = "def f(img, n, r, s):\n    y = oy = 0\n    while y + r <= n:\n        out[oy] = img[y]\n        y += s\n        oy += 1\n";
+    let d = dump(&func(&lower(text), "f").body);
+    assert!(d.starts_with("for oy in 0.."), "{d}");
+    assert!(
+        d.contains("out[oy] = img[s*oy]") || d.contains("out[oy] = img[oy*s]"),
+        "{d}"
+    );
+    // Step 1 counter: the companion is bound to `c0 + (y - start)`.
+    let text = "def g(a, n):\n    y = 2\n    k = 0\n    while y < n:\n        b[k] = a[y]\n        y += 1\n        k += 1\n";
+    let d = dump(&func(&lower(text), "g").body);
+    assert!(d.starts_with("for y in 2..n step 1"), "{d}");
+    assert!(
+        d.contains("b[y-2] = a[y]") || d.contains("b[-2+y] = a[y]"),
+        "{d}"
+    );
+    // A companion assigned elsewhere in the body: not counted.
+    let text = "def h(a, n):\n    y = k = 0\n    while y < n:\n        k = a[y]\n        y += 1\n        k += 1\n";
+    let d = dump(&func(&lower(text), "h").body);
+    assert!(d.contains("opaque"), "{d}");
+}
