@@ -113,6 +113,9 @@ struct Flow<'a> {
     /// The `self.` attributes that the class binds to an `nn.Softmax`
     /// module (`self.attend = nn.Softmax(dim=-1)` in `__init__`).
     softmax_modules: BTreeSet<String>,
+    /// The class's methods that return their argument plus something
+    /// (`def add_bias(self, s): ...; return s + b`): a bias on the scores.
+    bias_methods: BTreeSet<String>,
 }
 
 const MAX_DEPTH: u32 = 24;
@@ -134,6 +137,7 @@ impl<'a> Flow<'a> {
         Flow {
             stmts,
             softmax_modules: BTreeSet::new(),
+            bias_methods: BTreeSet::new(),
         }
     }
 
@@ -419,6 +423,14 @@ impl<'a> Flow<'a> {
                         Some(s)
                     }
                     _ if is_passthrough(name) => self.scores_of(recv.as_deref()?, at, depth + 1),
+                    _ if matches!(recv.as_deref(), Some(Expr::Var(r)) if r == "self")
+                        && self.bias_methods.contains(name)
+                        && args.len() == 1 =>
+                    {
+                        let mut s = self.scores_of(&args[0], at, depth + 1)?;
+                        s.masked = true;
+                        Some(s)
+                    }
                     _ => None,
                 }
             }
@@ -518,6 +530,36 @@ fn softmax_modules(file: &File, f: &Function) -> BTreeSet<String> {
     out
 }
 
+/// The methods of `f`'s class whose last statement returns their one
+/// argument plus something (`return s + bias`): applied to the scores, they
+/// add a bias, as a mask does.
+fn bias_methods(file: &File, f: &Function) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Some((class, _)) = f.name.rsplit_once('.') else {
+        return out;
+    };
+    for g in &file.functions {
+        let Some((c, m)) = g.name.rsplit_once('.') else {
+            continue;
+        };
+        if c != class || g.params.len() != 2 || g.params[0] != "self" {
+            continue;
+        }
+        let arg = &g.params[1];
+        if let Some(Stmt {
+            kind: StmtKind::Return(Some(Expr::Binary(BinOp::Add, a, b))),
+            ..
+        }) = g.body.last()
+        {
+            let is_arg = |e: &Expr| matches!(e, Expr::Var(v) if v == arg);
+            if is_arg(a) != is_arg(b) {
+                out.insert(m.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// `nn.Softmax(...)`, or `nn.Sequential(nn.Softmax(...), nn.Dropout(...))`.
 fn is_softmax_module(e: &Expr) -> bool {
     let call =
@@ -534,6 +576,7 @@ fn is_softmax_module(e: &Expr) -> bool {
 fn check_function(file: &File, f: &Function, out: &mut Reports) {
     let mut flow = Flow::new(f);
     flow.softmax_modules = softmax_modules(file, f);
+    flow.bias_methods = bias_methods(file, f);
     let mut seen = BTreeSet::new();
     for (o, s) in flow.stmts.iter().enumerate() {
         for e in s.exprs() {

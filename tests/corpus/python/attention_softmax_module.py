@@ -71,3 +71,35 @@ class SequentialNotSoftmax(nn.Module):
     def forward(self, q, k, v):
         sim = torch.einsum("b h i d, b h j d -> b h i j", q, k)
         return torch.einsum("b h i j, b h j d -> b h i d", self.normalise(sim), v)
+
+
+class BiasMethodAttention(nn.Module):
+    """A method adds a learned positional bias to the scores."""
+
+    def __init__(self, heads, n):
+        super().__init__()
+        self.table = nn.Parameter(torch.zeros(heads, n, n))
+        self.normalise = nn.Softmax(dim=-1)
+
+    def with_bias(self, scores):
+        return scores + self.table
+
+    def forward(self, q, k, v):
+        s = torch.matmul(q, k.transpose(-1, -2))  # expect: GS501 routine=sdpa idiom=attention function=BiasMethodAttention.forward
+        s = self.with_bias(s)
+        return torch.matmul(self.normalise(s), v)
+
+
+class ReluMethodNotBias(nn.Module):
+    """Near miss: the method between the products is not a bias."""
+
+    def __init__(self):
+        super().__init__()
+        self.normalise = nn.Softmax(dim=-1)
+
+    def squash(self, scores):
+        return torch.relu(scores)
+
+    def forward(self, q, k, v):
+        s = self.squash(torch.matmul(q, k.transpose(-1, -2)))
+        return torch.matmul(self.normalise(s), v)
