@@ -1549,6 +1549,19 @@ mod tests {
     }
 
     #[test]
+    fn namespaced_template_calls_name_their_helper() {
+        assert_eq!(
+            callee("wt::load<BM,BN,4>"),
+            ("load", vec!["BM".into(), "BN".into(), "4".into()])
+        );
+        assert_eq!(callee("a::b::f<X<2>,(N/4)>").1, vec!["X<2>", "(N/4)"]);
+        assert_eq!(callee("dot"), ("dot", vec![]));
+        assert_eq!(template_value("BM"), Some(v("BM")));
+        assert_eq!(template_value("16"), Some(Expr::Int(16)));
+        assert_eq!(template_value("N/4"), None);
+    }
+
+    #[test]
     fn substitution_size_is_bounded() {
         // a0 = b*b; a1 = a0*a0; ... grows 2^n without the cap.
         let mut body = vec![assign(v("a0"), AssignOp::Set, mul(v("b"), v("b")))];

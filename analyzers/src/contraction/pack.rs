@@ -254,7 +254,7 @@ fn solve_dim(
         let extent = own.iter().find(|(x, _)| x == w)?.1;
         by.push((w.clone(), k, extent));
     }
-    by.sort_by(|a, b| b.1.cmp(&a.1));
+    by.sort_by_key(|b| std::cmp::Reverse(b.1));
     for pair in by.windows(2) {
         if pair[1].1.checked_mul(pair[1].2?)? > pair[0].1 {
             return None;
@@ -329,4 +329,61 @@ fn guards<'a>(body: &'a [Stmt], target: &Stmt, under: Option<&Stmt>) -> Vec<&'a 
         None
     }
     go(body, target, &mut Vec::new(), under.is_none(), under).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn poly(terms: &[(&[&str], i64)]) -> Poly {
+        Poly {
+            terms: terms
+                .iter()
+                .map(|(m, c)| {
+                    let mut m: Vec<String> = m.iter().map(|s| s.to_string()).collect();
+                    m.sort();
+                    (m, *c)
+                })
+                .collect(),
+        }
+    }
+
+    fn own(v: &str) -> String {
+        format!("{OWN}{v}")
+    }
+
+    #[test]
+    fn one_own_variable_is_solved_exactly() {
+        // P[i*k + 4*w] read at P[i*k + 4*q]: w = q.
+        let w = own("w");
+        let p = poly(&[(&["i", "k"], 1), (&[w.as_str()], 4)]);
+        let r = poly(&[(&["i", "k"], 1), (&["q"], 4)]);
+        let mut sigma = Vec::new();
+        assert!(solve_dim(&p, &r, &[(w.clone(), None)], &mut sigma).is_some());
+        assert_eq!(sigma, vec![(w.clone(), Poly::symbol("q"))]);
+        // Read at P[i*k + 4*q + 2]: no element of this copy.
+        let r2 = r.add(&Poly::constant(2));
+        assert!(solve_dim(&p, &r2, &[(w, None)], &mut Vec::new()).is_none());
+    }
+
+    #[test]
+    fn several_own_variables_in_mixed_radix() {
+        // P[4*q + r] (r < 4) read at P[4*x + 3]: q = x, r = 3.
+        let (q, r) = (own("q"), own("r"));
+        let p = poly(&[(&[q.as_str()], 4), (&[r.as_str()], 1)]);
+        let read = poly(&[(&["x"], 4), (&[], 3)]);
+        let mut sigma = Vec::new();
+        let own_vars = [(q.clone(), None), (r.clone(), Some(4))];
+        assert!(solve_dim(&p, &read, &own_vars, &mut sigma).is_some());
+        assert_eq!(
+            sigma,
+            vec![
+                (q.clone(), Poly::symbol("x")),
+                (r.clone(), Poly::constant(3))
+            ]
+        );
+        // P[2*q + r] with r < 4 writes elements twice: not solved.
+        let p2 = poly(&[(&[q.as_str()], 2), (&[r.as_str()], 1)]);
+        assert!(solve_dim(&p2, &read, &own_vars, &mut Vec::new()).is_none());
+    }
 }
