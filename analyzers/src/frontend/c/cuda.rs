@@ -10,7 +10,9 @@
 //! the launch's extent `gridDim.y * S` for `blockIdx.y * S + t` (size
 //! inference reads it from the launches), else `Expr::Other("gridDim")`. A 1-D index split (`row = idx / N; col = idx % N`)
 //! gives two loops with `split: true`, and `idx` is re-declared as
-//! `row * N + col` inside them.
+//! `row * N + col` inside them. So does a name for one half of a split
+//! block split again (`warp = threadIdx.x / 32; wr = warp / (BN / WN);
+//! wc = warp % (BN / WN)`), where that name is a thread loop of its own.
 
 use std::collections::{HashMap, VecDeque};
 
