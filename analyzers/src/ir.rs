@@ -1085,6 +1085,10 @@ pub struct Function {
     /// Template parameters (`template <typename T>`), so that `T` is known as
     /// an element-type parameter.
     pub template_params: Vec<String>,
+    /// Every template parameter, types and values (`template <typename T,
+    /// int BM>` → `[T, BM]`), in order: what a call's template arguments
+    /// (`ns::f<float, 64>(...)`) bind when the function is inlined.
+    pub template_order: Vec<String>,
     /// Declared names: parameters and locals.
     pub vars: HashMap<String, VarInfo>,
     pub body: Vec<Stmt>,

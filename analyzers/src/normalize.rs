@@ -408,15 +408,17 @@ fn inline_block(
             }) if kwargs.is_empty()
                 && args.iter().any(|a| loop_vars.iter().any(|v| a.mentions(v))) =>
             {
+                let (name, targs) = callee(func);
                 helpers
                     .get(func)
+                    .or_else(|| helpers.get(name))
                     .filter(|h| h.params.len() == args.len() && h.span != caller.span)
-                    .map(|h| (h.clone(), args.clone()))
+                    .map(|h| (h.clone(), args.clone(), targs))
             }
             _ => None,
         };
-        if let Some((h, args)) = call.filter(|_| *counter < MAX_INLINES) {
-            if let Some(body) = instantiate(caller, &h, &args, counter) {
+        if let Some((h, args, targs)) = call.filter(|_| *counter < MAX_INLINES) {
+            if let Some(body) = instantiate(caller, &h, &args, &targs, counter) {
                 let n = body.len();
                 let span = stmts[i].span;
                 let body: Vec<Stmt> = body
@@ -452,14 +454,62 @@ fn inline_block(
     }
 }
 
+/// The function a call names, as helpers are named, and the template
+/// arguments it gives: `wt::load<BM, 4>` → (`load`, [`BM`, `4`]) (a
+/// namespace's functions are named without it; an unqualified template
+/// call comes from the front end without its arguments).
+fn callee(func: &str) -> (&str, Vec<String>) {
+    let (head, targs) = match func.find('<') {
+        Some(at) if func.ends_with('>') => (&func[..at], &func[at + 1..func.len() - 1]),
+        _ => (func, ""),
+    };
+    let name = head.rsplit("::").next().unwrap_or(head);
+    let mut args = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in targs.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                args.push(targs[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !targs.trim().is_empty() {
+        args.push(targs[start..].trim().to_string());
+    }
+    (name, args)
+}
+
+/// A template argument as the expression it binds: a name or an integer
+/// (`None` for anything else, which the inliner does not bind).
+fn template_value(t: &str) -> Option<Expr> {
+    if let Ok(v) = t.parse::<i64>() {
+        return Some(Expr::Int(v));
+    }
+    let ident = t
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && t.chars().all(|c| c.is_alphanumeric() || c == '_');
+    ident.then(|| Expr::var(t))
+}
+
 /// The helper's body for one call, or `None` when an argument does not
-/// bind (a pointer parameter given something that is not a pointer sum).
+/// bind (a pointer parameter given something that is not a pointer sum,
+/// a template value argument that is no name or integer).
 fn instantiate(
     caller: &mut Function,
     h: &Function,
     args: &[Expr],
+    targs: &[String],
     counter: &mut usize,
 ) -> Option<Vec<Stmt>> {
+    if targs.len() > h.template_order.len() {
+        return None;
+    }
     *counter += 1;
     let mut body = h.body.clone();
     // Locals and loop variables renamed apart from the caller's names.
@@ -543,6 +593,14 @@ fn instantiate(
             continue;
         }
         binds.push((p.clone(), value));
+    }
+    // Template value parameters bound to the call's template arguments
+    // (types are element types, not values).
+    for (p, a) in h.template_order.iter().zip(targs) {
+        if p == a || h.template_params.contains(p) {
+            continue;
+        }
+        binds.push((p.clone(), template_value(a)?));
     }
     // Simultaneous substitution through temporary names.
     for (k, (p, _)) in binds.iter().enumerate() {
@@ -1269,6 +1327,7 @@ mod tests {
                 kind: FnKind::Host,
                 params: params.iter().map(|s| s.to_string()).collect(),
                 template_params: vec![],
+                template_order: vec![],
                 vars: Default::default(),
                 body,
                 span: Span::default(),
@@ -1487,6 +1546,19 @@ mod tests {
             value.vars(),
             ["n", "p", "x"].iter().map(|s| s.to_string()).collect()
         );
+    }
+
+    #[test]
+    fn namespaced_template_calls_name_their_helper() {
+        assert_eq!(
+            callee("wt::load<BM,BN,4>"),
+            ("load", vec!["BM".into(), "BN".into(), "4".into()])
+        );
+        assert_eq!(callee("a::b::f<X<2>,(N/4)>").1, vec!["X<2>", "(N/4)"]);
+        assert_eq!(callee("dot"), ("dot", vec![]));
+        assert_eq!(template_value("BM"), Some(v("BM")));
+        assert_eq!(template_value("16"), Some(Expr::Int(16)));
+        assert_eq!(template_value("N/4"), None);
     }
 
     #[test]

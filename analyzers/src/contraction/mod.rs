@@ -17,6 +17,7 @@
 //! Every rule file calls [`analyze`] and keeps the shapes it reports.
 
 mod classify;
+mod pack;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -1105,11 +1106,6 @@ impl<'a> FnCx<'a> {
                         let cuda_tile =
                             matches!(self.f.kind, FnKind::CudaKernel | FnKind::CudaDevice)
                                 && (self.is_shared(&a.base) || self.is_register(&a.base));
-                        // A tile's stage index (`t % S`) is no polynomial;
-                        // the global access it maps to must be.
-                        if !cuda_tile {
-                            a.polys()?;
-                        }
                         if cuda_tile {
                             let mut shared = false;
                             let g = self.untile(&a, &mut shared, 0, at)?;
@@ -1120,6 +1116,9 @@ impl<'a> FnCx<'a> {
                             *tiled = true;
                             ops.push(g);
                         } else {
+                            // A packed panel is read as the array it copies.
+                            let a = self.unpack(&a, at).unwrap_or(a);
+                            a.polys()?;
                             ops.push(a);
                         }
                     }

@@ -498,6 +498,7 @@ pub fn func(name: &str, kind: FnKind, decls: &str, body: &str) -> Function {
         kind,
         params: names,
         template_params: Vec::new(),
+        template_order: Vec::new(),
         vars,
         body: stmts,
         span: span_of(body, 0, body.len()),

@@ -260,6 +260,7 @@ pub fn func(name: &str, kind: FnKind, vars: Vec<(&str, VarInfo)>, body: Vec<Stmt
         kind,
         params: vec![],
         template_params: vec![],
+        template_order: vec![],
         vars: vars
             .into_iter()
             .map(|(n, i)| (n.to_string(), i))

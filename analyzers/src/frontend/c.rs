@@ -1134,6 +1134,7 @@ impl<'r> Lowerer<'r> {
             kind,
             params: names,
             template_params: std::mem::take(&mut self.type_params),
+            template_order: ctx.tparams.iter().map(|(n, _)| n.clone()).collect(),
             vars: std::mem::take(&mut self.vars),
             body: stmts,
             span: span(node),

@@ -10,7 +10,9 @@
 //! the launch's extent `gridDim.y * S` for `blockIdx.y * S + t` (size
 //! inference reads it from the launches), else `Expr::Other("gridDim")`. A 1-D index split (`row = idx / N; col = idx % N`)
 //! gives two loops with `split: true`, and `idx` is re-declared as
-//! `row * N + col` inside them.
+//! `row * N + col` inside them. So does a name for one half of a split
+//! block split again (`warp = threadIdx.x / 32; wr = warp / (BN / WN);
+//! wc = warp % (BN / WN)`), where that name is a thread loop of its own.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -301,6 +303,9 @@ fn bind(mut body: Vec<Stmt>, body_span: Span, atoms: bool) -> Vec<Stmt> {
     let mut unguarded: HashMap<String, Expr> = HashMap::new();
     let mut axes: HashMap<String, char> = HashMap::new();
     let mut segs: Vec<Seg> = Vec::new();
+    // Aliases of split thread atoms that are split again: bound only where
+    // the alias becomes a thread loop of its own.
+    let mut resplit: Vec<String> = Vec::new();
     let mut queue: VecDeque<Stmt> = body.into();
 
     while let Some(s) = queue.pop_front() {
@@ -341,7 +346,15 @@ fn bind(mut body: Vec<Stmt>, body_span: Span, atoms: bool) -> Vec<Stmt> {
                 }
                 if let Expr::Binary(op @ (BinOp::Div | BinOp::Rem), a, d) = value {
                     if let Expr::Var(idx) = a.as_ref() {
-                        if bound.contains(idx) && !d.mentions(idx) {
+                        // A name for one half of a split block (`warp =
+                        // threadIdx.x / 32`) split again (`warp % (BN/WN)`).
+                        let half = aliases
+                            .get(idx)
+                            .is_some_and(|v| matches!(v, Expr::Var(t) if is_thread_atom(t) && t.contains(['/', '%'])));
+                        if half {
+                            resplit.push(idx.clone());
+                        }
+                        if (bound.contains(idx) || half) && !d.mentions(idx) {
                             segs.push(Seg::Split {
                                 var: name.to_string(),
                                 idx: idx.clone(),
@@ -511,7 +524,16 @@ fn bind(mut body: Vec<Stmt>, body_span: Span, atoms: bool) -> Vec<Stmt> {
 
     // Resolve 1-D splits: both `/` and `%` of the same index and divisor.
     let mut pairs: Vec<(String, String, String, Expr)> = Vec::new(); // idx, row, col, div
+    let is_bind = |v: &str| {
+        segs.iter()
+            .any(|s| matches!(s, Seg::Bind { var, .. } if var == v))
+    };
     for s in &segs {
+        if let Seg::Split { idx, .. } = s {
+            if resplit.contains(idx) && !is_bind(idx) {
+                continue;
+            }
+        }
         if let Seg::Split {
             var,
             idx,
