@@ -115,6 +115,10 @@ pub struct FileReport {
     /// The compile_commands.json flags the file was analysed with (`--fix`
     /// re-analyses with the same ones: `-D` can change sizes and types).
     pub flags: Option<Arc<Flags>>,
+    /// The project index it was checked with, where `check` built one
+    /// (`--fix` re-analyses with it: call-site sizes and GS602's answer
+    /// come from other files).
+    pub project: Option<Arc<ProjectIndex>>,
 }
 
 impl FileReport {
@@ -128,6 +132,7 @@ impl FileReport {
             comment_problems: Vec::new(),
             settings,
             flags: None,
+            project: None,
         }
     }
 
@@ -267,7 +272,7 @@ pub fn check_text_reusing(
         let mut build = flags
             .as_ref()
             .map_or_else(BuildContext::default, |f| f.build.clone());
-        build.project = project;
+        build.project = project.clone();
         build.sizes = settings.sizes.clone();
         let build = &build;
         if settings.prefilter && !prefilter::may_find(lang, path, text, includes, build) {
@@ -326,6 +331,7 @@ pub fn check_text_reusing(
         comment_problems,
         settings: settings.clone(),
         flags,
+        project: project.clone(),
     };
     if let Some(a) = advisor {
         advise(&mut report, settings, a).map_err(NotChecked::Internal)?;

@@ -18,6 +18,7 @@ use crate::check::{self, CheckOptions};
 use crate::compdb::Flags;
 use crate::config::Settings;
 use crate::file_check::{check_text, Input};
+use gemmscope_analyzers::ProjectIndex;
 
 /// The most rounds of re-analysis and re-application per file.
 pub const MAX_ROUNDS: usize = 10;
@@ -75,14 +76,16 @@ fn choose(fixes: FixResult, unsafe_fixes: bool) -> Result<Fix, String> {
 }
 
 /// Applies fixes to `text` until it stops changing, checking each round
-/// with the file's settings and build flags (`None`: no
-/// compile_commands.json entry), as `check` does.
+/// with the file's settings, build flags (`None`: no
+/// compile_commands.json entry) and the run's project index (`None`: the
+/// file alone), as `check` does.
 pub fn fix_text(
     path: &str,
     text: &str,
     settings: &Arc<Settings>,
     filter: &Filter,
     flags: Option<Arc<Flags>>,
+    project: Option<Arc<ProjectIndex>>,
 ) -> Fixed {
     let mut cur = text.to_string();
     let mut applied = Vec::new();
@@ -93,8 +96,9 @@ pub fn fix_text(
     let mut history: Vec<Vec<Replacement>> = Vec::new();
     let mut left_at: Vec<usize> = Vec::new();
     for _ in 0..MAX_ROUNDS {
-        let Ok(checked) = check_text(Input::on_disk(path, &cur, flags.clone()), settings, None)
-        else {
+        let mut input = Input::on_disk(path, &cur, flags.clone());
+        input.project = project.clone();
+        let Ok(checked) = check_text(input, settings, None) else {
             break;
         };
         let mut taken: Vec<Fix> = Vec::new();
@@ -241,6 +245,7 @@ pub fn run(
                 &report.settings,
                 &filter,
                 report.flags.clone(),
+                report.project.clone(),
             )
         }) {
             Ok(f) => f,
@@ -441,15 +446,15 @@ mod tests {
     fn fix_text_converges_and_keeps_unselected_codes() {
         let src = "void f(int n, const float *A, const float *B, float *C) {\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i*n + j] += A[i*n + k] * B[k*n + j];\n}\n";
         let gs101 = settings(&["GS101"]);
-        let f = fix_text("x.c", src, &gs101, &all(), None);
+        let f = fix_text("x.c", src, &gs101, &all(), None, None);
         assert_eq!(f.rounds, 1);
         assert!(f.text.contains("cblas_sgemm("), "{}", f.text);
         assert!(f.text.starts_with("#include <cblas.h>\n"));
-        let again = fix_text("x.c", &f.text, &gs101, &all(), None);
+        let again = fix_text("x.c", &f.text, &gs101, &all(), None, None);
         assert_eq!(again.rounds, 0);
         assert_eq!(again.text, f.text);
         let other = settings(&["GS2"]);
-        assert_eq!(fix_text("x.c", src, &other, &all(), None).text, src);
+        assert_eq!(fix_text("x.c", src, &other, &all(), None, None).text, src);
     }
 
     /// What is left is reported at its line in the file as it was, not in
@@ -457,7 +462,7 @@ mod tests {
     #[test]
     fn not_fixed_lines_are_the_original_ones() {
         let src = "void f(int n, const float *A, const float *B, float *C) {\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i*n + j] += A[i*n + k] * B[k*n + j];\n}\n\nvoid g(int n, float **A, float **B, float **C) {\n    for (int i = 0; i < n; i++)\n        for (int j = 0; j < n; j++)\n            for (int k = 0; k < n; k++)\n                C[i][j] += A[i][k] * B[k][j];\n}\n";
-        let f = fix_text("x.c", src, &settings(&["GS101"]), &all(), None);
+        let f = fix_text("x.c", src, &settings(&["GS101"]), &all(), None, None);
         assert_eq!(f.rounds, 1);
         assert_eq!(f.not_fixed.len(), 1, "{:?}", f.not_fixed);
         assert_eq!(f.not_fixed[0].line, 9, "{}", f.text);

@@ -121,3 +121,36 @@ fn the_setting_may_be_two_imports_away() {
     ]);
     assert!(gs602(d.path(), ".").is_empty());
 }
+
+/// `--diff` re-checks a file each round with the run's project index: the
+/// GS602 that the entry point's TF32 setting answered stays answered (it
+/// was printed as "not fixed" when the fix rounds checked the file alone).
+#[test]
+fn fix_rounds_keep_the_projects_answer() {
+    let model = format!(
+        "{MODEL}\n{}",
+        concat!(
+            "def slow(a, b, n):\n",
+            "    c = np.zeros((n, n))\n",
+            "    for i in range(n):\n",
+            "        for j in range(n):\n",
+            "            for k in range(n):\n",
+            "                c[i, j] += a[i, k] * b[k, j]\n",
+            "    return c\n",
+        )
+    );
+    let model = model.replace("import torch\n", "import torch\nimport numpy as np\n");
+    let d = tree(&[("model.py", &model), ("train.py", TRAIN_TF32)]);
+    let out = Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+        .args(["check", "--bench", "off", "--no-config", "--diff", "."])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        diff.contains("model.py"),
+        "no fix for the loop: {diff}\n{err}"
+    );
+    assert!(!err.contains("GS602"), "{err}");
+}
