@@ -106,3 +106,50 @@ fn hoist_loop(l: &mut Loop) {
         at += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{Expr, Lang, StmtKind};
+
+    /// Whether the flip of `buf` sits at the top level of the `k` loop's
+    /// body after the pass.
+    fn hoisted(body: &str) -> bool {
+        let src = format!(
+            "__global__ void g(int n, float *x) {{\n\
+               __shared__ float s[2][32];\n\
+               int buf = 0;\n\
+               for (int k = 0; k < n; k += 1) {{\n{body}\n}}\n\
+             }}\n"
+        );
+        let mut f = crate::frontend::lower(Lang::Cuda, "a.cu", &src, &crate::NoIncludes);
+        let func = &mut f.functions[0];
+        super::hoist(func);
+        let mut top = false;
+        func.walk(&mut |s| {
+            if let StmtKind::Loop(l) = &s.kind {
+                if l.var == "k" {
+                    top = l.body.iter().any(|s| {
+                        matches!(&s.kind, StmtKind::Assign { target: Expr::Var(v), .. } if v == "buf")
+                    });
+                }
+            }
+        });
+        top
+    }
+
+    #[test]
+    fn flip_under_next_tile_guard_is_hoisted() {
+        let fill = "s[buf][threadIdx.x] = x[k + 1];";
+        assert!(hoisted(&format!(
+            "x[k] = s[buf ^ 1][0]; if (k + 1 < n) {{ {fill} buf ^= 1; }}"
+        )));
+        // Read after the flip: the last trip would see the other buffer.
+        assert!(!hoisted(&format!(
+            "if (k + 1 < n) {{ {fill} buf ^= 1; }} x[k] = s[buf][0];"
+        )));
+        // A guard that fails on more than the last trip.
+        assert!(!hoisted(&format!(
+            "x[k] = s[buf ^ 1][0]; if (k < n - 2) {{ {fill} buf ^= 1; }}"
+        )));
+    }
+}
