@@ -36,6 +36,11 @@
 //!    per iteration or bumped several times) are followed through each
 //!    statement list and their reads replaced by their current values.
 //!
+//! 2a'. **A double buffer's guarded flip hoisted** (`guarded.rs`, between
+//!    2a and 2b): `if (k < K) { ...; w ^= 1; }` on a loop whose last
+//!    iteration alone fails the guard, with `w` read nowhere after the
+//!    flip, becomes the unguarded flip after the `if`.
+//!
 //! 2b. **Stage indices of a ring of tiles** (`stages.rs`, after 2a, before
 //!    3): a wrapped counter (`s = (s + 1) % S`, `buf ^= 1`) becomes the
 //!    remainder of the loop's iteration number, and counters bumped in
@@ -66,10 +71,17 @@
 //!    and the lane statements are rolled back into a loop over a lane
 //!    variable (`lanes.rs`).
 //!
+//! 4. **Register staging arrays forwarded** (CUDA, after 2): reads of a
+//!    local array filled by a vector copy (`R[e + q]` after `R[l + e] =
+//!    A[g(l)]`) replaced by the value copied, and the stores so forwarded
+//!    rolled into a lane loop (`staging.rs`).
+//!
 //! The passes are pure functions of the IR: no I/O, no source text.
 
+mod guarded;
 mod lanes;
 mod stages;
+mod staging;
 mod straight;
 
 use std::collections::{HashMap, HashSet};
@@ -98,9 +110,11 @@ pub fn normalize(file: &mut File) {
             self_updates(s);
         }
         straight::evaluate(f);
+        guarded::hoist(f);
         stages::rewrite(f);
         induction(f);
         forward_substitute(f);
+        staging::forward(f);
         for s in &mut f.body {
             simplify_trip_counts(s);
         }
@@ -998,6 +1012,18 @@ fn bumps_block(
 /// Pass 1: `x = x + e` → `x += e`, `x = e + x` → `x += e`, `x = x - e` → `x -= e`.
 fn self_updates(s: &mut Stmt) {
     if let StmtKind::Assign { target, op, value } = &mut s.kind {
+        // `p = &p[e]` moves the pointer like `p += e`.
+        if let (AssignOp::Set, Expr::Var(p), Expr::Unary(crate::ir::UnOp::AddrOf, x)) =
+            (&*op, &*target, &*value)
+        {
+            if let Expr::Index { base, idx } = x.as_ref() {
+                if matches!(base.as_ref(), Expr::Var(b) if b == p) && idx.len() == 1 {
+                    let e = idx[0].clone();
+                    *op = AssignOp::Add;
+                    *value = e;
+                }
+            }
+        }
         if *op == AssignOp::Set {
             if let Expr::Binary(bop @ (BinOp::Add | BinOp::Sub), a, b) = value {
                 let rest = if **a == *target {

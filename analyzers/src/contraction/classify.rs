@@ -273,8 +273,13 @@ impl<'a> FnCx<'a> {
         }
         let single = single && count(&r.n) == 1;
 
-        // In place: TRMM or nothing (LU, Cholesky, rank updates).
-        if a.base == *ob || b.base == *ob {
+        // In place: TRMM or nothing (LU, Cholesky, rank updates). Not so
+        // where both operands were copied into shared tiles first and the
+        // output is global memory (a blocked LU's trailing update,
+        // `m[..] -= As·Bs`): the product reads the copies, not the rows it
+        // writes.
+        let copied_in = mac.staged && !self.is_shared(ob);
+        if (a.base == *ob || b.base == *ob) && !copied_in {
             return self.in_place(x, single);
         }
 

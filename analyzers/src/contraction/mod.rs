@@ -331,6 +331,9 @@ struct Mac<'a> {
     /// The store has terms other than the accumulator and the output.
     extra: bool,
     tiled: bool,
+    /// Every operand was read through a CUDA shared tile (none straight
+    /// from global memory).
+    staged: bool,
     text: String,
 }
 
@@ -733,6 +736,10 @@ fn moving_names(f: &Function, sites: &[Site<'_>]) -> std::collections::HashSet<S
     }
     for s in sites {
         match &s.stmt.kind {
+            // A thread index is fixed within a thread: a quotient or
+            // remainder of a thread id computed from it (`tid % (BK/4)`)
+            // is one symbol like the others.
+            StmtKind::Loop(l) if matches!(l.kind, LoopKind::CudaThread { .. }) => {}
             StmtKind::Loop(l) => {
                 out.insert(l.var.clone());
             }
@@ -931,9 +938,20 @@ impl<'a> FnCx<'a> {
             }
             None => ti,
         };
+        // A constant stage offset counts modulo a constant stage count
+        // (`(n + 2) % 2` is stage `n % 2`: a flipped flip).
+        let stages = self.file.eval(sr).filter(|s| *s > 0);
+        let reduce = |p: Poly| match stages {
+            Some(s) => {
+                let c = p.terms.get(&Vec::new()).copied().unwrap_or(0);
+                p.sub(&Poly::constant(c))
+                    .add(&Poly::constant(c.rem_euclid(s)))
+            }
+            None => p,
+        };
         let solve = || {
-            let p = Poly::from_expr(xw)?;
-            let r = Poly::from_expr(xr)?;
+            let p = reduce(Poly::from_expr(xw)?);
+            let r = reduce(Poly::from_expr(xr)?);
             let one = Poly::constant(1);
             let u = p.symbols().into_iter().find(|v| {
                 (is_loop(v) || self.is_counter(v)) && p.coeff(v).as_ref() == Some(&one)
@@ -1087,6 +1105,7 @@ impl<'a> FnCx<'a> {
         value: &Expr,
         lvars: &[String],
         tiled: &mut bool,
+        direct: &mut bool,
         at: usize,
     ) -> Option<Vec<Term>> {
         let mut sum = Vec::new();
@@ -1119,8 +1138,16 @@ impl<'a> FnCx<'a> {
                             // A packed panel is read as the array it copies.
                             let a = self.unpack(&a, at).unwrap_or(a);
                             a.polys()?;
+                            *direct = true;
                             ops.push(a);
                         }
+                    }
+                    // A spare slot of a register array holding an operand
+                    // for the loop (`r[TM] = Bs[...]` read as `r[TM]`).
+                    Some(a) if self.scratch_slot(&a, lvars, at).is_some() => {
+                        let g = self.scratch_slot(&a, lvars, at)?;
+                        *tiled = true;
+                        ops.push(g);
                     }
                     _ if !mentions_any(&f, lvars) && !has_access(&f) => scalars.push(f),
                     _ if !mentions_any(&f, lvars) && acc.is_some() => scalars.push(f),
@@ -1145,6 +1172,22 @@ impl<'a> FnCx<'a> {
         }
     }
 
+    /// A register-array element at a fixed index (`r[TM]`, a slot past the
+    /// accumulators) that the loop fills from a shared tile: the global
+    /// access it stands for, where that moves with the loop (`lvars`).
+    fn scratch_slot(&self, a: &Access, lvars: &[String], at: usize) -> Option<Access> {
+        if !matches!(self.f.kind, FnKind::CudaKernel | FnKind::CudaDevice)
+            || !self.is_register(&a.base)
+            || a.idx.iter().any(|e| mentions_any(e, lvars))
+        {
+            return None;
+        }
+        let mut shared = false;
+        let g = self.untile(a, &mut shared, 0, at)?;
+        g.polys()?;
+        (shared && g.idx.iter().any(|e| mentions_any(e, lvars))).then_some(g)
+    }
+
     fn lvars(loops: &[&Stmt]) -> Vec<String> {
         loops.iter().map(|s| loop_of(s).var.clone()).collect()
     }
@@ -1159,10 +1202,11 @@ impl<'a> FnCx<'a> {
                 continue;
             }
             let lvars = Self::lvars(&site.loops);
-            let mut tiled = false;
-            let Some(terms) = self.terms(value, &lvars, &mut tiled, n) else {
+            let (mut tiled, mut direct) = (false, false);
+            let Some(terms) = self.terms(value, &lvars, &mut tiled, &mut direct, n) else {
                 continue;
             };
+            let staged = tiled && !direct;
             let opstr = if *op == AssignOp::Add { "+=" } else { "-=" };
             let text = format!("{target} {opstr} {value}");
             let mut alpha: Vec<String> = terms[0].scalars.iter().map(|s| s.to_string()).collect();
@@ -1172,7 +1216,9 @@ impl<'a> FnCx<'a> {
             }
             if let Some(out_acc) = self.access(target) {
                 if self.is_register(&out_acc.base) {
-                    if let Some(m) = self.register_mac(n, &out_acc, &terms, &alpha, tiled, &text) {
+                    if let Some(m) =
+                        self.register_mac(n, &out_acc, &terms, &alpha, (tiled, staged), &text)
+                    {
                         out.push(m);
                         continue;
                     }
@@ -1187,13 +1233,14 @@ impl<'a> FnCx<'a> {
                     beta: None,
                     extra: false,
                     tiled,
+                    staged,
                     text,
                 });
             } else if let Expr::Var(s) = target {
                 if self.is_array(s) {
                     continue;
                 }
-                if let Some(m) = self.scalar_mac(n, s, terms, alpha, tiled, text) {
+                if let Some(m) = self.scalar_mac(n, s, terms, alpha, (tiled, staged), text) {
                     out.push(m);
                 }
             }
@@ -1211,7 +1258,7 @@ impl<'a> FnCx<'a> {
         reg: &Access,
         terms: &[Term],
         alpha: &[String],
-        tiled: bool,
+        (tiled, staged): (bool, bool),
         text: &str,
     ) -> Option<Mac<'a>> {
         let site = &self.sites[n];
@@ -1230,10 +1277,13 @@ impl<'a> FnCx<'a> {
                 continue;
             }
             let mut read: Option<Access> = None;
+            // The outermost read: `tmp[j][l]` also holds the row `tmp[j]`.
             value.walk(&mut |x| {
-                if let Some(a) = self.access(x) {
-                    if a.base == reg.base {
-                        read = Some(a);
+                if read.is_none() {
+                    if let Some(a) = self.access(x) {
+                        if a.base == reg.base {
+                            read = Some(a);
+                        }
                     }
                 }
             });
@@ -1271,7 +1321,13 @@ impl<'a> FnCx<'a> {
                     match ren(se) {
                         Expr::Var(v) => map.push((v, me.clone())),
                         se if radix => map.extend(radix_vars(&se, me, &own_var, &is_loop)?),
-                        se => map.extend(flat_tile_vars(&se, me, &is_loop2)?),
+                        se => match flat_tile_vars(&se, me, &is_loop2) {
+                            Some(p) => map.extend(p),
+                            // One subscript of a multi-dimensional tile
+                            // (`R[m][n + lane]`): no stride to split by.
+                            None if read.idx.len() > 1 => map.extend(solve_one(&se, me, &own_var)?),
+                            None => return None,
+                        },
                     }
                 }
                 Some(map)
@@ -1349,6 +1405,7 @@ impl<'a> FnCx<'a> {
                 beta,
                 extra,
                 tiled,
+                staged,
                 text: format!("{text}; {target} {} {value}", assign_text(*op)),
             });
         }
@@ -1362,7 +1419,7 @@ impl<'a> FnCx<'a> {
         s: &str,
         terms: Vec<Term>,
         mut alpha: Vec<String>,
-        tiled: bool,
+        (tiled, staged): (bool, bool),
         text: String,
     ) -> Option<Mac<'a>> {
         let site = &self.sites[n];
@@ -1433,6 +1490,14 @@ impl<'a> FnCx<'a> {
         if !seen_acc {
             return None;
         }
+        // `C -= s` subtracts the product: `alpha = -1` (twice negated: 1).
+        if *op == AssignOp::Sub {
+            if alpha.first().map(String::as_str) == Some("-1") {
+                alpha.remove(0);
+            } else {
+                alpha.insert(0, "-1".into());
+            }
+        }
         let text = format!("{text}; {target} {} {value}", assign_text(*op));
         Some(Mac {
             site: n,
@@ -1444,6 +1509,7 @@ impl<'a> FnCx<'a> {
             beta,
             extra,
             tiled,
+            staged,
             text,
         })
     }

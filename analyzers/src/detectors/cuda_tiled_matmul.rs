@@ -26,11 +26,19 @@ declare_rule! {
     /// one-dimensional thread blocks split by `/` and `%`; flat tiles
     /// (`As[row*BK + col]`); a `__device__` helper that kernels call; and
     /// register tiling, where each thread accumulates a TM×TN block in a
-    /// local array read from per-thread copies of the tiles. Vector
+    /// local array (flat or two-dimensional, `acc[TM][TN]`) read from
+    /// per-thread copies of the tiles, a spare slot of that array holding
+    /// the current B value (`acc[TM] = Bs[...]`) included. Vector
     /// (`float4`) loads and stores are read lane by lane
     /// (`reinterpret_cast<float4 *>(&A[e])[0]` is `A[e]` … `A[e + 3]`, a tile
     /// filled by a vector copy or transposed one lane at a time), and so are
     /// tiles filled by `cuda::memcpy_async` of one `float` or `float4`.
+    /// A tile staged through a per-thread register array (a `float4` copy
+    /// into `stage[q]`, then `As[(c + l)*BM + r] = stage[q + l]` lane by
+    /// lane) is read through to the global load. A kernel with a single
+    /// tile (no loop over tiles: a blocked LU's trailing update
+    /// `a[...] -= sum` of two tiles copied into shared memory) has `K` =
+    /// its one tile loop's extent.
     ///
     /// Multi-stage pipelines and double buffering, where a ring of tiles
     /// (`__shared__ float As[STAGES][T][T]`) is filled ahead while an
@@ -42,7 +50,12 @@ declare_rule! {
     /// bumps alongside). The stage may be a wrapped counter (`s = (s + 1) %
     /// STAGES`, `++s; if (s == STAGES) s = 0;`, `buf ^= 1`, `1 - buf`), and
     /// the copies may go through `cuda::pipeline`, the `__pipeline_*`
-    /// primitives, a `cuda::barrier` or plain stores. A store in the read's
+    /// primitives, a `cuda::barrier` or plain stores. The tile loop may be
+    /// a `do { k += BK; ... } while (k < K)` with the first tile loaded
+    /// before it, the next tile fetched into registers and stored into
+    /// the other buffer under `if (k < K)` (the buffer flipped there too),
+    /// register fragments double-buffered over the inner loop and its
+    /// last step peeled after it. A store in the read's
     /// own loop must fetch 0 to STAGES-1 iterations ahead of the read (1 to
     /// STAGES when it comes after the read): a loop that multiplies a stage
     /// before it is filled is not a product of A and B. Each thread may
@@ -51,7 +64,9 @@ declare_rule! {
     ///
     /// Not recognised: tiles whose layout is permuted by `%` and `/`
     /// (bank-conflict swizzles), a thread index split twice (a warp index
-    /// split again into warp rows and columns), tiles filled and read
+    /// split again into warp rows and columns), register fragments filled
+    /// in pieces from several places of a tile (`frag[0..4]` from one
+    /// quadrant, `frag[4..8]` from another), tiles filled and read
     /// through templated `__device__` helpers called with namespace-
     /// qualified names, a buffer chosen by a pointer offset toggled per
     /// tile (`As + (1 - off) * BM * BK`), producer and consumer halves of

@@ -82,6 +82,17 @@ pub(super) fn expand(f: &mut Function) {
     f.body = cx.block(body);
 }
 
+/// `run` rolled into one loop over the lane variable `__lane<lane>`
+/// where its array indices advance in step (for pass 0c, `staging.rs`).
+pub(super) fn roll_run(run: &[Stmt], lane: usize) -> Option<Stmt> {
+    let mut cx = Cx {
+        vectors: Vec::new(),
+        next_lane: lane,
+        inits: Vec::new(),
+    };
+    cx.roll(run)
+}
+
 struct Cx {
     vectors: Vec<(String, usize)>,
     next_lane: usize,

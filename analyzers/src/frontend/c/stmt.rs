@@ -357,9 +357,10 @@ impl Lowerer<'_> {
             | "using_declaration"
             | "namespace_alias_definition"
             | "empty_statement" => {}
-            "do_statement" | "for_range_loop" | "switch_statement" | "case_statement"
-            | "try_statement" | "catch_clause" | "ERROR" | "break_statement"
-            | "continue_statement" | "goto_statement" | "throw_statement" | "seh_try_statement" => {
+            "do_statement" => self.lower_do(node, src, out),
+            "for_range_loop" | "switch_statement" | "case_statement" | "try_statement"
+            | "catch_clause" | "ERROR" | "break_statement" | "continue_statement"
+            | "goto_statement" | "throw_statement" | "seh_try_statement" => {
                 let mut inner = Vec::new();
                 if node.kind() == "for_range_loop" {
                     // `for (auto &x : v)`: the element variable is a local.
@@ -825,6 +826,84 @@ impl Lowerer<'_> {
             Some((var, start, end, step, i)) => {
                 consume_setter(out, i);
                 body.pop();
+                out.push(Stmt {
+                    kind: StmtKind::Loop(Loop {
+                        var,
+                        start,
+                        end,
+                        step,
+                        kind: LoopKind::Serial,
+                        header: Self::header_span(node),
+                        body,
+                    }),
+                    span: sp,
+                });
+            }
+            None => out.push(Stmt {
+                kind: StmtKind::Opaque(body),
+                span: sp,
+            }),
+        }
+    }
+}
+
+impl Lowerer<'_> {
+    /// `do { v += s; body } while (v < n);` (the counter bumped first, as
+    /// a software-pipelined tile loop that loads tile `v` while it
+    /// multiplies the one before) is the counted loop `v = start + s; v <
+    /// n + s; v += s` over `body`, and `do { body; v += s; } while (v <
+    /// n);` is `v = start; v < n; v += s`: the iterations of the
+    /// `do`-loop whenever its range is not empty (it also runs once when
+    /// it is). Anything else stays opaque, with its statements kept.
+    fn lower_do(&mut self, node: Node, src: &[u8], out: &mut Vec<Stmt>) {
+        let sp = span(node);
+        let cond = node
+            .child_by_field_name("condition")
+            .map(|c| self.lower_expr(c, src));
+        let mut body = self.block(node.child_by_field_name("body"), src);
+        let built = (|| {
+            let c = parse_cond(cond.as_ref()?, None)?;
+            if !matches!(c.rel, BinOp::Lt | BinOp::Le) {
+                return None;
+            }
+            let top = match (
+                step_of(body.first()?, &c.var),
+                step_of(body.last()?, &c.var),
+            ) {
+                (Some(s), None) => Some((true, s)),
+                (None, Some(s)) => Some((false, s)),
+                _ => None,
+            };
+            let (top, step) = top?;
+            let rest = if top {
+                &body[1..]
+            } else {
+                &body[..body.len() - 1]
+            };
+            if is_negative(&step) || step.mentions(&c.var) || assigns(rest, &c.var) {
+                return None;
+            }
+            let (i, start) = find_setter(out, &c.var)?;
+            let (start, end, step) = counted(start, &c, step)?;
+            let ahead = |e: &Expr| {
+                let sum = Expr::bin(BinOp::Add, e.clone(), step.clone());
+                Poly::from_expr(&sum).map_or(sum, |p| p.to_expr())
+            };
+            let (start, end) = if top {
+                (ahead(&start), ahead(&end))
+            } else {
+                (start, end)
+            };
+            Some((c.var, start, end, step, i, top))
+        })();
+        match built {
+            Some((var, start, end, step, i, top)) => {
+                consume_setter(out, i);
+                if top {
+                    body.remove(0);
+                } else {
+                    body.pop();
+                }
                 out.push(Stmt {
                     kind: StmtKind::Loop(Loop {
                         var,

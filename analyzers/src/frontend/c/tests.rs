@@ -231,6 +231,25 @@ fn counted_while_and_control_flow() {
 }
 
 #[test]
+fn counted_do_while() {
+    // Bumped first: the body sees start + s, ..., up to the first value >= n.
+    let f = c("void f(float *a, int n) {\n\
+           int k = 0;\n\
+           do { k += 8; a[k] = 0; } while (k < n);\n\
+           int j = 0;\n\
+           do { a[j] = 1; j += 4; } while (j < n);\n\
+           int m = 0;\n\
+           do { a[m] = 2; m += 2; a[m] = 3; } while (m < n);\n\
+         }\n");
+    assert_eq!(
+        body(&f, "f"),
+        "decl k; for k in 8..n+8 step 8 { a[k] = 0; } \
+         decl j; for j in 0..n step 4 { a[j] = 1; } \
+         decl m = 0; opaque { a[m] = 2; m += 2; a[m] = 3; }"
+    );
+}
+
+#[test]
 fn expressions() {
     let f = cu(
         "void f(std::vector<float> &v, float *A, int K, int i, int k) {\n\
