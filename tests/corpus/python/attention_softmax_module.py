@@ -20,32 +20,6 @@ class ModuleSoftmaxAttention(nn.Module):
         return torch.matmul(weights, v)
 
 
-class ClassifierHead(nn.Module):
-    """Near miss: an nn.Softmax over class scores, no product with values."""
-
-    def __init__(self, width, classes):
-        super().__init__()
-        self.fc = nn.Linear(width, classes)
-        self.prob = nn.Softmax(dim=1)
-
-    def forward(self, x, w):
-        return self.prob(x @ w)
-
-
-class IdentityNotSoftmax(nn.Module):
-    """Near miss: the module called between the products is not a softmax."""
-
-    def __init__(self):
-        super().__init__()
-        self.mix = nn.Identity()
-        self.unused = nn.Softmax(dim=-1)
-
-    def forward(self, q, k, v):
-        s = torch.matmul(q, k.transpose(-1, -2))
-        s = self.mix(s)
-        return torch.matmul(s, v)
-
-
 class SequentialSoftmaxAttention(nn.Module):
     """The softmax and the dropout in one nn.Sequential; a bias is added."""
 
@@ -59,18 +33,6 @@ class SequentialSoftmaxAttention(nn.Module):
         sim = sim + self.bias
         weights = self.normalise(sim)
         return torch.einsum("b h i j, b h j d -> b h i d", weights, v)
-
-
-class SequentialNotSoftmax(nn.Module):
-    """Near miss: a Sequential that starts with something else."""
-
-    def __init__(self):
-        super().__init__()
-        self.normalise = nn.Sequential(nn.ReLU(), nn.Softmax(dim=-1))
-
-    def forward(self, q, k, v):
-        sim = torch.einsum("b h i d, b h j d -> b h i j", q, k)
-        return torch.einsum("b h i j, b h j d -> b h i d", self.normalise(sim), v)
 
 
 class BiasMethodAttention(nn.Module):
@@ -87,19 +49,4 @@ class BiasMethodAttention(nn.Module):
     def forward(self, q, k, v):
         s = torch.matmul(q, k.transpose(-1, -2))  # expect: GS501 routine=sdpa idiom=attention function=BiasMethodAttention.forward
         s = self.with_bias(s)
-        return torch.matmul(self.normalise(s), v)
-
-
-class ReluMethodNotBias(nn.Module):
-    """Near miss: the method between the products is not a bias."""
-
-    def __init__(self):
-        super().__init__()
-        self.normalise = nn.Softmax(dim=-1)
-
-    def squash(self, scores):
-        return torch.relu(scores)
-
-    def forward(self, q, k, v):
-        s = self.squash(torch.matmul(q, k.transpose(-1, -2)))
         return torch.matmul(self.normalise(s), v)
