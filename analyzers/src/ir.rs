@@ -79,6 +79,21 @@ impl Lang {
             _ => None,
         }
     }
+
+    /// The language for a file, from its extension and, for a `.h` file,
+    /// its text: a header with C++ constructs in its code (a class,
+    /// namespace, template, `::`) is C++ as clangd guesses it
+    /// (`frontend/c/dialect.rs`); every other file is [`Lang::from_path`]'s.
+    pub fn of_file(path: &str, text: &str) -> Option<Lang> {
+        let lang = Lang::from_path(path)?;
+        let header = path
+            .rsplit_once('.')
+            .is_some_and(|(_, e)| e.eq_ignore_ascii_case("h"));
+        if header && crate::frontend::c::looks_like_cpp(text) {
+            return Some(Lang::Cuda);
+        }
+        Some(lang)
+    }
 }
 
 /// Element types that the detectors report.
