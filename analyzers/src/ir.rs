@@ -877,6 +877,17 @@ pub struct Loop {
     pub body: Vec<Stmt>,
 }
 
+/// The prefixes of the loop variables that normalize/simd.rs makes: the
+/// lanes of an x86 vector register and the copies of an unrolled register
+/// block, each one digit of a flat index that an outer loop steps over.
+pub const LANE_LOOP_PREFIX: &str = "__vlane";
+pub const UNROLL_LOOP_PREFIX: &str = "__unroll";
+
+/// Whether `var` is such a digit (see [`LANE_LOOP_PREFIX`]).
+pub fn is_register_digit(var: &str) -> bool {
+    var.starts_with(LANE_LOOP_PREFIX) || var.starts_with(UNROLL_LOOP_PREFIX)
+}
+
 impl Loop {
     /// The trip-count expression `end - start` (ignores the step unless it is
     /// a constant other than one).
@@ -1077,6 +1088,9 @@ pub struct VarInfo {
     /// `deque` is not contiguous, a `device_vector` is GPU memory, and a
     /// vector's elements are reached with `.data()`.
     pub container: Option<String>,
+    /// An x86 vector register (`__m256 acc[6][2]`) read as an array of its
+    /// lanes, with this many lanes as its last extent (normalize/simd.rs).
+    pub vector_lanes: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

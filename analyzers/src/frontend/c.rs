@@ -1352,6 +1352,7 @@ impl<'r> Lowerer<'r> {
                 .container
                 .clone()
                 .filter(|_| d.pointers == 0 && d.dims.is_empty()),
+            vector_lanes: None,
         }
     }
 

@@ -154,4 +154,65 @@ mod tests {
             assert!(!looks_like_cpp(t), "{t}");
         }
     }
+
+    fn findings(path: &str, text: &str) -> Vec<(String, String)> {
+        crate::analyze(path, text, &crate::NoIncludes)
+            .map(|a| {
+                a.findings
+                    .iter()
+                    .map(|f| (f.code.to_string(), f.function.clone().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_class_in_a_header_is_read_as_cpp() {
+        let text = "#include <vector>
+class Grid {
+    std::vector<std::vector<float>> v;
+    int rows, cols;
+public:
+    Grid(int r, int c) : rows(r), cols(c) {}
+    float &operator()(int r, int c) {
+        if (r >= rows || c >= cols) { throw 1; }
+        return v[r][c];
+    }
+    float operator()(int r, int c) const {
+        if (r >= rows) throw 2;
+        return v[r][c];
+    }
+    Grid operator*(const Grid &o) const {
+        Grid out(rows, o.cols);
+        for (int i = 0; i < rows; ++i)
+            for (int j = 0; j < o.cols; ++j)
+                for (int k = 0; k < cols; ++k)
+                    out(i, j) += v[i][k] * o(k, j);
+        return out;
+    }
+};
+";
+        assert_eq!(crate::ir::Lang::of_file("grid.h", text), Some(crate::ir::Lang::Cuda));
+        assert_eq!(
+            findings("grid.h", text),
+            vec![("GS101".to_string(), "Grid::operator*".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_c_header_stays_c() {
+        // `new` is a name in C and a keyword in C++: parsed as C++, the
+        // product below would be lost.
+        let text = "typedef struct { int n; float *new; } vec_t;
+static void mv(int n, float **m, const float *x, float *new) {
+    for (int i = 0; i < n; i++) {
+        float s = 0;
+        for (int k = 0; k < n; k++) s += m[i][k] * x[k];
+        new[i] = s;
+    }
+}
+";
+        assert_eq!(crate::ir::Lang::of_file("mv.h", text), Some(crate::ir::Lang::C));
+        assert_eq!(findings("mv.h", text), vec![("GS201".to_string(), "mv".to_string())]);
+    }
 }
