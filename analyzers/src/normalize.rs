@@ -277,7 +277,8 @@ fn vector_lanes(s: &mut Stmt) {
             recv: None,
             args,
             ..
-        }) if matches!(intrinsic_op(func), Some("storeu" | "store" | "stream")) && args.len() == 2
+        }) if matches!(intrinsic_op(func), Some("storeu" | "store" | "stream"))
+            && args.len() == 2
             || matches!(intrinsic_op(func), Some("maskstore")) && args.len() == 3 =>
         {
             let target = match simd::intrinsic_width(func) {

@@ -1263,7 +1263,8 @@ impl<'a> FnCx<'a> {
             value.walk(&mut |x| {
                 if let Some(a) = self.access(x) {
                     // The whole access, not its row (`R[q][u]` in `R[q][u][l]`).
-                    if a.base == reg.base && read.as_ref().is_none_or(|r| r.idx.len() < a.idx.len()) {
+                    if a.base == reg.base && read.as_ref().is_none_or(|r| r.idx.len() < a.idx.len())
+                    {
                         read = Some(a);
                     }
                 }

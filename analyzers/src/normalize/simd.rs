@@ -480,12 +480,20 @@ fn subscripted(x: Expr, vars: &HashMap<String, crate::ir::VarInfo>) -> Expr {
         }
         let rest = terms
             .into_iter()
-            .map(|(neg, t)| if neg { Expr::bin(BinOp::Mul, Expr::Int(-1), t) } else { t })
+            .map(|(neg, t)| {
+                if neg {
+                    Expr::bin(BinOp::Mul, Expr::Int(-1), t)
+                } else {
+                    t
+                }
+            })
             .reduce(|a, b| Expr::bin(BinOp::Add, a, b))?;
         Some((p, rest))
     };
     match x {
-        Expr::Unary(crate::ir::UnOp::Deref, ref inner) if matches!(**inner, Expr::Binary(BinOp::Add, ..)) => {
+        Expr::Unary(crate::ir::UnOp::Deref, ref inner)
+            if matches!(**inner, Expr::Binary(BinOp::Add, ..)) =>
+        {
             match split(inner) {
                 Some((p, rest)) => Expr::Index {
                     base: Box::new(Expr::Var(p)),
@@ -494,7 +502,9 @@ fn subscripted(x: Expr, vars: &HashMap<String, crate::ir::VarInfo>) -> Expr {
                 None => x,
             }
         }
-        Expr::Index { ref base, ref idx } if idx.len() == 1 && matches!(**base, Expr::Binary(BinOp::Add, ..)) => {
+        Expr::Index { ref base, ref idx }
+            if idx.len() == 1 && matches!(**base, Expr::Binary(BinOp::Add, ..)) =>
+        {
             match split(base) {
                 Some((p, rest)) => Expr::Index {
                     base: Box::new(Expr::Var(p)),
@@ -637,12 +647,23 @@ mod tests {
             _mm256_storeu_ps(&c[8], acc[1]);
         }";
         let l = loops(src);
-        let got: Vec<&str> = l.iter().map(|(k, e)| format!("{k}:{e}")).map(|s| s.leak() as &str).collect();
+        let got: Vec<&str> = l
+            .iter()
+            .map(|(k, e)| format!("{k}:{e}"))
+            .map(|s| s.leak() as &str)
+            .collect();
         assert!(got.starts_with(&["loop:n"]), "{got:?}");
         // The two fused multiply-adds are one loop over the unrolled copies
         // with eight lanes inside; the two stores likewise.
-        assert_eq!(got.iter().filter(|s| **s == "unroll:2").count(), 2, "{got:?}");
-        assert!(got.iter().filter(|s| **s == "lane:8").count() >= 2, "{got:?}");
+        assert_eq!(
+            got.iter().filter(|s| **s == "unroll:2").count(),
+            2,
+            "{got:?}"
+        );
+        assert!(
+            got.iter().filter(|s| **s == "lane:8").count() >= 2,
+            "{got:?}"
+        );
     }
 
     #[test]

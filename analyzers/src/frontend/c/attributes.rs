@@ -99,7 +99,10 @@ mod tests {
         let t = "static float b[64] __attribute__((aligned(64)));\nint x;";
         let out = blank(t);
         assert_eq!(out.len(), t.len());
-        assert_eq!(out, format!("static float b[64]{};\nint x;", " ".repeat(29)));
+        assert_eq!(
+            out,
+            format!("static float b[64]{};\nint x;", " ".repeat(29))
+        );
     }
 
     #[test]
@@ -109,7 +112,12 @@ mod tests {
         assert_eq!(out.len(), t.len());
         assert_eq!(out.lines().count(), t.lines().count());
         assert!(out.ends_with("= {1, 2};") && !out.contains("aligned"));
-        for t in ["__attribute__((aligned(8)", "x __attribute__ y;", "my__attribute__((a))", "é__attribute__"] {
+        for t in [
+            "__attribute__((aligned(8)",
+            "x __attribute__ y;",
+            "my__attribute__((a))",
+            "é__attribute__",
+        ] {
             assert_eq!(blank(t), t);
         }
     }

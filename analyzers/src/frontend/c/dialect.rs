@@ -41,7 +41,9 @@ pub(crate) fn looks_like_cpp(text: &str) -> bool {
 }
 
 fn is_name(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -192,7 +194,10 @@ public:
     }
 };
 ";
-        assert_eq!(crate::ir::Lang::of_file("grid.h", text), Some(crate::ir::Lang::Cuda));
+        assert_eq!(
+            crate::ir::Lang::of_file("grid.h", text),
+            Some(crate::ir::Lang::Cuda)
+        );
         assert_eq!(
             findings("grid.h", text),
             vec![("GS101".to_string(), "Grid::operator*".to_string())]
@@ -212,7 +217,13 @@ static void mv(int n, float **m, const float *x, float *new) {
     }
 }
 ";
-        assert_eq!(crate::ir::Lang::of_file("mv.h", text), Some(crate::ir::Lang::C));
-        assert_eq!(findings("mv.h", text), vec![("GS201".to_string(), "mv".to_string())]);
+        assert_eq!(
+            crate::ir::Lang::of_file("mv.h", text),
+            Some(crate::ir::Lang::C)
+        );
+        assert_eq!(
+            findings("mv.h", text),
+            vec![("GS201".to_string(), "mv".to_string())]
+        );
     }
 }

@@ -908,6 +908,9 @@ fn vector_intrinsics_read_lane_by_lane() {
     let b = normalized(&mut f, "k");
     // Eight lanes each (normalize/simd.rs): A[j] is broadcast.
     assert!(b.contains("acc[__vlane0] = C[j+__vlane0]"), "{b}");
-    assert!(b.contains("for __vlane1 in 0..8 { acc[__vlane1] += A[j]*B[j+__vlane1]; }"), "{b}");
+    assert!(
+        b.contains("for __vlane1 in 0..8 { acc[__vlane1] += A[j]*B[j+__vlane1]; }"),
+        "{b}"
+    );
     assert!(b.contains("C[j+__vlane2] = acc[__vlane2]"), "{b}");
 }
