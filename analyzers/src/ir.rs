@@ -79,6 +79,21 @@ impl Lang {
             _ => None,
         }
     }
+
+    /// The language for a file, from its extension and, for a `.h` file,
+    /// its text: a header with C++ constructs in its code (a class,
+    /// namespace, template, `::`) is C++ as clangd guesses it
+    /// (`frontend/c/dialect.rs`); every other file is [`Lang::from_path`]'s.
+    pub fn of_file(path: &str, text: &str) -> Option<Lang> {
+        let lang = Lang::from_path(path)?;
+        let header = path
+            .rsplit_once('.')
+            .is_some_and(|(_, e)| e.eq_ignore_ascii_case("h"));
+        if header && crate::frontend::c::looks_like_cpp(text) {
+            return Some(Lang::Cuda);
+        }
+        Some(lang)
+    }
 }
 
 /// Element types that the detectors report.
@@ -873,6 +888,17 @@ pub struct Loop {
     pub body: Vec<Stmt>,
 }
 
+/// The prefixes of the loop variables that normalize/simd.rs makes: the
+/// lanes of an x86 vector register and the copies of an unrolled register
+/// block, each one digit of a flat index that an outer loop steps over.
+pub const LANE_LOOP_PREFIX: &str = "__vlane";
+pub const UNROLL_LOOP_PREFIX: &str = "__unroll";
+
+/// Whether `var` is such a digit (see [`LANE_LOOP_PREFIX`]).
+pub fn is_register_digit(var: &str) -> bool {
+    var.starts_with(LANE_LOOP_PREFIX) || var.starts_with(UNROLL_LOOP_PREFIX)
+}
+
 impl Loop {
     /// The trip-count expression `end - start` (ignores the step unless it is
     /// a constant other than one).
@@ -1073,6 +1099,9 @@ pub struct VarInfo {
     /// `deque` is not contiguous, a `device_vector` is GPU memory, and a
     /// vector's elements are reached with `.data()`.
     pub container: Option<String>,
+    /// An x86 vector register (`__m256 acc[6][2]`) read as an array of its
+    /// lanes, with this many lanes as its last extent (normalize/simd.rs).
+    pub vector_lanes: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -182,8 +182,8 @@ pub fn analyze(
     text: &str,
     includes: &dyn IncludeResolver,
 ) -> Result<Analysis, AnalyzeError> {
-    let lang =
-        Lang::from_path(path).ok_or_else(|| AnalyzeError::UnsupportedLanguage(path.to_string()))?;
+    let lang = Lang::of_file(path, text)
+        .ok_or_else(|| AnalyzeError::UnsupportedLanguage(path.to_string()))?;
     Ok(analyze_as(lang, path, text, includes))
 }
 
@@ -195,8 +195,8 @@ pub fn analyze_with(
     includes: &dyn IncludeResolver,
     build: &BuildContext,
 ) -> Result<Analysis, AnalyzeError> {
-    let lang =
-        Lang::from_path(path).ok_or_else(|| AnalyzeError::UnsupportedLanguage(path.to_string()))?;
+    let lang = Lang::of_file(path, text)
+        .ok_or_else(|| AnalyzeError::UnsupportedLanguage(path.to_string()))?;
     Ok(analyze_as_with(lang, path, text, includes, build))
 }
 
@@ -291,7 +291,7 @@ pub fn index(
     includes: &dyn IncludeResolver,
     build: &BuildContext,
 ) -> Option<FileIndex> {
-    let lang = Lang::from_path(path)?;
+    let lang = Lang::of_file(path, text)?;
     let parsed = parse(lang, text, None);
     let file = frontend::lower_parsed(&parsed, path, text, includes, build);
     Some(sizes::index_file(&file, text))

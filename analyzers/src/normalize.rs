@@ -47,11 +47,15 @@
 //!    lockstep by an uncounted fetch loop become functions of the one that
 //!    counts by 1.
 //!
-//! 0. **x86 vector intrinsics read as their first lane** (C/C++, before
-//!    everything else): `_mm256_loadu_ps(p)` / `_mm_load_pd(p)` /
+//! 0. **x86 vector intrinsics read as their lane computation** (C/C++,
+//!    before everything else): a packed load `_mm256_loadu_ps(&A[e])` /
+//!    `_mm_load_pd(&A[e])` → `A[e + λ]` with λ a lane symbol, a broadcast
 //!    `_mm256_broadcast_ss(p)` → `*p`, `_mm256_set1_ps(x)` → `x`,
 //!    `_mm256_fmadd_ps(a, b, c)` → `a*b + c` (`add`, `sub`, `mul` alike), and
-//!    the statement `_mm256_storeu_ps(p, v)` → `*p = v`; a union of a
+//!    the statement `_mm256_storeu_ps(&C[e], v)` → `C[e + λ] = v`
+//!    (masked loads and stores alike); pass 0c (`simd.rs`, after every
+//!    other pass) rolls unrolled register blocks into loops and makes λ a
+//!    loop over the lanes of each register; a union of a
 //!    vector and an array of its lanes (`x.v` / `x.d[2]`) reads `x.d[0]`
 //!    as `x.v`. A loop over `j` in
 //!    steps of 8 then reads as the scalar loop over `j` it vectorises: an
@@ -80,6 +84,7 @@
 
 mod guarded;
 mod lanes;
+mod simd;
 mod stages;
 mod staging;
 mod straight;
@@ -118,6 +123,9 @@ pub fn normalize(file: &mut File) {
         for s in &mut f.body {
             simplify_trip_counts(s);
         }
+    }
+    if file.lang != crate::ir::Lang::Python {
+        file.functions.iter_mut().for_each(simd::expand);
     }
 }
 
@@ -180,7 +188,12 @@ fn lane_expr(e: Expr) -> Expr {
                 return x;
             };
             let a = args.clone();
+            let w = simd::intrinsic_width(func);
             match (op, a.len()) {
+                // A packed load is lane λ of the memory it reads (simd.rs).
+                ("loadu" | "load", 1) | ("maskload", 2) if w.is_some() => {
+                    simd::lane_at(a[0].clone(), w.unwrap_or(1))
+                }
                 ("loadu" | "load" | "broadcast" | "loaddup", 1) => deref_of(a[0].clone()),
                 ("setzero", 0) => Expr::Int(0),
                 ("set1", 1) => a[0].clone(),
@@ -278,9 +291,15 @@ fn vector_lanes(s: &mut Stmt) {
             recv: None,
             args,
             ..
-        }) if matches!(intrinsic_op(func), Some("storeu" | "store")) && args.len() == 2 => {
-            let target = deref_of(args[0].clone());
-            let value = lane_expr(args[1].clone());
+        }) if matches!(intrinsic_op(func), Some("storeu" | "store" | "stream"))
+            && args.len() == 2
+            || matches!(intrinsic_op(func), Some("maskstore")) && args.len() == 3 =>
+        {
+            let target = match simd::intrinsic_width(func) {
+                Some(w) => simd::lane_at(args[0].clone(), w),
+                None => deref_of(args[0].clone()),
+            };
+            let value = lane_expr(args[args.len() - 1].clone());
             s.kind = StmtKind::Assign {
                 target,
                 op: AssignOp::Set,
@@ -581,12 +600,16 @@ fn instantiate(
             }
             v
         } else {
-            if Stmt::defs_of(&body, p) > 0 || has_side_effects(a) {
+            let copy = simd::is_register_param(h, p) && !has_side_effects(a);
+            if !copy && (Stmt::defs_of(&body, p) > 0 || has_side_effects(a)) {
                 return None;
             }
             a.clone()
         };
-        if info.is_array && Stmt::defs_of(&body, p) > 0 {
+        // A pointer parameter the helper advances, or a vector register
+        // passed by value that it writes.
+        let copied = info.is_array || simd::is_register_param(h, p);
+        if copied && Stmt::defs_of(&body, p) > 0 {
             // A pointer parameter the helper advances (`a += 4` over a
             // packed panel): a local of the caller, starting at the argument.
             let local = format!("{p}_{}", *counter);

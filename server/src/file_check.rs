@@ -252,7 +252,7 @@ pub fn check_text_reusing(
     advisor: Option<&Advisor>,
     reuse: Option<&mut Reuse>,
 ) -> Result<Checked, NotChecked> {
-    let Some(lang) = Lang::from_path(input.path) else {
+    let Some(lang) = Lang::of_file(input.path, input.text) else {
         return Err(NotChecked::Unsupported(input.path.to_string()));
     };
     let Input {

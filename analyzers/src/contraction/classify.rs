@@ -420,7 +420,13 @@ fn role_count(vars: &[String], loops: &[&Loop]) -> usize {
     if vars.iter().any(thread) {
         1
     } else {
-        vars.len()
+        // The lanes and unrolled copies of a vector register block are
+        // digits of one index with the loop that steps over them.
+        let digits = vars
+            .iter()
+            .filter(|v| crate::ir::is_register_digit(v))
+            .count();
+        (vars.len() - digits).max(usize::from(digits > 0))
     }
 }
 

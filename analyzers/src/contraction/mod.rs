@@ -132,6 +132,9 @@ pub struct NestFacts {
     pub term_negated: bool,
     pub terms: usize,
     pub extra: bool,
+    /// The elementwise function the store applies to the product
+    /// (`y[j] = squash(sum)`), if any.
+    pub epilogue: Option<String>,
 }
 
 impl Nest<'_> {
@@ -330,6 +333,9 @@ struct Mac<'a> {
     beta: Option<String>,
     /// The store has terms other than the accumulator and the output.
     extra: bool,
+    /// The elementwise function the store applies to the sum
+    /// (`y[j] = squash(sum)`).
+    epilogue: Option<String>,
     tiled: bool,
     /// Every operand was read through a CUDA shared tile (none straight
     /// from global memory).
@@ -825,6 +831,22 @@ impl<'a> FnCx<'a> {
     /// A local array of a CUDA function that is neither shared nor a
     /// parameter: a per-thread register tile (`float regM[TM]`).
     fn is_register(&self, base: &str) -> bool {
+        self.is_vector_register(base) || self.is_thread_register(base)
+    }
+
+    /// A local x86 vector register array of a host function (`__m256
+    /// acc[6][2]`, read lane by lane: normalize/simd.rs): a register block
+    /// of C as a CUDA thread's is.
+    fn is_vector_register(&self, base: &str) -> bool {
+        !self.f.params.iter().any(|p| p == base)
+            && self
+                .f
+                .vars
+                .get(base)
+                .is_some_and(|v| v.vector_lanes.is_some() && !v.shared)
+    }
+
+    fn is_thread_register(&self, base: &str) -> bool {
         matches!(self.f.kind, FnKind::CudaKernel | FnKind::CudaDevice)
             && !self.f.params.iter().any(|p| p == base)
             && self
@@ -1222,6 +1244,12 @@ impl<'a> FnCx<'a> {
                         out.push(m);
                         continue;
                     }
+                    // An x86 register whose store is not followed holds
+                    // part of a product (one named accumulator of a block):
+                    // no nest of its own.
+                    if self.is_vector_register(&out_acc.base) {
+                        continue;
+                    }
                 }
                 out.push(Mac {
                     site: n,
@@ -1232,6 +1260,7 @@ impl<'a> FnCx<'a> {
                     alpha,
                     beta: None,
                     extra: false,
+                    epilogue: None,
                     tiled,
                     staged,
                     text,
@@ -1279,11 +1308,11 @@ impl<'a> FnCx<'a> {
             let mut read: Option<Access> = None;
             // The outermost read: `tmp[j][l]` also holds the row `tmp[j]`.
             value.walk(&mut |x| {
-                if read.is_none() {
-                    if let Some(a) = self.access(x) {
-                        if a.base == reg.base {
-                            read = Some(a);
-                        }
+                if let Some(a) = self.access(x) {
+                    // The whole access, not its row (`R[q][u]` in `R[q][u][l]`).
+                    if a.base == reg.base && read.as_ref().is_none_or(|r| r.idx.len() < a.idx.len())
+                    {
+                        read = Some(a);
                     }
                 }
             });
@@ -1404,6 +1433,7 @@ impl<'a> FnCx<'a> {
                 alpha,
                 beta,
                 extra,
+                epilogue: None,
                 tiled,
                 staged,
                 text: format!("{text}; {target} {} {value}", assign_text(*op)),
@@ -1434,6 +1464,7 @@ impl<'a> FnCx<'a> {
             return None;
         };
         let out = self.access(target)?;
+        let (value, epilogue) = activation(value, s, *op);
         // The accumulator must be (re)initialised at the store's level.
         let init = self.sites[..n].iter().any(|p| {
             same_stmts(&p.loops, &store.loops)
@@ -1498,7 +1529,11 @@ impl<'a> FnCx<'a> {
                 alpha.insert(0, "-1".into());
             }
         }
-        let text = format!("{text}; {target} {} {value}", assign_text(*op));
+        let shown = match &epilogue {
+            Some(g) => format!("{g}({value})"),
+            None => value.to_string(),
+        };
+        let text = format!("{text}; {target} {} {shown}", assign_text(*op));
         Some(Mac {
             site: n,
             out,
@@ -1508,10 +1543,34 @@ impl<'a> FnCx<'a> {
             alpha,
             beta,
             extra,
+            epilogue,
             tiled,
             staged,
             text,
         })
+    }
+}
+
+/// A store that applies one elementwise function to the accumulated sum
+/// (`l2[j] = squash(sum)`, `y[i] = tanh(s + b[i])`): the value inside and
+/// the function's name. Still the product: the library call computes the
+/// sum, and the function is applied after it.
+fn activation<'e>(value: &'e Expr, acc: &str, op: AssignOp) -> (&'e Expr, Option<String>) {
+    match value {
+        Expr::Call {
+            func,
+            recv: None,
+            args,
+            kwargs,
+        } if op == AssignOp::Set
+            && args.len() == 1
+            && kwargs.is_empty()
+            && args[0].mentions(acc)
+            && !func.starts_with("_mm") =>
+        {
+            (&args[0], Some(func.clone()))
+        }
+        _ => (value, None),
     }
 }
 
@@ -1749,7 +1808,18 @@ fn dim_of(file: &File, e: Expr) -> Dim {
 
 fn product_dim(file: &File, vars: &[String], loops: &[&Loop]) -> Option<Dim> {
     let mut acc: Option<Expr> = None;
+    // A loop stepping over a vector register block (`i += 16`) spans the
+    // block's lanes and unrolled copies: they add nothing to its extent.
+    let stepped = vars.iter().any(|v| {
+        !crate::ir::is_register_digit(v)
+            && loops
+                .iter()
+                .any(|l| l.var == *v && matches!(l.step, Expr::Int(s) if s > 1))
+    });
     for v in vars {
+        if stepped && crate::ir::is_register_digit(v) {
+            continue;
+        }
         let e = full_extent(v, loops, 0)?;
         acc = Some(match acc {
             None => e,
@@ -2029,7 +2099,7 @@ fn build_nest<'a>(
                 .find(|s| std::ptr::eq(**s, outer))
                 .map_or(cx.sites[mac.site].stmt.span, |s| s.span)
         });
-    let nest_loops: Vec<NestLoop> = loops
+    let mut nest_loops: Vec<NestLoop> = loops
         .iter()
         .filter(|l| idiom.contains(&l.var))
         .map(|l| NestLoop {
@@ -2048,6 +2118,9 @@ fn build_nest<'a>(
             kind: l.kind.clone(),
         })
         .collect();
+    // A register block's digits are one loop of their role, not more.
+    let mut seen = std::collections::HashSet::new();
+    nest_loops.retain(|l| seen.insert(l.role) || !crate::ir::is_register_digit(&l.var));
     let dims = if shape == Shape::Gemv {
         Dims {
             m: product_dim(file, &r.m, &loops),
@@ -2148,6 +2221,7 @@ fn build_nest<'a>(
         term_negated: c.term.neg,
         terms,
         extra: mac.extra,
+        epilogue: mac.epilogue.clone(),
         shape,
         tiled: mac.tiled,
         range,

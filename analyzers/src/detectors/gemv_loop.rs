@@ -15,7 +15,10 @@ declare_rule! {
     /// vector indexed by the reduction variable only, directly or through
     /// a scalar (`sum += A[i*n + k] * x[k]; y[i] = sum;`). The transposed
     /// form (`y[j] += A[i][j] * x[i]`, i.e. `y = Aᵀx`) is reported with `A`
-    /// column-major.
+    /// column-major. A store that applies one elementwise function to the
+    /// sum (`y[j] = sigmoid(s)`, a layer's activation) is still the
+    /// product; it is reported, and not rewritten (the library call
+    /// computes the product alone).
     ///
     /// **Why it is slow.** GEMV is memory-bound, so the gain is smaller than
     /// for GEMM, but a hand-written loop usually misses vectorisation,

@@ -274,6 +274,7 @@ impl<'s> Parser<'s> {
                     shared,
                     ndarray: false,
                     container: None,
+                    vector_lanes: None,
                 },
             );
             StmtKind::Decl {

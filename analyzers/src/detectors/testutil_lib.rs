@@ -215,6 +215,7 @@ pub fn nd(elem: Option<ElemType>, shape: Vec<Expr>) -> VarInfo {
         shared: false,
         ndarray: true,
         container: None,
+        vector_lanes: None,
     }
 }
 
@@ -228,6 +229,7 @@ pub fn nd_rank(elem: Option<ElemType>, rank: usize) -> VarInfo {
         shared: false,
         ndarray: true,
         container: None,
+        vector_lanes: None,
     }
 }
 
@@ -241,6 +243,7 @@ pub fn ptr(elem: ElemType) -> VarInfo {
         shared: false,
         ndarray: false,
         container: None,
+        vector_lanes: None,
     }
 }
 

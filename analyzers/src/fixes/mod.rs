@@ -336,6 +336,11 @@ pub fn prove(nest: &Nest<'_>) -> Result<Proven, NoFix> {
             "the store adds terms other than the product and the output's old value",
         ));
     }
+    if let Some(g) = &nest.epilogue {
+        return Err(NoFix::new(format!(
+            "the store applies `{g}` to the product; the library call computes the product alone"
+        )));
+    }
     let role = |c: char| -> Result<Option<String>, NoFix> {
         let vs: Vec<&String> = nest
             .loops

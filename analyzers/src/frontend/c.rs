@@ -14,7 +14,10 @@
 //! errors (reported in `File.syntax_problems`), and recursion over the tree is
 //! capped at [`MAX_DEPTH`] levels (deeper parts become `Opaque` / `Other`).
 
+mod attributes;
 mod cuda;
+mod dialect;
+pub(crate) use dialect::looks_like_cpp;
 mod expr;
 pub(crate) use expr::vector_type_width;
 mod stmt;
@@ -66,11 +69,12 @@ pub(crate) fn language(cuda: bool) -> tree_sitter::Language {
 
 /// Parses `text` as C or CUDA/C++; `old` is the tree of the previous text,
 /// already edited ([`Tree::edit`]) to match `text`, for an incremental
-/// re-parse. `None` only if the bundled grammar cannot be loaded.
+/// re-parse. GNU attributes are parsed as blanks ([`attributes`]). `None`
+/// only if the bundled grammar cannot be loaded.
 pub fn parse(text: &str, cuda: bool, old: Option<&Tree>) -> Option<Tree> {
     let mut parser = Parser::new();
     parser.set_language(&language(cuda)).ok()?;
-    parser.parse(text, old)
+    parser.parse(attributes::blank(text).as_bytes(), old)
 }
 
 /// Lowers the main file from its parsed `tree` (of exactly `text`; `None`
@@ -408,7 +412,7 @@ impl<'r> Lowerer<'r> {
     }
 
     fn parse(&mut self, text: &str) -> Option<Tree> {
-        self.parser.parse(text, None)
+        self.parser.parse(attributes::blank(text).as_bytes(), None)
     }
 
     /// Records ERROR and MISSING nodes (iteratively: trees can be deep).
@@ -1051,9 +1055,11 @@ impl<'r> Lowerer<'r> {
             return;
         };
         let mut c = body.walk();
+        // Bounds checks that only throw (`if (r >= rows) throw ...;`) do
+        // not change the value returned.
         let stmts: Vec<Node> = body
             .named_children(&mut c)
-            .filter(|n| n.kind() != "comment")
+            .filter(|n| n.kind() != "comment" && !throwing_guard(*n))
             .collect();
         if stmts.len() != 1 || stmts[0].kind() != "return_statement" {
             return;
@@ -1347,6 +1353,7 @@ impl<'r> Lowerer<'r> {
                 .container
                 .clone()
                 .filter(|_| d.pointers == 0 && d.dims.is_empty()),
+            vector_lanes: None,
         }
     }
 
@@ -1723,4 +1730,28 @@ fn normalize_path(p: &str) -> String {
     }
     let lead = if p.starts_with('/') { "/" } else { "" };
     format!("{lead}{}", parts.join("/"))
+}
+
+/// `if (cond) throw ...;` (or a block of nothing but throws), with no
+/// `else`: a guard that leaves the function or does nothing.
+fn throwing_guard(n: Node) -> bool {
+    if n.kind() != "if_statement" || n.child_by_field_name("alternative").is_some() {
+        return false;
+    }
+    let Some(then) = n.child_by_field_name("consequence") else {
+        return false;
+    };
+    let only_throws = |b: Node| {
+        let mut c = b.walk();
+        let kids: Vec<Node> = b
+            .named_children(&mut c)
+            .filter(|k| k.kind() != "comment")
+            .collect();
+        !kids.is_empty() && kids.iter().all(|k| k.kind() == "throw_statement")
+    };
+    match then.kind() {
+        "throw_statement" => true,
+        "compound_statement" => only_throws(then),
+        _ => false,
+    }
 }

@@ -744,7 +744,7 @@ fn zip_stmt(a: &Stmt, b: &Stmt, d: &mut Vec<Poly>) -> bool {
 /// True when `a` and `b` are the same expression up to their array
 /// indices; pushes each index's difference `b - a`, in the order [`shift`]
 /// visits them.
-fn zip(a: &Expr, b: &Expr, d: &mut Vec<Poly>) -> bool {
+pub(super) fn zip(a: &Expr, b: &Expr, d: &mut Vec<Poly>) -> bool {
     match (a, b) {
         (Expr::Index { base: b1, idx: i1 }, Expr::Index { base: b2, idx: i2 }) => {
             if i1.len() != i2.len() || !zip(b1, b2, d) {
@@ -789,7 +789,7 @@ fn zip(a: &Expr, b: &Expr, d: &mut Vec<Poly>) -> bool {
 
 /// `e` with its `k`-th array index (in [`zip`]'s order) advanced by
 /// `lane·step[k]`.
-fn shift(e: Expr, step: &[Poly], lane: &Poly, k: &mut usize) -> Expr {
+pub(super) fn shift(e: Expr, step: &[Poly], lane: &Poly, k: &mut usize) -> Expr {
     match e {
         Expr::Index { base, idx } => {
             let base = shift(*base, step, lane, k);

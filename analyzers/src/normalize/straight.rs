@@ -58,6 +58,13 @@ pub(super) fn evaluate(f: &mut Function) {
             _ => {}
         });
     }
+    // A vector register passed by value is a local that starts at its
+    // argument: one more write (normalize/simd.rs).
+    for p in &f.params {
+        if super::simd::is_register_param(f, p) {
+            *sets.entry(p.clone()).or_default() += 1;
+        }
+    }
     let tracked: HashSet<String> = sets
         .into_iter()
         .filter(|(v, n)| {

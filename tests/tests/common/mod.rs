@@ -20,7 +20,7 @@ pub fn root() -> PathBuf {
 /// Findings of `text` (as the file at `path`) with their fixes.
 pub fn analyse(path: &Path, text: &str) -> Vec<FixedFinding> {
     let p = path.to_string_lossy();
-    let lang = Lang::from_path(&p).unwrap();
+    let lang = Lang::of_file(&p, text).unwrap();
     analyze_with_fixes(lang, &p, text, &NoIncludes, &BuildContext::default())
 }
 

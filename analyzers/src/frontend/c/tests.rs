@@ -914,7 +914,7 @@ fn helpers_called_in_loops_are_inlined() {
 }
 
 #[test]
-fn vector_intrinsics_read_as_one_lane() {
+fn vector_intrinsics_read_lane_by_lane() {
     let mut f = c(
         "void k(int n, const float *A, const float *B, float *C) {\n\
            for (int j = 0; j < n; j += 8) {\n\
@@ -925,6 +925,11 @@ fn vector_intrinsics_read_as_one_lane() {
          }\n",
     );
     let b = normalized(&mut f, "k");
-    assert!(b.contains("acc += A[j]*B[j]"), "{b}");
-    assert!(b.contains("C[j] = acc"), "{b}");
+    // Eight lanes each (normalize/simd.rs): A[j] is broadcast.
+    assert!(b.contains("acc[__vlane0] = C[j+__vlane0]"), "{b}");
+    assert!(
+        b.contains("for __vlane1 in 0..8 { acc[__vlane1] += A[j]*B[j+__vlane1]; }"),
+        "{b}"
+    );
+    assert!(b.contains("C[j+__vlane2] = acc[__vlane2]"), "{b}");
 }

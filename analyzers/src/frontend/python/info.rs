@@ -81,6 +81,7 @@ fn array(shape: Vec<Expr>, elem: Option<ElemType>, ndarray: bool) -> VarInfo {
         shared: false,
         ndarray,
         container: None,
+        vector_lanes: None,
     }
 }
 
@@ -130,6 +131,7 @@ fn matmul(a: Option<VarInfo>, b: Option<VarInfo>) -> Option<VarInfo> {
         shared: false,
         ndarray: true,
         container: None,
+        vector_lanes: None,
     })
 }
 
