@@ -659,24 +659,7 @@ impl Cx {
     /// `run[l]` = `run[0]` with every array index advanced by `l·D`: one
     /// loop over a fresh lane variable.
     fn roll(&mut self, run: &[Stmt]) -> Option<Stmt> {
-        let mut step: Option<Vec<Poly>> = None;
-        for (l, s) in run.iter().enumerate().skip(1) {
-            let mut d = Vec::new();
-            if !zip_stmt(&run[0], s, &mut d) {
-                return None;
-            }
-            match &step {
-                None => step = Some(d),
-                Some(base) => {
-                    if base.len() != d.len()
-                        || base.iter().zip(&d).any(|(b, x)| b.scale(l as i64) != *x)
-                    {
-                        return None;
-                    }
-                }
-            }
-        }
-        let step = step?;
+        let step = run_step(run, zip_stmt)?;
         if step.iter().all(Poly::is_zero) {
             return None;
         }
@@ -721,6 +704,33 @@ fn subst(e: Expr, env: &[Value], cx: &Cx) -> Expr {
         },
         other => other,
     })
+}
+
+/// The index step `D` of a run whose `l`-th statement is its first with
+/// every array index advanced by `l·D` (`zip` pairs two statements and
+/// pushes their index differences); `None` when the run is not uniform.
+pub(super) fn run_step(
+    run: &[Stmt],
+    zip: fn(&Stmt, &Stmt, &mut Vec<Poly>) -> bool,
+) -> Option<Vec<Poly>> {
+    let mut step: Option<Vec<Poly>> = None;
+    for (l, s) in run.iter().enumerate().skip(1) {
+        let mut d = Vec::new();
+        if !zip(&run[0], s, &mut d) {
+            return None;
+        }
+        match &step {
+            None => step = Some(d),
+            Some(base) => {
+                if base.len() != d.len()
+                    || base.iter().zip(&d).any(|(b, x)| b.scale(l as i64) != *x)
+                {
+                    return None;
+                }
+            }
+        }
+    }
+    step
 }
 
 fn zip_stmt(a: &Stmt, b: &Stmt, d: &mut Vec<Poly>) -> bool {

@@ -239,24 +239,7 @@ impl Cx {
     /// `run[k]` = `run[0]` with every array index advanced by `k·D`: one
     /// loop over a fresh variable.
     fn roll(&mut self, run: &[Stmt]) -> Option<Stmt> {
-        let mut step: Option<Vec<Poly>> = None;
-        for (k, s) in run.iter().enumerate().skip(1) {
-            let mut d = Vec::new();
-            if !zip_stmt(&run[0], s, &mut d) {
-                return None;
-            }
-            match &step {
-                None => step = Some(d),
-                Some(base) => {
-                    if base.len() != d.len()
-                        || base.iter().zip(&d).any(|(b, x)| b.scale(k as i64) != *x)
-                    {
-                        return None;
-                    }
-                }
-            }
-        }
-        let step = step?;
+        let step = super::lanes::run_step(run, zip_stmt)?;
         if step.iter().all(Poly::is_zero) || !worth_rolling(&run[0]) {
             return None;
         }
