@@ -553,6 +553,13 @@ fn synthetic(word: &str) -> Option<String> {
             return Some(format!("ax{d}"));
         }
     }
+    // An x86 vector's lane loop and a rolled unroll loop
+    // (`normalize/simd.rs`), numbered so that two of them stay apart.
+    for (p, short) in [("vlane", "lane"), ("unroll", "u")] {
+        if numbered(p) {
+            return Some(format!("{short}{}", &rest[p.len()..]));
+        }
+    }
     // A CUDA vector's lane loop (`normalize/lanes.rs`).
     if numbered("lane") {
         return Some("lane".into());
@@ -593,5 +600,6 @@ mod readable_tests {
         );
         assert_eq!(readable("self.__w[__i_r]"), "self.__w[i]");
         assert_eq!(readable("x[c][__win2_1]"), "x[c][ax1]");
+        assert_eq!(readable("r[__unroll5][__vlane10]"), "r[u5][lane10]");
     }
 }

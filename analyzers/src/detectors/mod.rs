@@ -273,8 +273,8 @@ pub fn run_all(file: &File, text: &str) -> Vec<Reported> {
         out.check(r, &cx);
     }
     let mut items = out.into_vec();
-    if file.lang == crate::ir::Lang::Python {
-        items.iter_mut().for_each(|r| r.finding.readable_names());
-    }
+    // The front ends' and normalisation's synthetic names (Python's
+    // `__acc1`, the x86 lanes' `__vlane3`, ...) as people read them.
+    items.iter_mut().for_each(|r| r.finding.readable_names());
     items
 }
