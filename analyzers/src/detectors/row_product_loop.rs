@@ -157,7 +157,9 @@ fn check_loop<'a>(
                 break;
             }
         }
-        out.push(finding(file, f, &loops, &rp));
+        if let Some(x) = finding(file, f, &loops, &rp) {
+            out.push(x);
+        }
     }
 }
 
@@ -349,7 +351,35 @@ fn elem_of(f: &Function, name: &str) -> Option<ElemType> {
     f.vars.get(name).and_then(|i| i.elem.clone())
 }
 
-fn finding(file: &File, f: &Function, loops: &[(&Stmt, &Loop)], rp: &RowProduct<'_>) -> Finding {
+/// How the loops index the row operand `X`: its leading indices are the
+/// loops in order (`X[r]`, `X[b, r]`, `X[r, :]`: the rows of `X`), or `X` is
+/// 2-D and the loop picks its columns (`X[:, c]`: the rows of `Xᵀ`).
+/// `None` for any other indexing (a fixed index or a slice before the
+/// loop's), where `X @ W` would not be the same product.
+fn row_form(loops: &[(&Stmt, &Loop)], idx: &[Expr]) -> Option<bool> {
+    let slice = |e: &Expr| matches!(e, Expr::Other(s) if s == ":");
+    let lead = idx.len() >= loops.len()
+        && loops
+            .iter()
+            .zip(idx)
+            .all(|((_, l), e)| matches!(e, Expr::Var(v) if *v == l.var))
+        && idx[loops.len()..].iter().all(slice);
+    if lead {
+        return Some(false);
+    }
+    match (loops, idx) {
+        ([(_, l)], [a, Expr::Var(v)]) if slice(a) && *v == l.var => Some(true),
+        _ => None,
+    }
+}
+
+fn finding(
+    file: &File,
+    f: &Function,
+    loops: &[(&Stmt, &Loop)],
+    rp: &RowProduct<'_>,
+) -> Option<Finding> {
+    let columns = row_form(loops, &rp.x.idx)?;
     // M: the product of the folded loop extents.
     let mut m_expr: Option<Expr> = None;
     for (_, l) in loops {
@@ -385,7 +415,8 @@ fn finding(file: &File, f: &Function, loops: &[(&Stmt, &Loop)], rp: &RowProduct<
     }
     if k.is_none() {
         if let Some(xs) = x_shape.filter(|s| s.len() > scalar_indices(&rp.x.idx)) {
-            k = xs.last().map(|e| dim(file, e));
+            // `X[:, c]` runs down a column: its length is X's first extent.
+            k = if columns { xs.first() } else { xs.last() }.map(|e| dim(file, e));
         }
     }
     let dims = Dims {
@@ -414,7 +445,7 @@ fn finding(file: &File, f: &Function, loops: &[(&Stmt, &Loop)], rp: &RowProduct<
         OperandLayout {
             role: "A".into(),
             name: rp.x.base.clone(),
-            major: Major::Row,
+            major: if columns { Major::Col } else { Major::Row },
             ld: None,
             jagged: false,
         },
@@ -441,20 +472,27 @@ fn finding(file: &File, f: &Function, loops: &[(&Stmt, &Loop)], rp: &RowProduct<
     };
 
     let (first_stmt, first_loop) = loops[0];
-    let row = format!(
-        "{}[{}]",
-        rp.x.base,
-        loops.last().map(|(_, l)| l.var.as_str()).unwrap_or("r")
-    );
+    let r = loops.last().map(|(_, l)| l.var.as_str()).unwrap_or("r");
+    let row = if columns {
+        format!("{}[:, {r}]", rp.x.base)
+    } else {
+        format!("{}[{r}]", rp.x.base)
+    };
+    // The whole operand: `X`, or `X.T` when the loop takes its columns.
+    let xs = if columns {
+        format!("{}.T", rp.x.base)
+    } else {
+        rp.x.base.clone()
+    };
     let product = if rp.w_first {
         format!("{} @ {row}", rp.w)
     } else {
         format!("{row} @ {}", rp.w)
     };
     let whole = match (rp.w_first, w_transposed) {
-        (false, _) => format!("{} @ {}", rp.x.base, rp.w),
-        (true, false) => format!("{} @ {}.T", rp.x.base, w_name),
-        (true, true) => format!("{} @ {}", rp.x.base, w_name),
+        (false, _) => format!("{xs} @ {}", rp.w),
+        (true, false) => format!("{xs} @ {}.T", w_name),
+        (true, true) => format!("{xs} @ {}", w_name),
     };
     let store = if rp.target_idx.is_empty() {
         format!("{}.append(...)", rp.target)
@@ -489,7 +527,7 @@ fn finding(file: &File, f: &Function, loops: &[(&Stmt, &Loop)], rp: &RowProduct<
         },
     );
 
-    Finding {
+    Some(Finding {
         code: RowProductLoop::META.code,
         rule: RowProductLoop::META.name,
         idiom: Idiom::Gemm,
@@ -509,7 +547,7 @@ fn finding(file: &File, f: &Function, loops: &[(&Stmt, &Loop)], rp: &RowProduct<
         message,
         purpose: None,
         parallel: None,
-    }
+    })
 }
 
 #[cfg(test)]

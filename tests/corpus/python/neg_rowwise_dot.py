@@ -13,3 +13,11 @@ def cosine_rows(X, Y):
 
 
 print(cosine_rows(np.ones((4, 3)), np.ones((4, 3))))
+
+
+def scaled_copies(Q, X):
+    # Q is 2-D, so Q[0, c] is one number: each row is X scaled, not a product.
+    out = np.zeros((4,) + X.shape)
+    for c in range(4):
+        out[c] = np.dot(Q[0, c], X)
+    return out

@@ -17,3 +17,9 @@ X = np.random.randn(R, D_IN).astype(np.float32)
 W = np.random.randn(D_IN, D_OUT).astype(np.float32)
 Y = project(X, W)
 print(Y.shape)
+
+
+def column_products(Q, X):
+    """The loop takes Q's columns: one product of Q's transpose."""
+    n, k = Q.shape
+    return [np.dot(Q[:, c], X) for c in range(k)]  # expect: GS401 routine=gemm idiom=gemm layout=C:row,A:col,B:row
