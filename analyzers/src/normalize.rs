@@ -870,7 +870,7 @@ fn integer_var(f: &Function, name: &str) -> bool {
 fn induction(f: &mut Function) {
     let locals = locals_of(f);
     let mut body = std::mem::take(&mut f.body);
-    induction_block(f, &locals, &mut body, 0);
+    induction_block(f, &locals, &mut body, 0, false);
     // Straight-line pointer bumps, outside serial loops.
     let snapshot = body.clone();
     bumps_block(f, &locals, &mut body, &snapshot, 0);
@@ -878,31 +878,69 @@ fn induction(f: &mut Function) {
 }
 
 /// Folds the induction variables of every loop in `stmts` (innermost first).
-fn induction_block(f: &Function, locals: &HashSet<String>, stmts: &mut [Stmt], depth: usize) {
+/// `in_loop`: `stmts` is (inside) a loop's body, so what a loop here leaves
+/// in a counter is read again on the enclosing loop's next iteration.
+fn induction_block(
+    f: &Function,
+    locals: &HashSet<String>,
+    stmts: &mut Vec<Stmt>,
+    depth: usize,
+    in_loop: bool,
+) {
     if depth > 64 {
         return;
     }
-    for i in 0..stmts.len() {
+    let mut i = 0;
+    while i < stmts.len() {
         match &mut stmts[i].kind {
-            StmtKind::Loop(l) => induction_block(f, locals, &mut l.body, depth + 1),
-            StmtKind::If { then, els, .. } => {
-                induction_block(f, locals, then, depth + 1);
-                induction_block(f, locals, els, depth + 1);
+            // A CUDA thread loop stands for threads, each with its own
+            // locals: nothing carries from one of its "iterations" to the next.
+            StmtKind::Loop(l) => {
+                let serial = in_loop || !matches!(l.kind, LoopKind::CudaThread { .. });
+                induction_block(f, locals, &mut l.body, depth + 1, serial)
             }
-            StmtKind::Opaque(b) => induction_block(f, locals, b, depth + 1),
-            _ => continue,
+            StmtKind::If { then, els, .. } => {
+                induction_block(f, locals, then, depth + 1, in_loop);
+                induction_block(f, locals, els, depth + 1, in_loop);
+            }
+            StmtKind::Opaque(b) => induction_block(f, locals, b, depth + 1, true),
+            _ => {
+                i += 1;
+                continue;
+            }
         }
-        let (cur, after) = stmts[i..].split_at_mut(1);
+        let (before, rest) = stmts.split_at_mut(i);
+        let (cur, after) = rest.split_at_mut(1);
+        let mut post = None;
         if let StmtKind::Loop(l) = &mut cur[0].kind {
             if l.kind == LoopKind::Serial {
-                fold_loop(f, locals, l, after);
+                post = fold_loop(f, locals, l, (before, after), in_loop);
             }
         }
+        // A counter that outlives the loop takes its whole-loop bump after
+        // it (`k += m` for `m` iterations of `k++`), which the enclosing
+        // loop may fold in turn.
+        if let Some(p) = post {
+            let span = stmts[i].span;
+            stmts.insert(i + 1, Stmt { kind: p, span });
+            i += 1;
+        }
+        i += 1;
     }
 }
 
-fn fold_loop(f: &Function, locals: &HashSet<String>, l: &mut crate::ir::Loop, after: &[Stmt]) {
+/// Folds the loop's induction variables; returns the bump to place after
+/// the loop for one that is read after it (at most one, and only for a
+/// loop of known trip count: from 0 by 1).
+fn fold_loop(
+    f: &Function,
+    locals: &HashSet<String>,
+    l: &mut crate::ir::Loop,
+    (before, after): (&[Stmt], &[Stmt]),
+    in_loop: bool,
+) -> Option<StmtKind> {
     let mut reindexed = false;
+    let mut post: Option<StmtKind> = None;
     for _ in 0..8 {
         let written = written_names(&l.body);
         let found = l.body.iter().enumerate().find_map(|(u, s)| {
@@ -926,13 +964,31 @@ fn fold_loop(f: &Function, locals: &HashSet<String>, l: &mut crate::ir::Loop, af
                 && !value.mentions(&l.var)
                 && !value.vars().iter().any(|v| written.contains(v))
                 && Stmt::defs_of(&l.body, w) == 1
-                && !after.iter().any(|s| stmt_mentions(s, w));
+                && (post.is_none() || !after.iter().any(|s| stmt_mentions(s, w)));
             ok.then(|| (u, w.clone(), *op, value.clone()))
         });
-        let Some((u, w, op, c)) = found else { return };
-        let (Some(cp), Some(sp)) = (Poly::from_expr(&c), Poly::from_expr(&l.step)) else {
-            return;
+        let Some((u, w, op, c)) = found else {
+            return post;
         };
+        let (Some(cp), Some(sp)) = (Poly::from_expr(&c), Poly::from_expr(&l.step)) else {
+            return post;
+        };
+        // Its value after the loop is read later, or by the enclosing
+        // loop's next iteration (unless that sets it again first).
+        let reset = before.iter().any(|s| match &s.kind {
+            StmtKind::Decl { name, .. } => *name == w,
+            StmtKind::Assign {
+                target: Expr::Var(t),
+                op: AssignOp::Set,
+                ..
+            } => *t == w,
+            _ => false,
+        });
+        let read_after = in_loop && !reset || after.iter().any(|s| stmt_mentions(s, &w));
+        // Read after the loop: only where the trip count is the bound.
+        if read_after && !(l.start == Expr::Int(0) && sp == Poly::constant(1)) {
+            return post;
+        }
         let cp = if op == AssignOp::Sub {
             cp.scale(-1)
         } else {
@@ -946,21 +1002,35 @@ fn fold_loop(f: &Function, locals: &HashSet<String>, l: &mut crate::ir::Loop, af
             Some(q) => (Poly::symbol(&l.var), q),
             None if !reindexed => {
                 let Some(start) = Poly::from_expr(&l.start) else {
-                    return;
+                    return post;
                 };
                 let Some(end) = Poly::from_expr(&l.end) else {
-                    return;
+                    return post;
                 };
                 let t = format!("{}_n", l.var);
                 if written.contains(&t) || f.vars.contains_key(&t) {
-                    return;
+                    return post;
                 }
                 rebase_loop(l, t, &start, &end, &sp);
                 reindexed = true;
                 (Poly::symbol(&l.var), cp)
             }
-            None => return,
+            None => return post,
         };
+        if read_after {
+            // The loop runs `end` times (from 0 by 1): the whole bump.
+            let Some(end) = Poly::from_expr(&l.end) else {
+                return post;
+            };
+            if l.end.mentions(&w) {
+                return post;
+            }
+            post = Some(StmtKind::Assign {
+                target: Expr::var(&w),
+                op: AssignOp::Add,
+                value: end.mul(&per).to_expr(),
+            });
+        }
         let at = |k: i64| {
             Expr::bin(
                 BinOp::Add,
@@ -974,6 +1044,7 @@ fn fold_loop(f: &Function, locals: &HashSet<String>, l: &mut crate::ir::Loop, af
             subst_stmt(s, &w, if i < u { &first } else { &second });
         }
     }
+    post
 }
 
 /// `A += e` on a pointer written nowhere else, outside serial loops: later
