@@ -355,6 +355,13 @@ fn pointer_arg(e: &Expr, caller: &Function) -> Option<Expr> {
             _ => None,
         },
         Expr::Var(b) if caller.is_array(b) => Some(e.clone()),
+        // `a[i]` of a `float **a` / `float a[][N]`: its row, a pointer.
+        Expr::Index { base, idx }
+            if idx.len() == 1
+                && matches!(base.as_ref(), Expr::Var(b) if caller.vars.get(b).is_some_and(|v| v.is_array && v.rank >= 2)) =>
+        {
+            Some(e.clone())
+        }
         Expr::Binary(BinOp::Add | BinOp::Sub, a, _) if pointer_arg(a, caller).is_some() => {
             Some(e.clone())
         }
@@ -398,13 +405,59 @@ fn rename_stmt(s: &mut Stmt, from: &str, to: &str) {
     subst_stmt(s, from, &with);
 }
 
+/// A helper whose one `return` is its last statement, at the top of its
+/// body (`float dot(...) { ...; return s; }`): inlined where a call to it
+/// is a statement's value, as that body with `__ret_N = e` for the return.
+fn value_helper(f: &Function) -> Option<Function> {
+    let (last, rest) = f.body.split_last()?;
+    let StmtKind::Return(Some(e)) = &last.kind else {
+        return None;
+    };
+    let mut g = f.clone();
+    g.body = rest.to_vec();
+    if !inlinable(&g) {
+        return None;
+    }
+    // The returned value's type, where it is a local's.
+    let info = match e {
+        Expr::Var(v) => f.vars.get(v).cloned(),
+        _ => None,
+    }
+    .map(|mut v| {
+        v.is_array = false;
+        v.rank = 0;
+        v.shape.clear();
+        v
+    })
+    .unwrap_or_default();
+    g.vars.insert(RET.to_string(), info);
+    g.body.push(Stmt {
+        kind: StmtKind::Assign {
+            target: Expr::var(RET),
+            op: AssignOp::Set,
+            value: e.clone(),
+        },
+        span: last.span,
+    });
+    Some(g)
+}
+
+/// The name the returned value takes in a value helper's body (renamed
+/// apart per call).
+const RET: &str = "__ret";
+
 fn inline_helpers(file: &mut File) {
-    let helpers: HashMap<String, Function> = file
+    let mut helpers: HashMap<String, Function> = file
         .functions
         .iter()
         .filter(|f| inlinable(f))
         .map(|f| (f.name.clone(), f.clone()))
         .collect();
+    for f in &file.functions {
+        if let Some(g) = value_helper(f) {
+            helpers.entry(format!("{}()", f.name)).or_insert(g);
+        }
+    }
     if helpers.is_empty() {
         return;
     }
@@ -450,6 +503,14 @@ fn inline_block(
             }
             _ => None,
         };
+        // `x = f(args)` / `x += f(args)` with `f` a value helper: its body,
+        // then the statement reading what it returned.
+        if *counter < MAX_INLINES {
+            if let Some(n) = inline_value_call(caller, stmts, i, helpers, counter, loop_vars) {
+                i += n;
+                continue;
+            }
+        }
         if let Some((h, args, targs)) = call.filter(|_| *counter < MAX_INLINES) {
             if let Some(body) = instantiate(caller, &h, &args, &targs, counter) {
                 let n = body.len();
@@ -485,6 +546,74 @@ fn inline_block(
         }
         i += 1;
     }
+}
+
+/// Inlines the one value-helper call in `stmts[i]`'s value, if any: the
+/// helper's body goes before the statement, whose call becomes the
+/// returned value's name. Returns how many statements were put in front.
+fn inline_value_call(
+    caller: &mut Function,
+    stmts: &mut Vec<Stmt>,
+    i: usize,
+    helpers: &HashMap<String, Function>,
+    counter: &mut usize,
+    loop_vars: &[String],
+) -> Option<usize> {
+    let value = match &stmts[i].kind {
+        StmtKind::Assign { value, .. } => value,
+        StmtKind::Decl { init: Some(v), .. } => v,
+        _ => return None,
+    };
+    let mut calls = Vec::new();
+    value.walk(&mut |x| {
+        if let Expr::Call {
+            func,
+            recv: None,
+            args,
+            kwargs,
+        } = x
+        {
+            if kwargs.is_empty() {
+                let (name, _) = callee(func);
+                if let Some(h) = helpers.get(&format!("{name}()")) {
+                    calls.push((x.clone(), h.clone(), args.clone()));
+                }
+            }
+        }
+    });
+    let [(call, h, args)] = calls.as_slice() else {
+        return None;
+    };
+    if h.params.len() != args.len()
+        || h.span == caller.span
+        || !args.iter().any(|a| loop_vars.iter().any(|v| a.mentions(v)))
+    {
+        return None;
+    }
+    let mut body = instantiate(caller, h, args, &[], counter)?;
+    let ret = format!("{RET}_{}", *counter);
+    for s in body.iter_mut() {
+        rename_stmt(s, RET, &ret);
+    }
+    let ret_info = h.vars.get(RET).cloned().unwrap_or_default();
+    caller.vars.entry(ret.clone()).or_insert(ret_info);
+    let span = stmts[i].span;
+    let body: Vec<Stmt> = body
+        .into_iter()
+        .map(|mut s| {
+            s.walk_mut(&mut |s| s.span = span);
+            s
+        })
+        .collect();
+    let n = body.len();
+    let with = Expr::var(&ret);
+    let call = call.clone();
+    stmts[i].exprs_mut(&mut |e| {
+        let taken = std::mem::replace(e, Expr::Int(0));
+        *e = taken.map(&mut |x| if x == call { with.clone() } else { x });
+    });
+    stmts.splice(i..i, body);
+    Some(n)
 }
 
 /// The function a call names, as helpers are named, and the template
