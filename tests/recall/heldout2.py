@@ -17,17 +17,9 @@ given). A hard negative is broken by any finding of a matmul-family code
 printed and judged apart: it is about a call, not a hand-written loop.
 Findings in a repository's scope that no label names are printed for reading.
 """
-import fnmatch, json, sys
+import sys
 
-GEMM = {"GS101", "GS102", "GS103", "GS104", "GS105", "GS106", "GS107", "GS108", "GS401"}
-GPU_GEMM = GEMM | {"GS109"}
-GEMV = {"GS201"}
-CONV = {"GS301"}
-ATTN = {"GS501"}
-ATTN_C = {"GS501", "GS201"}  # decode attention in C/CUDA: two GEMVs around a softmax
-FAMILY = GPU_GEMM | GEMV | CONV | ATTN
-CODES = {"GEMM": GEMM, "GEMM (CUDA)": GPU_GEMM, "GEMV": GEMV, "conv": CONV,
-         "attention": ATTN, "attention (C)": ATTN_C}
+from heldout import N, P, main, table  # the label helpers and the scorer, shared
 
 # name: (GitHub repository, commit, scope: globs under the checkout; None = all)
 CGO = "src/%s.cu"
@@ -58,10 +50,6 @@ REPOS = {
     "deepnet": ("parasdahal/deepnet", "51a9e61c351138b7dc637f4b748a0e6ca2e15595", None),
     "kissfft": ("mborgerding/kissfft", "6e9e673e420c4bf47d4a60c57c578f93e4ec192f", None),
 }
-
-def P(repo, where, routine, form, lines=None, note=""):
-    """A positive: `where` is [(file glob, [functions])], any of which may report it."""
-    return dict(repo=repo, where=where, routine=routine, form=form, lines=lines, note=note)
 
 def cgo(i, fns):
     return [(CGO % CGO_FILES[i], fns)]
@@ -164,10 +152,6 @@ POS = [
     P("cuda_hgemv", [("src/warp/warp16_smem.cu", ["warp16SmemKernel"])], "GEMV", "as warp16 naive, vector in shared memory"),
 ]
 
-def N(repo, file, fns, why):
-    """A hard negative: fns None means every function in the file."""
-    return dict(repo=repo, file=file, fns=fns, why=why)
-
 NEG = [
     N("tinn", "Tinn.c", ["toterr", "err", "wbrand", "xttrain", "xtbuild"], "sum of squared errors, init, delegating wrappers"),
     N("nn1", "cnn.c", ["Layer_dump"], "nested loops printing weights with a running k++ index"),
@@ -236,108 +220,8 @@ NEG = [
     N("kissfft", "test/twotonetest.c", None, "tone generation, power sums"),
 ]
 
-def norm_fn(f):
-    return (f or "").replace("::", ".")
-
-def fn_match(found, want):
-    a, b = norm_fn(found), norm_fn(want)
-    return a == b or a.endswith("." + b) or b.endswith("." + a)
-
-def table():
-    print("| repo | file | function | routine | form |\n|---|---|---|---|---|")
-    for p in POS:
-        where = "; ".join("%s: %s" % (g, ", ".join(fns)) for g, fns in p["where"])
-        f0, fns0 = p["where"][0]
-        extra = (" (lines %d-%d)" % p["lines"]) if p["lines"] else ""
-        note = (" (%s)" % p["note"]) if p["note"] else ""
-        alt = ("; also " + "; ".join("%s: %s" % (g, ", ".join(f)) for g, f in p["where"][1:])) if len(p["where"]) > 1 else ""
-        print("| %s | %s | %s%s | %s | %s%s%s |" % (p["repo"], f0, ", ".join(fns0), extra, p["routine"], p["form"], alt, note))
-    print()
-    print("| repo | file | function(s) | why it is hard |\n|---|---|---|---|")
-    for n in NEG:
-        print("| %s | %s | %s | %s |" % (n["repo"], n["file"], ", ".join(n["fns"]) if n["fns"] else "(all)", n["why"]))
-
-def main(path):
-    d = json.load(open(path))
-    fs = []
-    for x in d["findings"]:
-        p = x["path"]
-        for name in REPOS:
-            pre = "/work/public/%s/" % name
-            if p.startswith(pre):
-                fs.append(dict(repo=name, file=p[len(pre):], fn=x.get("function"), code=x["code"],
-                               line=x.get("line"), sev=x.get("level")))
-                break
-    def in_scope(f):
-        sc = REPOS[f["repo"]][2]
-        return sc is None or any(fnmatch.fnmatch(f["file"], g) for g in sc)
-    used = set()
-    per = {r: [0, 0, 0, 0, 0] for r in REPOS}  # pos, found, neg, broken, strict-pos
-    totals = dict(pos=0, found=0, strict=0, strict_found=0)
-    print("== positives")
-    for p in POS:
-        codes = CODES[p["routine"]]
-        hits, other = [], []
-        for i, f in enumerate(fs):
-            if f["repo"] != p["repo"]:
-                continue
-            for g, fns in p["where"]:
-                if fnmatch.fnmatch(f["file"], g) and any(fn_match(f["fn"], w) for w in fns):
-                    if p["lines"] and not (f["line"] and p["lines"][0] <= f["line"] <= p["lines"][1]):
-                        continue
-                    (hits if f["code"] in codes else other).append(i)
-        used.update(hits); used.update(other)
-        ok = bool(hits)
-        per[p["repo"]][0] += 1; per[p["repo"]][1] += ok
-        totals["pos"] += 1; totals["found"] += ok
-        if not p["note"]:
-            per[p["repo"]][4] += 1; totals["strict"] += 1; totals["strict_found"] += ok
-        what = ",".join(sorted({fs[i]["code"] for i in hits})) if ok else "MISS"
-        if other:
-            what += " (also %s)" % ",".join(sorted({fs[i]["code"] for i in other}))
-        print("  %-6s %-22s %s %s [%s]%s" % (what if ok else "MISS", p["repo"], p["where"][0][0], ",".join(p["where"][0][1][:2]),
-                                          p["routine"], ("  other codes: " + ",".join(sorted({fs[i]["code"] for i in other}))) if other and not ok else ""))
-    print("\n== hard negatives (every finding in a hard-negative file)")
-    neg_files = {}
-    for n in NEG:
-        per[n["repo"]][2] += 1
-        broken = False
-        for i, f in enumerate(fs):
-            if f["repo"] == n["repo"] and fnmatch.fnmatch(f["file"], n["file"]):
-                named = n["fns"] is None or any(fn_match(f["fn"], w) for w in n["fns"])
-                if named and f["code"] in FAMILY:
-                    broken = True
-                    used.add(i)
-                    print("  FALSE POSITIVE %s %s:%s %s (%s)" % (f["code"], f["repo"], f["file"], f["fn"], n["why"]))
-                neg_files.setdefault((f["repo"], f["file"]), set()).add(i)
-        per[n["repo"]][3] += broken
-    for (r, fl), ids in sorted(neg_files.items()):
-        for i in sorted(ids):
-            f = fs[i]
-            if i not in used:
-                print("  in negative file, not a labelled function: %s %s:%s %s line %s" % (f["code"], r, fl, f["fn"], f["line"]))
-    print("\n== findings in scope that no label names (read them)")
-    out_scope = 0
-    for i, f in enumerate(fs):
-        if i in used:
-            continue
-        if not in_scope(f):
-            out_scope += 1
-            continue
-        if any(f["repo"] == r and f["file"] == fl for (r, fl) in neg_files) and f["code"] not in FAMILY:
-            pass
-        print("  %s %s %s:%s %s line %s" % (f["code"], f["sev"], f["repo"], f["file"], f["fn"], f["line"]))
-    print("  (%d findings outside the scoped files of the scoped repositories, not judged)" % out_scope)
-    print("\n== per repository: positives found / labelled, negatives with a finding / labelled")
-    for r, (np_, nf, nn, nb, ns) in per.items():
-        print("  %-24s %2d/%2d found   %d/%d negatives broken" % (r, nf, np_, nb, nn))
-    neg_total = sum(v[2] for v in per.values()); neg_broken = sum(v[3] for v in per.values())
-    print("\nrecall %d/%d = %.0f%% (strict, without the %d borderline: %d/%d = %.0f%%); hard negatives with a matmul finding: %d of %d"
-          % (totals["found"], totals["pos"], 100.0 * totals["found"] / totals["pos"], totals["pos"] - totals["strict"],
-             totals["strict_found"], totals["strict"], 100.0 * totals["strict_found"] / totals["strict"], neg_broken, neg_total))
-
 if __name__ == "__main__":
     if sys.argv[1:] == ["--table"]:
-        table()
+        table(POS, NEG)
     else:
-        main(sys.argv[1])
+        main(sys.argv[1], REPOS, POS, NEG)
