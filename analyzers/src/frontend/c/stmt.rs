@@ -822,10 +822,25 @@ impl Lowerer<'_> {
             let (start, end, step) = counted(start, &c, step)?;
             Some((c.var, start, end, step, i))
         })();
+        if built.is_some() {
+            body.pop();
+        }
+        Self::push_counted(out, node, sp, built, body);
+    }
+
+    /// The loop a counted `while`/`do` lowered to (its counter's setter
+    /// `out[i]` consumed, the counter's bump already out of `body`), or the
+    /// statements kept in an opaque block.
+    fn push_counted(
+        out: &mut Vec<Stmt>,
+        node: Node,
+        sp: Span,
+        built: Option<(String, Expr, Expr, Expr, usize)>,
+        body: Vec<Stmt>,
+    ) {
         match built {
             Some((var, start, end, step, i)) => {
                 consume_setter(out, i);
-                body.pop();
                 out.push(Stmt {
                     kind: StmtKind::Loop(Loop {
                         var,
@@ -896,32 +911,15 @@ impl Lowerer<'_> {
             };
             Some((c.var, start, end, step, i, top))
         })();
-        match built {
-            Some((var, start, end, step, i, top)) => {
-                consume_setter(out, i);
-                if top {
-                    body.remove(0);
-                } else {
-                    body.pop();
-                }
-                out.push(Stmt {
-                    kind: StmtKind::Loop(Loop {
-                        var,
-                        start,
-                        end,
-                        step,
-                        kind: LoopKind::Serial,
-                        header: Self::header_span(node),
-                        body,
-                    }),
-                    span: sp,
-                });
+        let built = built.map(|(var, start, end, step, i, top)| {
+            if top {
+                body.remove(0);
+            } else {
+                body.pop();
             }
-            None => out.push(Stmt {
-                kind: StmtKind::Opaque(body),
-                span: sp,
-            }),
-        }
+            (var, start, end, step, i)
+        });
+        Self::push_counted(out, node, sp, built, body);
     }
 }
 
