@@ -18,6 +18,8 @@
 //! them: other stored rows do not change the default advice).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -140,17 +142,40 @@ pub struct Outcome {
     /// `(problem, candidate, why)` of what did not give a number.
     pub failed: Vec<(String, String, String)>,
     pub elapsed_s: f64,
+    /// The run was cancelled before the end of the plan (its rows are the
+    /// problems measured until then).
+    pub cancelled: bool,
+}
+
+/// One step of a run, for progress: problem `index` (from 0) of `total`,
+/// and a line saying what it is and what runs for it.
+pub struct Step<'a> {
+    pub index: usize,
+    pub total: usize,
+    pub line: &'a str,
 }
 
 /// Measures the [`plan`] with `engine` (fresh measurements: earlier rows
 /// are not reused), skipping candidates this machine cannot run. `progress`
-/// gets one line per problem.
-pub fn run(engine: &Engine, machine: &Machine, progress: &mut dyn FnMut(&str)) -> Outcome {
+/// gets one step per problem. `cancel`, once set, kills the running
+/// candidate (the engine's `Options::cancel`) and starts nothing more.
+pub fn run(
+    engine: &Engine,
+    machine: &Machine,
+    cancel: Option<Arc<AtomicBool>>,
+    progress: &mut dyn FnMut(Step<'_>),
+) -> Outcome {
     let t0 = std::time::Instant::now();
     let mut rows = Vec::new();
     let mut failed = Vec::new();
+    let mut cancelled = false;
     let plan = plan();
+    let stop = || cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst));
     for (i, (p, ids)) in plan.iter().enumerate() {
+        if stop() {
+            cancelled = true;
+            break;
+        }
         let runnable: Vec<String> = ids
             .iter()
             .filter(|id| {
@@ -158,7 +183,7 @@ pub fn run(engine: &Engine, machine: &Machine, progress: &mut dyn FnMut(&str)) -
             })
             .map(|id| id.to_string())
             .collect();
-        progress(&format!(
+        let line = format!(
             "[{}/{}] {} ({})",
             i + 1,
             plan.len(),
@@ -168,7 +193,12 @@ pub fn run(engine: &Engine, machine: &Machine, progress: &mut dyn FnMut(&str)) -
             } else {
                 runnable.join(", ")
             }
-        ));
+        );
+        progress(Step {
+            index: i,
+            total: plan.len(),
+            line: &line,
+        });
         if runnable.is_empty() {
             continue;
         }
@@ -177,12 +207,15 @@ pub fn run(engine: &Engine, machine: &Machine, progress: &mut dyn FnMut(&str)) -
             only: Some(runnable),
             use_cache: false,
             timeout_s: Some(TIMEOUT_PER_CANDIDATE_S),
+            cancel: cancel.clone(),
             ..Default::default()
         };
         let table = engine.measure(p, &opts, &mut |_: Progress| {});
         for r in table.rows {
             if r.status == Status::Ok && r.seconds_per_call.is_some_and(|s| s > 0.0) {
                 rows.push((p.clone(), r));
+            } else if stop() {
+                cancelled = true;
             } else {
                 failed.push((
                     p.describe(),
@@ -205,6 +238,7 @@ pub fn run(engine: &Engine, machine: &Machine, progress: &mut dyn FnMut(&str)) -
         },
         failed,
         elapsed_s: t0.elapsed().as_secs_f64(),
+        cancelled,
     }
 }
 

@@ -549,9 +549,9 @@ pub fn calibrate(out: &mut dyn Write, show_progress: bool) -> Result<(), String>
     for w in warnings {
         eprintln!("gemmscope: warning: {w}");
     }
-    let outcome = calibrate::run(&setup.engine, &setup.machine, &mut |line| {
+    let outcome = calibrate::run(&setup.engine, &setup.machine, None, &mut |step| {
         if show_progress {
-            eprintln!("gemmscope: calibrate {line}");
+            eprintln!("gemmscope: calibrate {}", step.line);
         }
     });
     let cal = &outcome.calibration;

@@ -263,7 +263,7 @@ async fn trusted_measurement_runs_only_generated_code_in_private_dirs() {
         json!({"processId": null,
                "capabilities": {"window": {"workDoneProgress": true}},
                "workspaceFolders": [{"uri": folder, "name": "w"}],
-               "initializationOptions": {"trusted": true, "measure": true, "budget": 1.0,
+               "initializationOptions": {"trusted": true, "measure": true, "calibrate": false, "budget": 1.0,
                                          "candidates": ["c-naive-O1", "python-loop"]}}),
     )
     .await;

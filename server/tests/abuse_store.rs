@@ -74,8 +74,7 @@ fn spawn_server(cache: &Path) -> (tokio::process::Child, Client) {
     (child, c)
 }
 
-const OPTS: fn() -> Value =
-    || json!({"trusted": true, "measure": true, "budget": 0.3, "candidates": ["rust-gemm"]});
+const OPTS: fn() -> Value = || json!({"trusted": true, "measure": true, "calibrate": false, "budget": 0.3, "candidates": ["rust-gemm"]});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_bench_and_check_share_one_store_at_once() {

@@ -192,8 +192,8 @@ async fn measures_in_the_background_then_answers_from_the_store() {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
-    let opts =
-        json!({"trusted": true, "measure": true, "candidates": ["c-naive-O1"], "budget": 0.2});
+    let opts = json!({"trusted": true, "measure": true, "calibrate": false,
+               "candidates": ["c-naive-O1"], "budget": 0.2});
     let uri = "file:///tmp/gemmscope-lsp-test/small.c";
     let text = gemm_c(16, 16, 16);
 
@@ -345,7 +345,7 @@ async fn running_bench_child(server: u32) -> u32 {
 async fn hanging_measurement(cache: &std::path::Path) -> (Server, u32) {
     let mut s = spawn_with(cache, &[("GEMMSCOPE_SELFTEST", "1")]);
     let c = &mut s.client;
-    let opts = json!({"trusted": true, "candidates": ["selftest-hang"], "budget": 100});
+    let opts = json!({"trusted": true, "calibrate": false, "candidates": ["selftest-hang"], "budget": 100});
     c.initialize(opts, CAPS()).await;
     let uri = "file:///tmp/gemmscope-lsp-test/cancel.c";
     c.open(uri, "c", 1, &gemm_c(32, 32, 32)).await;
@@ -415,4 +415,152 @@ async fn closing_stdin_kills_a_running_benchmark() {
         process_gone(bench),
         "benchmark child {bench} outlived the server"
     );
+}
+
+/// The `$/progress` begin of the start-up calibration, within `t`.
+async fn calibration_begin(c: &mut Client, t: Duration) -> Option<Value> {
+    c.wait_for(t, |m| {
+        m["method"] == "$/progress"
+            && m["params"]["value"]["kind"] == "begin"
+            && m["params"]["value"]["title"]
+                .as_str()
+                .is_some_and(|s| s.contains("calibrating this machine"))
+    })
+    .await
+}
+
+/// The end of the progress named `token`, within `t`.
+async fn progress_end(c: &mut Client, token: &Value, t: Duration) -> Option<Value> {
+    c.wait_for(t, |m| {
+        m["method"] == "$/progress"
+            && m["params"]["token"] == *token
+            && m["params"]["value"]["kind"] == "end"
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_trusted_start_calibrates_once_and_the_default_advice_uses_it() {
+    if !have_cc() {
+        gemmscope_microbench::testing::skip(
+            "the_first_trusted_start_calibrates_once_and_the_default_advice_uses_it",
+            "no C compiler on this machine",
+        );
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let store = cache.path().join("results.sqlite3");
+    // `calibrate` left at its default (on).
+    let opts =
+        json!({"trusted": true, "measure": true, "candidates": ["c-naive-O1"], "budget": 0.2});
+    let uri = "file:///tmp/gemmscope-lsp-test/cal.c";
+    let text = gemm_c(40, 40, 40);
+    let key = || {
+        let m = gemmscope_microbench::fingerprint::Machine::detect(
+            &gemmscope_microbench::toolchain::Toolchain::default(),
+        );
+        gemmscope_microbench::calibrate::cpu_key(&m)
+    };
+
+    // 1. Cancelled at its first step: nothing stored, the server serves on.
+    let mut s = spawn(cache.path());
+    let c = &mut s.client;
+    c.initialize(opts.clone(), CAPS()).await;
+    c.open(uri, "c", 1, &text).await;
+    assert_eq!(c.diagnostics(uri, Some(1)).await[0]["code"], "GS101");
+    let begin = calibration_begin(c, Duration::from_secs(120))
+        .await
+        .expect("a trusted start with no calibration calibrates");
+    assert_eq!(begin["params"]["value"]["cancellable"], true);
+    let token = begin["params"]["token"].clone();
+    c.notify("window/workDoneProgress/cancel", json!({"token": token}))
+        .await;
+    let end = progress_end(c, &token, Duration::from_secs(60))
+        .await
+        .expect("the cancel ends the calibration");
+    let msg = end["params"]["value"]["message"].as_str().unwrap();
+    assert!(msg.contains("cancelled; nothing stored"), "{msg}");
+    assert!(
+        gemmscope_microbench::calibrate::load(&store, &key()).is_none(),
+        "a cancelled calibration is not stored"
+    );
+    s.stop().await;
+
+    // 2. The next start asks again and runs it through; then the file's
+    // problem is measured.
+    let mut s = spawn(cache.path());
+    let c = &mut s.client;
+    c.initialize(opts.clone(), CAPS()).await;
+    c.open(uri, "c", 1, &text).await;
+    let begin = calibration_begin(c, Duration::from_secs(120))
+        .await
+        .expect("calibrates again");
+    let token = begin["params"]["token"].clone();
+    assert!(begin["params"]["value"]["message"]
+        .as_str()
+        .unwrap()
+        .ends_with(" problems"));
+    let end = progress_end(c, &token, Duration::from_secs(400))
+        .await
+        .expect("the calibration ends");
+    let msg = end["params"]["value"]["message"].as_str().unwrap();
+    assert!(msg.starts_with("calibrated this machine: "), "{msg}");
+    let reports = c
+        .progress()
+        .into_iter()
+        .filter(|m| m["params"]["token"] == token && m["params"]["value"]["kind"] == "report")
+        .count();
+    assert!(reports >= 10, "one report per problem: {reports}");
+    let cal = gemmscope_microbench::calibrate::load(&store, &key()).expect("stored");
+    assert!(cal.rows.len() >= 20, "{} points", cal.rows.len());
+    // (Measured now, or by the first server after its cancel.)
+    c.wait_for(Duration::from_secs(120), |m| {
+        let end = m["method"] == "$/progress"
+            && m["params"]["value"]["kind"] == "end"
+            && m["params"]["value"]["message"]
+                .as_str()
+                .is_some_and(|s| s.contains("measured 1 of 1"));
+        let stored = m["method"] == "window/logMessage"
+            && m["params"]["message"]
+                .as_str()
+                .is_some_and(|s| s.contains("every candidate is in the result store"));
+        end || stored
+    })
+    .await
+    .expect("the file's problem is measured after the calibration");
+    s.stop().await;
+
+    // 3. `check --bench off` on the same store now predicts from it.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cal.c");
+    std::fs::write(&file, &text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gemmscope"))
+        .args(["check", "--bench", "off"])
+        .arg(&file)
+        .env("GEMMSCOPE_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("calibrated here"), "{said}");
+
+    // 4. A later start does not calibrate again.
+    let mut s = spawn(cache.path());
+    let c = &mut s.client;
+    c.initialize(opts, CAPS()).await;
+    c.open(uri, "c", 1, &text).await;
+    c.wait_for(Duration::from_secs(60), |m| {
+        m["method"] == "window/logMessage"
+            && m["params"]["message"]
+                .as_str()
+                .is_some_and(|s| s.contains("every candidate is in the result store"))
+    })
+    .await
+    .expect("answered from the store");
+    let again = c.progress().into_iter().any(|m| {
+        m["params"]["value"]["title"]
+            .as_str()
+            .is_some_and(|s| s.contains("calibrating"))
+    });
+    assert!(!again, "calibrated again: {:?}", c.progress());
+    s.stop().await;
 }

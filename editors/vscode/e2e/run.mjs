@@ -111,6 +111,9 @@ function workspace(dir) {
     JSON.stringify(
       {
         "gemmscope.measure": true,
+        // The start-up calibration is tested over stdio (server/tests/
+        // lsp_calibrate.rs); here it would only add its ~10 s.
+        "gemmscope.calibrate": false,
         "gemmscope.budget": 1,
         "gemmscope.candidates": ["c-naive-O1", "openblas"],
       },

@@ -9,6 +9,7 @@ export type Get = (key: string) => unknown;
 export interface ServerSettings {
   trusted: boolean;
   measure?: boolean;
+  calibrate?: boolean;
   budget?: number;
   candidates?: string[];
   timeout?: number;
@@ -35,6 +36,8 @@ export function toServerSettings(get: Get, trusted: boolean): ServerSettings {
   const s: ServerSettings = { trusted };
   const measure = get("measure");
   if (typeof measure === "boolean") s.measure = measure;
+  const calibrate = get("calibrate");
+  if (typeof calibrate === "boolean") s.calibrate = calibrate;
   const budget = get("budget");
   if (isNum(budget) && budget >= 0) s.budget = budget;
   const candidates = get("candidates");

@@ -16,6 +16,7 @@ test("settings map onto the server's keys", () => {
   const s = toServerSettings(
     from({
       measure: false,
+      calibrate: false,
       budget: 2.5,
       candidates: ["c-naive-O1", "openblas", 3],
       timeout: 7,
@@ -32,6 +33,7 @@ test("settings map onto the server's keys", () => {
   assert.deepEqual(s, {
     trusted: true,
     measure: false,
+    calibrate: false,
     budget: 2.5,
     candidates: ["c-naive-O1", "openblas"],
     timeout: 7,

@@ -14,6 +14,10 @@ pub struct Settings {
     /// The workspace is trusted: only then are benchmarks run or the
     /// configured compiler and Python started.
     pub trusted: bool,
+    /// When measuring first starts (trusted, `measure` on) and this CPU has
+    /// no stored `gemmscope calibrate` run, run it first: generated kernels
+    /// only, about 10 s (docs/model.md, "Self-calibration").
+    pub calibrate: bool,
     /// Seconds of measurement for one problem's table.
     pub budget_s: f64,
     /// Only these candidate ids (all when `None`).
@@ -44,6 +48,7 @@ impl Default for Settings {
         Settings {
             measure: true,
             trusted: false,
+            calibrate: true,
             budget_s: 5.0,
             candidates: None,
             timeout_s: None,
@@ -85,6 +90,7 @@ impl Settings {
             let ok = match k.as_str() {
                 "measure" => set_bool(&mut self.measure, x),
                 "trusted" => set_bool(&mut self.trusted, x),
+                "calibrate" => set_bool(&mut self.calibrate, x),
                 "inlayHints" => set_bool(&mut self.inlay_hints, x),
                 "budget" => set_pos(&mut self.budget_s, x),
                 "timeout" => match x {
@@ -205,12 +211,13 @@ mod tests {
         let bad = s.update(&json!({"gemmscope": {
             "trusted": true, "budget": 0.2, "candidates": ["c-naive-O1"],
             "thresholds": {"warning": 50, "info": 3}, "python": "/usr/bin/python3",
-            "inlayHints": "yes", "unknown": 1
+            "inlayHints": "yes", "unknown": 1, "calibrate": false
         }}));
         assert_eq!(bad.len(), 2, "{bad:?}");
         assert!(bad.iter().any(|b| b.contains("inlayHints")));
         assert!(bad.iter().any(|b| b.contains("min-speedup")));
-        assert!(s.trusted && s.inlay_hints);
+        assert!(s.trusted && s.inlay_hints && !s.calibrate);
+        assert!(Settings::default().calibrate, "on by default");
         assert_eq!(s.budget_s, 0.2);
         assert_eq!(
             s.candidates.as_deref(),

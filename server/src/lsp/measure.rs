@@ -30,7 +30,14 @@ pub struct MeasureConfig {
     pub timeout_s: Option<f64>,
     pub python: Option<String>,
     pub compiler: Option<String>,
+    /// Calibrate this machine when the worker starts, where it has no
+    /// stored calibration (the `calibrate` setting).
+    pub calibrate: bool,
 }
+
+/// The job id of the calibration run at start ([`Measurer::enqueue`]'s
+/// ids start at 1); its progress can be cancelled like any job's.
+pub const CALIBRATION_JOB: u64 = 0;
 
 /// What the worker reports.
 pub enum Event {
@@ -47,6 +54,8 @@ pub enum Event {
         job: u64,
         title: String,
         total: usize,
+        /// What `total` counts ("candidates", "problems").
+        unit: &'static str,
     },
     Candidate {
         job: u64,
@@ -60,6 +69,14 @@ pub enum Event {
         /// Candidate ids measured by this job (not answered from the store).
         measured: Vec<String>,
         problem: Problem,
+    },
+    /// The start-up calibration ended (or was cancelled, or measured
+    /// nothing): its rows are stored when it measured any.
+    Calibrated {
+        job: u64,
+        message: String,
+        /// Points stored (0: nothing changes).
+        points: usize,
     },
     /// The job ran nothing: every row was already stored, no candidate can
     /// run, or the problem is no longer in any file.
@@ -190,6 +207,7 @@ struct WorkerShared {
 
 struct Setup {
     engine: Engine,
+    machine: Machine,
     store: Arc<Store>,
     compiler: Option<String>,
     python: Option<String>,
@@ -303,6 +321,7 @@ fn setup(child: &[OsString], cfg: &MeasureConfig) -> Result<(Setup, Machine, Vec
                 cache: Some(Box::new(Shared(store.clone()))),
                 temp_root: None,
             },
+            machine: machine.clone(),
             store,
             compiler: cfg.compiler.clone(),
             python: cfg.python.clone(),
@@ -352,7 +371,20 @@ fn worker(
     if stopping.load(Ordering::SeqCst) {
         return;
     }
-    ensure(&first, &mut current);
+    if ensure(&first, &mut current) && first.calibrate {
+        if let Some(s) = current.as_ref() {
+            let flag = Arc::new(AtomicBool::new(stopping.load(Ordering::SeqCst)));
+            *lock(&cur) = Some((CALIBRATION_JOB, flag.clone()));
+            if stopping.load(Ordering::SeqCst) || lock(&cancelled).remove(&CALIBRATION_JOB) {
+                flag.store(true, Ordering::SeqCst);
+            }
+            let end = calibrate_once(s, &flag, &events);
+            *lock(&cur) = None;
+            if let Some(end) = end {
+                let _ = events.send(end);
+            }
+        }
+    }
     while let Ok(cmd) = rx.recv() {
         if stopping.load(Ordering::SeqCst) {
             return;
@@ -386,6 +418,73 @@ fn worker(
         *lock(&cur) = None;
         let _ = events.send(end);
     }
+}
+
+/// The first trusted start's calibration: where this CPU has no stored
+/// `gemmscope calibrate` run, measures its fixed set of generated kernels
+/// (no user code; the same as the command) and stores it, with progress
+/// per problem. `None` where there was one already (nothing runs).
+fn calibrate_once(
+    s: &Setup,
+    flag: &Arc<AtomicBool>,
+    events: &tokio::sync::mpsc::UnboundedSender<Event>,
+) -> Option<Event> {
+    use gemmscope_microbench::calibrate;
+    let key = calibrate::cpu_key(&s.machine);
+    if calibrate::load(s.store.path(), &key).is_some() {
+        return None;
+    }
+    let job = CALIBRATION_JOB;
+    let total = calibrate::plan().len();
+    let _ = events.send(Event::Begin {
+        job,
+        title: "gemmscope: calibrating this machine (generated kernels only, once)".into(),
+        total,
+        unit: "problems",
+    });
+    let outcome = calibrate::run(&s.engine, &s.machine, Some(flag.clone()), &mut |step| {
+        let _ = events.send(Event::Candidate {
+            job,
+            index: step.index,
+            total: step.total,
+            label: step.line.to_string(),
+        });
+    });
+    let cal = outcome.calibration;
+    let (message, points) = if outcome.cancelled {
+        // A part of the set is not a calibration: nothing is stored, and
+        // the next start asks again.
+        ("calibration cancelled; nothing stored".to_string(), 0)
+    } else if cal.rows.is_empty() {
+        (
+            "calibration measured nothing (no C compiler?); the advice stays on the shipped data"
+                .to_string(),
+            0,
+        )
+    } else {
+        match s.store.put_calibration(&cal) {
+            Ok(()) => (
+                format!(
+                    "calibrated this machine: {} points in {:.1} s, stored under CPU key {}{}",
+                    cal.rows.len(),
+                    outcome.elapsed_s,
+                    cal.cpu_key,
+                    if outcome.failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({} did not run)", outcome.failed.len())
+                    }
+                ),
+                cal.rows.len(),
+            ),
+            Err(e) => (format!("calibration not stored: {e}"), 0),
+        }
+    };
+    Some(Event::Calibrated {
+        job,
+        message,
+        points,
+    })
 }
 
 /// Measures one problem, candidate by candidate; sends `Begin` and
@@ -433,6 +532,7 @@ fn run_job(
         job,
         title: format!("gemmscope: measuring GEMM {}", p.describe()),
         total,
+        unit: "candidates",
     });
     let per = (cfg.budget_s / total as f64).max(0.05);
     let mut measured = Vec::new();

@@ -1080,6 +1080,7 @@ impl Core {
             timeout_s: s.timeout_s,
             python: s.python.clone(),
             compiler: s.compiler.clone(),
+            calibrate: s.calibrate,
         }
     }
 
@@ -1211,7 +1212,12 @@ impl Core {
                     self.set_advisor(None, Some(why));
                     self.republish_all().await;
                 }
-                Event::Begin { job, title, total } => {
+                Event::Begin {
+                    job,
+                    title,
+                    total,
+                    unit,
+                } => {
                     let show = lock(&self.caps).work_done_progress
                         && self
                             .client
@@ -1222,7 +1228,7 @@ impl Core {
                     if show {
                         self.client
                             .send_notification::<notification::Progress>(progress::begin(
-                                job, &title, total,
+                                job, &title, total, unit,
                             ))
                             .await;
                     }
@@ -1265,6 +1271,36 @@ impl Core {
                     self.republish_all().await;
                     if lock(&self.caps).inlay_refresh {
                         let _ = self.client.inlay_hint_refresh().await;
+                    }
+                }
+                Event::Calibrated {
+                    job,
+                    message,
+                    points,
+                } => {
+                    if lock(&self.jobs).remove(&job).unwrap_or(false) {
+                        self.client
+                            .send_notification::<notification::Progress>(progress::end(
+                                job, &message,
+                            ))
+                            .await;
+                    }
+                    let level = if points > 0 {
+                        MessageType::INFO
+                    } else {
+                        MessageType::WARNING
+                    };
+                    self.log(
+                        level,
+                        format!("{message} (the `calibrate` setting turns this off)"),
+                    )
+                    .await;
+                    if points > 0 {
+                        self.refresh_advisor();
+                        self.republish_all().await;
+                        if lock(&self.caps).inlay_refresh {
+                            let _ = self.client.inlay_hint_refresh().await;
+                        }
                     }
                 }
                 Event::Answered { job, problem, why } => {

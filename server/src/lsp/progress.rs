@@ -30,13 +30,14 @@ fn params(job: u64, v: WorkDoneProgress) -> ProgressParams {
     }
 }
 
-pub fn begin(job: u64, title: &str, total: usize) -> ProgressParams {
+/// `unit`: what `total` counts ("candidates", "problems").
+pub fn begin(job: u64, title: &str, total: usize, unit: &str) -> ProgressParams {
     params(
         job,
         WorkDoneProgress::Begin(WorkDoneProgressBegin {
             title: title.into(),
             cancellable: Some(true),
-            message: Some(format!("{total} candidates")),
+            message: Some(format!("{total} {unit}")),
             percentage: Some(0),
         }),
     )

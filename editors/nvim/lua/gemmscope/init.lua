@@ -19,7 +19,7 @@ M.defaults = {
   root_markers = { "gemmscope.toml", "compile_commands.json", "pyproject.toml", ".git" },
   -- The server's settings (docs/lsp.md "Settings"), sent as
   -- initializationOptions and with workspace/didChangeConfiguration:
-  -- trusted, measure, budget, candidates, timeout, python,
+  -- trusted, measure, calibrate, budget, candidates, timeout, python,
   -- compiler, inlayHints, maxFileBytes, maxNesting, analysisTimeoutMs,
   -- rulesUrl. Neovim has no workspace trust: nothing is measured in the
   -- background unless you set `trusted = true`.
