@@ -7,9 +7,12 @@ between the passes (what docs/model.md quotes)."""
 import glob
 import json
 import math
+import os
 import sys
 
-MACHINE, SOURCE = "epyc-2c-avx512", "gemmscope-epyc-2c-gemm"
+# The machine and source ids of the rows (environment MACHINE, SOURCE).
+MACHINE = os.environ.get("MACHINE", "epyc-2c-avx512")
+SOURCE = os.environ.get("SOURCE", "gemmscope-epyc-2c-gemm")
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 pts, label, prec = {}, {}, {}

@@ -8,9 +8,12 @@ do not depend on the naive loop's order: only their `ik` tables are read."""
 import glob
 import json
 import math
+import os
 import sys
 
-MACHINE, SOURCE = "epyc-2c-avx512", "gemmscope-epyc-2c"
+# The machine and source ids of the rows (environment MACHINE, SOURCE).
+MACHINE = os.environ.get("MACHINE", "epyc-2c-avx512")
+SOURCE = os.environ.get("SOURCE", "gemmscope-epyc-2c")
 
 pts = {}
 for folder in sys.argv[1:]:

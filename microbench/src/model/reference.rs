@@ -32,6 +32,14 @@ pub struct RefMachine {
     /// `null` when not known.
     pub bandwidth_gbs: Option<f64>,
     pub cores: u32,
+    /// Per-core L1 data and L2 cache sizes, KiB, where measured (lscpu /
+    /// sysfs on the machine): two machines of the same peak and cores but
+    /// other cache sizes are other CPUs (a 2-core Zen 4 VM and a 2-core
+    /// Zen 5 VM at the same clock run the naive loops 1.7x apart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l1d_kib: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l2_kib: Option<u64>,
     pub descriptor_source: String,
 }
 
@@ -109,6 +117,9 @@ pub struct Descriptor {
     pub peak_fp32_gflops: f64,
     pub bandwidth_gbs: Option<f64>,
     pub cores: u32,
+    /// Per-core L1d and L2 sizes, KiB, where known.
+    pub l1d_kib: Option<u64>,
+    pub l2_kib: Option<u64>,
 }
 
 impl Descriptor {
@@ -121,6 +132,8 @@ impl Descriptor {
             peak_fp32_gflops: peak.gflops,
             bandwidth_gbs,
             cores: peak.cores,
+            l1d_kib: m.caches.l1d.map(|b| b / 1024),
+            l2_kib: m.caches.l2.map(|b| b / 1024),
         })
     }
 
@@ -130,6 +143,43 @@ impl Descriptor {
             peak_fp32_gflops: m.peak_fp32_gflops,
             bandwidth_gbs: m.bandwidth_gbs.filter(|b| *b > 0.0),
             cores: m.cores,
+            l1d_kib: m.l1d_kib,
+            l2_kib: m.l2_kib,
+        }
+    }
+
+    /// Where both know a cache size and they differ: `L1d 48 KiB there,
+    /// 32 KiB here` (`self` is here). Such a machine is another CPU, never
+    /// the same machine, however close its peak and cores.
+    pub fn other_cpu(&self, there: &Descriptor) -> Option<String> {
+        let mut v = Vec::new();
+        for (name, a, b) in [
+            ("L1d", self.l1d_kib, there.l1d_kib),
+            ("L2", self.l2_kib, there.l2_kib),
+        ] {
+            if let (Some(here), Some(t)) = (a, b) {
+                if here != t {
+                    v.push(format!("{name} {} there, {} here", kib(t), kib(here)));
+                }
+            }
+        }
+        (!v.is_empty()).then(|| v.join(", "))
+    }
+
+    /// Distance in descriptor space ([`Descriptor::coords`]), plus
+    /// [`OTHER_CPU`] where [`Descriptor::other_cpu`] tells them apart.
+    fn distance(&self, there: &Descriptor, with_bw: bool) -> f64 {
+        let d = self
+            .coords(with_bw)
+            .iter()
+            .zip(there.coords(with_bw).iter())
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            .sqrt();
+        if self.other_cpu(there).is_some() {
+            d + OTHER_CPU
+        } else {
+            d
         }
     }
 
@@ -154,6 +204,21 @@ impl Descriptor {
 /// were measured on; the two 2-core AVX-512 VMs of the shipped data (2.596
 /// and 2.60 GHz) are 0.0015 apart and stay two machines.
 pub const SAME_DESCRIPTOR: f64 = 1e-3;
+
+/// Added to the descriptor distance of a machine whose cache sizes differ
+/// from this one's ([`Descriptor::other_cpu`]): more than the 2% within
+/// which a GEMV or attention curve is read as this machine's own, so such
+/// a machine's rows never carry its own leave-one-size-out `±` here.
+pub const OTHER_CPU: f64 = 0.05;
+
+/// `48 KiB`, `1 MiB`.
+fn kib(k: u64) -> String {
+    if k >= 1024 && k % 1024 == 0 {
+        format!("{} MiB", k / 1024)
+    } else {
+        format!("{k} KiB")
+    }
+}
 
 /// How a candidate's time moves between machines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -578,20 +643,23 @@ impl Reference {
             .from_batch(&batch, L2Dist)
             .ok()?;
         let q = Array1::from(query.coords(with_bw));
-        let found = index.k_nearest(q.view(), k).ok()?;
+        // Every machine in order of coordinates (linfa-nn), then the `k`
+        // nearest by the distance that also tells other CPUs apart.
+        let mut found: Vec<(f64, usize)> = index
+            .k_nearest(q.view(), have.len())
+            .ok()?
+            .into_iter()
+            .map(|(_, i)| (query.distance(&Descriptor::of_ref(have[i]), with_bw), i))
+            .collect();
+        found.sort_by(|a, b| a.0.total_cmp(&b.0));
+        found.truncate(k);
         // Each neighbour with how its time was read off its curve.
         // With it, the dtype move where its rows were of another dtype
         // (`Some(None)`: none could be made).
         let mut read: Vec<(Neighbour, String, Option<Option<DtypeMove>>)> = Vec::new();
-        for (pt, i) in found {
+        for (d, i) in found {
             let m = have[i];
             let r = nearest_row(&self.rows, &m.id, candidate, p)?;
-            let d = pt
-                .iter()
-                .zip(q.iter())
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f64>()
-                .sqrt();
             let md = Descriptor::of_ref(m);
             let factor = match scaling(candidate) {
                 Scaling::None => 1.0,
@@ -602,6 +670,9 @@ impl Reference {
                 }
             };
             let (seconds, mut how) = size_scaled_said(&self.rows, r, p);
+            if let Some(other) = query.other_cpu(&md) {
+                how.push_str(&format!("; another CPU of the same kind: {other}"));
+            }
             // No rows of the problem's dtype on this machine: the time is
             // moved by the dtype ratio where reference data gives one.
             let dt_move = DType::parse(&r.dtype)
@@ -928,7 +999,12 @@ impl Reference {
             )),
             None => {
                 let why = if !same {
-                    "measured on another machine, not moved".to_string()
+                    match query.other_cpu(&Descriptor::of_ref(m)) {
+                        Some(o) => {
+                            format!("measured on another CPU of the same kind ({o}), not moved")
+                        }
+                        None => "measured on another machine, not moved".to_string(),
+                    }
                 } else if other_head_dim {
                     format!(
                         "the rows are of head dim {}, this problem's is {}",
@@ -1264,7 +1340,6 @@ impl Reference {
         query: &Descriptor,
         rows: impl Fn(&'a RefMachine) -> Option<T>,
     ) -> Option<(&'a RefMachine, f64, T)> {
-        let q = query.coords(false);
         let mut best: Option<(&RefMachine, f64, T)> = None;
         for m in &self.machines {
             let d = Descriptor::of_ref(m);
@@ -1274,13 +1349,7 @@ impl Reference {
             let Some(found) = rows(m) else {
                 continue;
             };
-            let dist = d
-                .coords(false)
-                .iter()
-                .zip(&q)
-                .map(|(x, y)| (x - y) * (x - y))
-                .sum::<f64>()
-                .sqrt();
+            let dist = query.distance(&d, false);
             if best.as_ref().is_none_or(|(_, bd, _)| dist < *bd) {
                 best = Some((m, dist, found));
             }
@@ -1357,6 +1426,11 @@ impl Reference {
             // reads as "one reference machine", which is not the reason).
             None => Some(if same {
                 "too few sizes".to_string()
+            } else if let Some(o) = query.other_cpu(&Descriptor::of_ref(m)) {
+                format!(
+                    "measured on {}, another CPU of the same kind ({o}): a GEMV follows the memory system, so it is not moved to this machine",
+                    m.name
+                )
             } else {
                 format!(
                     "measured on {}, {:.0}% away in descriptor space: a GEMV follows the memory system, so it is not moved to this machine",
@@ -1592,6 +1666,8 @@ mod tests {
             peak_fp32_gflops: 4608.0,
             bandwidth_gbs: None,
             cores: 64,
+            l1d_kib: None,
+            l2_kib: None,
         };
         let f = r.predict(&far, "c-naive-O3", &p, 2, None).unwrap();
         assert_eq!(f.seconds, pr.seconds);
@@ -1644,6 +1720,8 @@ mod tests {
             peak_fp32_gflops: peak,
             bandwidth_gbs: None,
             cores,
+            l1d_kib: None,
+            l2_kib: None,
             descriptor_source: "test".into(),
         };
         let row = |machine: &str, candidate: &str, seconds: f64| RefRow {
@@ -1692,6 +1770,8 @@ mod tests {
             peak_fp32_gflops: 300.0,
             bandwidth_gbs: None,
             cores: 4,
+            l1d_kib: None,
+            l2_kib: None,
         };
         let pr = r.predict(&q, "lib", &p, 2, None).unwrap();
         let names: Vec<&str> = pr.neighbours.iter().map(|n| n.machine.as_str()).collect();
@@ -1716,24 +1796,20 @@ mod tests {
     #[test]
     fn other_dtypes_are_moved_by_the_shipped_ratio_with_its_error() {
         let r = Reference::shipped();
-        // epyc-2c-avx512 ships both dtypes: its f64/f32 ratio at 512³ is
-        // exactly its rows' ratio there.
-        let row = |c: &str, dt: &str| {
+        // The two EPYC VMs ship both dtypes: the f64/f32 ratio at 512³ is
+        // the geometric mean of their rows' ratios there.
+        let row = |m: &str, c: &str, dt: &str| {
             r.rows
                 .iter()
-                .find(|x| {
-                    x.machine == "epyc-2c-avx512"
-                        && x.candidate == c
-                        && x.size == 512
-                        && x.dtype == dt
-                })
+                .find(|x| x.machine == m && x.candidate == c && x.size == 512 && x.dtype == dt)
                 .unwrap()
                 .seconds
         };
         let mv = r
             .dtype_move("openblas", DType::F32, DType::F64, 512)
             .unwrap();
-        let want = row("openblas", "f64") / row("openblas", "f32");
+        let ratio = |m: &str| row(m, "openblas", "f64") / row(m, "openblas", "f32");
+        let want = (ratio("epyc-2c-avx512") * ratio("epyc-zen4-2c-avx512")).sqrt();
         assert!((mv.ratio / want - 1.0).abs() < 1e-9, "{} {want}", mv.ratio);
         assert!(mv.error > 0.0 && mv.error < 1.0, "{}", mv.error);
         assert!(mv.short.starts_with("f64 from f32 rows ×"), "{}", mv.short);
@@ -1761,6 +1837,79 @@ mod tests {
         let c = r.predict(&xeon, "rust-gemm", &p64, 2, None).unwrap();
         assert_eq!(c.error, None);
         assert!(c.error_basis.unwrap().contains("another dtype"));
+    }
+
+    #[test]
+    fn cache_sizes_tell_two_cpus_of_the_same_peak_and_cores_apart() {
+        let r = Reference::shipped();
+        let zen4 = Descriptor::of_ref(r.machine("epyc-zen4-2c-avx512").unwrap());
+        let zen5 = Descriptor::of_ref(r.machine("epyc-2c-avx512").unwrap());
+        assert_eq!(
+            zen4.coords(false),
+            zen5.coords(false),
+            "same peak and cores"
+        );
+        assert_eq!(
+            zen4.other_cpu(&zen5).as_deref(),
+            Some("L1d 48 KiB there, 32 KiB here")
+        );
+        let unknown = Descriptor {
+            l1d_kib: None,
+            l2_kib: None,
+            ..zen4.clone()
+        };
+        assert_eq!(unknown.other_cpu(&zen5), None, "unknown sizes never differ");
+        // Each reads its own rows, with its own leave-one-size-out ±.
+        let p = Problem::gemm(100, 100, 100, DType::F32);
+        for (d, name) in [(&zen4, "(Zen 4)"), (&zen5, "(Zen 5)")] {
+            let pr = r.predict(d, "c-naive-O1", &p, 2, None).unwrap();
+            assert_eq!(pr.neighbours.len(), 1, "{:?}", pr.neighbours);
+            assert!(pr.neighbours[0].machine.contains(name), "{}", pr.text);
+            assert!(pr.error_basis.unwrap().contains("leave-one-size-out"));
+            let g = r
+                .predict(
+                    d,
+                    "c-naive-O3",
+                    &gemv(300, 300, DType::F32, "nn", "ikj"),
+                    2,
+                    None,
+                )
+                .unwrap();
+            assert!(g.text.contains(name) && g.error.is_some(), "{}", g.text);
+        }
+        // Without the Zen 4 rows a Zen 4 host reads the Zen 5 ones as
+        // another CPU: said so, and never with that machine's own ±.
+        let mut only5 = r.clone();
+        only5.rows.retain(|x| x.machine != "epyc-zen4-2c-avx512");
+        only5.machines.retain(|m| m.id != "epyc-zen4-2c-avx512");
+        let pr = only5.predict(&zen4, "c-naive-O1", &p, 2, None).unwrap();
+        assert!(
+            pr.text
+                .contains("another CPU of the same kind: L1d 48 KiB there, 32 KiB here"),
+            "{}",
+            pr.text
+        );
+        assert!(
+            !pr.error_basis
+                .as_deref()
+                .unwrap_or("")
+                .contains("this machine's"),
+            "{pr:?}"
+        );
+        let g = only5
+            .predict(
+                &zen4,
+                "c-naive-O3",
+                &gemv(300, 300, DType::F32, "nn", "ikj"),
+                2,
+                None,
+            )
+            .unwrap();
+        assert_eq!(g.error, None);
+        assert!(g
+            .error_basis
+            .unwrap()
+            .contains("another CPU of the same kind"));
     }
 
     #[test]
