@@ -213,7 +213,7 @@ pub const OTHER_CPU: f64 = 0.05;
 
 /// `48 KiB`, `1 MiB`.
 fn kib(k: u64) -> String {
-    if k >= 1024 && k % 1024 == 0 {
+    if k >= 1024 && k.is_multiple_of(1024) {
         format!("{} MiB", k / 1024)
     } else {
         format!("{k} KiB")
