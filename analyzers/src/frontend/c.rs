@@ -21,6 +21,7 @@ pub(crate) use dialect::looks_like_cpp;
 mod expr;
 pub(crate) use expr::vector_type_width;
 mod stmt;
+mod stmt_macros;
 #[cfg(test)]
 mod tests;
 
@@ -74,7 +75,12 @@ pub(crate) fn language(cuda: bool) -> tree_sitter::Language {
 pub fn parse(text: &str, cuda: bool, old: Option<&Tree>) -> Option<Tree> {
     let mut parser = Parser::new();
     parser.set_language(&language(cuda)).ok()?;
-    parser.parse(attributes::blank(text).as_bytes(), old)
+    let blanked = attributes::blank(text);
+    let prepared = stmt_macros::terminate(&blanked);
+    // A `;` put after a statement macro's call depends on a definition
+    // that may lie outside the edited range: parse such text afresh.
+    let old = old.filter(|_| matches!(prepared, std::borrow::Cow::Borrowed(_)));
+    parser.parse(prepared.as_bytes(), old)
 }
 
 /// Lowers the main file from its parsed `tree` (of exactly `text`; `None`
@@ -151,10 +157,15 @@ struct TopCtx {
     path: String,
 }
 
-/// A function-like macro: parameters and body text, lowered on first use.
+/// A function-like macro (parameters and body text, lowered on first use),
+/// or an object-like one whose body is statements ([`stmt_macros`]).
 struct FnMacro {
     params: Vec<String>,
     body: String,
+    /// An object-like macro (no parameter list).
+    object: bool,
+    /// The body is statements, expanded where the macro is called as one.
+    statements: bool,
     /// `None`: not lowered yet; `Some(None)`: the body is not an expression.
     lowered: Option<Option<Expr>>,
 }
@@ -284,10 +295,10 @@ impl<'r> Lowerer<'r> {
         let mut pre: Vec<&String> = self.predefined.iter().collect();
         pre.sort_unstable();
         pre.hash(&mut h);
-        let macros: HashMap<String, (&Vec<String>, &String)> = self
+        let macros: HashMap<String, (&Vec<String>, &String, bool)> = self
             .fmacros
             .iter()
-            .map(|(k, m)| (k.clone(), (&m.params, &m.body)))
+            .map(|(k, m)| (k.clone(), (&m.params, &m.body, m.object)))
             .collect();
         hash_map(&mut h, &macros);
         let helpers: HashMap<String, (&Vec<String>, &Expr)> = self
@@ -412,7 +423,9 @@ impl<'r> Lowerer<'r> {
     }
 
     fn parse(&mut self, text: &str) -> Option<Tree> {
-        self.parser.parse(attributes::blank(text).as_bytes(), None)
+        let blanked = attributes::blank(text);
+        self.parser
+            .parse(stmt_macros::terminate(&blanked).as_bytes(), None)
     }
 
     /// Records ERROR and MISSING nodes (iteratively: trees can be deep).
@@ -787,6 +800,20 @@ impl<'r> Lowerer<'r> {
             self.define_alias(&name, body, ctx.active);
             return;
         }
+        if stmt_macros::is_statement_body(body) {
+            self.mutations += 1;
+            self.fmacros.insert(
+                name,
+                FnMacro {
+                    params: Vec::new(),
+                    body: body.to_string(),
+                    object: true,
+                    statements: true,
+                    lowered: Some(None),
+                },
+            );
+            return;
+        }
         if let Some(e) = self.lower_snippet(body) {
             self.define_const_at(&name, e, node, ctx);
         }
@@ -838,11 +865,14 @@ impl<'r> Lowerer<'r> {
             .child_by_field_name("value")
             .map(|v| strip_comments(&text(v, src)))
             .unwrap_or_default();
+        let body = body.trim().to_string();
         self.fmacros.insert(
             name,
             FnMacro {
                 params,
-                body: body.trim().to_string(),
+                statements: stmt_macros::is_statement_body(&body),
+                body,
+                object: false,
                 lowered: None,
             },
         );

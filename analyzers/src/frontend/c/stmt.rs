@@ -3,7 +3,7 @@
 
 use tree_sitter::Node;
 
-use super::{span, text, Lowerer, MAX_DEPTH};
+use super::{span, stmt_macros, text, Lowerer, MAX_DEPTH};
 use crate::ir::{AssignOp, BinOp, Expr, Loop, LoopKind, Poly, Span, Stmt, StmtKind, UnOp};
 
 const BARRIERS: &[&str] = &[
@@ -235,6 +235,46 @@ fn consume_setter(out: &mut Vec<Stmt>, i: usize) {
     }
 }
 
+/// A loop body that bumps its counter `var` by constants at its top level
+/// (`...; k++; ...; k++;`, the unrolled calls of a statement macro that
+/// ends in `k++`) as one iteration of a loop stepping by their sum: the
+/// bumps removed and `var` read as `var + d` after bumps totalling `d`.
+/// `None` where there is no bump, one is not by a positive constant, or
+/// the counter is assigned any other way.
+fn fold_bumps(body: &[Stmt], var: &str) -> Option<(Expr, Vec<Stmt>)> {
+    let mut offset = 0i64;
+    let mut out = Vec::with_capacity(body.len());
+    let mut bumps = 0;
+    for s in body {
+        if let Some(step) = step_of(s, var) {
+            let Expr::Int(d) = step else {
+                return None;
+            };
+            if d <= 0 {
+                return None;
+            }
+            offset += d;
+            bumps += 1;
+            continue;
+        }
+        let mut s = s.clone();
+        if offset != 0 {
+            let with = plus(&Expr::var(var), offset);
+            s.walk_mut(&mut |s| {
+                s.exprs_mut(&mut |e| {
+                    let taken = std::mem::replace(e, Expr::Int(0));
+                    *e = taken.substitute(var, &with);
+                });
+            });
+        }
+        out.push(s);
+    }
+    if bumps == 0 || assigns(&out, var) {
+        return None;
+    }
+    Some((Expr::Int(offset), out))
+}
+
 impl Lowerer<'_> {
     /// Lowers the statements of a block (or a single statement) into `out`.
     pub(crate) fn lower_block(&mut self, node: Node, src: &[u8], out: &mut Vec<Stmt>) {
@@ -413,6 +453,11 @@ impl Lowerer<'_> {
         if self.depth >= MAX_DEPTH {
             return;
         }
+        if let Some((name, text)) = self.statement_macro_call(e, src) {
+            if self.lower_expansion(&name, &text, sp, out) {
+                return;
+            }
+        }
         match e.kind() {
             "assignment_expression" => {
                 let (Some(l), Some(op), Some(r)) = (
@@ -553,6 +598,82 @@ impl Lowerer<'_> {
                 }
             }
         }
+    }
+
+    /// The name and expanded text of a statement macro's call standing as
+    /// a statement (`KERNEL_4x4` or `STEP(acc, a[k], b[k])`), if `e` is one.
+    fn statement_macro_call(&self, e: Node, src: &[u8]) -> Option<(String, String)> {
+        let (name, args) = match e.kind() {
+            "identifier" => (text(e, src), None),
+            "call_expression" => {
+                let f = e
+                    .child_by_field_name("function")
+                    .filter(|f| f.kind() == "identifier")?;
+                let list = e.child_by_field_name("arguments")?;
+                let mut c = list.walk();
+                let args: Vec<String> = list
+                    .named_children(&mut c)
+                    .filter(|a| a.kind() != "comment")
+                    .map(|a| text(a, src))
+                    .collect();
+                (text(f, src), Some(args))
+            }
+            _ => return None,
+        };
+        if self.expanding.contains(&name) {
+            return None;
+        }
+        let m = self.fmacros.get(&name).filter(|m| m.statements)?;
+        let body = match (m.object, args) {
+            (true, None) => m.body.clone(),
+            (false, Some(args)) => stmt_macros::expand(&m.body, &m.params, &args)?,
+            _ => return None,
+        };
+        Some((name, body))
+    }
+
+    /// Lowers the statements a statement macro's call expands to into
+    /// `out`, each with the span of the call; false (nothing lowered) where
+    /// the expansion does not parse.
+    fn lower_expansion(&mut self, name: &str, body: &str, sp: Span, out: &mut Vec<Stmt>) -> bool {
+        let body = stmt_macros::terminate_with(body, &|n| {
+            self.fmacros
+                .get(n)
+                .filter(|m| m.statements)
+                .map(|m| stmt_macros::Shape {
+                    takes_args: !m.object,
+                    complete: stmt_macros::is_complete(&m.body),
+                })
+        })
+        .into_owned();
+        let wrapped = format!("void __gs_snippet(void) {{ {body}\n}}\n");
+        let Some(tree) = self.parse(&wrapped) else {
+            return false;
+        };
+        let root = tree.root_node();
+        if root.has_error() {
+            return false;
+        }
+        let Some(block) = root
+            .named_child(0)
+            .and_then(|f| f.child_by_field_name("body"))
+        else {
+            return false;
+        };
+        self.expanding.push(name.to_string());
+        let mut lowered = Vec::new();
+        self.lower_block(block, wrapped.as_bytes(), &mut lowered);
+        self.expanding.pop();
+        for s in &mut lowered {
+            s.walk_mut(&mut |s| {
+                s.span = sp;
+                if let StmtKind::Loop(l) = &mut s.kind {
+                    l.header = sp;
+                }
+            });
+        }
+        out.extend(lowered);
+        true
     }
 
     /// A local declaration: one `Decl` per declarator, and `vars` entries.
@@ -729,7 +850,9 @@ impl Lowerer<'_> {
                 self.lower_expr_stmt(u, src, sp, &mut upd);
             }
         }
-        let mut body = self.block(node.child_by_field_name("body"), src);
+        let body_node = node.child_by_field_name("body");
+        let body_text = body_node.map(|b| text(b, src)).unwrap_or_default();
+        let mut body = self.block(body_node, src);
 
         let built = (|| {
             let cond = cond.as_ref()?;
@@ -747,11 +870,21 @@ impl Lowerer<'_> {
                     _ => None,
                 })
                 .or_else(|| parse_cond(cond, None))?;
-            let ui = upd.iter().position(|s| step_of(s, &c.var).is_some())?;
-            let step = step_of(&upd[ui], &c.var)?;
+            // The counter's update: in the header, or (no update there, as
+            // in `for (k = 0; k < K4;) { STEP STEP }`) bumps by constants in
+            // the body, folded into one step.
+            let (ui, step, folded) = match upd.iter().position(|s| step_of(s, &c.var).is_some()) {
+                Some(ui) => (Some(ui), step_of(&upd[ui], &c.var)?, None),
+                None if !body_text.contains("continue") && !body_text.contains("break") => {
+                    let (step, folded) = fold_bumps(&body, &c.var)?;
+                    (None, step, Some(folded))
+                }
+                None => return None,
+            };
             // Pointer walks (`for (p = A; p < end; p++)`) are not index loops.
             let pointer = self.vars.get(&c.var).is_some_and(|v| v.is_array);
-            if pointer || step.mentions(&c.var) || assigns(&body, &c.var) {
+            let body = folded.as_ref().unwrap_or(&body);
+            if pointer || step.mentions(&c.var) || assigns(body, &c.var) {
                 return None;
             }
             let (start, from_out) = match find_setter(&pre, &c.var) {
@@ -762,11 +895,14 @@ impl Lowerer<'_> {
                 }
             };
             let (start, end, step) = counted(start, &c, step)?;
-            Some((c.var, start, end, step, ui, from_out))
+            Some((c.var, start, end, step, ui, from_out, folded))
         })();
 
         match built {
-            Some((var, start, end, step, ui, setter)) => {
+            Some((var, start, end, step, ui, setter, folded)) => {
+                if let Some(folded) = folded {
+                    body = folded;
+                }
                 match setter {
                     Err(i) => {
                         if matches!(pre[i].kind, StmtKind::Decl { .. }) {
@@ -777,7 +913,9 @@ impl Lowerer<'_> {
                     }
                     Ok(i) => consume_setter(out, i),
                 }
-                upd.remove(ui);
+                if let Some(ui) = ui {
+                    upd.remove(ui);
+                }
                 // Other updates (`i++, j--`) run at the end of each iteration.
                 body.extend(upd);
                 out.extend(pre);
@@ -812,10 +950,27 @@ impl Lowerer<'_> {
             .child_by_field_name("condition")
             .map(|c| self.lower_expr(c, src));
         let mut body = self.block(node.child_by_field_name("body"), src);
+        let body_text = node
+            .child_by_field_name("body")
+            .map(|b| text(b, src))
+            .unwrap_or_default();
+        let mut folded = None;
         let built = (|| {
             let c = parse_cond(cond.as_ref()?, None)?;
-            let step = step_of(body.last()?, &c.var)?;
-            if step.mentions(&c.var) || assigns(&body[..body.len() - 1], &c.var) {
+            let step = match step_of(body.last()?, &c.var) {
+                Some(step) if !assigns(&body[..body.len() - 1], &c.var) => step,
+                // Bumps spread through the body (an unrolled `STEP STEP`).
+                _ if !body_text.contains("continue") && !body_text.contains("break") => {
+                    let (step, f) = fold_bumps(&body, &c.var)?;
+                    if assigns(&f, &c.var) {
+                        return None;
+                    }
+                    folded = Some(f);
+                    step
+                }
+                _ => return None,
+            };
+            if step.mentions(&c.var) {
                 return None;
             }
             let (i, start) = find_setter(out, &c.var)?;
@@ -823,7 +978,12 @@ impl Lowerer<'_> {
             Some((c.var, start, end, step, i))
         })();
         if built.is_some() {
-            body.pop();
+            match folded {
+                Some(f) => body = f,
+                None => {
+                    body.pop();
+                }
+            }
         }
         Self::push_counted(out, node, sp, built, body);
     }
