@@ -43,6 +43,23 @@ pub(super) fn expand(f: &mut Function) {
             _ => None,
         })
         .collect();
+    // Local arrays of vectors (`float4 acc[4]`): the front end reads
+    // `acc[i].y` as `acc[i][1]`, so the array gets the lanes as its last
+    // extent and the vector's element type.
+    let mut arrays = Vec::new();
+    for (n, v) in f.vars.iter_mut() {
+        let Some(ElemType::Named(t)) = &v.elem else {
+            continue;
+        };
+        let Some(w) = type_width(t).filter(|_| v.rank >= 1 && !v.shape.is_empty()) else {
+            continue;
+        };
+        let scalar = ElemType::from_name(&t[..t.len() - 1]);
+        arrays.push((n.clone(), v.rank, w));
+        v.rank += 1;
+        v.shape.push(Expr::Int(w as i64));
+        v.elem = scalar;
+    }
     let mut has_cast = false;
     for s in &f.body {
         s.walk(&mut |s| {
@@ -57,7 +74,7 @@ pub(super) fn expand(f: &mut Function) {
             }
         });
     }
-    if vectors.is_empty() && !has_cast {
+    if vectors.is_empty() && arrays.is_empty() && !has_cast {
         return;
     }
     let mut inits = Vec::new();
@@ -75,11 +92,15 @@ pub(super) fn expand(f: &mut Function) {
     }
     let mut cx = Cx {
         vectors,
+        arrays,
         next_lane: 0,
         inits,
     };
     let body = std::mem::take(&mut f.body);
     f.body = cx.block(body);
+    if !cx.arrays.is_empty() {
+        super::simd::roll_unrolled(f);
+    }
 }
 
 /// `run` rolled into one loop over the lane variable `__lane<lane>`
@@ -87,6 +108,7 @@ pub(super) fn expand(f: &mut Function) {
 pub(super) fn roll_run(run: &[Stmt], lane: usize) -> Option<Stmt> {
     let mut cx = Cx {
         vectors: Vec::new(),
+        arrays: Vec::new(),
         next_lane: lane,
         inits: Vec::new(),
     };
@@ -95,6 +117,8 @@ pub(super) fn roll_run(run: &[Stmt], lane: usize) -> Option<Stmt> {
 
 struct Cx {
     vectors: Vec<(String, usize)>,
+    /// Local arrays of vectors: name, subscripts before the lane, lanes.
+    arrays: Vec<(String, usize, usize)>,
     next_lane: usize,
     /// Initialisers of the function's locals, to read a copy's size
     /// (`shape4 = cuda::aligned_size_t<...>(sizeof(float4))`).
@@ -257,10 +281,41 @@ impl Cx {
         self.lanes(e, env).filter(|lanes| lanes.len() == w)
     }
 
+    /// An element of a local array of vectors (`acc[i]`): its lanes'
+    /// subscripts without the lane, and the lane count.
+    fn array_element(&self, e: &Expr) -> Option<(String, Vec<Expr>, usize)> {
+        let Expr::Index { base, idx } = e else {
+            return None;
+        };
+        let Expr::Var(b) = base.as_ref() else {
+            return None;
+        };
+        let (_, _, w) = self
+            .arrays
+            .iter()
+            .find(|(n, rank, _)| n == b && *rank == idx.len())?;
+        Some((b.clone(), idx.clone(), *w))
+    }
+
     /// The lanes of a vector-valued expression, if this pass can tell them.
     fn lanes(&self, e: &Expr, env: &[Value]) -> Option<Vec<Expr>> {
         if let Expr::Var(t) = e {
             return env.iter().find(|v| v.name == *t).map(|v| v.lanes.clone());
+        }
+        if let Some((b, idx, w)) = self.array_element(e) {
+            let idx: Vec<Expr> = idx.into_iter().map(|i| subst(i, env, self)).collect();
+            return Some(
+                (0..w)
+                    .map(|l| {
+                        let mut idx = idx.clone();
+                        idx.push(Expr::Int(l as i64));
+                        Expr::Index {
+                            base: Box::new(Expr::Var(b.clone())),
+                            idx,
+                        }
+                    })
+                    .collect(),
+            );
         }
         if let Some((p, off, w)) = vector_access(e) {
             let p = subst(p.clone(), env, self);
@@ -418,6 +473,37 @@ impl Cx {
                             Some(b) => Expr::bin(b, old, new),
                         };
                         continue;
+                    }
+                }
+                // A whole element of a local array of vectors given a
+                // vector value (`acc[i] = make_float4(0, 0, 0, 0)`): one
+                // store per lane.
+                StmtKind::Assign {
+                    target,
+                    op: AssignOp::Set,
+                    value,
+                } if self.array_element(target).is_some() => {
+                    if let (Some(places), Some(lanes)) =
+                        (self.lanes(target, &env), self.lanes(value, &env))
+                    {
+                        if places.len() == lanes.len() {
+                            let stores: Vec<Stmt> = places
+                                .into_iter()
+                                .zip(lanes)
+                                .map(|(target, value)| Stmt {
+                                    kind: StmtKind::Assign {
+                                        target,
+                                        op: AssignOp::Set,
+                                        value,
+                                    },
+                                    span,
+                                })
+                                .collect();
+                            let w: HashSet<String> = stores.iter().flat_map(written).collect();
+                            self.spill(&mut env, &w, span, &mut out);
+                            out.extend(stores.into_iter().map(|s| (s, true)));
+                            continue;
+                        }
                     }
                 }
                 StmtKind::Assign {

@@ -135,9 +135,15 @@ pub(super) fn expand(f: &mut Function) {
         });
     }
     if regs.is_empty() && !symbols {
+        if has_register_array(f) {
+            roll_unrolled(f);
+        }
         return;
     }
-    let mut cx = Cx { regs, next: 0 };
+    let mut cx = Cx {
+        regs,
+        next: first_free_unroll(&f.body),
+    };
     let mut body = std::mem::take(&mut f.body);
     for s in &mut body {
         s.walk_mut(&mut |s| {
@@ -165,6 +171,75 @@ pub(super) fn expand(f: &mut Function) {
             v.elem = Some(e);
         }
     }
+}
+
+/// Step 1 alone, for a function with no x86 registers: the unrolled runs
+/// of statements over a CUDA register array of vectors (`acc[0][l] += ...`,
+/// `acc[1][l] += ...` once [`super::lanes`] has made the lanes a subscript)
+/// rolled back into loops.
+pub(super) fn roll_unrolled(f: &mut Function) {
+    let mut cx = Cx {
+        regs: HashMap::new(),
+        next: first_free_unroll(&f.body),
+    };
+    let body = std::mem::take(&mut f.body);
+    f.body = cx.roll_block(body);
+}
+
+/// Whether `f` keeps a small local array of constant extents (not shared
+/// memory) that some statement subscripts by a constant: the register
+/// block of a kernel unrolled by hand (`float acc[4]; acc[0] += ...;
+/// acc[1] += ...`), which step 1 rolls back into a loop.
+fn has_register_array(f: &Function) -> bool {
+    let regs: Vec<&String> = f
+        .vars
+        .iter()
+        .filter(|(_, v)| {
+            v.rank >= 1
+                && !v.shared
+                && v.shape.len() == v.rank
+                && v.shape
+                    .iter()
+                    .all(|e| matches!(e, Expr::Int(n) if (1..=64).contains(n)))
+        })
+        .map(|(n, _)| n)
+        .collect();
+    if regs.is_empty() {
+        return false;
+    }
+    let mut found = false;
+    for s in &f.body {
+        s.walk(&mut |s| {
+            if let StmtKind::Assign {
+                target: Expr::Index { base, idx },
+                ..
+            } = &s.kind
+            {
+                found |= matches!(base.as_ref(), Expr::Var(b) if regs.contains(&b))
+                    && idx.iter().all(|i| matches!(i, Expr::Int(_)));
+            }
+        });
+    }
+    found
+}
+
+/// The first `__unrollN` number no loop of `body` uses.
+fn first_free_unroll(body: &[Stmt]) -> usize {
+    let mut next = 0;
+    for s in body {
+        s.walk(&mut |s| {
+            if let StmtKind::Loop(l) = &s.kind {
+                if let Some(n) = l
+                    .var
+                    .strip_prefix(crate::ir::UNROLL_LOOP_PREFIX)
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    next = next.max(n + 1);
+                }
+            }
+        });
+    }
+    next
 }
 
 struct Cx {

@@ -187,6 +187,217 @@ fn split_atoms(body: &mut [Stmt], divs: &mut HashMap<String, Expr>) {
     }
 }
 
+/// Prepares the splits of a 1-D thread block written through a name and
+/// with bit operations (`int tx = threadIdx.x; row = tx & 31; col = tx >>
+/// 5;`) for [`split_atoms`]: where a name defined once as `threadIdx.a` is
+/// divided, taken modulo, masked or shifted right, the builtin is read in
+/// its place, and `t & (2^n - 1)` / `t >> n` on a thread index become
+/// `t % 2^n` / `t / 2^n` (equal for the non-negative thread index).
+fn split_through_aliases(body: &mut Vec<Stmt>) {
+    let all: &[Stmt] = body.as_slice();
+    let mut aliases: HashMap<String, Expr> = HashMap::new();
+    for s in all.iter() {
+        s.walk(&mut |s| {
+            if let Some((name, Expr::Var(v))) = definition(s) {
+                if v.starts_with("threadIdx.")
+                    && !v.contains(['/', '%'])
+                    && Stmt::defs_of(all, name) == 1
+                {
+                    aliases.insert(name.to_string(), Expr::Var(v.clone()));
+                }
+            }
+        });
+    }
+    let is_thread = |e: &Expr| matches!(e, Expr::Var(v) if v.starts_with("threadIdx.") && !v.contains(['/', '%']));
+    let rewrite = |e: Expr| -> Expr {
+        e.map(&mut |x| match x {
+            Expr::Binary(op @ (BinOp::Div | BinOp::Rem | BinOp::BitAnd | BinOp::Shr), a, d) => {
+                let a = match *a {
+                    Expr::Var(v) if aliases.contains_key(&v) => aliases[&v].clone(),
+                    other => other,
+                };
+                if !is_thread(&a) {
+                    return Expr::Binary(op, Box::new(a), d);
+                }
+                match (op, d.as_ref()) {
+                    // `t & 31` → `t % 32`, for a mask of low bits only.
+                    (BinOp::BitAnd, Expr::Int(m)) if *m > 0 && (*m & (*m + 1)) == 0 => {
+                        Expr::bin(BinOp::Rem, a, Expr::Int(*m + 1))
+                    }
+                    (BinOp::Shr, Expr::Int(n)) if (0..31).contains(n) => {
+                        Expr::bin(BinOp::Div, a, Expr::Int(1 << *n))
+                    }
+                    _ => Expr::Binary(op, Box::new(a), d),
+                }
+            }
+            other => other,
+        })
+    };
+    for s in body.iter_mut() {
+        s.walk_mut(&mut |s| {
+            s.exprs_mut(&mut |e| {
+                let taken = std::mem::replace(e, Expr::Int(0));
+                *e = rewrite(taken);
+            });
+        });
+    }
+    // Where a thread index is split by a divisor `D` (both `t / D` and
+    // `t % D` occur), its other uses (`((float4 *)tile)[tx] = v`) are
+    // `D * (t / D) + t % D`: the same value, read through the two halves.
+    let mut splits: HashMap<String, Vec<(bool, i64)>> = HashMap::new();
+    for s in body.iter() {
+        s.walk(&mut |s| {
+            for e in s.exprs() {
+                e.walk(&mut |x| {
+                    if let Expr::Binary(op @ (BinOp::Div | BinOp::Rem), a, d) = x {
+                        if let (Expr::Var(t), Expr::Int(d)) = (a.as_ref(), d.as_ref()) {
+                            if is_thread(a) {
+                                let e = splits.entry(t.clone()).or_default();
+                                let key = (*op == BinOp::Div, *d);
+                                if !e.contains(&key) {
+                                    e.push(key);
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+    }
+    // Split by several divisors (`tx & 15` for one tile, `tx & 3` for
+    // another): any gives the same value; the first the code uses is
+    // taken, the split of the first tile it fills.
+    let whole: HashMap<String, i64> = splits
+        .into_iter()
+        .filter_map(|(t, keys)| {
+            keys.iter()
+                .find(|(div, d)| *d > 1 && keys.contains(&(!div, *d)))
+                .map(|(_, d)| (t, *d))
+        })
+        .collect();
+    if whole.is_empty() {
+        return;
+    }
+    // The names the code gives the halves (`col = tx >> 3`), read in their
+    // place so that the thread loops bound to them are the ones used.
+    let mut names: HashMap<(String, bool), String> = HashMap::new();
+    for s in body.iter() {
+        if let Some((n, Expr::Binary(op @ (BinOp::Div | BinOp::Rem), a, d))) = definition(s) {
+            if let (Expr::Var(t), Expr::Int(d)) = (a.as_ref(), d.as_ref()) {
+                if whole.get(t) == Some(d) && Stmt::defs_of(body, n) == 1 {
+                    names
+                        .entry((t.clone(), *op == BinOp::Div))
+                        .or_insert_with(|| n.to_string());
+                }
+            }
+        }
+    }
+    let halves = |t: &str, d: i64| {
+        let half = |div: bool| match names.get(&(t.to_string(), div)) {
+            Some(n) => Expr::var(n),
+            None => Expr::bin(
+                if div { BinOp::Div } else { BinOp::Rem },
+                Expr::var(t),
+                Expr::Int(d),
+            ),
+        };
+        Expr::bin(
+            BinOp::Add,
+            Expr::bin(BinOp::Mul, Expr::Int(d), half(true)),
+            half(false),
+        )
+    };
+    let through = |e: Expr| -> Expr {
+        // Leaves first: a split `t / D` is kept, a bare `t` (or its
+        // alias) becomes the sum of its halves.
+        fn go(
+            e: Expr,
+            whole: &HashMap<String, i64>,
+            aliases: &HashMap<String, Expr>,
+            halves: &dyn Fn(&str, i64) -> Expr,
+        ) -> Expr {
+            match e {
+                Expr::Binary(op @ (BinOp::Div | BinOp::Rem), a, d)
+                    if matches!(a.as_ref(), Expr::Var(_)) =>
+                {
+                    Expr::Binary(op, a, Box::new(go(*d, whole, aliases, halves)))
+                }
+                Expr::Var(v) => {
+                    let t = match aliases.get(&v) {
+                        Some(Expr::Var(t)) => t.clone(),
+                        _ => v.clone(),
+                    };
+                    match whole.get(&t) {
+                        Some(d) => halves(&t, *d),
+                        None => Expr::Var(v),
+                    }
+                }
+                Expr::Binary(op, a, b) => Expr::Binary(
+                    op,
+                    Box::new(go(*a, whole, aliases, halves)),
+                    Box::new(go(*b, whole, aliases, halves)),
+                ),
+                Expr::Unary(op, a) => Expr::Unary(op, Box::new(go(*a, whole, aliases, halves))),
+                Expr::Index { base, idx } => Expr::Index {
+                    base: Box::new(go(*base, whole, aliases, halves)),
+                    idx: idx
+                        .into_iter()
+                        .map(|i| go(i, whole, aliases, halves))
+                        .collect(),
+                },
+                Expr::Call {
+                    func,
+                    recv,
+                    args,
+                    kwargs,
+                } => Expr::Call {
+                    func,
+                    recv: recv.map(|r| Box::new(go(*r, whole, aliases, halves))),
+                    args: args
+                        .into_iter()
+                        .map(|a| go(a, whole, aliases, halves))
+                        .collect(),
+                    kwargs,
+                },
+                other => other,
+            }
+        }
+        go(e, &whole, &aliases, &halves)
+    };
+    for s in body.iter_mut() {
+        s.walk_mut(&mut |s| {
+            // The alias's own definition stays.
+            if definition(s).is_some_and(|(n, v)| aliases.contains_key(n) || is_thread(v)) {
+                return;
+            }
+            s.exprs_mut(&mut |e| {
+                let taken = std::mem::replace(e, Expr::Int(0));
+                *e = through(taken);
+            });
+        });
+    }
+    // An alias of a split index no longer read is dropped, so that it is
+    // not bound as a thread loop of its own beside its halves.
+    let unused: Vec<String> = aliases
+        .iter()
+        .filter(|(_, t)| matches!(t, Expr::Var(t) if whole.contains_key(t)))
+        .map(|(n, _)| n.clone())
+        .filter(|n| {
+            let mut read = false;
+            for s in body.iter() {
+                s.walk(&mut |s| {
+                    if definition(s).is_some_and(|(d, _)| d == n) {
+                        return;
+                    }
+                    read |= s.exprs().iter().any(|e| e.mentions(n));
+                });
+            }
+            !read
+        })
+        .collect();
+    body.retain(|s| !definition(s).is_some_and(|(n, _)| unused.iter().any(|u| u == n)));
+}
+
 fn conjuncts(e: &Expr, op: BinOp, out: &mut Vec<Expr>) {
     match e {
         Expr::Binary(o, a, b) if *o == op => {
@@ -293,6 +504,7 @@ fn bind(mut body: Vec<Stmt>, body_span: Span, atoms: bool) -> Vec<Stmt> {
     let mut divs: HashMap<String, Expr> = HashMap::new();
     let plain = body.clone();
     if atoms {
+        split_through_aliases(&mut body);
         split_atoms(&mut body, &mut divs);
     }
     let all = body.clone();

@@ -215,6 +215,14 @@ pub(crate) fn vector_type_width(t: &str) -> Option<i64> {
     .then_some(n)
 }
 
+/// The lane a CUDA vector component names (`x` → 0 ... `w` → 3).
+fn vector_lane(field: &str) -> Option<i64> {
+    ["x", "y", "z", "w"]
+        .iter()
+        .position(|c| *c == field)
+        .map(|l| l as i64)
+}
+
 /// `(float4 *)p` as the IR writes it: `vector(p, 4)` (see the IR
 /// conventions on [`Expr::Call`]); `normalize` expands its lanes.
 fn vector_pointer(p: Expr, width: i64) -> Expr {
@@ -480,6 +488,24 @@ impl Lowerer<'_> {
         }
         match self.lower_expr(arg, src) {
             Expr::Var(base) => Expr::Var(format!("{base}.{f}")),
+            // A lane of an element of a local array of CUDA vectors
+            // (`float4 acc[4]; acc[i].y`): the element's lane as one more
+            // subscript, `acc[i][1]` (normalize's lanes pass gives the
+            // array that extent).
+            Expr::Index { base, mut idx } => match (base.as_ref(), vector_lane(&f)) {
+                (Expr::Var(b), Some(l))
+                    if self.vars.get(b).is_some_and(|v| {
+                        v.rank == idx.len()
+                            && !v.shape.is_empty()
+                            && matches!(&v.elem, Some(crate::ir::ElemType::Named(t))
+                                if vector_type_width(t).is_some_and(|w| l < w))
+                    }) =>
+                {
+                    idx.push(Expr::Int(l));
+                    Expr::Index { base, idx }
+                }
+                _ => Expr::Other(text(node, src)),
+            },
             _ => Expr::Other(text(node, src)),
         }
     }
