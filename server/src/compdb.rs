@@ -339,7 +339,12 @@ fn read_header(p: &Path) -> Option<String> {
 }
 
 /// Reads headers next to the including file, then in the build's
-/// `-iquote` and `-I` folders (angled includes: `-I` folders only).
+/// `-iquote` and `-I` folders (angled includes: `-I` folders only). With
+/// no build database, a quoted include found nowhere else is looked for
+/// where projects keep their headers: an `include/` folder beside the
+/// including file's folder or one of its next [`GUESS_LEVELS`] ancestors
+/// (`step0/dgemm/my_dgemm.c` including `"bl_dgemm.h"` from
+/// `step0/include/`, as a makefile's `-I../include` says).
 pub struct ProjectIncludes<'a> {
     pub flags: Option<&'a Flags>,
 }
@@ -372,13 +377,60 @@ impl IncludeResolver for ProjectIncludes<'_> {
                 return Some((p.to_string_lossy().into_owned(), t));
             }
         }
+        if self.flags.is_some() || angled {
+            return None;
+        }
+        let dir = Path::new(from_path).parent()?;
+        for up in dir.ancestors().take(GUESS_LEVELS + 1) {
+            let p = up.join("include").join(include);
+            if let Some(t) = read_header(&p) {
+                return Some((p.to_string_lossy().into_owned(), t));
+            }
+        }
         None
     }
 }
 
+/// How many folders above the including file's own [`ProjectIncludes`]
+/// searches for an `include/` folder when no build database names one.
+pub const GUESS_LEVELS: usize = 2;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_a_database_a_quoted_include_is_found_in_a_nearby_include_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let src = root.path().join("step0/dgemm");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::create_dir_all(root.path().join("step0/include")).unwrap();
+        std::fs::write(
+            root.path().join("step0/include/h.h"),
+            "#define A(i, j) a[i]\n",
+        )
+        .unwrap();
+        let from = src.join("x.c");
+        let from = from.to_str().unwrap();
+        let guess = ProjectIncludes { flags: None };
+        let (path, text) = guess.find(from, "h.h", false).unwrap();
+        assert!(path.ends_with("step0/include/h.h") && text.starts_with("#define"));
+        // Angled includes, and any include where a database gives the
+        // folders, are not guessed.
+        assert!(guess.find(from, "h.h", true).is_none());
+        let flags = Flags::default();
+        assert!(ProjectIncludes {
+            flags: Some(&flags)
+        }
+        .find(from, "h.h", false)
+        .is_none());
+        // Nor looked for further up than GUESS_LEVELS folders.
+        let deep = root.path().join("step0/a/b/c");
+        std::fs::create_dir_all(&deep).unwrap();
+        assert!(guess
+            .find(deep.join("x.c").to_str().unwrap(), "h.h", false)
+            .is_none());
+    }
 
     #[test]
     fn shell_words() {

@@ -154,3 +154,49 @@ fn syntax_errors_elsewhere_do_not_hide_the_finding() {
     assert_eq!(findings.len(), 2, "{doc}");
     assert!(!doc["syntax_problems"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn accessor_macros_in_a_sibling_include_folder_are_read_without_a_database() {
+    // `src/gemm.c` includes "acc.h", kept in `include/` as a makefile's
+    // `-I../include` would find it; no compile_commands.json anywhere.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::create_dir_all(dir.path().join("include")).unwrap();
+    std::fs::write(
+        dir.path().join("include/acc.h"),
+        "#define AE(i, j) a[(j) * lda + (i)]\n#define BE(i, j) b[(j) * ldb + (i)]\n#define CE(i, j) c[(j) * ldc + (i)]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/gemm.c"),
+        "#include \"acc.h\"\n\
+         void gemm_cm(int m, int n, int k, const double *a, int lda, const double *b, int ldb, double *c, int ldc) {\n\
+             for (int j = 0; j < n; j++)\n\
+                 for (int p = 0; p < k; p++)\n\
+                     for (int i = 0; i < m; i++)\n\
+                         CE(i, j) += AE(i, p) * BE(p, j);\n\
+         }\n",
+    )
+    .unwrap();
+    let o = gemmscope(
+        &["check", "--bench", "off", "--format", "json", "src"],
+        dir.path(),
+    );
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let f = &v["findings"][0];
+    assert_eq!(f["code"], "GS101", "{}", stdout(&o));
+    assert_eq!(f["function"], "gemm_cm");
+    // Without the header the same file has no finding.
+    std::fs::remove_file(dir.path().join("include/acc.h")).unwrap();
+    let o = gemmscope(
+        &["check", "--bench", "off", "--format", "json", "src"],
+        dir.path(),
+    );
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(
+        v["findings"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -220,15 +220,121 @@ fn defined(mask: &[u8], directive: &[bool]) -> HashMap<String, Shape> {
 /// statement or a `}` instead of `;` (see the module comment), or `text`
 /// itself where there is none.
 pub(crate) fn terminate(text: &str) -> Cow<'_, str> {
-    if memchr::memmem::find(text.as_bytes(), b"define").is_none() {
-        return Cow::Borrowed(text);
-    }
     let (mut mask, directive) = code_mask(text);
-    let names = defined(&mask, &directive);
+    let names = if memchr::memmem::find(text.as_bytes(), b"define").is_some() {
+        defined(&mask, &directive)
+    } else {
+        HashMap::new()
+    };
+    let annotated = blank_annotations(text, &mut mask, &directive, &names);
     if names.is_empty() {
-        return Cow::Borrowed(text);
+        return annotated;
     }
-    terminate_calls(text, &mut mask, &directive, &|n| names.get(n).copied())
+    let text_now: &str = &annotated;
+    match terminate_calls(text_now, &mut mask, &directive, &|n| names.get(n).copied()) {
+        Cow::Owned(t) => Cow::Owned(t),
+        Cow::Borrowed(_) => annotated,
+    }
+}
+
+/// Blanks the annotation macros of another header that stand on their own
+/// line before a loop (`PRAGMA_SIMD` for `_Pragma("omp simd")`, an
+/// `UNROLL(4)`): a name in capitals, with or without a parenthesised
+/// argument list, alone on its line, where a statement starts, and
+/// followed by `for`, `while`, `do`, `if`, `{`, a directive or another
+/// such line. Such a line is no C that parses; the loop under it is what
+/// the code computes. Statement macros defined in the text are left to
+/// [`terminate_calls`].
+fn blank_annotations<'t>(
+    text: &'t str,
+    mask: &mut [u8],
+    directive: &[bool],
+    names: &HashMap<String, Shape>,
+) -> Cow<'t, str> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut line_start = 0;
+    while line_start < mask.len() {
+        let line_end = mask[line_start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(mask.len(), |p| line_start + p);
+        let range = line_start..line_end;
+        line_start = line_end + 1;
+        if directive[range.start..range.end].iter().any(|d| *d) {
+            continue;
+        }
+        let line = &mask[range.clone()];
+        let Some(first) = line.iter().position(|b| !b.is_ascii_whitespace()) else {
+            continue;
+        };
+        let last = line
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .unwrap_or(first);
+        let word_end = line[first..]
+            .iter()
+            .position(|b| !is_ident(*b))
+            .map_or(line.len(), |p| first + p);
+        let word = &line[first..word_end];
+        let capitals = word.len() >= 2
+            && word[0].is_ascii_uppercase()
+            && word
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+        if !capitals {
+            continue;
+        }
+        // The rest of the line: nothing, or one balanced `(...)`.
+        let rest = &line[word_end..=last];
+        let whole = rest.is_empty()
+            || rest[0] == b'('
+                && rest[rest.len() - 1] == b')'
+                && rest.iter().filter(|b| **b == b'(').count()
+                    == rest.iter().filter(|b| **b == b')').count()
+                && !rest.contains(&b';');
+        if !whole || std::str::from_utf8(word).is_ok_and(|w| names.contains_key(w)) {
+            continue;
+        }
+        let start = range.start + first;
+        let prev = mask[..start]
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(j, b)| !b.is_ascii_whitespace() && !directive[*j])
+            .map(|(_, b)| *b);
+        if !matches!(prev, None | Some(b';' | b'{' | b'}' | b')')) {
+            continue;
+        }
+        let after = range.start + last + 1;
+        let Some(j) = (after..mask.len()).find(|&j| !mask[j].is_ascii_whitespace()) else {
+            continue;
+        };
+        let next_word: Vec<u8> = mask[j..]
+            .iter()
+            .take_while(|b| is_ident(**b))
+            .copied()
+            .collect();
+        let loop_next = directive[j]
+            || mask[j] == b'{'
+            || matches!(next_word.as_slice(), b"for" | b"while" | b"do" | b"if")
+            || next_word.len() >= 2
+                && next_word
+                    .iter()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+        if !loop_next {
+            continue;
+        }
+        let buf = out.get_or_insert_with(|| text.as_bytes().to_vec());
+        for k in start..after {
+            buf[k] = b' ';
+            mask[k] = b' ';
+        }
+    }
+    match out {
+        // Only ASCII bytes of a name and its parentheses became spaces.
+        Some(bytes) => String::from_utf8(bytes).map_or(Cow::Borrowed(text), Cow::Owned),
+        None => Cow::Borrowed(text),
+    }
 }
 
 /// [`terminate`] for macros known by name (`shape(name)` is `Some` for a
@@ -451,6 +557,27 @@ mod tests {
         // A body that does not end its statement leaves `(` alone.
         let t = "#define LD(v, p) v = *(p); w = 1\nvoid f() {\n  LD(a, q)\n  (g)(x);\n}\n";
         assert_eq!(terminate(t), t);
+    }
+
+    #[test]
+    fn annotation_macros_before_a_loop_become_blanks() {
+        let t = "void f() {\n    PRAGMA_SIMD\n    for (i = 0; i < n; i++) {\n      UNROLL(4)\n      OMP_SIMD\n      for (j = 0; j < n; j++) c[j] += 1;\n    }\n}\n";
+        let out = terminate(t);
+        assert_eq!(out.len(), t.len());
+        assert!(
+            !out.contains("PRAGMA_SIMD") && !out.contains("UNROLL") && !out.contains("OMP_SIMD"),
+            "{out}"
+        );
+        for t in [
+            // Not before a loop, not alone, not capitals, or in an expression.
+            "void f() {\n  DEBUG_LOG\n  x = 1;\n}\n",
+            "void f() {\n  TIMER start;\n  for (;;) {}\n}\n",
+            "void f() {\n  pragma_simd\n  for (;;) {}\n}\n",
+            "void f() {\n  x = y +\n  MAXV\n  ;\n}\n",
+            "#define PRAGMA_SIMD\nint x;\n",
+        ] {
+            assert_eq!(terminate(t), t, "{t}");
+        }
     }
 
     #[test]
