@@ -214,7 +214,8 @@ pub enum Expr {
     /// `Call { func: "min" | "max", args: [x, y] }`. A pointer cast to a
     /// CUDA vector type (`reinterpret_cast<float4 *>(p)`, `(double2 *)p`)
     /// is `Call { func: "vector", args: [p, Int(lanes)] }` until
-    /// `normalize` expands each vector access into its lanes.
+    /// `normalize` expands each vector access into its lanes. A Python
+    /// `return a, b` returns `Call { func: "tuple", args: [a, b] }`.
     Call {
         func: String,
         recv: Option<Box<Expr>>,

@@ -26,7 +26,10 @@ declare_rule! {
     /// branch calls a fused kernel (`if self.flash: ...sdpa... else: ...`),
     /// it is a note that names the condition (`purpose.rs`). Intermediate variables are
     /// followed through plain assignments (`scores = ...; scores = scores /
-    /// ...; attn = F.softmax(scores, -1); out = attn @ v`). The range runs from
+    /// ...; attn = F.softmax(scores, -1); out = attn @ v`), casts and
+    /// reshapes on the way are seen through (`F.softmax(s.view(-1, n),
+    /// dim=1).view(b, -1, n)`), and a product returned beside the weights
+    /// (`return attn @ v, attn`) counts. The range runs from
     /// the Q·Kᵀ statement to the ·V statement.
     ///
     /// **Why it is slow.** Each step is a separate kernel or NumPy call that
@@ -201,11 +204,24 @@ fn is_dropout(name: &str) -> bool {
     name == "dropout" || name == "drop" || name.ends_with("_dropout") || name.ends_with("_drop")
 }
 
-/// Methods that do not change what a tensor denotes for this rule.
+/// Methods that do not change what a tensor denotes for this rule: casts,
+/// copies, and reshapes of the score matrix (`score.view(-1, n)` before a
+/// softmax over its rows, `.view(b, -1, n)` after), which keep its
+/// elements and their order. (The quick fix reads the code itself and
+/// refuses what it does not know.)
 fn is_passthrough(name: &str) -> bool {
     matches!(
         name,
-        "float" | "double" | "to" | "type_as" | "contiguous" | "type" | "astype" | "clone"
+        "float"
+            | "double"
+            | "to"
+            | "type_as"
+            | "contiguous"
+            | "type"
+            | "astype"
+            | "clone"
+            | "view"
+            | "reshape"
     )
 }
 

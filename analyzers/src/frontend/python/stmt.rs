@@ -149,7 +149,21 @@ impl<'a> Lowerer<'a> {
                 });
             }
             "return_statement" => {
-                let v = named(n).first().map(|c| self.expr(cx, *c));
+                // `return out, weights`: the values as a `tuple` call (see
+                // the IR conventions on `Expr::Call`), so that what each
+                // computes stays visible.
+                let v = named(n).first().map(|c| {
+                    if c.kind() == "expression_list" {
+                        Expr::Call {
+                            func: "tuple".into(),
+                            recv: None,
+                            args: named(*c).into_iter().map(|x| self.expr(cx, x)).collect(),
+                            kwargs: Vec::new(),
+                        }
+                    } else {
+                        self.expr(cx, *c)
+                    }
+                });
                 cx.span = span(n);
                 self.emit(cx, out, StmtKind::Return(v));
             }
