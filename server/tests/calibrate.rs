@@ -89,14 +89,18 @@ fn args(gemv: bool, m: u64, n: u64, k: u64, extra: &[&str]) -> Vec<String> {
     v
 }
 
-/// The printed `±` of a line (a prediction's or the reference's error).
+/// The printed `±` of a line: a prediction's `error_p80` (its median
+/// where it has no 80th percentile, as `Source::error` reads it), or the
+/// reference's `error`.
 fn printed_error(e: &Value, id: &str) -> Option<f64> {
     let mut lines: Vec<&Value> = e["alternatives"].as_array()?.iter().collect();
     lines.push(&e["as_written"]);
     let l = lines.into_iter().find(|l| l["candidate"] == id)?;
-    l["source"]["median_error"]
+    let s = &l["source"];
+    s["error_p80"]
         .as_f64()
-        .or_else(|| l["source"]["error"].as_f64())
+        .or_else(|| s["median_error"].as_f64())
+        .or_else(|| s["error"].as_f64())
 }
 
 /// Predicted seconds per call by candidate, from a `--measure never` estimate.
