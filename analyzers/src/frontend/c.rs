@@ -15,6 +15,7 @@
 //! capped at [`MAX_DEPTH`] levels (deeper parts become `Opaque` / `Other`).
 
 mod attributes;
+mod conditionals;
 mod cuda;
 mod dialect;
 pub(crate) use dialect::looks_like_cpp;
@@ -70,16 +71,22 @@ pub(crate) fn language(cuda: bool) -> tree_sitter::Language {
 
 /// Parses `text` as C or CUDA/C++; `old` is the tree of the previous text,
 /// already edited ([`Tree::edit`]) to match `text`, for an incremental
-/// re-parse. GNU attributes are parsed as blanks ([`attributes`]). `None`
-/// only if the bundled grammar cannot be loaded.
+/// re-parse. GNU attributes are parsed as blanks ([`attributes`]), a
+/// conditional group whose arms leave braces open as its one compiled arm
+/// ([`conditionals`]), and statement macros' calls as statements
+/// ([`stmt_macros`]). `None` only if the bundled grammar cannot be loaded.
 pub fn parse(text: &str, cuda: bool, old: Option<&Tree>) -> Option<Tree> {
     let mut parser = Parser::new();
     parser.set_language(&language(cuda)).ok()?;
     let blanked = attributes::blank(text);
-    let prepared = stmt_macros::terminate(&blanked);
-    // A `;` put after a statement macro's call depends on a definition
-    // that may lie outside the edited range: parse such text afresh.
-    let old = old.filter(|_| matches!(prepared, std::borrow::Cow::Borrowed(_)));
+    let resolved = conditionals::resolve(&blanked);
+    let prepared = stmt_macros::terminate(&resolved);
+    // A `;` put after a statement macro's call, or a conditional's arm
+    // chosen, depends on text that may lie outside the edited range:
+    // parse such text afresh.
+    let changed = matches!(resolved, std::borrow::Cow::Owned(_))
+        || matches!(prepared, std::borrow::Cow::Owned(_));
+    let old = old.filter(|_| !changed);
     parser.parse(prepared.as_bytes(), old)
 }
 
@@ -424,8 +431,9 @@ impl<'r> Lowerer<'r> {
 
     fn parse(&mut self, text: &str) -> Option<Tree> {
         let blanked = attributes::blank(text);
+        let resolved = conditionals::resolve(&blanked);
         self.parser
-            .parse(stmt_macros::terminate(&blanked).as_bytes(), None)
+            .parse(stmt_macros::terminate(&resolved).as_bytes(), None)
     }
 
     /// Records ERROR and MISSING nodes (iteratively: trees can be deep).
