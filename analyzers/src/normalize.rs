@@ -1133,14 +1133,14 @@ fn fold_loop(
                 let Some(start) = Poly::from_expr(&l.start) else {
                     return post;
                 };
-                let Some(end) = Poly::from_expr(&l.end) else {
+                let Some(end) = rebased_end(&l.end, &start, &sp, &l.step) else {
                     return post;
                 };
                 let t = format!("{}_n", l.var);
                 if written.contains(&t) || f.vars.contains_key(&t) {
                     return post;
                 }
-                rebase_loop(l, t, &start, &end, &sp);
+                rebase_loop_to(l, t, &start, end);
                 reindexed = true;
                 (Poly::symbol(&l.var), cp)
             }
@@ -1511,20 +1511,67 @@ pub(crate) fn rebase_loop(
     end: &Poly,
     step: &Poly,
 ) {
-    let old = Poly::symbol(&t).mul(step).add(start).to_expr();
-    for s in l.body.iter_mut() {
-        subst_stmt(s, &l.var, &old);
-    }
+    let end = trip_count(end, start, step, &l.step);
+    rebase_loop_to(l, t, start, end);
+}
+
+/// The trip count `(end - start + step - 1) / step` of a loop from `start`
+/// to a polynomial `end`.
+fn trip_count(end: &Poly, start: &Poly, step: &Poly, step_expr: &Expr) -> Expr {
     let span = end.sub(start);
-    l.end = if *step == Poly::constant(1) {
+    if *step == Poly::constant(1) {
         span.to_expr()
     } else {
         Expr::bin(
             BinOp::Div,
             span.add(step).sub(&Poly::constant(1)).to_expr(),
-            l.step.clone(),
+            step_expr.clone(),
         )
+    }
+}
+
+/// The trip count of a loop to `end`: polynomial, or a `min`/`max` of two
+/// polynomials (a blocked loop's edge, `kg < MIN(kk + block, order)`),
+/// whose trip count is the `min`/`max` of the two (rounding up is
+/// monotone).
+fn rebased_end(end: &Expr, start: &Poly, step: &Poly, step_expr: &Expr) -> Option<Expr> {
+    if let Some(e) = Poly::from_expr(end) {
+        return Some(trip_count(&e, start, step, step_expr));
+    }
+    let Expr::Call {
+        func,
+        recv: None,
+        args,
+        kwargs,
+    } = end
+    else {
+        return None;
     };
+    if !(func == "min" || func == "max") || args.len() != 2 || !kwargs.is_empty() {
+        return None;
+    }
+    let a = Poly::from_expr(&args[0])?;
+    let b = Poly::from_expr(&args[1])?;
+    Some(Expr::Call {
+        func: func.clone(),
+        recv: None,
+        args: vec![
+            trip_count(&a, start, step, step_expr),
+            trip_count(&b, start, step, step_expr),
+        ],
+        kwargs: Vec::new(),
+    })
+}
+
+/// `l` re-indexed from 0 by 1 over the new variable `t` with trip count
+/// `end`: the old variable read as `start + t*step` in the body.
+fn rebase_loop_to(l: &mut crate::ir::Loop, t: String, start: &Poly, end: Expr) {
+    let step = Poly::from_expr(&l.step).unwrap_or(Poly::constant(1));
+    let old = Poly::symbol(&t).mul(&step).add(start).to_expr();
+    for s in l.body.iter_mut() {
+        subst_stmt(s, &l.var, &old);
+    }
+    l.end = end;
     l.var = t;
     l.start = Expr::Int(0);
     l.step = Expr::Int(1);
