@@ -98,9 +98,74 @@ pub(super) fn expand(f: &mut Function) {
     };
     let body = std::mem::take(&mut f.body);
     f.body = cx.block(body);
-    if !cx.arrays.is_empty() {
+    let scalarised = lanes_as_subscripts(f, &cx.vectors);
+    if !cx.arrays.is_empty() || scalarised {
         super::simd::roll_unrolled(f);
     }
+}
+
+/// A vector local whose lanes are still read or written one by one after
+/// the evaluation (`acc.x += ...; acc.y += ...`, an accumulator updated in
+/// a loop) as an array of its lanes, `acc[0]`, `acc[1]`, ...: its unrolled
+/// lane statements are then rolled into a loop like any register block's.
+/// Whether any was.
+fn lanes_as_subscripts(f: &mut Function, vectors: &[(String, usize)]) -> bool {
+    let mut used: Vec<(String, usize)> = Vec::new();
+    for s in &f.body {
+        s.walk(&mut |s| {
+            for e in s.exprs() {
+                e.walk(&mut |x| {
+                    if let Expr::Var(v) = x {
+                        if let Some((t, c)) = v.rsplit_once('.') {
+                            if let Some((_, w)) = vectors.iter().find(|(n, _)| n == t) {
+                                if LANES[..*w].contains(&c) && !used.iter().any(|(n, _)| n == t) {
+                                    used.push((t.to_string(), *w));
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+    }
+    if used.is_empty() {
+        return false;
+    }
+    for s in &mut f.body {
+        s.walk_mut(&mut |s| {
+            s.exprs_mut(&mut |e| {
+                let taken = std::mem::replace(e, Expr::Int(0));
+                *e = taken.map(&mut |x| match &x {
+                    Expr::Var(v) => match v.rsplit_once('.') {
+                        Some((t, c)) if used.iter().any(|(n, _)| n == t) => {
+                            match LANES.iter().position(|l| *l == c) {
+                                Some(l) => Expr::Index {
+                                    base: Box::new(Expr::var(t)),
+                                    idx: vec![Expr::Int(l as i64)],
+                                },
+                                None => x,
+                            }
+                        }
+                        _ => x,
+                    },
+                    _ => x,
+                });
+            });
+        });
+    }
+    for (t, w) in &used {
+        if let Some(v) = f.vars.get_mut(t) {
+            let scalar = match &v.elem {
+                Some(ElemType::Named(n)) => ElemType::from_name(&n[..n.len() - 1]),
+                _ => None,
+            };
+            v.rank = 1;
+            v.shape = vec![Expr::Int(*w as i64)];
+            v.is_array = true;
+            v.elem = scalar;
+        }
+    }
+    true
 }
 
 /// `run` rolled into one loop over the lane variable `__lane<lane>`

@@ -4,8 +4,7 @@
  * header) and, as tuned kernels often do, with no `;` after the call.
  * Column-major operands through accessor macros; a 4x4 block of C kept
  * in four AVX2 registers (one per column), alpha folded into the load of
- * A. Near misses below: a statement-macro AXPY and a statement-macro
- * stencil, neither a matrix multiply. */
+ * A. The near misses with the same macros are neg_statement_macros.c. */
 #include <immintrin.h>
 
 #define AT(i, j) a[(i) + (j) * lda]
@@ -68,31 +67,4 @@ void sgemm_macro_pairs(int rows, int cols, int depth, const float *x, const floa
             z[i * cols + j] = sum;
         }
     }
-}
-
-/* Near miss: the same unrolled-macro form, but each step is an AXPY
- * (y += alpha * x), a level-1 update with no reduction. */
-#define AXPY_STEP out[q] += alpha * in[q]; q++;
-
-void saxpy_macro(int len, float alpha, const float *in, float *out)
-{
-    int q;
-    for (q = 0; q < len;) {
-        AXPY_STEP
-        AXPY_STEP
-    }
-}
-
-/* Near miss: a three-point stencil per row written through a statement
- * macro: a sum over neighbours with fixed weights, not a contraction
- * with a second matrix. */
-#define SMOOTH_AT(dst, src, i, j, w) \
-    dst[(i) * w + (j)] = 0.25f * src[(i) * w + (j) - 1] + 0.5f * src[(i) * w + (j)] + 0.25f * src[(i) * w + (j) + 1];
-
-void smooth_rows(int h, int w, const float *src, float *dst)
-{
-    for (int i = 0; i < h; i++)
-        for (int j = 1; j < w - 1; j++) {
-            SMOOTH_AT(dst, src, i, j, w)
-        }
 }
