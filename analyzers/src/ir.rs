@@ -287,15 +287,29 @@ impl Expr {
 
     /// Rewrites this expression bottom-up with `f` (children first).
     pub fn map(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
-        let e = match self {
+        let e = self.map_children(&mut |c| c.map(f));
+        f(e)
+    }
+
+    /// This expression with each direct sub-expression replaced by `f` of
+    /// it (no deeper: `f` recurses itself where it wants to, as a rewrite
+    /// that must leave some subtrees alone does).
+    pub fn map_children(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        match self {
             Expr::Index { base, idx } => Expr::Index {
-                base: Box::new(base.map(f)),
-                idx: idx.into_iter().map(|e| e.map(f)).collect(),
+                base: Box::new(f(*base)),
+                idx: idx.into_iter().map(&mut *f).collect(),
             },
-            Expr::Unary(op, a) => Expr::Unary(op, Box::new(a.map(f))),
-            Expr::Transpose(a) => Expr::Transpose(Box::new(a.map(f))),
-            Expr::Binary(op, a, b) => Expr::Binary(op, Box::new(a.map(f)), Box::new(b.map(f))),
-            Expr::MatMul(a, b) => Expr::MatMul(Box::new(a.map(f)), Box::new(b.map(f))),
+            Expr::Unary(op, a) => Expr::Unary(op, Box::new(f(*a))),
+            Expr::Transpose(a) => Expr::Transpose(Box::new(f(*a))),
+            Expr::Binary(op, a, b) => {
+                let a = f(*a);
+                Expr::Binary(op, Box::new(a), Box::new(f(*b)))
+            }
+            Expr::MatMul(a, b) => {
+                let a = f(*a);
+                Expr::MatMul(Box::new(a), Box::new(f(*b)))
+            }
             Expr::Call {
                 func,
                 recv,
@@ -303,13 +317,12 @@ impl Expr {
                 kwargs,
             } => Expr::Call {
                 func,
-                recv: recv.map(|r| Box::new(r.map(f))),
-                args: args.into_iter().map(|e| e.map(f)).collect(),
-                kwargs: kwargs.into_iter().map(|(k, v)| (k, v.map(f))).collect(),
+                recv: recv.map(|r| Box::new(f(*r))),
+                args: args.into_iter().map(&mut *f).collect(),
+                kwargs: kwargs.into_iter().map(|(k, v)| (k, f(v))).collect(),
             },
             leaf => leaf,
-        };
-        f(e)
+        }
     }
 
     /// All variable names read by this expression (array bases included).

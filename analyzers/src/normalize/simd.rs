@@ -479,36 +479,7 @@ impl Cx {
         }
         match e {
             Expr::Var(v) if symbol_width(&v).is_some() => lane.clone(),
-            Expr::Index { base, idx } => Expr::Index {
-                base: Box::new(self.at_lane(*base, lane)),
-                idx: idx.into_iter().map(|i| self.at_lane(i, lane)).collect(),
-            },
-            Expr::Unary(o, a) => Expr::Unary(o, Box::new(self.at_lane(*a, lane))),
-            Expr::Transpose(a) => Expr::Transpose(Box::new(self.at_lane(*a, lane))),
-            Expr::Binary(o, a, b) => Expr::Binary(
-                o,
-                Box::new(self.at_lane(*a, lane)),
-                Box::new(self.at_lane(*b, lane)),
-            ),
-            Expr::MatMul(a, b) => Expr::MatMul(
-                Box::new(self.at_lane(*a, lane)),
-                Box::new(self.at_lane(*b, lane)),
-            ),
-            Expr::Call {
-                func,
-                recv,
-                args,
-                kwargs,
-            } => Expr::Call {
-                func,
-                recv: recv.map(|r| Box::new(self.at_lane(*r, lane))),
-                args: args.into_iter().map(|a| self.at_lane(a, lane)).collect(),
-                kwargs: kwargs
-                    .into_iter()
-                    .map(|(k, v)| (k, self.at_lane(v, lane)))
-                    .collect(),
-            },
-            other => other,
+            other => other.map_children(&mut |c| self.at_lane(c, lane)),
         }
     }
 

@@ -194,21 +194,18 @@ fn split_atoms(body: &mut [Stmt], divs: &mut HashMap<String, Expr>) {
 /// its place, and `t & (2^n - 1)` / `t >> n` on a thread index become
 /// `t % 2^n` / `t / 2^n` (equal for the non-negative thread index).
 fn split_through_aliases(body: &mut Vec<Stmt>) {
+    let is_thread = |e: &Expr| matches!(e, Expr::Var(v) if v.starts_with("threadIdx.") && !v.contains(['/', '%']));
     let all: &[Stmt] = body.as_slice();
     let mut aliases: HashMap<String, Expr> = HashMap::new();
     for s in all.iter() {
         s.walk(&mut |s| {
-            if let Some((name, Expr::Var(v))) = definition(s) {
-                if v.starts_with("threadIdx.")
-                    && !v.contains(['/', '%'])
-                    && Stmt::defs_of(all, name) == 1
-                {
-                    aliases.insert(name.to_string(), Expr::Var(v.clone()));
+            if let Some((name, v)) = definition(s) {
+                if is_thread(v) && Stmt::defs_of(all, name) == 1 {
+                    aliases.insert(name.to_string(), v.clone());
                 }
             }
         });
     }
-    let is_thread = |e: &Expr| matches!(e, Expr::Var(v) if v.starts_with("threadIdx.") && !v.contains(['/', '%']));
     let rewrite = |e: Expr| -> Expr {
         e.map(&mut |x| match x {
             Expr::Binary(op @ (BinOp::Div | BinOp::Rem | BinOp::BitAnd | BinOp::Shr), a, d) => {
@@ -307,63 +304,33 @@ fn split_through_aliases(body: &mut Vec<Stmt>) {
             half(false),
         )
     };
-    let through = |e: Expr| -> Expr {
-        // Leaves first: a split `t / D` is kept, a bare `t` (or its
-        // alias) becomes the sum of its halves.
-        fn go(
-            e: Expr,
-            whole: &HashMap<String, i64>,
-            aliases: &HashMap<String, Expr>,
-            halves: &dyn Fn(&str, i64) -> Expr,
-        ) -> Expr {
-            match e {
-                Expr::Binary(op @ (BinOp::Div | BinOp::Rem), a, d)
-                    if matches!(a.as_ref(), Expr::Var(_)) =>
-                {
-                    Expr::Binary(op, a, Box::new(go(*d, whole, aliases, halves)))
-                }
-                Expr::Var(v) => {
-                    let t = match aliases.get(&v) {
-                        Some(Expr::Var(t)) => t.clone(),
-                        _ => v.clone(),
-                    };
-                    match whole.get(&t) {
-                        Some(d) => halves(&t, *d),
-                        None => Expr::Var(v),
-                    }
-                }
-                Expr::Binary(op, a, b) => Expr::Binary(
-                    op,
-                    Box::new(go(*a, whole, aliases, halves)),
-                    Box::new(go(*b, whole, aliases, halves)),
-                ),
-                Expr::Unary(op, a) => Expr::Unary(op, Box::new(go(*a, whole, aliases, halves))),
-                Expr::Index { base, idx } => Expr::Index {
-                    base: Box::new(go(*base, whole, aliases, halves)),
-                    idx: idx
-                        .into_iter()
-                        .map(|i| go(i, whole, aliases, halves))
-                        .collect(),
-                },
-                Expr::Call {
-                    func,
-                    recv,
-                    args,
-                    kwargs,
-                } => Expr::Call {
-                    func,
-                    recv: recv.map(|r| Box::new(go(*r, whole, aliases, halves))),
-                    args: args
-                        .into_iter()
-                        .map(|a| go(a, whole, aliases, halves))
-                        .collect(),
-                    kwargs,
-                },
-                other => other,
+    // Leaves first: a split `t / D` is kept, a bare `t` (or its alias)
+    // becomes the sum of its halves.
+    fn through(
+        e: Expr,
+        whole: &HashMap<String, i64>,
+        aliases: &HashMap<String, Expr>,
+        halves: &dyn Fn(&str, i64) -> Expr,
+    ) -> Expr {
+        match e {
+            Expr::Binary(op @ (BinOp::Div | BinOp::Rem), a, d)
+                if matches!(a.as_ref(), Expr::Var(_)) =>
+            {
+                Expr::Binary(op, a, Box::new(through(*d, whole, aliases, halves)))
             }
+            Expr::Var(v) => {
+                let t = match aliases.get(&v) {
+                    Some(Expr::Var(t)) => t.clone(),
+                    _ => v.clone(),
+                };
+                match whole.get(&t) {
+                    Some(d) => halves(&t, *d),
+                    None => Expr::Var(v),
+                }
+            }
+            other => other.map_children(&mut |c| through(c, whole, aliases, halves)),
         }
-        go(e, &whole, &aliases, &halves)
-    };
+    }
     for s in body.iter_mut() {
         s.walk_mut(&mut |s| {
             // The alias's own definition stays.
@@ -372,7 +339,7 @@ fn split_through_aliases(body: &mut Vec<Stmt>) {
             }
             s.exprs_mut(&mut |e| {
                 let taken = std::mem::replace(e, Expr::Int(0));
-                *e = through(taken);
+                *e = through(taken, &whole, &aliases, &halves);
             });
         });
     }
