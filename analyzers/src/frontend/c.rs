@@ -78,16 +78,30 @@ pub(crate) fn language(cuda: bool) -> tree_sitter::Language {
 pub fn parse(text: &str, cuda: bool, old: Option<&Tree>) -> Option<Tree> {
     let mut parser = Parser::new();
     parser.set_language(&language(cuda)).ok()?;
-    let blanked = attributes::blank(text);
-    let resolved = conditionals::resolve(&blanked);
-    let prepared = stmt_macros::terminate(&resolved);
+    let (prepared, nonlocal) = prepare(text);
     // A `;` put after a statement macro's call, or a conditional's arm
     // chosen, depends on text that may lie outside the edited range:
     // parse such text afresh.
-    let changed = matches!(resolved, std::borrow::Cow::Owned(_))
-        || matches!(prepared, std::borrow::Cow::Owned(_));
-    let old = old.filter(|_| !changed);
+    let old = old.filter(|_| !nonlocal);
     parser.parse(prepared.as_bytes(), old)
+}
+
+/// The text tree-sitter parses for `text` (offsets, lines and columns
+/// kept): GNU attributes blanked ([`attributes`]), conditional groups
+/// whose arms leave braces open read as one arm ([`conditionals`]), the
+/// statement macros' calls ended ([`stmt_macros`]); and whether the last
+/// two changed anything, which depends on text away from the change.
+fn prepare(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    use std::borrow::Cow;
+    let blanked = attributes::blank(text);
+    let resolved = conditionals::resolve(&blanked);
+    let prepared = stmt_macros::terminate(&resolved);
+    let nonlocal = matches!(resolved, Cow::Owned(_)) || matches!(prepared, Cow::Owned(_));
+    let out = match (&blanked, nonlocal) {
+        (Cow::Borrowed(_), false) => Cow::Borrowed(text),
+        _ => Cow::Owned(prepared.into_owned()),
+    };
+    (out, nonlocal)
 }
 
 /// Lowers the main file from its parsed `tree` (of exactly `text`; `None`
@@ -430,10 +444,7 @@ impl<'r> Lowerer<'r> {
     }
 
     fn parse(&mut self, text: &str) -> Option<Tree> {
-        let blanked = attributes::blank(text);
-        let resolved = conditionals::resolve(&blanked);
-        self.parser
-            .parse(stmt_macros::terminate(&resolved).as_bytes(), None)
+        self.parser.parse(prepare(text).0.as_bytes(), None)
     }
 
     /// Records ERROR and MISSING nodes (iteratively: trees can be deep).

@@ -54,7 +54,7 @@ pub(super) fn expand(f: &mut Function) {
         let Some(w) = type_width(t).filter(|_| v.rank >= 1 && !v.shape.is_empty()) else {
             continue;
         };
-        let scalar = ElemType::from_name(&t[..t.len() - 1]);
+        let scalar = lane_elem(t);
         arrays.push((n.clone(), v.rank, w));
         v.rank += 1;
         v.shape.push(Expr::Int(w as i64));
@@ -98,7 +98,7 @@ pub(super) fn expand(f: &mut Function) {
     };
     let body = std::mem::take(&mut f.body);
     f.body = cx.block(body);
-    let scalarised = lanes_as_subscripts(f, &cx.vectors);
+    let scalarised = lanes_as_subscripts(f, &cx);
     if !cx.arrays.is_empty() || scalarised {
         super::simd::roll_unrolled(f);
     }
@@ -109,19 +109,16 @@ pub(super) fn expand(f: &mut Function) {
 /// a loop) as an array of its lanes, `acc[0]`, `acc[1]`, ...: its unrolled
 /// lane statements are then rolled into a loop like any register block's.
 /// Whether any was.
-fn lanes_as_subscripts(f: &mut Function, vectors: &[(String, usize)]) -> bool {
+fn lanes_as_subscripts(f: &mut Function, cx: &Cx) -> bool {
     let mut used: Vec<(String, usize)> = Vec::new();
     for s in &f.body {
         s.walk(&mut |s| {
             for e in s.exprs() {
                 e.walk(&mut |x| {
-                    if let Expr::Var(v) = x {
-                        if let Some((t, c)) = v.rsplit_once('.') {
-                            if let Some((_, w)) = vectors.iter().find(|(n, _)| n == t) {
-                                if LANES[..*w].contains(&c) && !used.iter().any(|(n, _)| n == t) {
-                                    used.push((t.to_string(), *w));
-                                }
-                            }
+                    if let Some((t, _)) = var_name(x).and_then(|v| cx.lane_of(v)) {
+                        if !used.iter().any(|(n, _)| *n == t) {
+                            let w = cx.width(&t).unwrap_or(0);
+                            used.push((t, w));
                         }
                     }
                 });
@@ -135,18 +132,10 @@ fn lanes_as_subscripts(f: &mut Function, vectors: &[(String, usize)]) -> bool {
         s.walk_mut(&mut |s| {
             s.exprs_mut(&mut |e| {
                 let taken = std::mem::replace(e, Expr::Int(0));
-                *e = taken.map(&mut |x| match &x {
-                    Expr::Var(v) => match v.rsplit_once('.') {
-                        Some((t, c)) if used.iter().any(|(n, _)| n == t) => {
-                            match LANES.iter().position(|l| *l == c) {
-                                Some(l) => Expr::Index {
-                                    base: Box::new(Expr::var(t)),
-                                    idx: vec![Expr::Int(l as i64)],
-                                },
-                                None => x,
-                            }
-                        }
-                        _ => x,
+                *e = taken.map(&mut |x| match var_name(&x).and_then(|v| cx.lane_of(v)) {
+                    Some((t, l)) if used.iter().any(|(n, _)| *n == t) => Expr::Index {
+                        base: Box::new(Expr::var(&t)),
+                        idx: vec![Expr::Int(l as i64)],
                     },
                     _ => x,
                 });
@@ -156,7 +145,7 @@ fn lanes_as_subscripts(f: &mut Function, vectors: &[(String, usize)]) -> bool {
     for (t, w) in &used {
         if let Some(v) = f.vars.get_mut(t) {
             let scalar = match &v.elem {
-                Some(ElemType::Named(n)) => ElemType::from_name(&n[..n.len() - 1]),
+                Some(ElemType::Named(n)) => lane_elem(n),
                 _ => None,
             };
             v.rank = 1;
@@ -166,6 +155,19 @@ fn lanes_as_subscripts(f: &mut Function, vectors: &[(String, usize)]) -> bool {
         }
     }
     true
+}
+
+fn var_name(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Var(v) => Some(v),
+        _ => None,
+    }
+}
+
+/// The element type of a CUDA vector type's lanes (`float4` → `f32`).
+fn lane_elem(vector_type: &str) -> Option<ElemType> {
+    let base = vector_type.get(..vector_type.len().checked_sub(1)?)?;
+    ElemType::from_name(base)
 }
 
 /// `run` rolled into one loop over the lane variable `__lane<lane>`
@@ -552,21 +554,8 @@ impl Cx {
                         (self.lanes(target, &env), self.lanes(value, &env))
                     {
                         if places.len() == lanes.len() {
-                            let stores: Vec<Stmt> = places
-                                .into_iter()
-                                .zip(lanes)
-                                .map(|(target, value)| Stmt {
-                                    kind: StmtKind::Assign {
-                                        target,
-                                        op: AssignOp::Set,
-                                        value,
-                                    },
-                                    span,
-                                })
-                                .collect();
-                            let w: HashSet<String> = stores.iter().flat_map(written).collect();
-                            self.spill(&mut env, &w, span, &mut out);
-                            out.extend(stores.into_iter().map(|s| (s, true)));
+                            let stores = places.into_iter().zip(lanes).collect();
+                            self.store_lanes(&mut env, stores, span, &mut out);
                             continue;
                         }
                     }
@@ -581,20 +570,10 @@ impl Cx {
                             vector_access(target).unwrap_or((target, Expr::Int(0), 0));
                         let p = subst(p.clone(), &env, self);
                         let off = subst(off, &env, self);
-                        let stores: Vec<Stmt> = (0..w.min(lanes.len()))
-                            .map(|l| Stmt {
-                                kind: StmtKind::Assign {
-                                    target: element(&p, &off, l),
-                                    op: AssignOp::Set,
-                                    value: lanes[l].clone(),
-                                },
-                                span,
-                            })
+                        let stores = (0..w.min(lanes.len()))
+                            .map(|l| (element(&p, &off, l), lanes[l].clone()))
                             .collect();
-                        // Lanes still to be read from what this overwrites.
-                        let w: HashSet<String> = stores.iter().flat_map(written).collect();
-                        self.spill(&mut env, &w, span, &mut out);
-                        out.extend(stores.into_iter().map(|s| (s, true)));
+                        self.store_lanes(&mut env, stores, span, &mut out);
                         continue;
                     }
                 }
@@ -686,6 +665,31 @@ impl Cx {
             }
         }
         self.reroll(out)
+    }
+
+    /// One store per lane (`(place, value)` pairs, rollable), after the
+    /// lanes still to be read from what they overwrite are spilled.
+    fn store_lanes(
+        &self,
+        env: &mut [Value],
+        stores: Vec<(Expr, Expr)>,
+        span: crate::ir::Span,
+        out: &mut Vec<(Stmt, bool)>,
+    ) {
+        let stores: Vec<Stmt> = stores
+            .into_iter()
+            .map(|(target, value)| Stmt {
+                kind: StmtKind::Assign {
+                    target,
+                    op: AssignOp::Set,
+                    value,
+                },
+                span,
+            })
+            .collect();
+        let w: HashSet<String> = stores.iter().flat_map(written).collect();
+        self.spill(env, &w, span, out);
+        out.extend(stores.into_iter().map(|s| (s, true)));
     }
 
     /// `cuda::memcpy_async(dst, src, size, pipe)` (also with a leading

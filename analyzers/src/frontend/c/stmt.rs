@@ -239,9 +239,13 @@ fn consume_setter(out: &mut Vec<Stmt>, i: usize) {
 /// (`...; k++; ...; k++;`, the unrolled calls of a statement macro that
 /// ends in `k++`) as one iteration of a loop stepping by their sum: the
 /// bumps removed and `var` read as `var + d` after bumps totalling `d`.
-/// `None` where there is no bump, one is not by a positive constant, or
-/// the counter is assigned any other way.
-fn fold_bumps(body: &[Stmt], var: &str) -> Option<(Expr, Vec<Stmt>)> {
+/// `None` where there is no bump, one is not by a positive constant, the
+/// counter is assigned any other way, or the body's text (`body_text`)
+/// may jump past a bump (`continue`, `break`).
+fn fold_bumps(body: &[Stmt], body_text: &str, var: &str) -> Option<(Expr, Vec<Stmt>)> {
+    if body_text.contains("continue") || body_text.contains("break") {
+        return None;
+    }
     let mut offset = 0i64;
     let mut out = Vec::with_capacity(body.len());
     let mut bumps = 0;
@@ -875,11 +879,10 @@ impl Lowerer<'_> {
             // the body, folded into one step.
             let (ui, step, folded) = match upd.iter().position(|s| step_of(s, &c.var).is_some()) {
                 Some(ui) => (Some(ui), step_of(&upd[ui], &c.var)?, None),
-                None if !body_text.contains("continue") && !body_text.contains("break") => {
-                    let (step, folded) = fold_bumps(&body, &c.var)?;
+                None => {
+                    let (step, folded) = fold_bumps(&body, &body_text, &c.var)?;
                     (None, step, Some(folded))
                 }
-                None => return None,
             };
             // Pointer walks (`for (p = A; p < end; p++)`) are not index loops.
             let pointer = self.vars.get(&c.var).is_some_and(|v| v.is_array);
@@ -949,26 +952,20 @@ impl Lowerer<'_> {
         let cond = node
             .child_by_field_name("condition")
             .map(|c| self.lower_expr(c, src));
-        let mut body = self.block(node.child_by_field_name("body"), src);
-        let body_text = node
-            .child_by_field_name("body")
-            .map(|b| text(b, src))
-            .unwrap_or_default();
+        let body_node = node.child_by_field_name("body");
+        let body_text = body_node.map(|b| text(b, src)).unwrap_or_default();
+        let mut body = self.block(body_node, src);
         let mut folded = None;
         let built = (|| {
             let c = parse_cond(cond.as_ref()?, None)?;
             let step = match step_of(body.last()?, &c.var) {
                 Some(step) if !assigns(&body[..body.len() - 1], &c.var) => step,
                 // Bumps spread through the body (an unrolled `STEP STEP`).
-                _ if !body_text.contains("continue") && !body_text.contains("break") => {
-                    let (step, f) = fold_bumps(&body, &c.var)?;
-                    if assigns(&f, &c.var) {
-                        return None;
-                    }
+                _ => {
+                    let (step, f) = fold_bumps(&body, &body_text, &c.var)?;
                     folded = Some(f);
                     step
                 }
-                _ => return None,
             };
             if step.mentions(&c.var) {
                 return None;

@@ -102,18 +102,11 @@ fn code_mask(text: &str) -> (Vec<u8>, Vec<bool>) {
             }
             continue;
         }
-        if c == b'/' && s.get(i + 1) == Some(&b'*') {
-            let end = memchr::memmem::find(&s[i + 2..], b"*/").map_or(s.len(), |e| i + 2 + e + 2);
-            for j in i..end {
-                directive[j] = in_directive;
-                if s[j] != b'\n' {
-                    out[j] = b' ';
-                }
-            }
-            i = end;
-            continue;
-        }
-        if c == b'"' || c == b'\'' {
+        // A block comment or a literal: blanks (newlines kept), still part
+        // of the directive it lies in.
+        let end = if c == b'/' && s.get(i + 1) == Some(&b'*') {
+            memchr::memmem::find(&s[i + 2..], b"*/").map_or(s.len(), |e| i + 2 + e + 2)
+        } else if c == b'"' || c == b'\'' {
             let mut j = i + 1;
             while j < s.len() && s[j] != c && s[j] != b'\n' {
                 if s[j] == b'\\' {
@@ -121,23 +114,52 @@ fn code_mask(text: &str) -> (Vec<u8>, Vec<bool>) {
                 }
                 j += 1;
             }
-            let end = (j + 1).min(s.len());
-            for k in i..end {
-                directive[k] = in_directive;
-                if s[k] != b'\n' {
-                    out[k] = b' ';
-                }
-            }
-            i = end;
+            (j + 1).min(s.len())
+        } else {
+            i += 1;
             continue;
+        };
+        for k in i..end {
+            directive[k] = in_directive;
+            if s[k] != b'\n' {
+                out[k] = b' ';
+            }
         }
-        i += 1;
+        i = end;
     }
     (out, directive)
 }
 
 fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// A name in capitals, of two characters or more (`PRAGMA_SIMD`).
+fn is_capitals(w: &[u8]) -> bool {
+    w.len() >= 2
+        && w[0].is_ascii_uppercase()
+        && w.iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+}
+
+/// The last code byte before `at` that is not a blank or in a directive
+/// (`None` at the start of the text).
+fn code_before(mask: &[u8], directive: &[bool], at: usize) -> Option<u8> {
+    mask[..at]
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(j, b)| !b.is_ascii_whitespace() && !directive[*j])
+        .map(|(_, b)| *b)
+}
+
+/// The first position from `from` that is not a blank outside a directive.
+fn skip_blanks(mask: &[u8], directive: &[bool], from: usize) -> usize {
+    let mut j = from;
+    while j < mask.len() && mask[j].is_ascii_whitespace() && !directive[j] {
+        j += 1;
+    }
+    j
 }
 
 /// How a statement macro is called.
@@ -276,12 +298,7 @@ fn blank_annotations<'t>(
             .position(|b| !is_ident(*b))
             .map_or(line.len(), |p| first + p);
         let word = &line[first..word_end];
-        let capitals = word.len() >= 2
-            && word[0].is_ascii_uppercase()
-            && word
-                .iter()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
-        if !capitals {
+        if !is_capitals(word) {
             continue;
         }
         // The rest of the line: nothing, or one balanced `(...)`.
@@ -296,12 +313,7 @@ fn blank_annotations<'t>(
             continue;
         }
         let start = range.start + first;
-        let prev = mask[..start]
-            .iter()
-            .enumerate()
-            .rev()
-            .find(|(j, b)| !b.is_ascii_whitespace() && !directive[*j])
-            .map(|(_, b)| *b);
+        let prev = code_before(mask, directive, start);
         if !matches!(prev, None | Some(b';' | b'{' | b'}' | b')')) {
             continue;
         }
@@ -317,10 +329,7 @@ fn blank_annotations<'t>(
         let loop_next = directive[j]
             || mask[j] == b'{'
             || matches!(next_word.as_slice(), b"for" | b"while" | b"do" | b"if")
-            || next_word.len() >= 2
-                && next_word
-                    .iter()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+            || is_capitals(&next_word);
         if !loop_next {
             continue;
         }
@@ -377,21 +386,13 @@ fn terminate_calls<'t>(
         };
         // Where a statement starts: after `;`, `{`, `}`, `)` or `:`, or at
         // the start of the text.
-        let prev = mask[..start]
-            .iter()
-            .enumerate()
-            .rev()
-            .find(|(j, b)| !b.is_ascii_whitespace() && !directive[*j])
-            .map(|(_, b)| *b);
+        let prev = code_before(mask, directive, start);
         if !matches!(prev, None | Some(b';' | b'{' | b'}' | b')' | b':')) {
             continue;
         }
         let mut end = i;
         if takes_args {
-            let mut j = end;
-            while j < mask.len() && mask[j].is_ascii_whitespace() && !directive[j] {
-                j += 1;
-            }
+            let j = skip_blanks(mask, directive, end);
             if mask.get(j) != Some(&b'(') {
                 continue;
             }
@@ -418,10 +419,7 @@ fn terminate_calls<'t>(
         }
         i = end;
         // What follows: `;` (nothing to do), the next statement or `}`.
-        let mut j = end;
-        while j < mask.len() && mask[j].is_ascii_whitespace() && !directive[j] {
-            j += 1;
-        }
+        let j = skip_blanks(mask, directive, end);
         let next = mask.get(j).copied();
         let starts_next = match next {
             None => true,
